@@ -1,0 +1,13 @@
+// gemdesk-cli bench: not built yet (issue #3).
+#include <cstdio>
+
+#include "cli/commands.h"
+
+namespace gemdesk::cli {
+
+int cmd_bench(int, char **) {
+    std::fprintf(stderr, "gemdesk-cli bench: not available yet (tracked in issue #3)\n");
+    return 2;
+}
+
+}  // namespace gemdesk::cli

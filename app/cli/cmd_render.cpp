@@ -1,0 +1,13 @@
+// gemdesk-cli render: not built yet (issue #4).
+#include <cstdio>
+
+#include "cli/commands.h"
+
+namespace gemdesk::cli {
+
+int cmd_render(int, char **) {
+    std::fprintf(stderr, "gemdesk-cli render: not available yet (tracked in issue #4)\n");
+    return 2;
+}
+
+}  // namespace gemdesk::cli

@@ -1,0 +1,13 @@
+// gemdesk-cli run: not built yet (issue #5).
+#include <cstdio>
+
+#include "cli/commands.h"
+
+namespace gemdesk::cli {
+
+int cmd_run(int, char **) {
+    std::fprintf(stderr, "gemdesk-cli run: not available yet (tracked in issue #5)\n");
+    return 2;
+}
+
+}  // namespace gemdesk::cli
