@@ -42,7 +42,8 @@ Result<Floats> missing_input(const std::string & name) {
 }
 
 // One prefill over `ids` returning all logits; taps collect intermediates when given.
-Result<Floats> prefill_all(Ctx & ctx, const std::vector<int32_t> & ids, gemma::gemma4::DebugTap * tap) {
+Result<Floats> prefill_all(Ctx & ctx, const std::vector<int32_t> & ids,
+                           gemma::gemma4::DebugTap * tap) {
     auto kv = ctx.model->make_kv_cache(int(ids.size()), int(ids.size()));
     if (!kv.ok()) return kv.error();
     auto logits = ctx.model->forward({ids, {}, true}, *kv, tap);
@@ -65,7 +66,8 @@ Result<Floats> run_text(Ctx & ctx, const std::string & name) {
     }
     auto it = ctx.text_taps.find(name);
     if (it == ctx.text_taps.end())
-        return gemma::make_error(gemma::ErrorCode::not_found, "the model produced no '" + name + "'");
+        return gemma::make_error(gemma::ErrorCode::not_found,
+                                 "the model produced no '" + name + "'");
     return it->second;
 }
 
@@ -73,7 +75,8 @@ Result<Floats> run_text(Ctx & ctx, const std::string & name) {
 // time; row 0 = logits at the prompt's last position, row i = after token i-1.
 Result<Floats> run_decode(Ctx & ctx, const std::string & name) {
     std::vector<int32_t> ids = golden_ids(ctx, "text.input_ids");
-    std::string tokens_name = name == "decode.forced_logits" ? "decode.forced_tokens" : "decode.tokens";
+    std::string tokens_name =
+        name == "decode.forced_logits" ? "decode.forced_tokens" : "decode.tokens";
     std::vector<int32_t> tokens = golden_ids(ctx, tokens_name);
     if (ids.empty()) return missing_input("text.input_ids");
     if (tokens.empty()) return missing_input(tokens_name);
@@ -124,7 +127,8 @@ const std::vector<CaseKind> & case_kinds() {
         {"audio.", nullptr, "audio encoder not in the engine yet"},
         {"mm.input_ids", nullptr, nullptr},
         {"mm_image.input_ids", nullptr, nullptr},
-        {"mm", nullptr, "multimodal prompts need the vision/audio encoders (not in the engine yet)"},
+        {"mm", nullptr,
+         "multimodal prompts need the vision/audio encoders (not in the engine yet)"},
     };
     return kinds;
 }
@@ -154,8 +158,8 @@ bool run_case(Ctx & ctx, const CaseKind & kind, const std::string & name, double
         return false;
     }
     if (!ref.ok() || ref->dtype != gemma::DType::f32 || size_t(ref->numel()) != out->size()) {
-        std::printf("%-24s FAIL  (produced %zu values, golden has %lld)\n", name.c_str(), out->size(),
-                    ref.ok() ? (long long)ref->numel() : -1LL);
+        std::printf("%-24s FAIL  (produced %zu values, golden has %lld)\n", name.c_str(),
+                    out->size(), ref.ok() ? (long long)ref->numel() : -1LL);
         return false;
     }
     double err = rel_error(*out, *ref);
@@ -165,8 +169,10 @@ bool run_case(Ctx & ctx, const CaseKind & kind, const std::string & name, double
 }
 
 int usage(const std::string & msg) {
-    std::fprintf(stderr, "gemdesk-cli verify: %s\nusage: gemdesk-cli verify --model DIR --golden FILE "
-                         "[--backend NAME] [--tolerance T]\n", msg.c_str());
+    std::fprintf(stderr,
+                 "gemdesk-cli verify: %s\nusage: gemdesk-cli verify --model DIR --golden FILE "
+                 "[--backend NAME] [--tolerance T]\n",
+                 msg.c_str());
     return 2;
 }
 
@@ -176,9 +182,11 @@ int cmd_verify(int argc, char ** argv) {
     Args args(argc, argv, {});
     std::string unknown = args.check_known({"model", "golden", "backend", "tolerance"});
     if (!unknown.empty()) return usage(unknown);
-    double tol = args.get_double("tolerance", 1e-4);  // fp32 compute vs fp32 reference (fixtures README)
+    double tol =
+        args.get_double("tolerance", 1e-4);  // fp32 compute vs fp32 reference (fixtures README)
     if (!args.error().empty()) return usage(args.error());
-    if (!args.has("model") || !args.has("golden")) return usage("--model and --golden are required");
+    if (!args.has("model") || !args.has("golden"))
+        return usage("--model and --golden are required");
     Ctx ctx;
     auto backend = gemma::backend_create(args.get("backend", "cpu-ref"));
     if (!backend.ok()) return usage(backend.error().message);

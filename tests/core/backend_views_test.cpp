@@ -36,5 +36,6 @@ TEST(OpCheck, NamesOpAndShapes) {
     Tensor pos32 = tensor_host(DType::i32, {2});
     EXPECT_TRUE(op_check::rope(q, pos32, f, q).ok());
     Tensor a = tensor_host(DType::f32, {3, 4});
-    EXPECT_FALSE(op_check::transpose01(tensor_reshape(a, {1, 3, 4}), tensor_reshape(a, {3, 1, 4})).ok());
+    EXPECT_FALSE(
+        op_check::transpose01(tensor_reshape(a, {1, 3, 4}), tensor_reshape(a, {3, 1, 4})).ok());
 }

@@ -1,7 +1,6 @@
 // Runs the built gemdesk-cli verify (GEMMA_BIN_DIR) as a separate process: exit code and summary
 // line on the fixtures, a clear error and no crash on a corrupt model dir, and its peak RSS.
 #include <gtest/gtest.h>
-
 #include <sys/resource.h>
 #include <sys/wait.h>
 
@@ -41,7 +40,8 @@ RunResult run(const std::string & args) {
 }
 
 bool ends_with_line(const std::string & out, const std::string & line) {
-    return out.size() >= line.size() + 1 && out.compare(out.size() - line.size() - 1, line.size() + 1, line + "\n") == 0;
+    return out.size() >= line.size() + 1 &&
+           out.compare(out.size() - line.size() - 1, line.size() + 1, line + "\n") == 0;
 }
 
 }  // namespace
@@ -71,14 +71,16 @@ TEST(TextCli, VerifyWrongGoldenFails) {
 TEST(TextCli, CorruptModelDirGivesErrorNotCrash) {
     fs::path dir = fs::temp_directory_path() / ("gemma_cli_bad_" + std::to_string(::getpid()));
     fs::create_directories(dir);
-    fs::copy_file(kTiny + "/config.json", dir / "config.json", fs::copy_options::overwrite_existing);
+    fs::copy_file(kTiny + "/config.json", dir / "config.json",
+                  fs::copy_options::overwrite_existing);
     {
         std::ifstream in(kTiny + "/model.safetensors", std::ios::binary);
         std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
         std::ofstream out(dir / "model.safetensors", std::ios::binary);
         out.write(bytes.data(), std::streamsize(bytes.size() / 2));  // truncated checkpoint
     }
-    RunResult r = run("verify --model " + dir.string() + " --golden " + kTiny + "/golden.safetensors");
+    RunResult r =
+        run("verify --model " + dir.string() + " --golden " + kTiny + "/golden.safetensors");
     EXPECT_FALSE(r.signaled) << r.output;
     EXPECT_EQ(r.exit_code, 2) << r.output;
     EXPECT_NE(r.output.find("cannot load the model"), std::string::npos) << r.output;
@@ -90,7 +92,8 @@ TEST(TextCli, BadUsage) {
     RunResult r = run("verify --model " + kTiny);
     EXPECT_EQ(r.exit_code, 2) << r.output;
     EXPECT_NE(r.output.find("--golden"), std::string::npos) << r.output;
-    RunResult b = run("verify --model " + kTiny + " --golden " + kTiny + "/golden.safetensors --backend nope");
+    RunResult b = run("verify --model " + kTiny + " --golden " + kTiny +
+                      "/golden.safetensors --backend nope");
     EXPECT_EQ(b.exit_code, 2) << b.output;
     EXPECT_NE(b.output.find("unknown backend 'nope'"), std::string::npos) << b.output;
 }

@@ -38,7 +38,9 @@ TEST(TextGolden, PrefillLogitsAndEveryHiddenState) {
     ASSERT_NE(l.model, nullptr);
     std::vector<int32_t> ids = g.ids("text.input_ids");
     std::map<std::string, std::vector<float>> taps;
-    DebugTap tap = [&](const std::string & name, const Tensor & t) { taps[name] = *read_f32(*l.backend, t); };
+    DebugTap tap = [&](const std::string & name, const Tensor & t) {
+        taps[name] = *read_f32(*l.backend, t);
+    };
     auto kv = l.model->make_kv_cache(128);
     ASSERT_TRUE(kv.ok());
     auto logits = l.model->forward({ids, {}, true}, *kv, &tap);
@@ -77,7 +79,8 @@ void run_forced_decode(int chunk) {
     }
     for (size_t row = 0; row <= forced.size(); ++row) {
         if (row > 0) {
-            last = l.model->forward({std::span<const int32_t>(&forced[row - 1], 1), {}, false}, *kv);
+            last =
+                l.model->forward({std::span<const int32_t>(&forced[row - 1], 1), {}, false}, *kv);
             ASSERT_TRUE(last.ok()) << last.error().message;
         }
         std::vector<float> out = *read_f32(*l.backend, *last);

@@ -29,8 +29,8 @@ Tensor i32(std::vector<int32_t> v) {
 // Keys all zero -> equal scores -> uniform weights over visible keys. Value of position t is the
 // one-hot e_t, so out[j] = 1/|visible| when key j is visible, else 0: the output *is* the mask.
 struct MaskCase {
-    int n_pos;       // positions stored so far (0 .. n_pos-1)
-    int slots;       // cache slots (ring when < n_pos)
+    int n_pos;                       // positions stored so far (0 .. n_pos-1)
+    int slots;                       // cache slots (ring when < n_pos)
     std::vector<int32_t> query_pos;  // one chunk: consecutive
     std::vector<int32_t> blocks;     // optional
     int window;
@@ -51,7 +51,8 @@ std::vector<std::vector<float>> visible(const MaskCase & c) {
     Tensor blocks = c.blocks.empty() ? Tensor{} : i32(c.blocks);
     EXPECT_TRUE(b->attention(q, kc, vc, i32(c.query_pos), blocks, desc, out).ok());
     std::vector<std::vector<float>> rows;
-    for (int i = 0; i < n; ++i) rows.emplace_back(out.ptr<float>() + i * D, out.ptr<float>() + (i + 1) * D);
+    for (int i = 0; i < n; ++i)
+        rows.emplace_back(out.ptr<float>() + i * D, out.ptr<float>() + (i + 1) * D);
     return rows;
 }
 

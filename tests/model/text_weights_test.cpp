@@ -19,8 +19,9 @@ namespace {
 
 class TempDir {
 public:
-    TempDir() : path_(fs::temp_directory_path() / ("gemma_w_" + std::to_string(::getpid()) + "_" +
-                                                    std::to_string(counter_++))) {
+    TempDir()
+        : path_(fs::temp_directory_path() /
+                ("gemma_w_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++))) {
         fs::create_directories(path_);
     }
     ~TempDir() { fs::remove_all(path_); }
@@ -36,15 +37,17 @@ std::string read_file(const std::string & path) {
 }
 
 // Writes tensors (host, bf16) as a safetensors file.
-void write_safetensors(const fs::path & path, const std::vector<std::pair<std::string, Tensor>> & tensors) {
+void write_safetensors(const fs::path & path,
+                       const std::vector<std::pair<std::string, Tensor>> & tensors) {
     std::string header = "{", data;
     for (const auto & [name, t] : tensors) {
         std::string shape;
         for (int64_t d : t.shape) shape += (shape.empty() ? "" : ",") + std::to_string(d);
         size_t begin = data.size();
         data.append(static_cast<const char *>(t.data), t.nbytes());
-        header += (header.size() > 1 ? "," : "") + std::string("\"") + name + "\":{\"dtype\":\"BF16\",\"shape\":[" +
-                  shape + "],\"data_offsets\":[" + std::to_string(begin) + "," + std::to_string(data.size()) + "]}";
+        header += (header.size() > 1 ? "," : "") + std::string("\"") + name +
+                  "\":{\"dtype\":\"BF16\",\"shape\":[" + shape + "],\"data_offsets\":[" +
+                  std::to_string(begin) + "," + std::to_string(data.size()) + "]}";
     }
     header += "}";
     while ((header.size() + 8) % 8) header += ' ';
@@ -75,7 +78,8 @@ TEST(TextWeights, ViewsIntoTheMappedFile) {
     }
     ASSERT_NE(lo, 0u) << "model.safetensors is not mapped";
     TextWeights w = (*m)->weights();
-    for (const WeightSpec & spec : text_weight_specs((*m)->config().text, (*m)->config().weight_prefix, w)) {
+    for (const WeightSpec & spec :
+         text_weight_specs((*m)->config().text, (*m)->config().weight_prefix, w)) {
         uintptr_t p = reinterpret_cast<uintptr_t>(spec.slot->data);
         EXPECT_TRUE(p >= lo && p + spec.slot->nbytes() <= hi) << spec.name << " was copied";
     }
@@ -94,7 +98,8 @@ TEST(TextWeights, ShapeMismatchNamesTensorAndShapes) {
     ASSERT_FALSE(m.ok());
     EXPECT_EQ(m.error().code, ErrorCode::corrupt_file);
     const std::string & msg = m.error().message;
-    EXPECT_NE(msg.find("model.language_model.layers.0.mlp.gate_proj.weight"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("model.language_model.layers.0.mlp.gate_proj.weight"), std::string::npos)
+        << msg;
     EXPECT_NE(msg.find("[128, 64]"), std::string::npos) << msg;
     EXPECT_NE(msg.find("[130, 64]"), std::string::npos) << msg;
 }
@@ -112,7 +117,8 @@ TEST(TextWeights, MissingTensorNamed) {
     auto m = load_text_model(dir.path_.string(), *backend);
     ASSERT_FALSE(m.ok());
     EXPECT_EQ(m.error().code, ErrorCode::not_found);
-    EXPECT_NE(m.error().message.find("layers.3.layer_scalar"), std::string::npos) << m.error().message;
+    EXPECT_NE(m.error().message.find("layers.3.layer_scalar"), std::string::npos)
+        << m.error().message;
 }
 
 // Google's original files ship k_proj/v_proj/k_norm for shared layers too (spec §6.6): accepted,
@@ -126,8 +132,10 @@ TEST(TextWeights, RedundantSharedKvTensorsIgnored) {
     for (const std::string & n : (*src)->names()) all.push_back({n, *(*src)->get(n)});
     const std::string p = "model.language_model.layers.";
     for (auto [shared, donor] : {std::pair{4, 3}, std::pair{5, 2}})
-        for (const char * t : {"self_attn.k_proj.weight", "self_attn.v_proj.weight", "self_attn.k_norm.weight"})
-            all.push_back({p + std::to_string(shared) + "." + t, *(*src)->get(p + std::to_string(donor) + "." + t)});
+        for (const char * t :
+             {"self_attn.k_proj.weight", "self_attn.v_proj.weight", "self_attn.k_norm.weight"})
+            all.push_back({p + std::to_string(shared) + "." + t,
+                           *(*src)->get(p + std::to_string(donor) + "." + t)});
     write_safetensors(dir.path_ / "model.safetensors", all);
     auto backend = cpu_ref();
     auto m = load_text_model(dir.path_.string(), *backend, {64, 64});
@@ -147,7 +155,8 @@ TEST(TextWeights, E4bPresetParameterCountMatchesSpec) {
     ASSERT_TRUE(cfg.ok());
     TextWeights w;
     int64_t total = 0;
-    for (const WeightSpec & s : text_weight_specs(cfg->text, cfg->weight_prefix, w)) total += shape_numel(s.shape);
+    for (const WeightSpec & s : text_weight_specs(cfg->text, cfg->weight_prefix, w))
+        total += shape_numel(s.shape);
     EXPECT_EQ(total, 7463013418LL);
 }
 
@@ -166,8 +175,10 @@ TEST(TextSynthetic, TinyPresetRunsAndIsDeterministic) {
         std::vector<float> out = *read_f32(*backend, *logits);
         ASSERT_EQ(out.size(), 512u);
         for (float v : out) ASSERT_TRUE(std::isfinite(v) && std::fabs(v) < 30.0f);  // soft cap 30
-        if (run == 0) first = out;
-        else EXPECT_EQ(out, first);
+        if (run == 0)
+            first = out;
+        else
+            EXPECT_EQ(out, first);
     }
 }
 
@@ -185,7 +196,8 @@ TEST(TextForward, BadInputsAreErrors) {
     EXPECT_EQ((*m)->forward({too_many, {}, false}, *kv).error().code, ErrorCode::invalid_argument);
     EXPECT_EQ((*m)->forward({{}, {}, false}, *kv).error().code, ErrorCode::invalid_argument);
     std::vector<int32_t> four = {2, 3, 4, 5};
-    EXPECT_EQ((*m)->forward({four, {}, true}, *kv).error().code, ErrorCode::invalid_argument);  // max_logit_rows 1
+    EXPECT_EQ((*m)->forward({four, {}, true}, *kv).error().code,
+              ErrorCode::invalid_argument);  // max_logit_rows 1
     ASSERT_TRUE((*m)->forward({four, {}, false}, *kv).ok());
     auto full = (*m)->forward({four, {}, false}, *kv);  // 4 + 4 > 6
     ASSERT_FALSE(full.ok());

@@ -28,7 +28,8 @@ Status TextModel::attention_block(int l, int n, KvCache & kv, bool overlay) {
         Tensor k2 = tensor_prefix(s_->k, {n, hkv * D}), v2 = tensor_prefix(s_->v, {n, hkv * D});
         GEMMA_TRY(backend_.matmul(x, lw.k_proj, k2));
         GEMMA_TRY(backend_.matmul(x, lw.v_proj, v2));
-        Tensor k_heads = tensor_reshape(k2, {n * hkv, D}), v_heads = tensor_reshape(v2, {n * hkv, D});
+        Tensor k_heads = tensor_reshape(k2, {n * hkv, D}),
+               v_heads = tensor_reshape(v2, {n * hkv, D});
         GEMMA_TRY(backend_.rms_norm(k_heads, lw.k_norm, eps, k_heads));
         GEMMA_TRY(backend_.rms_norm(v_heads, Tensor{}, eps, v_heads));  // v_norm has no weight
         Tensor k = tensor_reshape(k2, {n, hkv, D}), v = tensor_reshape(v2, {n, hkv, D});
@@ -42,7 +43,8 @@ Status TextModel::attention_block(int l, int n, KvCache & kv, bool overlay) {
     AttentionDesc desc;
     desc.scale = 1.0f;  // Gemma 4: no 1/sqrt(D); q/k norms bound the scores (spec §6.2, pitfall 2)
     desc.window = lc.type == LayerType::sliding ? c.sliding_window : 0;
-    Tensor blocks = (overlay && lc.type == LayerType::sliding) ? tensor_rows(s_->blocks, 0, n) : Tensor{};
+    Tensor blocks =
+        (overlay && lc.type == LayerType::sliding) ? tensor_rows(s_->blocks, 0, n) : Tensor{};
     Tensor att = tensor_prefix(s_->att, {n, hq, D});
     GEMMA_TRY(backend_.attention(q, src.k, src.v, pos, blocks, desc, att));
     GEMMA_TRY(backend_.matmul(tensor_reshape(att, {n, hq * D}), lw.o_proj, a));

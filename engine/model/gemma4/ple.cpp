@@ -22,7 +22,8 @@ Status TextModel::ple_inputs(int n) {
     GEMMA_TRY(backend_.get_rows(w_.ple_embed, tensor_rows(s_->ids, 0, n), s_->ple_scale, tok));
     GEMMA_TRY(backend_.add(ctx, tok, ctx));
     GEMMA_TRY(backend_.scale(ctx, 1.0f / std::sqrt(2.0f), ctx));
-    return backend_.transpose01(tensor_reshape(ctx, {n, L, P}), tensor_prefix(s_->ple_all, {L, n, P}));
+    return backend_.transpose01(tensor_reshape(ctx, {n, L, P}),
+                                tensor_prefix(s_->ple_all, {L, n, P}));
 }
 
 // h += RMSNorm(A_proj · (gelu_tanh(A_gate · h) ⊙ ple[l]); post_per_layer_input_norm)  (spec §5.3)

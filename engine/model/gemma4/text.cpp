@@ -52,10 +52,11 @@ TextModel::TextModel(Config cfg, TextWeights w, Backend & backend, TextModelOpti
 
 TextModel::~TextModel() = default;
 
-Result<std::unique_ptr<TextModel>> TextModel::create(Config cfg, TextWeights weights, Backend & backend,
-                                                     TextModelOptions opts) {
+Result<std::unique_ptr<TextModel>> TextModel::create(Config cfg, TextWeights weights,
+                                                     Backend & backend, TextModelOptions opts) {
     if (opts.max_batch <= 0 || opts.max_logit_rows <= 0)
-        return make_error(ErrorCode::invalid_argument, "TextModelOptions: max_batch and max_logit_rows must be positive");
+        return make_error(ErrorCode::invalid_argument,
+                          "TextModelOptions: max_batch and max_logit_rows must be positive");
     std::unique_ptr<TextModel> m(new TextModel(std::move(cfg), std::move(weights), backend, opts));
     GEMMA_TRY(m->init());
     return m;
@@ -70,13 +71,25 @@ Status TextModel::init() {
         max_kv = std::max<int64_t>(max_kv, int64_t(lc.n_kv_heads) * lc.head_dim);
     }
     const int64_t max_q = int64_t(c.n_heads) * c.max_head_dim();
-    struct Want { Tensor * t; DType d; Shape s; };
+    struct Want {
+        Tensor * t;
+        DType d;
+        Shape s;
+    };
     Want wants[] = {
-        {&s_->ids, DType::i32, {N}}, {&s_->pos, DType::i32, {N}}, {&s_->blocks, DType::i32, {N}},
-        {&s_->h, DType::f32, {N, H}}, {&s_->x, DType::f32, {N, H}}, {&s_->a, DType::f32, {N, H}},
-        {&s_->hf, DType::f32, {N, H}}, {&s_->q, DType::f32, {N * max_q}}, {&s_->att, DType::f32, {N * max_q}},
-        {&s_->k, DType::f32, {N * max_kv}}, {&s_->v, DType::f32, {N * max_kv}},
-        {&s_->gate, DType::f32, {N * max_f}}, {&s_->up, DType::f32, {N * max_f}},
+        {&s_->ids, DType::i32, {N}},
+        {&s_->pos, DType::i32, {N}},
+        {&s_->blocks, DType::i32, {N}},
+        {&s_->h, DType::f32, {N, H}},
+        {&s_->x, DType::f32, {N, H}},
+        {&s_->a, DType::f32, {N, H}},
+        {&s_->hf, DType::f32, {N, H}},
+        {&s_->q, DType::f32, {N * max_q}},
+        {&s_->att, DType::f32, {N * max_q}},
+        {&s_->k, DType::f32, {N * max_kv}},
+        {&s_->v, DType::f32, {N * max_kv}},
+        {&s_->gate, DType::f32, {N * max_f}},
+        {&s_->up, DType::f32, {N * max_f}},
         {&s_->logits, DType::f32, {opts_.max_logit_rows, c.vocab_size}},
     };
     for (Want & w : wants) {
@@ -116,19 +129,23 @@ Status TextModel::check_input(const ForwardInput & in, const KvCache & kv) const
     const int n = int(in.ids.size());
     if (n == 0) return make_error(ErrorCode::invalid_argument, "forward: no tokens given");
     if (n > kv.max_chunk)
-        return make_error(ErrorCode::invalid_argument,
-                          format("forward: %d tokens in one call, the cache allows %d; split the prompt "
-                                 "into chunks", n, kv.max_chunk));
+        return make_error(
+            ErrorCode::invalid_argument,
+            format("forward: %d tokens in one call, the cache allows %d; split the prompt "
+                   "into chunks",
+                   n, kv.max_chunk));
     if (kv.n_past + n > kv.n_ctx)
         return make_error(ErrorCode::context_full,
                           format("context full: %d cached + %d new tokens > %d; start a new "
-                                 "conversation or raise the context size", kv.n_past, n, kv.n_ctx));
+                                 "conversation or raise the context size",
+                                 kv.n_past, n, kv.n_ctx));
     if (kv.layers.size() != cfg_.text.layers.size())
         return make_error(ErrorCode::invalid_argument, "forward: KV cache made for another model");
     for (int32_t id : in.ids)
         if (id < 0 || id >= cfg_.text.vocab_size)
-            return make_error(ErrorCode::invalid_argument,
-                              format("token id %d is outside the vocabulary [0, %d)", id, cfg_.text.vocab_size));
+            return make_error(
+                ErrorCode::invalid_argument,
+                format("token id %d is outside the vocabulary [0, %d)", id, cfg_.text.vocab_size));
     if (!in.block_ids.empty() && int(in.block_ids.size()) != n)
         return make_error(ErrorCode::invalid_argument,
                           format("forward: %zu block ids for %d tokens", in.block_ids.size(), n));
@@ -145,7 +162,8 @@ Status TextModel::upload_inputs(const ForwardInput & in, const KvCache & kv) {
     for (int i = 0; i < n; ++i) pos[size_t(i)] = kv.n_past + i;
     GEMMA_TRY(backend_.write(s_->ids, in.ids.data(), size_t(n) * 4));
     GEMMA_TRY(backend_.write(s_->pos, pos.data(), size_t(n) * 4));
-    if (!in.block_ids.empty()) GEMMA_TRY(backend_.write(s_->blocks, in.block_ids.data(), size_t(n) * 4));
+    if (!in.block_ids.empty())
+        GEMMA_TRY(backend_.write(s_->blocks, in.block_ids.data(), size_t(n) * 4));
     return Status::success();
 }
 
@@ -194,7 +212,8 @@ Result<Tensor> TextModel::logits(int n, bool all_logits, const DebugTap * tap) {
     Tensor src = tensor_rows(hf, n - rows, rows);
     Tensor out = tensor_rows(s_->logits, 0, rows);
     GEMMA_TRY(backend_.matmul(src, w_.lm_head, out));
-    if (c.final_logit_softcapping > 0.0f) GEMMA_TRY(backend_.softcap(out, c.final_logit_softcapping, out));
+    if (c.final_logit_softcapping > 0.0f)
+        GEMMA_TRY(backend_.softcap(out, c.final_logit_softcapping, out));
     if (tap) (*tap)("text.logits", out);
     return out;
 }
@@ -207,7 +226,8 @@ Result<Tensor> TextModel::forward(const ForwardInput & in, KvCache & kv, const D
     bool overlay = !in.block_ids.empty() && cfg_.text.use_bidirectional_attention == "vision";
     for (int l = 0; l < cfg_.text.n_layers; ++l) {
         GEMMA_TRY(layer(l, n, kv, overlay));
-        if (tap && l + 1 < cfg_.text.n_layers) (*tap)("text.hidden." + std::to_string(l + 1), tensor_rows(s_->h, 0, n));
+        if (tap && l + 1 < cfg_.text.n_layers)
+            (*tap)("text.hidden." + std::to_string(l + 1), tensor_rows(s_->h, 0, n));
     }
     auto out = logits(n, in.all_logits, tap);
     if (out.ok()) kv.n_past += n;

@@ -27,8 +27,8 @@ namespace gemma::gemma4 {
 using DebugTap = std::function<void(const std::string & name, const Tensor & value)>;
 
 struct TextModelOptions {
-    int max_batch = 64;       // most tokens per forward call (scratch is sized for it)
-    int max_logit_rows = 1;   // rows of logits a call may return (all_logits needs >= batch)
+    int max_batch = 64;      // most tokens per forward call (scratch is sized for it)
+    int max_logit_rows = 1;  // rows of logits a call may return (all_logits needs >= batch)
     // The precision the reference would run in; decides the rounding of the embedding scales
     // (f32: exact sqrt(H), sqrt(P) as in the goldens; bf16: rounded, as the bf16 release runs).
     DType compute_dtype = DType::f32;
@@ -43,8 +43,8 @@ struct ForwardInput {
 class TextModel {
 public:
     // Takes the weights (already on `backend`); backend must outlive the model.
-    static Result<std::unique_ptr<TextModel>> create(Config cfg, TextWeights weights, Backend & backend,
-                                                     TextModelOptions opts = {});
+    static Result<std::unique_ptr<TextModel>> create(Config cfg, TextWeights weights,
+                                                     Backend & backend, TextModelOptions opts = {});
     ~TextModel();
 
     const Config & config() const { return cfg_; }
@@ -86,7 +86,8 @@ Result<std::unique_ptr<TextModel>> load_text_model(const std::string & dir, Back
                                                    TextModelOptions opts = {});
 // A model with random weights from a config (e.g. preset_config("e4b")): no file involved.
 Result<std::unique_ptr<TextModel>> make_synthetic_text_model(const Config & cfg, Backend & backend,
-                                                             uint64_t seed, TextModelOptions opts = {});
+                                                             uint64_t seed,
+                                                             TextModelOptions opts = {});
 
 // RoPE frequency vector (D/2 values) for a layer: default = base^(-2i/D); proportional = the same
 // for the first floor(rho*D/2) pairs, 0 (identity) after; all divided by factor (spec §6.3).

@@ -11,7 +11,9 @@ void add_layer_specs(const TextConfig & c, int l, const std::string & p, LayerWe
     const LayerConfig & lc = c.layers[size_t(l)];
     const int64_t H = c.hidden_size, D = lc.head_dim, F = lc.intermediate_size;
     const int64_t q_rows = int64_t(c.n_heads) * D, kv_rows = int64_t(lc.n_kv_heads) * D;
-    auto add = [&](const char * n, Shape s, Tensor * t) { out.push_back({p + n, std::move(s), t}); };
+    auto add = [&](const char * n, Shape s, Tensor * t) {
+        out.push_back({p + n, std::move(s), t});
+    };
     add("input_layernorm.weight", {H}, &lw.input_norm);
     add("self_attn.q_proj.weight", {q_rows, H}, &lw.q_proj);
     add("self_attn.q_norm.weight", {D}, &lw.q_norm);
@@ -36,9 +38,7 @@ void add_layer_specs(const TextConfig & c, int l, const std::string & p, LayerWe
     add("layer_scalar", {1}, &lw.layer_scalar);
 }
 
-bool is_norm_name(const std::string & name) {
-    return name.find("norm") != std::string::npos;
-}
+bool is_norm_name(const std::string & name) { return name.find("norm") != std::string::npos; }
 
 // xorshift64*: fast, deterministic, good enough for random test weights.
 struct Rng {
@@ -60,9 +60,12 @@ Tensor random_tensor(const WeightSpec & spec, DType dtype, Rng & rng) {
     for (int64_t i = 0; i < n; ++i) {
         float u = rng.uniform();
         float v = scalar ? 1.0f + 0.4f * u : norm ? 1.0f + 0.2f * u : bound * u;
-        if (dtype == DType::f32) t.ptr<float>()[i] = v;
-        else if (dtype == DType::bf16) t.ptr<uint16_t>()[i] = f32_to_bf16(v);
-        else t.ptr<uint16_t>()[i] = f32_to_f16(v);
+        if (dtype == DType::f32)
+            t.ptr<float>()[i] = v;
+        else if (dtype == DType::bf16)
+            t.ptr<uint16_t>()[i] = f32_to_bf16(v);
+        else
+            t.ptr<uint16_t>()[i] = f32_to_f16(v);
     }
     return t;
 }
@@ -76,24 +79,29 @@ Status check_backend_dtype(Backend & backend, const std::string & name, const Te
 
 }  // namespace
 
-std::vector<WeightSpec> text_weight_specs(const TextConfig & c, const std::string & prefix, TextWeights & w) {
+std::vector<WeightSpec> text_weight_specs(const TextConfig & c, const std::string & prefix,
+                                          TextWeights & w) {
     std::vector<WeightSpec> out;
     const int64_t V = c.vocab_size, H = c.hidden_size, P = c.hidden_size_per_layer_input;
     out.push_back({prefix + "embed_tokens.weight", {V, H}, &w.embed});
     if (P > 0) {
-        out.push_back({prefix + "embed_tokens_per_layer.weight", {V, int64_t(c.n_layers) * P}, &w.ple_embed});
-        out.push_back({prefix + "per_layer_model_projection.weight", {int64_t(c.n_layers) * P, H},
+        out.push_back(
+            {prefix + "embed_tokens_per_layer.weight", {V, int64_t(c.n_layers) * P}, &w.ple_embed});
+        out.push_back({prefix + "per_layer_model_projection.weight",
+                       {int64_t(c.n_layers) * P, H},
                        &w.ple_model_proj});
         out.push_back({prefix + "per_layer_projection_norm.weight", {P}, &w.ple_norm});
     }
     out.push_back({prefix + "norm.weight", {H}, &w.final_norm});
     w.layers.resize(size_t(c.n_layers));
     for (int l = 0; l < c.n_layers; ++l)
-        add_layer_specs(c, l, prefix + "layers." + std::to_string(l) + ".", w.layers[size_t(l)], out);
+        add_layer_specs(c, l, prefix + "layers." + std::to_string(l) + ".", w.layers[size_t(l)],
+                        out);
     return out;
 }
 
-Result<TextWeights> load_text_weights(const io::TensorSource & src, const Config & cfg, Backend & backend) {
+Result<TextWeights> load_text_weights(const io::TensorSource & src, const Config & cfg,
+                                      Backend & backend) {
     TextWeights w;
     for (const WeightSpec & spec : text_weight_specs(cfg.text, cfg.weight_prefix, w)) {
         auto t = src.get_checked(spec.name, spec.shape);
@@ -115,11 +123,11 @@ Result<TextWeights> load_text_weights(const io::TensorSource & src, const Config
     return w;
 }
 
-Result<TextWeights> make_synthetic_text_weights(const Config & cfg, Backend & backend, uint64_t seed,
-                                                DType dtype) {
+Result<TextWeights> make_synthetic_text_weights(const Config & cfg, Backend & backend,
+                                                uint64_t seed, DType dtype) {
     if (dtype != DType::f32 && dtype != DType::bf16 && dtype != DType::f16)
-        return make_error(ErrorCode::unsupported, format("synthetic weights in %s are not supported",
-                                                         dtype_name(dtype)));
+        return make_error(ErrorCode::unsupported,
+                          format("synthetic weights in %s are not supported", dtype_name(dtype)));
     TextWeights w;
     Rng rng{seed * 0x9E3779B97F4A7C15ULL + 1};
     for (const WeightSpec & spec : text_weight_specs(cfg.text, cfg.weight_prefix, w)) {

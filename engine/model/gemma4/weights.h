@@ -21,12 +21,12 @@ struct LayerWeights {
 };
 
 struct TextWeights {
-    Tensor embed;       // [V, H]; also the (tied) LM head
-    Tensor lm_head;     // = embed unless the checkpoint is untied
-    Tensor ple_embed;   // [V, L*P]  (empty without PLE)
+    Tensor embed;           // [V, H]; also the (tied) LM head
+    Tensor lm_head;         // = embed unless the checkpoint is untied
+    Tensor ple_embed;       // [V, L*P]  (empty without PLE)
     Tensor ple_model_proj;  // [L*P, H]
-    Tensor ple_norm;    // [P]
-    Tensor final_norm;  // [H]
+    Tensor ple_norm;        // [P]
+    Tensor final_norm;      // [H]
     std::vector<LayerWeights> layers;
 };
 
@@ -39,16 +39,18 @@ struct WeightSpec {
 
 // The tensors the text decoder needs for `cfg`, with their names under `prefix`. Shared layers
 // list no k/v/k_norm (redundant copies in a file are ignored).
-std::vector<WeightSpec> text_weight_specs(const TextConfig & cfg, const std::string & prefix, TextWeights & w);
+std::vector<WeightSpec> text_weight_specs(const TextConfig & cfg, const std::string & prefix,
+                                          TextWeights & w);
 
 // Binds and uploads every tensor. Errors: not_found (missing tensor: name + file),
 // corrupt_file (shape mismatch: name, expected, actual), unsupported (dtype the backend lacks).
-Result<TextWeights> load_text_weights(const io::TensorSource & src, const Config & cfg, Backend & backend);
+Result<TextWeights> load_text_weights(const io::TensorSource & src, const Config & cfg,
+                                      Backend & backend);
 
 // Random weights of the right shapes in `dtype` (bf16 default), deterministic in `seed`: norm
 // weights 1 ± 0.2, matrices uniform with scale 1/sqrt(fan_in), layer scalars in [0.6, 1.4] (as
 // the fixtures were made). Memory: the whole model in host memory, then uploaded.
-Result<TextWeights> make_synthetic_text_weights(const Config & cfg, Backend & backend, uint64_t seed,
-                                                DType dtype = DType::bf16);
+Result<TextWeights> make_synthetic_text_weights(const Config & cfg, Backend & backend,
+                                                uint64_t seed, DType dtype = DType::bf16);
 
 }  // namespace gemma::gemma4
