@@ -204,3 +204,31 @@ TEST(TextForward, BadInputsAreErrors) {
     EXPECT_EQ(full.error().code, ErrorCode::context_full);
     EXPECT_EQ(kv->n_past, 4);
 }
+
+// Soft-token rows: overriding rows with the scaled pad embedding is the same as feeding pad ids
+// there (both lookups use the pad row, spec §5.4), so the logits must be identical.
+TEST(TextForward, EmbedOverrideMatchesPadTokens) {
+    auto backend = cpu_ref();
+    auto m = load_text_model(kTiny, *backend, {8, 8});
+    ASSERT_TRUE(m.ok());
+    std::vector<int32_t> ids = {2, 40, 41, 42, 43, 7};
+    std::vector<int32_t> padded = {2, 40, 0, 0, 43, 7};
+    Tensor pad_row = tensor_host(DType::f32, {2, 64});
+    Tensor embed = (*m)->weights().embed;
+    for (int r = 0; r < 2; ++r)
+        for (int j = 0; j < 64; ++j)  // f32 compute: scale sqrt(64) = 8 exactly
+            pad_row.ptr<float>()[r * 64 + j] = bf16_to_f32(embed.ptr<uint16_t>()[j]) * 8.0f;
+    EmbedOverride ov{2, pad_row};
+    auto kv1 = (*m)->make_kv_cache(8);
+    auto a = (*m)->forward({ids, {}, true, std::span<const EmbedOverride>(&ov, 1)}, *kv1);
+    ASSERT_TRUE(a.ok()) << a.error().message;
+    std::vector<float> with_override = *read_f32(*backend, *a);
+    auto kv2 = (*m)->make_kv_cache(8);
+    auto b = (*m)->forward({padded, {}, true}, *kv2);
+    ASSERT_TRUE(b.ok());
+    EXPECT_EQ(with_override, *read_f32(*backend, *b));
+    EmbedOverride bad{5, pad_row};  // rows 5..6 of a 6-token chunk
+    auto kv3 = (*m)->make_kv_cache(8);
+    EXPECT_EQ((*m)->forward({ids, {}, false, std::span<const EmbedOverride>(&bad, 1)}, *kv3).error().code,
+              ErrorCode::invalid_argument);
+}

@@ -149,6 +149,15 @@ Status TextModel::check_input(const ForwardInput & in, const KvCache & kv) const
     if (!in.block_ids.empty() && int(in.block_ids.size()) != n)
         return make_error(ErrorCode::invalid_argument,
                           format("forward: %zu block ids for %d tokens", in.block_ids.size(), n));
+    for (const EmbedOverride & o : in.overrides) {
+        const Tensor & e = o.embeds;
+        if (e.ndim() != 2 || e.dtype != DType::f32 || e.dim(1) != cfg_.text.hidden_size || o.row < 0 ||
+            o.row + e.dim(0) > n)
+            return make_error(ErrorCode::invalid_argument,
+                              format("forward: soft tokens %s %s at row %d do not fit [%d, %d] f32",
+                                     dtype_name(e.dtype), shape_str(e.shape).c_str(), o.row, n,
+                                     cfg_.text.hidden_size));
+    }
     if (in.all_logits && n > opts_.max_logit_rows)
         return make_error(ErrorCode::invalid_argument,
                           format("forward: all_logits for %d tokens but max_logit_rows is %d", n,
@@ -160,7 +169,10 @@ Status TextModel::upload_inputs(const ForwardInput & in, const KvCache & kv) {
     const int n = int(in.ids.size());
     std::vector<int32_t> pos(static_cast<size_t>(n));
     for (int i = 0; i < n; ++i) pos[size_t(i)] = kv.n_past + i;
-    GEMMA_TRY(backend_.write(s_->ids, in.ids.data(), size_t(n) * 4));
+    std::vector<int32_t> ids(in.ids.begin(), in.ids.end());
+    for (const EmbedOverride & o : in.overrides)  // soft-token positions read the pad rows
+        for (int64_t r = o.row; r < o.row + o.embeds.dim(0); ++r) ids[size_t(r)] = cfg_.text.pad_token_id;
+    GEMMA_TRY(backend_.write(s_->ids, ids.data(), size_t(n) * 4));
     GEMMA_TRY(backend_.write(s_->pos, pos.data(), size_t(n) * 4));
     if (!in.block_ids.empty())
         GEMMA_TRY(backend_.write(s_->blocks, in.block_ids.data(), size_t(n) * 4));
@@ -168,10 +180,12 @@ Status TextModel::upload_inputs(const ForwardInput & in, const KvCache & kv) {
 }
 
 // h0 = E[ids] * scale (spec §4); PLE inputs are built from it before layer 0.
-Status TextModel::embed(int n, const DebugTap * tap) {
+Status TextModel::embed(int n, std::span<const EmbedOverride> overrides, const DebugTap * tap) {
     Tensor ids = tensor_rows(s_->ids, 0, n);
     Tensor h = tensor_rows(s_->h, 0, n);
     GEMMA_TRY(backend_.get_rows(w_.embed, ids, s_->embed_scale, h));
+    for (const EmbedOverride & o : overrides)
+        GEMMA_TRY(backend_.copy(o.embeds, tensor_rows(h, o.row, o.embeds.dim(0))));
     if (tap) (*tap)("text.hidden.0", h);
     if (cfg_.text.hidden_size_per_layer_input > 0) GEMMA_TRY(ple_inputs(n));
     return Status::success();
@@ -222,7 +236,7 @@ Result<Tensor> TextModel::forward(const ForwardInput & in, KvCache & kv, const D
     GEMMA_TRY(check_input(in, kv));
     const int n = int(in.ids.size());
     GEMMA_TRY(upload_inputs(in, kv));
-    GEMMA_TRY(embed(n, tap));
+    GEMMA_TRY(embed(n, in.overrides, tap));
     bool overlay = !in.block_ids.empty() && cfg_.text.use_bidirectional_attention == "vision";
     for (int l = 0; l < cfg_.text.n_layers; ++l) {
         GEMMA_TRY(layer(l, n, kv, overlay));

@@ -34,10 +34,20 @@ struct TextModelOptions {
     DType compute_dtype = DType::f32;
 };
 
+// Multimodal soft tokens (spec §5.4): chunk rows [row, row + embeds.dim(0)) take `embeds`
+// (f32 [k, hidden] backend tensor from an encoder, not scaled by sqrt(H)) instead of token
+// embeddings; their ids are looked up as the pad id in both embedding tables, and the PLE context
+// is computed from the merged embeddings, as the reference does.
+struct EmbedOverride {
+    int row = 0;
+    Tensor embeds;
+};
+
 struct ForwardInput {
     std::span<const int32_t> ids;        // token ids; positions are kv.n_past, kv.n_past + 1, ...
     std::span<const int32_t> block_ids;  // optional bidirectional-vision block ids (spec §8)
     bool all_logits = false;             // logits for every token (else only the last)
+    std::span<const EmbedOverride> overrides = {};  // optional soft-token runs
 };
 
 class TextModel {
@@ -66,7 +76,7 @@ private:
     Status init();
     Status check_input(const ForwardInput & in, const KvCache & kv) const;
     Status upload_inputs(const ForwardInput & in, const KvCache & kv);
-    Status embed(int n, const DebugTap * tap);
+    Status embed(int n, std::span<const EmbedOverride> overrides, const DebugTap * tap);
     Status ple_inputs(int n);
     Status layer(int l, int n, KvCache & kv, bool overlay);
     Status attention_block(int l, int n, KvCache & kv, bool overlay);
