@@ -229,6 +229,7 @@ TEST(TextForward, EmbedOverrideMatchesPadTokens) {
     EXPECT_EQ(with_override, *read_f32(*backend, *b));
     EmbedOverride bad{5, pad_row};  // rows 5..6 of a 6-token chunk
     auto kv3 = (*m)->make_kv_cache(8);
-    EXPECT_EQ((*m)->forward({ids, {}, false, std::span<const EmbedOverride>(&bad, 1)}, *kv3).error().code,
-              ErrorCode::invalid_argument);
+    EXPECT_EQ(
+        (*m)->forward({ids, {}, false, std::span<const EmbedOverride>(&bad, 1)}, *kv3).error().code,
+        ErrorCode::invalid_argument);
 }

@@ -151,8 +151,8 @@ Status TextModel::check_input(const ForwardInput & in, const KvCache & kv) const
                           format("forward: %zu block ids for %d tokens", in.block_ids.size(), n));
     for (const EmbedOverride & o : in.overrides) {
         const Tensor & e = o.embeds;
-        if (e.ndim() != 2 || e.dtype != DType::f32 || e.dim(1) != cfg_.text.hidden_size || o.row < 0 ||
-            o.row + e.dim(0) > n)
+        if (e.ndim() != 2 || e.dtype != DType::f32 || e.dim(1) != cfg_.text.hidden_size ||
+            o.row < 0 || o.row + e.dim(0) > n)
             return make_error(ErrorCode::invalid_argument,
                               format("forward: soft tokens %s %s at row %d do not fit [%d, %d] f32",
                                      dtype_name(e.dtype), shape_str(e.shape).c_str(), o.row, n,
@@ -171,7 +171,8 @@ Status TextModel::upload_inputs(const ForwardInput & in, const KvCache & kv) {
     for (int i = 0; i < n; ++i) pos[size_t(i)] = kv.n_past + i;
     std::vector<int32_t> ids(in.ids.begin(), in.ids.end());
     for (const EmbedOverride & o : in.overrides)  // soft-token positions read the pad rows
-        for (int64_t r = o.row; r < o.row + o.embeds.dim(0); ++r) ids[size_t(r)] = cfg_.text.pad_token_id;
+        for (int64_t r = o.row; r < o.row + o.embeds.dim(0); ++r)
+            ids[size_t(r)] = cfg_.text.pad_token_id;
     GEMMA_TRY(backend_.write(s_->ids, ids.data(), size_t(n) * 4));
     GEMMA_TRY(backend_.write(s_->pos, pos.data(), size_t(n) * 4));
     if (!in.block_ids.empty())
