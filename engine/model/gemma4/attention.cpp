@@ -1,12 +1,27 @@
 // The attention block of one decoder layer (spec §6.2-6.6): projections, per-head q/k/v norms,
 // RoPE, cache write (owner layers only), attention over the layer's own cache or its donor's
-// (KV-shared layers), output projection, post-attention norm and the residual add.
+// (KV-shared layers), output projection, post-attention norm and the residual add. Projections run
+// on every row of the step at once; the cache write and the attention itself per sequence.
 #include "model/gemma4/text.h"
 #include "model/gemma4/text_scratch.h"
 
 namespace gemma::gemma4 {
 
-Status TextModel::attention_block(int l, int n, KvCache & kv, bool overlay) {
+// Writes the step's K/V rows: into the KvCache ring/array at their positions (forward), or into
+// the pool rows the plan's slot tensors name (forward_batch).
+Status TextModel::store_kv(int l, const Tensor & k, const Tensor & v, StepPlan & plan) {
+    const int64_t n = k.dim(0);
+    if (plan.cache) {
+        const LayerKv & cache = plan.cache->layers[size_t(l)];
+        return backend_.kv_store(k, v, tensor_rows(s_->pos, 0, n), cache.k, cache.v);
+    }
+    const bool full = cfg_.text.layers[size_t(l)].type == LayerType::full;
+    const LayerKv & pool = plan.pool->layer(l);
+    Tensor slots = tensor_rows(full ? s_->slots_full : s_->slots_sliding, 0, n);
+    return backend_.kv_store(k, v, slots, pool.k, pool.v);
+}
+
+Status TextModel::attention_block(int l, int n, StepPlan & plan) {
     const TextConfig & c = cfg_.text;
     const LayerConfig & lc = c.layers[size_t(l)];
     const LayerWeights & lw = w_.layers[size_t(l)];
@@ -34,19 +49,30 @@ Status TextModel::attention_block(int l, int n, KvCache & kv, bool overlay) {
         GEMMA_TRY(backend_.rms_norm(v_heads, Tensor{}, eps, v_heads));  // v_norm has no weight
         Tensor k = tensor_reshape(k2, {n, hkv, D}), v = tensor_reshape(v2, {n, hkv, D});
         GEMMA_TRY(backend_.rope(k, pos, freqs, k));  // no RoPE on values
-        const LayerKv & cache = kv.layers[size_t(l)];
-        GEMMA_TRY(backend_.kv_store(k, v, pos, cache.k, cache.v));
+        GEMMA_TRY(store_kv(l, k, v, plan));
     }
 
     // Shared layers read the donor's cache, which the donor filled earlier in this same step.
-    const LayerKv & src = kv.layers[size_t(lc.kv_source)];
     AttentionDesc desc;
     desc.scale = 1.0f;  // Gemma 4: no 1/sqrt(D); q/k norms bound the scores (spec §6.2, pitfall 2)
     desc.window = lc.type == LayerType::sliding ? c.sliding_window : 0;
-    Tensor blocks =
-        (overlay && lc.type == LayerType::sliding) ? tensor_rows(s_->blocks, 0, n) : Tensor{};
     Tensor att = tensor_prefix(s_->att, {n, hq, D});
-    GEMMA_TRY(backend_.attention(q, src.k, src.v, pos, blocks, desc, att));
+    for (const StepPlan::Seq & sq : plan.seqs) {
+        LayerKv src;
+        if (plan.cache) {
+            src = plan.cache->layers[size_t(lc.kv_source)];
+        } else {
+            auto view = plan.pool->attention_view(lc.kv_source, *sq.seq, sq.pos0 + sq.n);
+            if (!view.ok()) return view.error();
+            src = std::move(*view);
+        }
+        Tensor blocks = (sq.overlay && lc.type == LayerType::sliding)
+                            ? tensor_rows(s_->blocks, sq.row0, sq.n)
+                            : Tensor{};
+        GEMMA_TRY(backend_.attention(tensor_rows(q, sq.row0, sq.n), src.k, src.v,
+                                     tensor_rows(pos, sq.row0, sq.n), blocks, desc,
+                                     tensor_rows(att, sq.row0, sq.n)));
+    }
     GEMMA_TRY(backend_.matmul(tensor_reshape(att, {n, hq * D}), lw.o_proj, a));
     GEMMA_TRY(backend_.rms_norm(a, lw.post_attn_norm, eps, a));
     return backend_.add(h, a, h);

@@ -80,6 +80,8 @@ Status TextModel::init() {
         {&s_->ids, DType::i32, {N}},
         {&s_->pos, DType::i32, {N}},
         {&s_->blocks, DType::i32, {N}},
+        {&s_->slots_full, DType::i32, {N}},
+        {&s_->slots_sliding, DType::i32, {N}},
         {&s_->h, DType::f32, {N, H}},
         {&s_->x, DType::f32, {N, H}},
         {&s_->a, DType::f32, {N, H}},
@@ -141,15 +143,27 @@ Status TextModel::check_input(const ForwardInput & in, const KvCache & kv) const
                                  kv.n_past, n, kv.n_ctx));
     if (kv.layers.size() != cfg_.text.layers.size())
         return make_error(ErrorCode::invalid_argument, "forward: KV cache made for another model");
-    for (int32_t id : in.ids)
+    GEMMA_TRY(check_tokens(in.ids, in.block_ids, in.overrides));
+    if (in.all_logits && n > opts_.max_logit_rows)
+        return make_error(ErrorCode::invalid_argument,
+                          format("forward: all_logits for %d tokens but max_logit_rows is %d", n,
+                                 opts_.max_logit_rows));
+    return Status::success();
+}
+
+// Checks one chunk's ids, block ids and soft-token runs (shared by forward and forward_batch).
+Status TextModel::check_tokens(std::span<const int32_t> ids, std::span<const int32_t> block_ids,
+                               std::span<const EmbedOverride> overrides) const {
+    const int n = int(ids.size());
+    for (int32_t id : ids)
         if (id < 0 || id >= cfg_.text.vocab_size)
             return make_error(
                 ErrorCode::invalid_argument,
                 format("token id %d is outside the vocabulary [0, %d)", id, cfg_.text.vocab_size));
-    if (!in.block_ids.empty() && int(in.block_ids.size()) != n)
+    if (!block_ids.empty() && int(block_ids.size()) != n)
         return make_error(ErrorCode::invalid_argument,
-                          format("forward: %zu block ids for %d tokens", in.block_ids.size(), n));
-    for (const EmbedOverride & o : in.overrides) {
+                          format("forward: %zu block ids for %d tokens", block_ids.size(), n));
+    for (const EmbedOverride & o : overrides) {
         const Tensor & e = o.embeds;
         if (e.ndim() != 2 || e.dtype != DType::f32 || e.dim(1) != cfg_.text.hidden_size ||
             o.row < 0 || o.row + e.dim(0) > n)
@@ -158,10 +172,6 @@ Status TextModel::check_input(const ForwardInput & in, const KvCache & kv) const
                                      dtype_name(e.dtype), shape_str(e.shape).c_str(), o.row, n,
                                      cfg_.text.hidden_size));
     }
-    if (in.all_logits && n > opts_.max_logit_rows)
-        return make_error(ErrorCode::invalid_argument,
-                          format("forward: all_logits for %d tokens but max_logit_rows is %d", n,
-                                 opts_.max_logit_rows));
     return Status::success();
 }
 
@@ -192,8 +202,8 @@ Status TextModel::embed(int n, std::span<const EmbedOverride> overrides, const D
     return Status::success();
 }
 
-Status TextModel::layer(int l, int n, KvCache & kv, bool overlay) {
-    GEMMA_TRY(attention_block(l, n, kv, overlay));
+Status TextModel::layer(int l, int n, StepPlan & plan) {
+    GEMMA_TRY(attention_block(l, n, plan));
     GEMMA_TRY(mlp_block(l, n));
     if (cfg_.text.hidden_size_per_layer_input > 0) GEMMA_TRY(ple_block(l, n));
     Tensor h = tensor_rows(s_->h, 0, n);
@@ -233,17 +243,26 @@ Result<Tensor> TextModel::logits(int n, bool all_logits, const DebugTap * tap) {
     return out;
 }
 
+Status TextModel::run_layers(int n, StepPlan & plan, const DebugTap * tap) {
+    GEMMA_TRY(embed(n, plan.overrides, tap));
+    for (int l = 0; l < cfg_.text.n_layers; ++l) {
+        GEMMA_TRY(layer(l, n, plan));
+        if (tap && l + 1 < cfg_.text.n_layers)
+            (*tap)("text.hidden." + std::to_string(l + 1), tensor_rows(s_->h, 0, n));
+    }
+    return Status::success();
+}
+
 Result<Tensor> TextModel::forward(const ForwardInput & in, KvCache & kv, const DebugTap * tap) {
     GEMMA_TRY(check_input(in, kv));
     const int n = int(in.ids.size());
     GEMMA_TRY(upload_inputs(in, kv));
-    GEMMA_TRY(embed(n, in.overrides, tap));
+    StepPlan plan;
+    plan.cache = &kv;
+    plan.overrides.assign(in.overrides.begin(), in.overrides.end());
     bool overlay = !in.block_ids.empty() && cfg_.text.use_bidirectional_attention == "vision";
-    for (int l = 0; l < cfg_.text.n_layers; ++l) {
-        GEMMA_TRY(layer(l, n, kv, overlay));
-        if (tap && l + 1 < cfg_.text.n_layers)
-            (*tap)("text.hidden." + std::to_string(l + 1), tensor_rows(s_->h, 0, n));
-    }
+    plan.seqs.push_back({0, n, kv.n_past, nullptr, overlay});
+    GEMMA_TRY(run_layers(n, plan, tap));
     auto out = logits(n, in.all_logits, tap);
     if (out.ok()) kv.n_past += n;
     return out;

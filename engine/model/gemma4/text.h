@@ -3,8 +3,9 @@
 // RoPE, KV sharing, GELU-tanh MLP, post-norms, layer scalars, final norm and logit soft cap.
 // Works for any checkpoint of the family: all geometry comes from the Config.
 //
-// One forward call runs a chunk of consecutive tokens of one sequence (batched prefill, or a
-// single token for decode) on a KvCache. Thread-compatible: one thread per model at a time.
+// forward() runs a chunk of consecutive tokens of one sequence (batched prefill, or a single token
+// for decode) on a KvCache; forward_batch() runs chunks of many sequences in one step on a shared,
+// paged KvPool (continuous batching). Thread-compatible: one thread per model at a time.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +18,7 @@
 #include "core/backend.h"
 #include "model/gemma4/config.h"
 #include "model/gemma4/kv_cache.h"
+#include "model/gemma4/kv_pool.h"
 #include "model/gemma4/weights.h"
 
 namespace gemma::gemma4 {
@@ -50,6 +52,15 @@ struct ForwardInput {
     std::span<const EmbedOverride> overrides = {};  // optional soft-token runs
 };
 
+// One sequence's chunk in a batched step: consecutive tokens at positions seq->n_past, ...
+struct SeqChunk {
+    KvSeq * seq = nullptr;               // its pool state; n_past advances on success
+    std::span<const int32_t> ids;
+    std::span<const int32_t> block_ids;  // optional bidirectional-vision block ids
+    std::span<const EmbedOverride> overrides = {};
+    bool want_logits = true;             // logits of the chunk's last token
+};
+
 class TextModel {
 public:
     // Takes the weights (already on `backend`); backend must outlive the model.
@@ -70,16 +81,32 @@ public:
     // input, id out of range, chunk too large, block_ids size), context_full (kv has no room).
     Result<Tensor> forward(const ForwardInput & in, KvCache & kv, const DebugTap * tap = nullptr);
 
+    // A pool for forward_batch; opts.max_chunk is capped at options().max_batch.
+    Result<std::unique_ptr<KvPool>> make_kv_pool(KvPoolOptions opts);
+
+    // Runs every chunk in one step (their rows share the matmuls; attention runs per sequence on
+    // its own pool memory) and returns logits [m, vocab] for the m chunks with want_logits, in
+    // order (a scratch view valid until the next call). The pool must already have room
+    // (KvPool::seq_reserve). Errors: invalid_argument (no chunks, more than max_batch tokens in
+    // all, more than max_logit_rows logits, a chunk longer than the pool's max_chunk, bad ids).
+    Result<Tensor> forward_batch(std::span<const SeqChunk> chunks, KvPool & pool);
+
 private:
     struct Scratch;
+    struct StepPlan;
     TextModel(Config cfg, TextWeights w, Backend & backend, TextModelOptions opts);
     Status init();
     Status check_input(const ForwardInput & in, const KvCache & kv) const;
+    Status check_tokens(std::span<const int32_t> ids, std::span<const int32_t> block_ids,
+                        std::span<const EmbedOverride> overrides) const;
     Status upload_inputs(const ForwardInput & in, const KvCache & kv);
+    Status upload_batch(std::span<const SeqChunk> chunks, KvPool & pool, StepPlan & plan);
     Status embed(int n, std::span<const EmbedOverride> overrides, const DebugTap * tap);
     Status ple_inputs(int n);
-    Status layer(int l, int n, KvCache & kv, bool overlay);
-    Status attention_block(int l, int n, KvCache & kv, bool overlay);
+    Status run_layers(int n, StepPlan & plan, const DebugTap * tap);
+    Status layer(int l, int n, StepPlan & plan);
+    Status attention_block(int l, int n, StepPlan & plan);
+    Status store_kv(int l, const Tensor & k, const Tensor & v, StepPlan & plan);
     Status mlp_block(int l, int n);
     Status ple_block(int l, int n);
     Result<Tensor> logits(int n, bool all_logits, const DebugTap * tap);

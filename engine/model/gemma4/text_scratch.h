@@ -10,6 +10,7 @@ namespace gemma::gemma4 {
 
 struct TextModel::Scratch {
     Tensor ids, pos, blocks;              // i32 [N]
+    Tensor slots_full, slots_sliding;     // i32 [N]: pool rows kv_store writes (forward_batch)
     Tensor h, x, a, hf;                   // f32 [N, H]: residual, normed input, block output, final
     Tensor q, att, k, v;                  // f32 flat: [N * heads * max head_dim]
     Tensor gate, up;                      // f32 flat: [N * max intermediate]
@@ -18,6 +19,20 @@ struct TextModel::Scratch {
     std::vector<Tensor> freqs;            // per layer: f32 [head_dim / 2]
     float embed_scale = 1.0f;             // sqrt(H), rounded to compute_dtype (spec §4)
     float ple_scale = 1.0f;               // sqrt(P), same rule (spec §5.2)
+};
+
+// What one step runs on: one sequence on a KvCache (forward) or chunks of several sequences on a
+// KvPool (forward_batch). Rows [row0, row0 + n) of the step belong to seqs[i].
+struct TextModel::StepPlan {
+    struct Seq {
+        int row0 = 0, n = 0, pos0 = 0;
+        const KvSeq * seq = nullptr;  // pool only
+        bool overlay = false;         // bidirectional vision blocks in sliding layers
+    };
+    std::vector<Seq> seqs;
+    KvCache * cache = nullptr;
+    KvPool * pool = nullptr;
+    std::vector<EmbedOverride> overrides;  // rows relative to the step
 };
 
 }  // namespace gemma::gemma4
