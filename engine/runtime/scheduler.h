@@ -1,0 +1,140 @@
+// The scheduler: one inference thread that owns the KV pool, the prefix cache and every running
+// sequence, and runs continuous batching: each step carries one decode token of every generating
+// sequence plus prefill chunks of waiting prompts (round-robin, within a token budget), so a long
+// prompt never stalls the others. Requests are token-level here; the Engine adds text and chat.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "model/gemma4/text.h"
+#include "runtime/prefix_cache.h"
+#include "runtime/sampler.h"
+
+namespace gemma::runtime {
+
+// How a generation ended. Names are part of the API: see finish_reason_name().
+enum class FinishReason { stop, length, tool_calls, cancelled, error };
+const char * finish_reason_name(FinishReason r);  // "stop", "length", ...
+
+// Stateful output constraint (grammar, JSON, forced prefixes), advanced with every emitted token.
+class Constraint {
+public:
+    virtual ~Constraint() = default;
+    // Allowed next tokens; nullptr = anything.
+    virtual const TokenFilter * filter() = 0;
+    virtual void accept(int32_t id) = 0;
+    // The constrained output is complete: generation stops with FinishReason::stop.
+    virtual bool done() const = 0;
+};
+
+// A run of soft tokens (image / audio encoder output) replacing prompt rows.
+struct MediaRun {
+    int row = 0;            // first prompt row it replaces
+    Tensor embeds;          // f32 [k, hidden] backend tensor
+    uint64_t hash = 0;      // content hash: the prefix-cache key of these rows
+};
+
+struct TokenRequest {
+    std::vector<int32_t> prompt;
+    std::vector<MediaRun> media;
+    SamplingParams sampling;
+    int max_tokens = -1;                // -1: until a stop token or the context is full
+    std::vector<int32_t> stop_ids;      // ending tokens (not reported as output)
+    std::shared_ptr<Constraint> constraint;
+    bool use_prefix_cache = true;
+};
+
+struct Usage {
+    int prompt_tokens = 0;
+    int completion_tokens = 0;
+    int cached_tokens = 0;  // prompt tokens taken from the prefix cache
+};
+
+// Receives a request's progress on the inference thread: keep the calls short (push to a queue).
+class TokenSink {
+public:
+    virtual ~TokenSink() = default;
+    // A generated token. Return true to end generation here (e.g. a stop string matched).
+    virtual bool on_token(const SampleResult & token) = 0;
+    // Last call. `error` is set for FinishReason::error.
+    virtual void on_finish(FinishReason reason, const Usage & usage, const Error * error) = 0;
+};
+
+struct SchedulerOptions {
+    int n_ctx = 4096;          // most positions per sequence
+    int max_seqs = 4;          // sequences generating at once
+    int max_step_tokens = 64;  // tokens per step (decode + prefill); <= the model's max_batch
+    int prefill_chunk = 64;    // most prompt tokens of one sequence per step
+    int block_size = 16;
+    int n_blocks = 0;          // 0: n_ctx worth for every sequence and cache entry
+    int max_cached = 4;        // prefix-cache entries kept (each holds a sliding ring)
+    bool snapshot_prompts = true;  // cache each prompt's end too (reuse when replies re-render)
+};
+
+struct SchedulerStats {
+    int queued = 0, running = 0, cached = 0;
+    double kv_used = 0.0;  // fraction of KV blocks in use
+    uint64_t steps = 0;
+};
+
+// Thread-safe: submit/cancel/stats from any thread. The model is used only by the inference
+// thread from create() until destruction; it must outlive the scheduler.
+class Scheduler {
+public:
+    // invalid_argument when options do not fit the model (max_batch, max_logit_rows, context).
+    static Result<std::unique_ptr<Scheduler>> create(gemma4::TextModel & model,
+                                                     SchedulerOptions opts);
+    ~Scheduler();  // cancels everything (sinks get on_finish cancelled), joins the thread
+
+    // Queues a request; the sink gets its tokens. invalid_argument (empty prompt, bad ids or
+    // sampling), context_full (prompt longer than the context).
+    Result<uint64_t> submit(TokenRequest req, std::shared_ptr<TokenSink> sink);
+    // Ends a request within one step (on_finish with cancelled). Unknown ids are ignored.
+    void cancel(uint64_t id);
+    SchedulerStats stats() const;
+    const SchedulerOptions & options() const { return opts_; }
+    const gemma4::TextModel & model() const { return model_; }
+
+private:
+    struct Seq;
+    struct Pending {
+        uint64_t id;
+        TokenRequest req;
+        std::shared_ptr<TokenSink> sink;
+    };
+    Scheduler(gemma4::TextModel & model, SchedulerOptions opts);
+    Status init();
+    void loop();
+    void admit();
+    bool step();
+    void finish(Seq & s, FinishReason r, const Error * e);
+    Result<gemma4::KvSeq> acquire_seq(Seq & s);
+    Status reserve(gemma4::KvSeq & kv, int n);
+    void after_logits(Seq & s, std::span<const float> logits);
+    void chunk_overrides(const Seq & s, int c0, int n, std::vector<gemma4::EmbedOverride> & out) const;
+
+    gemma4::TextModel & model_;
+    SchedulerOptions opts_;
+    std::unique_ptr<gemma4::KvPool> pool_;
+    std::unique_ptr<PrefixCache> cache_;
+    std::vector<std::unique_ptr<Seq>> active_;  // inference thread only
+    size_t rr_ = 0;                             // round-robin start for prefill
+
+    mutable std::mutex mu_;
+    std::condition_variable cv_;
+    std::deque<Pending> queue_;
+    std::vector<uint64_t> cancels_;
+    bool stop_ = false;
+    uint64_t next_id_ = 1;
+    SchedulerStats stats_;
+    std::thread thread_;
+};
+
+}  // namespace gemma::runtime

@@ -1,0 +1,68 @@
+// Shared helpers for the runtime tests: fixture paths, golden tensors, loading the tiny models on
+// the CPU reference backend, and the relative error (||out - ref|| / ||ref||).
+#pragma once
+
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "core/registry.h"
+#include "io/tensor_source.h"
+#include "model/gemma4/text.h"
+
+namespace rt_test {
+
+inline const std::string kTiny = std::string(GEMMA_TEST_DATA_DIR) + "/tiny-gemma4";
+inline const std::string kChat = std::string(GEMMA_TEST_DATA_DIR) + "/tiny-gemma4-chat";
+
+// fp32 compute from bf16 weights lands within ~1e-4 of the reference (fixtures README).
+constexpr double kTol = 1e-4;
+
+inline double rel_error(const float * out, const float * ref, size_t n) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; ++i) {
+        double d = double(out[i]) - double(ref[i]);
+        num += d * d;
+        den += double(ref[i]) * double(ref[i]);
+    }
+    return std::sqrt(num / (den > 0 ? den : 1));
+}
+
+struct Golden {
+    std::unique_ptr<gemma::io::TensorSource> src;
+    gemma::Tensor get(const std::string & name) const {
+        auto t = src->get(name);
+        return t.ok() ? *t : gemma::Tensor{};
+    }
+    std::vector<int32_t> ids(const std::string & name) const {
+        gemma::Tensor t = get(name);
+        return std::vector<int32_t>(t.ptr<int32_t>(), t.ptr<int32_t>() + t.numel());
+    }
+};
+
+inline Golden open_golden(const std::string & dir) {
+    auto src = gemma::io::open_safetensors(dir + "/golden.safetensors");
+    return Golden{src.ok() ? std::move(*src) : nullptr};
+}
+
+struct Loaded {
+    std::unique_ptr<gemma::Backend> backend;
+    std::unique_ptr<gemma::gemma4::TextModel> model;
+};
+
+inline Loaded load_model(const std::string & dir, gemma::gemma4::TextModelOptions opts) {
+    Loaded l;
+    auto b = gemma::backend_create("cpu-ref");
+    EXPECT_TRUE(b.ok());
+    if (!b.ok()) return l;
+    l.backend = std::move(*b);
+    auto m = gemma::gemma4::load_text_model(dir, *l.backend, opts);
+    EXPECT_TRUE(m.ok()) << m.error().message;
+    if (m.ok()) l.model = std::move(*m);
+    return l;
+}
+
+}  // namespace rt_test
