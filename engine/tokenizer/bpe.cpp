@@ -33,6 +33,7 @@ Result<std::unique_ptr<Bpe>> Bpe::build(const Vocab & vocab, const BpeConfig & c
     std::unique_ptr<Bpe> bpe(new Bpe(vocab));
     bpe->unk_id_ = config.unk_id;
     bpe->fuse_unk_ = config.fuse_unk;
+    bpe->reference_mode_ = config.reference_mode;
     bpe->merges_ = FlatMap64<Merge>(config.merges.size());
     bpe->junctions_ = FlatMap64<bool>(config.merges.size() / 4);
     std::string joined;
@@ -80,6 +81,13 @@ bool Bpe::joinable(uint32_t l, uint32_t r) const {
 }
 
 void Bpe::encode(std::string_view word, std::vector<TokenId> & out) const {
+    if (reference_mode_) {
+        std::vector<TokenId> syms;
+        initial_symbols(word, syms);
+        merge_large(syms);
+        out.insert(out.end(), syms.begin(), syms.end());
+        return;
+    }
     std::lock_guard<std::mutex> lock(cache_mutex_);
     if (!chunking_) {
         encode_chunk(word, out);

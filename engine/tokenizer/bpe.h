@@ -29,6 +29,9 @@ struct BpeConfig {
     std::optional<TokenId> unk_id;                            // for characters with no piece
     bool byte_fallback = false;                               // <0xXX> pieces before unk
     bool fuse_unk = false;                                    // consecutive unks become one
+    // Reference mode for tests: the plain HF algorithm on the whole pre-token (heap merges, no
+    // chunking, no cache), to check the fast path against.
+    bool reference_mode = false;
 };
 
 // Thread-safe: concurrent encode() calls serialize on the chunk cache. `vocab` must outlive it.
@@ -65,6 +68,7 @@ private:
     std::optional<TokenId> unk_id_;
     bool fuse_unk_ = false;
     bool chunking_ = true;  // off when a merge involves byte or unk pieces (see build())
+    bool reference_mode_ = false;
     std::array<TokenId, 128> ascii_ids_{};
     std::array<TokenId, 256> byte_ids_{};
     FlatMap64<bool> junctions_;           // (last cp of a, first cp of b) for every merge

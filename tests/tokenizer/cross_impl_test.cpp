@@ -1,39 +1,11 @@
 // The tokenizer.json (native BPE) and tokenizer.model (libsentencepiece) implementations of the
 // chat fixture agree id for id on random strings built from the fixture's vocabulary domain:
-// vocabulary pieces, ASCII, whitespace runs, accented/CJK/emoji text and control tokens.
-#include <random>
-
+// vocabulary pieces, ASCII, whitespace runs, accented/CJK/emoji text and control tokens. And
+// the fast BPE path agrees with the plain HF algorithm (reference mode).
 #include "test_util.h"
 
 using namespace gemma::tok;
 using namespace gemma::tok::test;
-
-namespace {
-
-// One random string of 1..24 fragments.
-std::string random_text(std::mt19937 & rng, const Tokenizer & tok) {
-    static const char * kExtra[] = {" ",  "  ",   "   ", "\n", "\n\n", "\t",      "é",  "naïve",
-                                    "日本", "語の", "🙂",  "👍🏽", "Привет", "<bos>", "<|turn>", "<turn|>",
-                                    "<|\"|>", "<|image|>", "<0x41>", "▁", "<", "|>", "{", "}"};
-    std::uniform_int_distribution<int> n_frag(1, 24), kind(0, 9), ascii(0x20, 0x7E);
-    std::uniform_int_distribution<TokenId> any_id(0, tok.vocab_size() - 1);
-    std::uniform_int_distribution<size_t> extra(0, std::size(kExtra) - 1);
-    std::string s;
-    for (int i = n_frag(rng); i > 0; --i) {
-        const int k = kind(rng);
-        if (k < 5) {  // a vocabulary piece, as the text it decodes to
-            const TokenId id = any_id(rng);
-            if (tok.vocab().kind(id) == TokenKind::normal) tok.vocab().append_token_bytes(id, s);
-        } else if (k < 7) {
-            s.push_back(static_cast<char>(ascii(rng)));
-        } else {
-            s += kExtra[extra(rng)];
-        }
-    }
-    return s;
-}
-
-}  // namespace
 
 TEST(CrossImpl, JsonAndSentencePieceAgreeOnRandomStrings) {
     auto json = must_load(chat_tokenizer_path("tokenizer.json"));
@@ -57,4 +29,11 @@ TEST(CrossImpl, JsonAndSentencePieceAgreeOnRandomStrings) {
     }
     EXPECT_EQ(n_mismatch, 0);
     EXPECT_GT(n_ids, 4000u) << "the random strings should exercise many merges";
+}
+
+TEST(CrossImpl, FastBpeMatchesReferenceModeOnChatVocab) {
+    auto fast = must_load(chat_tokenizer_path("tokenizer.json"));
+    auto ref = load_reference_mode(chat_tokenizer_path("tokenizer.json"));
+    ASSERT_TRUE(fast && ref);
+    EXPECT_EQ(count_fast_vs_reference_mismatches(*fast, *ref, 400), 0);
 }

@@ -53,3 +53,15 @@ TEST(Gemma3Golden, EncodeAndDecodeMatchHuggingFace) {
     EXPECT_EQ(turn[0], *tok->piece_to_id("<start_of_turn>"));
     EXPECT_EQ(must_decode(*tok, turn, DecodeOptions{.skip_special = true}), "user\nhi");
 }
+
+// The fast path (chunking at non-joinable pairs, chunk cache, rank-array merges) against the
+// plain HF algorithm on the real vocabulary, where merges are far richer than in the fixture.
+TEST(Gemma3Golden, FastBpeMatchesReferenceMode) {
+    std::string why;
+    const std::string path = fetch_gemma3_tokenizer(&why);
+    if (path.empty()) GTEST_SKIP() << "real Gemma vocabulary not available: " << why;
+    auto fast = must_load(path);
+    auto ref = load_reference_mode(path);
+    ASSERT_TRUE(fast && ref);
+    EXPECT_EQ(count_fast_vs_reference_mismatches(*fast, *ref, 2000), 0);
+}
