@@ -63,7 +63,8 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }
 
 // One cold-cache pass (the first encode after loading), then the best of three warm passes.
-int run_bench(const Tokenizer & tok, const std::string & path, double load_s, int argc, char ** argv) {
+int run_bench(const Tokenizer & tok, const std::string & path, double load_s, int argc,
+              char ** argv) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         std::fprintf(stderr, "gemdesk-cli tokenize: cannot open bench text %s\n", path.c_str());
@@ -80,7 +81,8 @@ int run_bench(const Tokenizer & tok, const std::string & path, double load_s, in
         auto ids = tok.encode(text);
         const double s = seconds_since(t0);
         if (!ids) {
-            std::fprintf(stderr, "gemdesk-cli tokenize: %s: %s\n", path.c_str(), ids.error().message.c_str());
+            std::fprintf(stderr, "gemdesk-cli tokenize: %s: %s\n", path.c_str(),
+                         ids.error().message.c_str());
             return 1;
         }
         n_tokens = ids->size();
@@ -93,8 +95,9 @@ int run_bench(const Tokenizer & tok, const std::string & path, double load_s, in
                 tok.vocab_size(), load_s);
     std::printf("text: %s, %.2f MB, %zu tokens (%.2f bytes/token)\n", path.c_str(), mb, n_tokens,
                 static_cast<double>(text.size()) / static_cast<double>(n_tokens ? n_tokens : 1));
-    std::printf("encode, 1 thread: %.1f MB/s first pass (cold cache), %.1f MB/s best of 3 warm passes\n",
-                cold, best);
+    std::printf(
+        "encode, 1 thread: %.1f MB/s first pass (cold cache), %.1f MB/s best of 3 warm passes\n",
+        cold, best);
     return 0;
 }
 
@@ -108,8 +111,8 @@ int cmd_tokenize(int argc, char ** argv) {
         err = "give exactly one of --model DIR or --tokenizer FILE";
     }
     if (!err.empty() || !args.positional().empty()) {
-        std::fprintf(stderr, "gemdesk-cli tokenize: %s\n%s", err.empty() ? "unexpected argument" : err.c_str(),
-                     kUsage);
+        std::fprintf(stderr, "gemdesk-cli tokenize: %s\n%s",
+                     err.empty() ? "unexpected argument" : err.c_str(), kUsage);
         return 2;
     }
     const auto t0 = std::chrono::steady_clock::now();
@@ -119,7 +122,8 @@ int cmd_tokenize(int argc, char ** argv) {
         std::fprintf(stderr, "gemdesk-cli tokenize: %s\n", tok.error().message.c_str());
         return 1;
     }
-    if (args.has("bench")) return run_bench(**tok, args.get("bench"), seconds_since(t0), argc, argv);
+    if (args.has("bench"))
+        return run_bench(**tok, args.get("bench"), seconds_since(t0), argc, argv);
     return run_lines(**tok);
 }
 

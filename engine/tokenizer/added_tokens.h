@@ -31,7 +31,7 @@ public:
 private:
     struct Node {
         std::vector<std::pair<uint8_t, int32_t>> children;  // byte -> node index
-        TokenId id = -1;                                     // token ending here, if any
+        TokenId id = -1;                                    // token ending here, if any
     };
     int32_t child(int32_t node, uint8_t b) const;
     // Length of the longest token starting at text[pos], 0 if none; its id in *id.

@@ -53,7 +53,8 @@ Result<std::unique_ptr<Bpe>> Bpe::build(const Vocab & vocab, const BpeConfig & c
         }
         const uint32_t l = last_cp(a), r = first_cp(b);
         bpe->junctions_.insert(pair_key(l, r), true);
-        if (l < 128 && r < 128) bpe->ascii_junctions_[(l * 128 + r) >> 6] |= 1ull << ((l * 128 + r) & 63);
+        if (l < 128 && r < 128)
+            bpe->ascii_junctions_[(l * 128 + r) >> 6] |= 1ull << ((l * 128 + r) & 63);
     }
     for (int c = 0; c < 128; ++c) {
         bpe->ascii_ids_[c] = vocab.find(std::string(1, static_cast<char>(c))).value_or(-1);
@@ -76,7 +77,8 @@ Result<std::unique_ptr<Bpe>> Bpe::build(const Vocab & vocab, const BpeConfig & c
 }
 
 bool Bpe::joinable(uint32_t l, uint32_t r) const {
-    if (l < 128 && r < 128) return (ascii_junctions_[(l * 128 + r) >> 6] >> ((l * 128 + r) & 63)) & 1;
+    if (l < 128 && r < 128)
+        return (ascii_junctions_[(l * 128 + r) >> 6] >> ((l * 128 + r) & 63)) & 1;
     return junctions_.find(pair_key(l, r)) != nullptr;
 }
 
@@ -207,7 +209,9 @@ void Bpe::merge_large(std::vector<TokenId> & syms) const {
         int32_t rank;
         int pos;
         TokenId left, right;
-        bool operator>(const Entry & o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
+        bool operator>(const Entry & o) const {
+            return rank != o.rank ? rank > o.rank : pos > o.pos;
+        }
     };
     std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> heap;
     auto push = [&](int pos) {

@@ -71,7 +71,7 @@ private:
     bool reference_mode_ = false;
     std::array<TokenId, 128> ascii_ids_{};
     std::array<TokenId, 256> byte_ids_{};
-    FlatMap64<bool> junctions_;           // (last cp of a, first cp of b) for every merge
+    FlatMap64<bool> junctions_;  // (last cp of a, first cp of b) for every merge
     std::array<uint64_t, 128 * 2> ascii_junctions_{};  // bitmap of junctions between ASCII cps
 
     struct CacheHash {

@@ -17,8 +17,9 @@ Error unsupported(const std::string & path, const std::string & what) {
 }
 
 std::string type_of(const json & j) {
-    return j.is_object() && j.contains("type") && j["type"].is_string() ? j["type"].get<std::string>()
-                                                                         : std::string("(no type)");
+    return j.is_object() && j.contains("type") && j["type"].is_string()
+               ? j["type"].get<std::string>()
+               : std::string("(no type)");
 }
 
 // {"String": "x"} -> "x"; false for Regex patterns.
@@ -42,7 +43,8 @@ Status parse_normalizer(const json & j, const std::string & path, std::vector<Hf
             return unsupported(path, "a Replace normalizer with a Regex pattern");
         }
         step.content = j.at("content").get<std::string>();
-        if (step.pattern.empty()) return unsupported(path, "a Replace normalizer with an empty pattern");
+        if (step.pattern.empty())
+            return unsupported(path, "a Replace normalizer with an empty pattern");
     } else if (type == "Prepend") {
         step.kind = HfNormStep::Kind::prepend;
         step.content = j.at("prepend").get<std::string>();
@@ -53,7 +55,8 @@ Status parse_normalizer(const json & j, const std::string & path, std::vector<Hf
     return {};
 }
 
-Status parse_pre_tokenizer(const json & j, const std::string & path, std::vector<HfSplitStep> & out) {
+Status parse_pre_tokenizer(const json & j, const std::string & path,
+                           std::vector<HfSplitStep> & out) {
     if (j.is_null()) return {};
     const std::string type = type_of(j);
     if (type == "Sequence") {
@@ -65,7 +68,8 @@ Status parse_pre_tokenizer(const json & j, const std::string & path, std::vector
     if (!string_pattern(j.at("pattern"), step.pattern) || step.pattern.empty()) {
         return unsupported(path, "a Split pre_tokenizer with a Regex or empty pattern");
     }
-    if (j.value("invert", false)) return unsupported(path, "a Split pre_tokenizer with invert=true");
+    if (j.value("invert", false))
+        return unsupported(path, "a Split pre_tokenizer with invert=true");
     const std::string behavior = j.at("behavior").get<std::string>();
     if (behavior == "Removed") {
         step.behavior = SplitBehavior::removed;
@@ -146,7 +150,8 @@ Status parse_added(const json & list, const std::string & path, HfSpec & spec) {
             return unsupported(path, "added token '" + a.at("content").get<std::string>() +
                                          "' with lstrip/rstrip/single_word");
         }
-        spec.added.push_back(HfAddedToken{a.at("id").get<TokenId>(), a.at("content").get<std::string>(),
+        spec.added.push_back(HfAddedToken{a.at("id").get<TokenId>(),
+                                          a.at("content").get<std::string>(),
                                           a.value("special", false), a.value("normalized", false)});
     }
     return {};
@@ -167,12 +172,13 @@ Result<HfSpec> parse_hf_tokenizer_json(std::string_view json_text, const std::st
         GEMMA_TRY(parse_model(doc.at("model"), path, spec));
         if (doc.contains("added_tokens")) GEMMA_TRY(parse_added(doc["added_tokens"], path, spec));
         GEMMA_TRY(parse_normalizer(doc.value("normalizer", json()), path, spec.normalizer));
-        GEMMA_TRY(parse_pre_tokenizer(doc.value("pre_tokenizer", json()), path, spec.pre_tokenizer));
+        GEMMA_TRY(
+            parse_pre_tokenizer(doc.value("pre_tokenizer", json()), path, spec.pre_tokenizer));
         GEMMA_TRY(check_decoder(doc.value("decoder", json()), path));
     } catch (const json::exception & e) {
-        return make_error(ErrorCode::corrupt_file,
-                          format("%s does not have the layout of a tokenizer.json (%s)",
-                                 path.c_str(), e.what()));
+        return make_error(
+            ErrorCode::corrupt_file,
+            format("%s does not have the layout of a tokenizer.json (%s)", path.c_str(), e.what()));
     }
     return spec;
 }

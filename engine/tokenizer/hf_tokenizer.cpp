@@ -104,7 +104,8 @@ Result<std::unique_ptr<HfTokenizer>> HfTokenizer::open(const std::string & path,
     return build(std::move(*spec), names, path);
 }
 
-Result<std::unique_ptr<HfTokenizer>> HfTokenizer::build(HfSpec spec, const SpecialTokenNames & names,
+Result<std::unique_ptr<HfTokenizer>> HfTokenizer::build(HfSpec spec,
+                                                        const SpecialTokenNames & names,
                                                         std::string source) {
     auto vocab = build_vocab(spec, source);
     if (!vocab) return vocab.error();
@@ -145,7 +146,8 @@ void HfTokenizer::normalize(std::string_view text, std::string & out) const {
     }
 }
 
-Result<std::vector<TokenId>> HfTokenizer::encode(std::string_view text, EncodeOptions options) const {
+Result<std::vector<TokenId>> HfTokenizer::encode(std::string_view text,
+                                                 EncodeOptions options) const {
     if (const size_t bad = utf8_first_invalid(text); bad != text.size()) {
         return make_error(ErrorCode::invalid_argument,
                           format("text is not valid UTF-8 (byte %zu is 0x%02X); tokenizers take "

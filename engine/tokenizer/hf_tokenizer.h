@@ -27,7 +27,8 @@ public:
     const std::string & source() const override { return source_; }
 
 private:
-    HfTokenizer(Vocab vocab, SpecialTokens special) : Tokenizer(std::move(vocab), std::move(special)) {}
+    HfTokenizer(Vocab vocab, SpecialTokens special)
+        : Tokenizer(std::move(vocab), std::move(special)) {}
     // Normalizer steps applied to `text`, written to `out`.
     void normalize(std::string_view text, std::string & out) const;
     // Normalized text -> normalized added tokens, pre-tokenizer, BPE.

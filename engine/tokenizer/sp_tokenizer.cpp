@@ -21,10 +21,10 @@ Result<std::unique_ptr<SpTokenizer>> SpTokenizer::open(const std::string & path,
     const auto status = sp->Load(path);
     if (!status.ok()) {
         const bool missing = status.code() == sentencepiece::util::StatusCode::kNotFound;
-        return make_error(missing ? ErrorCode::not_found : ErrorCode::corrupt_file,
-                          format("cannot load SentencePiece model %s: %s%s", path.c_str(),
-                                 status.ToString().c_str(),
-                                 missing ? "" : " (truncated or damaged download?)"));
+        return make_error(
+            missing ? ErrorCode::not_found : ErrorCode::corrupt_file,
+            format("cannot load SentencePiece model %s: %s%s", path.c_str(),
+                   status.ToString().c_str(), missing ? "" : " (truncated or damaged download?)"));
     }
     std::set<std::string, std::less<>> named;
     for (const auto & [name, piece] : names) named.insert(piece);
@@ -52,7 +52,8 @@ Result<std::unique_ptr<SpTokenizer>> SpTokenizer::open(const std::string & path,
     return tok;
 }
 
-Result<std::vector<TokenId>> SpTokenizer::encode(std::string_view text, EncodeOptions options) const {
+Result<std::vector<TokenId>> SpTokenizer::encode(std::string_view text,
+                                                 EncodeOptions options) const {
     if (!options.parse_special) {
         return make_error(ErrorCode::unsupported,
                           "the tokenizer.model implementation cannot keep special tokens as plain "
@@ -73,10 +74,11 @@ Result<std::vector<TokenId>> SpTokenizer::encode(std::string_view text, EncodeOp
             out.push_back(part.id);
             continue;
         }
-        const auto status = sp_->Encode(absl::string_view(part.text.data(), part.text.size()), &ids);
+        const auto status =
+            sp_->Encode(absl::string_view(part.text.data(), part.text.size()), &ids);
         if (!status.ok()) {
-            return make_error(ErrorCode::internal,
-                              format("SentencePiece failed to encode: %s", status.ToString().c_str()));
+            return make_error(ErrorCode::internal, format("SentencePiece failed to encode: %s",
+                                                          status.ToString().c_str()));
         }
         out.insert(out.end(), ids.begin(), ids.end());
     }

@@ -57,8 +57,8 @@ Result<SpecialTokenNames> read_special_token_names(const std::string & config_pa
 
 const SpecialTokenNames & default_special_token_names() {
     static const SpecialTokenNames kDefaults = {
-        {"bos_token", "<bos>"},   {"eos_token", "<eos>"},   {"pad_token", "<pad>"},
-        {"unk_token", "<unk>"},   {"mask_token", "<mask>"}, {"video_token", "<|video|>"},
+        {"bos_token", "<bos>"}, {"eos_token", "<eos>"},   {"pad_token", "<pad>"},
+        {"unk_token", "<unk>"}, {"mask_token", "<mask>"}, {"video_token", "<|video|>"},
     };
     return kDefaults;
 }

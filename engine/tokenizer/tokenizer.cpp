@@ -13,9 +13,9 @@ namespace fs = std::filesystem;
 
 Result<std::string> Tokenizer::id_to_piece(TokenId id) const {
     if (!vocab_.contains(id)) {
-        return make_error(ErrorCode::invalid_argument,
-                          format("token id %d is outside the vocabulary (0..%d)", id,
-                                 vocab_.size() - 1));
+        return make_error(
+            ErrorCode::invalid_argument,
+            format("token id %d is outside the vocabulary (0..%d)", id, vocab_.size() - 1));
     }
     return std::string(vocab_.piece(id));
 }

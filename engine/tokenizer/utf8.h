@@ -58,9 +58,12 @@ inline size_t utf8_first_invalid(std::string_view s) {
 inline uint32_t utf8_decode(std::string_view s, size_t i, int n) {
     auto at = [&](size_t k) { return static_cast<uint32_t>(static_cast<uint8_t>(s[k])); };
     switch (n) {
-        case 1: return at(i);
-        case 2: return ((at(i) & 0x1F) << 6) | (at(i + 1) & 0x3F);
-        case 3: return ((at(i) & 0x0F) << 12) | ((at(i + 1) & 0x3F) << 6) | (at(i + 2) & 0x3F);
+        case 1:
+            return at(i);
+        case 2:
+            return ((at(i) & 0x1F) << 6) | (at(i + 1) & 0x3F);
+        case 3:
+            return ((at(i) & 0x0F) << 12) | ((at(i + 1) & 0x3F) << 6) | (at(i + 2) & 0x3F);
         default:
             return ((at(i) & 0x07) << 18) | ((at(i + 1) & 0x3F) << 12) | ((at(i + 2) & 0x3F) << 6) |
                    (at(i + 3) & 0x3F);

@@ -23,7 +23,8 @@ class Cli : public ::testing::Test {
 protected:
     void SetUp() override {
         bin_ = fs::path(GEMMA_BIN_DIR) / "gemdesk-cli";
-        if (!fs::exists(bin_)) GTEST_SKIP() << bin_ << " is not built (cmake --build build --target gemdesk-cli)";
+        if (!fs::exists(bin_))
+            GTEST_SKIP() << bin_ << " is not built (cmake --build build --target gemdesk-cli)";
         dir_ = fs::temp_directory_path() / ("gemma_tok_cli_" + std::to_string(::getpid()));
         fs::create_directories(dir_);
     }
@@ -52,9 +53,11 @@ protected:
 TEST_F(Cli, GoldenTextsGiveReferenceIdsInOrder) {
     const auto golden = chat_golden();
     for (const char * args : {"--model", "--tokenizer"}) {
-        const std::string where = std::string(args) == "--model" ? kChatDir : chat_tokenizer_path("tokenizer.model");
+        const std::string where =
+            std::string(args) == "--model" ? kChatDir : chat_tokenizer_path("tokenizer.model");
         std::string in;
-        for (const auto & c : golden["tokenize"]) in += nlohmann::json{{"text", c["text"]}}.dump() + "\n";
+        for (const auto & c : golden["tokenize"])
+            in += nlohmann::json{{"text", c["text"]}}.dump() + "\n";
         const CliRun r = run(std::string(args) + " \"" + where + "\"", in);
         ASSERT_EQ(r.exit_code, 0) << r.err;
         ASSERT_EQ(r.out_lines.size(), golden["tokenize"].size());
@@ -66,8 +69,9 @@ TEST_F(Cli, GoldenTextsGiveReferenceIdsInOrder) {
 }
 
 TEST_F(Cli, BadLineIsReportedByNumber) {
-    const CliRun r = run("--model \"" + kChatDir + "\"",
-                         "{\"text\": \"a\"}\n{\"text\": \"<bos>\"}\n{\"txt\": 1}\n{\"text\": \"b\"}\n");
+    const CliRun r =
+        run("--model \"" + kChatDir + "\"",
+            "{\"text\": \"a\"}\n{\"text\": \"<bos>\"}\n{\"txt\": 1}\n{\"text\": \"b\"}\n");
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.err.find("line 3"), std::string::npos) << r.err;
     ASSERT_EQ(r.out_lines.size(), 2u) << "lines before the bad one are answered";

@@ -60,7 +60,8 @@ TEST_F(TempDir, MissingDirectoryOrFiles) {
     r = load_tokenizer(dir_.string());  // exists, but holds no tokenizer
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().code, ErrorCode::not_found);
-    EXPECT_NE(r.error().message.find("neither tokenizer.json nor tokenizer.model"), std::string::npos)
+    EXPECT_NE(r.error().message.find("neither tokenizer.json nor tokenizer.model"),
+              std::string::npos)
         << r.error().message;
 
     const auto e = load_error((dir_ / "tokenizer.json").string());
@@ -96,7 +97,8 @@ TEST_F(TempDir, MergeWithUnknownPieceIsCorrupt) {
 TEST_F(TempDir, TinyHandMadeBpeWorks) {
     auto t = load_tokenizer_file(write(
         "tokenizer.json",
-        tiny_json(R"("vocab": {"<unk>": 0, "a": 1, "b": 2, "ab": 3}, "merges": [["a", "b"]], "fuse_unk": true)")));
+        tiny_json(
+            R"("vocab": {"<unk>": 0, "a": 1, "b": 2, "ab": 3}, "merges": [["a", "b"]], "fuse_unk": true)")));
     ASSERT_TRUE(t.ok()) << t.error().message;
     // No byte fallback: unknown characters become <unk>, consecutive ones fused.
     EXPECT_EQ(must_encode(**t, "abzzab"), (std::vector<TokenId>{3, 0, 3}));
@@ -134,7 +136,8 @@ TEST_F(TempDir, CorruptTokenizerConfig) {
     auto r = load_tokenizer(dir_.string());
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().code, ErrorCode::corrupt_file);
-    EXPECT_NE(r.error().message.find("tokenizer_config.json"), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find("tokenizer_config.json"), std::string::npos)
+        << r.error().message;
 }
 
 TEST_F(TempDir, ConfigNamingAMissingPieceExplainsOnLookup) {

@@ -39,7 +39,8 @@ TEST(Gemma3Golden, EncodeAndDecodeMatchHuggingFace) {
     ASSERT_NE(tok, nullptr);
     EXPECT_EQ(tok->vocab_size(), 262145);  // 262,144 pieces + <image_soft_token> added after them
 
-    const auto golden = read_json(std::string(GEMMA_TEST_DATA_DIR) + "/gemma3_tokenizer_golden.json");
+    const auto golden =
+        read_json(std::string(GEMMA_TEST_DATA_DIR) + "/gemma3_tokenizer_golden.json");
     ASSERT_GE(golden["cases"].size(), 10u);
     for (const auto & c : golden["cases"]) {
         const std::string text = c["text"];

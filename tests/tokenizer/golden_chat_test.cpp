@@ -26,7 +26,8 @@ TEST_P(ChatGolden, TokenizeCasesExact) {
 
 TEST_P(ChatGolden, TokenizeCasesDecodeToReference) {
     for (const auto & c : golden_["tokenize"]) {
-        EXPECT_EQ(must_decode(*tok_, c["ids"].get<std::vector<TokenId>>()), c["decoded"].get<std::string>());
+        EXPECT_EQ(must_decode(*tok_, c["ids"].get<std::vector<TokenId>>()),
+                  c["decoded"].get<std::string>());
     }
 }
 
@@ -73,7 +74,8 @@ TEST_P(ChatGolden, DecodeSkipsSpecialTokensOnRequest) {
 
 INSTANTIATE_TEST_SUITE_P(Impl, ChatGolden, ::testing::Values("tokenizer.json", "tokenizer.model"),
                          [](const auto & info) {
-                             return std::string(info.param) == "tokenizer.json" ? "Json" : "SentencePiece";
+                             return std::string(info.param) == "tokenizer.json" ? "Json"
+                                                                                : "SentencePiece";
                          });
 
 TEST(TokenizerLoader, PrefersTokenizerJson) {

@@ -31,9 +31,10 @@ protected:
 };
 
 TEST_P(Stream, RoundTrips) {
-    for (const char * s : {"Hello world", "  two leading, three trailing   ", "tab\there\nnew\n\nline",
-                           "naïve café résumé", "日本語のテキスト", "Привет, мир", "emoji 🙂🚀👍🏽",
-                           "<bos><|turn>user\nhi<turn|>\n<|turn>model\n", "a<|\"|>b<|\"|>c", ""}) {
+    for (const char * s :
+         {"Hello world", "  two leading, three trailing   ", "tab\there\nnew\n\nline",
+          "naïve café résumé", "日本語のテキスト", "Привет, мир", "emoji 🙂🚀👍🏽",
+          "<bos><|turn>user\nhi<turn|>\n<|turn>model\n", "a<|\"|>b<|\"|>c", ""}) {
         const auto ids = must_encode(*tok_, s);
         EXPECT_EQ(must_decode(*tok_, ids), s);
         EXPECT_EQ(stream(ids), s);
@@ -106,7 +107,8 @@ TEST_P(Stream, MatchesDecodeOnEveryGoldenString) {
 
 INSTANTIATE_TEST_SUITE_P(Impl, Stream, ::testing::Values("tokenizer.json", "tokenizer.model"),
                          [](const auto & info) {
-                             return std::string(info.param) == "tokenizer.json" ? "Json" : "SentencePiece";
+                             return std::string(info.param) == "tokenizer.json" ? "Json"
+                                                                                : "SentencePiece";
                          });
 
 TEST(EncodeOptions, SpecialParsingOffKeepsControlTokensAsText) {

@@ -3,8 +3,8 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -54,9 +54,10 @@ inline std::string chat_tokenizer_path(const std::string & file) { return kChatD
 // A random string of 1..24 fragments from the vocabulary's domain: pieces (as the text they
 // decode to), printable ASCII, whitespace runs, accented/CJK/emoji text and control tokens.
 inline std::string random_text(std::mt19937 & rng, const Tokenizer & tok) {
-    static const char * kExtra[] = {" ",  "  ",   "   ", "\n", "\n\n", "\t",      "é",  "naïve",
-                                    "日本", "語の", "🙂",  "👍🏽", "Привет", "<bos>", "<|turn>", "<turn|>",
-                                    "<|\"|>", "<|image|>", "<0x41>", "▁", "<", "|>", "{", "}"};
+    static const char * kExtra[] = {" ",      "  ",    "   ",     "\n",      "\n\n",   "\t",
+                                    "é",      "naïve", "日本",    "語の",    "🙂",   "👍🏽",
+                                    "Привет", "<bos>", "<|turn>", "<turn|>", "<|\"|>", "<|image|>",
+                                    "<0x41>", "▁",     "<",       "|>",      "{",      "}"};
     std::uniform_int_distribution<int> n_frag(1, 24), kind(0, 9), ascii(0x20, 0x7E);
     std::uniform_int_distribution<TokenId> any_id(0, tok.vocab_size() - 1);
     std::uniform_int_distribution<size_t> extra(0, std::size(kExtra) - 1);
@@ -102,7 +103,8 @@ inline std::unique_ptr<Tokenizer> load_reference_mode(const std::string & path) 
 
 // Fast path vs reference mode on the corpus (line by line and whole) and on random strings;
 // returns the number of mismatching inputs (the first few are reported as failures).
-inline int count_fast_vs_reference_mismatches(const Tokenizer & fast, const Tokenizer & ref, int n_random) {
+inline int count_fast_vs_reference_mismatches(const Tokenizer & fast, const Tokenizer & ref,
+                                              int n_random) {
     std::vector<std::string> inputs;
     const std::string corpus = fixture_text_corpus();
     EXPECT_GT(corpus.size(), 20000u);
