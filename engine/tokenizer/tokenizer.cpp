@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/log.h"
 #include "tokenizer/hf_tokenizer.h"
 #include "tokenizer/sp_tokenizer.h"
 
@@ -72,7 +73,14 @@ Result<std::unique_ptr<Tokenizer>> load_tokenizer(const std::string & model_dir)
     }
     auto names = names_in_dir(dir);
     if (!names) return names.error();
-    return open_file((has_json ? json : model).string(), has_json, *names);
+    if (!has_json) return open_file(model.string(), false, *names);
+    auto tok = open_file(json.string(), true, *names);
+    // A tokenizer.json using components the native tokenizer lacks: use tokenizer.model.
+    if (!tok && tok.error().code == ErrorCode::unsupported && has_model) {
+        GEMMA_LOG_WARN("%s; using tokenizer.model", tok.error().message.c_str());
+        return open_file(model.string(), false, *names);
+    }
+    return tok;
 }
 
 Result<std::unique_ptr<Tokenizer>> load_tokenizer_file(const std::string & path) {

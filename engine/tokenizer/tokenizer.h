@@ -62,8 +62,10 @@ protected:
 };
 
 // Loads the tokenizer of a Hugging Face model directory: tokenizer.json when present, else
-// tokenizer.model; names of special tokens from tokenizer_config.json when present. Fails with
-// not_found when the directory has neither file, corrupt_file when the file cannot be parsed.
+// tokenizer.model (also when tokenizer.json uses components the native implementation does not
+// have: logged as a warning); names of special tokens from tokenizer_config.json when present.
+// Fails with not_found when the directory has neither file, corrupt_file when the file cannot
+// be parsed.
 Result<std::unique_ptr<Tokenizer>> load_tokenizer(const std::string & model_dir);
 
 // Loads one file: a tokenizer.json (JSON) or a tokenizer.model (SentencePiece protobuf), told

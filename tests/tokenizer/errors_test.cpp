@@ -116,6 +116,19 @@ TEST_F(TempDir, UnsupportedComponentsAreRefusedByName) {
     EXPECT_NE(e.message.find("WordPiece"), std::string::npos) << e.message;
 }
 
+TEST_F(TempDir, UnsupportedJsonFallsBackToTokenizerModel) {
+    std::string json = read_fixture("tokenizer.json");
+    const std::string bpe = R"("type": "BPE")";
+    json.replace(json.find(bpe), bpe.size(), R"("type": "Unigram")");
+    write("tokenizer.json", json);
+    write("tokenizer.model", read_fixture("tokenizer.model"));
+    auto r = load_tokenizer(dir_.string());
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_NE((*r)->source().find("tokenizer.model"), std::string::npos) << (*r)->source();
+    EXPECT_EQ(must_encode(**r, "Hello world"),
+              (std::vector<TokenId>{4017, 485, 343, 348, 291, 2808}));
+}
+
 TEST_F(TempDir, CorruptTokenizerModel) {
     const std::string full = read_fixture("tokenizer.model");
     auto e = load_error(write("tokenizer.model", full.substr(0, full.size() / 3)));
