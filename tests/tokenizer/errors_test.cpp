@@ -125,6 +125,7 @@ TEST_F(TempDir, UnsupportedJsonFallsBackToTokenizerModel) {
     auto r = load_tokenizer(dir_.string());
     ASSERT_TRUE(r.ok()) << r.error().message;
     EXPECT_NE((*r)->source().find("tokenizer.model"), std::string::npos) << (*r)->source();
+    // ids from golden_chat.json tokenize[0]
     EXPECT_EQ(must_encode(**r, "Hello world"),
               (std::vector<TokenId>{4017, 485, 343, 348, 291, 2808}));
 }
