@@ -51,7 +51,11 @@ struct TextConfig {
     RopeParams rope_full;
     int pad_token_id = 0, bos_token_id = 2;
     std::vector<int> eos_token_ids;
+    bool use_double_wide_mlp = false;  // shared layers get 2x intermediate_size (E2B)
     std::vector<LayerConfig> layers;  // resolved per layer
+
+    int first_shared_layer() const { return n_layers - n_kv_shared_layers; }
+    int max_head_dim() const;
 };
 
 struct Config {
@@ -69,5 +73,9 @@ struct Config {
 Result<Config> load_config(const std::string & path);
 // Same, from JSON text (for tests and in-memory synthetic configs).
 Result<Config> parse_config(const std::string & json_text, const std::string & origin);
+
+// Named presets for synthetic (random-weight) models: "e4b" (spec gemma4-text §1.1 values,
+// text-only) and "tiny" (the tiny-gemma4 fixture's text geometry). not_found for other names.
+Result<Config> preset_config(const std::string & name);
 
 }  // namespace gemma::gemma4
