@@ -59,14 +59,16 @@ Result<AudioConfig> parse_audio_config(const Config & config) {
     std::string act = a.value("hidden_act", std::string("silu"));
     c.text_hidden_size = config.text.hidden_size;
     if (c.n_heads <= 0 || c.hidden_size % c.n_heads != 0 || c.n_layers <= 0 || c.conv_kernel_size <= 0 ||
-        c.attention_context_right != 0 || c.attention_context_left < 2 || c.sscp_channels[0] <= 0 ||
+        c.attention_context_right != 0 || c.attention_context_left < 2 ||
+        c.attention_chunk_size != c.attention_context_left - 1 || c.sscp_channels[0] <= 0 ||
         c.sscp_channels[1] <= 0 || c.output_proj_dims <= 0 || act != "silu" || c.text_hidden_size <= 0) {
         return make_error(ErrorCode::invalid_argument,
-                          format("unsupported audio_config: hidden %d / %d heads, context left %d "
-                                 "right %d, conv kernel %d, activation %s; expected hidden divisible "
-                                 "by heads, right context 0, silu",
-                                 c.hidden_size, c.n_heads, c.attention_context_left,
-                                 c.attention_context_right, c.conv_kernel_size, act.c_str()));
+                          format("unsupported audio_config: hidden %d / %d heads, chunk %d, context "
+                                 "left %d right %d, conv kernel %d, activation %s; expected hidden "
+                                 "divisible by heads, chunk = left - 1, right context 0, silu",
+                                 c.hidden_size, c.n_heads, c.attention_chunk_size,
+                                 c.attention_context_left, c.attention_context_right,
+                                 c.conv_kernel_size, act.c_str()));
     }
     return c;
 }

@@ -33,7 +33,8 @@ struct AudioConfig {
 };
 
 // Errors: not_found when the config has no audio_config; invalid_argument naming a bad key or an
-// unsupported setting (hidden not divisible by heads, right context != 0, activation != silu).
+// unsupported setting (hidden not divisible by heads, chunk != context_left − 1 (the relative
+// table then lines up with distances), right context != 0, activation != silu).
 Result<AudioConfig> parse_audio_config(const Config & config);
 
 }  // namespace gemma::gemma4
