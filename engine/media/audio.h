@@ -33,11 +33,13 @@ Result<Audio> audio_load(const std::string & path);  // not_found when unreadabl
 // Resamples with libsoxr at "high quality" (librosa's default res_type soxr_hq); the output
 // has ceil(n · to / from) samples. Same rate = copy. Errors: invalid_argument (rates <= 0),
 // internal (libsoxr failure, message included).
-Result<std::vector<float>> audio_resample(std::span<const float> samples, int from_rate, int to_rate);
+Result<std::vector<float>> audio_resample(std::span<const float> samples, int from_rate,
+                                          int to_rate);
 
 // Decode + mono + resample to 16 kHz: what the feature extractor consumes.
 Result<Audio> audio_load_16k(const std::string & path);
-Result<Audio> audio_decode_16k(std::span<const uint8_t> bytes, const std::string & origin = "audio");
+Result<Audio> audio_decode_16k(std::span<const uint8_t> bytes,
+                               const std::string & origin = "audio");
 
 // libsndfile's version string and whether it can decode MP3 (Debian 12 builds it with mpg123).
 std::string audio_backend_version();

@@ -1,4 +1,7 @@
 // Audio decoding through libsndfile (from memory via its virtual I/O) and resampling with libsoxr.
+#include <sndfile.h>
+#include <soxr.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -6,9 +9,6 @@
 #include <iterator>
 #include <memory>
 #include <new>
-
-#include <sndfile.h>
-#include <soxr.h>
 
 #include "media/audio.h"
 
@@ -99,7 +99,8 @@ Result<Audio> audio_decode(std::span<const uint8_t> bytes, const std::string & o
     try {
         return read_mono(snd.get(), info, origin);
     } catch (const std::bad_alloc &) {
-        return make_error(ErrorCode::out_of_memory, format("%s: out of memory decoding audio", origin.c_str()));
+        return make_error(ErrorCode::out_of_memory,
+                          format("%s: out of memory decoding audio", origin.c_str()));
     }
 }
 
@@ -109,13 +110,15 @@ Result<Audio> audio_load(const std::string & path) {
         return make_error(ErrorCode::not_found,
                           format("cannot open audio file '%s'; check the path", path.c_str()));
     }
-    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)),
+                               std::istreambuf_iterator<char>());
     return audio_decode(bytes, path);
 }
 
 Result<std::vector<float>> audio_resample(std::span<const float> in, int from, int to) {
     if (from <= 0 || to <= 0) {
-        return make_error(ErrorCode::invalid_argument, format("cannot resample %d Hz -> %d Hz", from, to));
+        return make_error(ErrorCode::invalid_argument,
+                          format("cannot resample %d Hz -> %d Hz", from, to));
     }
     if (from == to) return std::vector<float>(in.begin(), in.end());
     const size_t n_out = size_t(std::ceil(double(in.size()) * to / from));

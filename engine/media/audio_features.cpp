@@ -40,8 +40,8 @@ void fft(std::vector<std::complex<double>> & a) {
 bool is_pow2(int n) { return n > 0 && (n & (n - 1)) == 0; }
 
 // One frame: window (float32, as the reference multiplies float32 arrays), |rfft|, mel, log.
-void frame_log_mel(const float * x, const std::vector<float> & window, const std::vector<double> & fb,
-                   const AudioFeatureOptions & o, float * out) {
+void frame_log_mel(const float * x, const std::vector<float> & window,
+                   const std::vector<double> & fb, const AudioFeatureOptions & o, float * out) {
     std::vector<std::complex<double>> buf(size_t(o.fft_length));
     for (int n = 0; n < o.frame_length; ++n) buf[size_t(n)] = double(x[n] * window[size_t(n)]);
     fft(buf);
@@ -50,7 +50,8 @@ void frame_log_mel(const float * x, const std::vector<float> & window, const std
     for (int k = 0; k < n_bins; ++k) mag[size_t(k)] = std::abs(buf[size_t(k)]);
     for (int m = 0; m < o.n_mel; ++m) {
         double s = 0.0;
-        for (int k = 0; k < n_bins; ++k) s += mag[size_t(k)] * fb[size_t(k) * size_t(o.n_mel) + size_t(m)];
+        for (int k = 0; k < n_bins; ++k)
+            s += mag[size_t(k)] * fb[size_t(k) * size_t(o.n_mel) + size_t(m)];
         out[m] = float(std::log(s + o.mel_floor));
     }
 }
@@ -89,7 +90,8 @@ std::vector<double> audio_mel_filterbank(const AudioFeatureOptions & o) {
 }
 
 Result<AudioFeatures> audio_log_mel(std::span<const float> samples, const AudioFeatureOptions & o) {
-    if (!is_pow2(o.fft_length) || o.fft_length < o.frame_length || o.hop_length <= 0 || o.n_mel <= 0) {
+    if (!is_pow2(o.fft_length) || o.fft_length < o.frame_length || o.hop_length <= 0 ||
+        o.n_mel <= 0) {
         return make_error(ErrorCode::unsupported,
                           format("audio features: fft_length %d must be a power of two >= "
                                  "frame_length %d, with hop %d and %d mel bins > 0",
@@ -116,7 +118,8 @@ Result<AudioFeatures> audio_log_mel(std::span<const float> samples, const AudioF
     out.mask.assign(size_t(out.n_frames), 0);
     std::vector<float> window(size_t(o.frame_length));
     for (int i = 0; i < o.frame_length; ++i) {
-        window[size_t(i)] = float(0.5 - 0.5 * std::cos(2.0 * kPi * i / o.frame_length));  // periodic
+        window[size_t(i)] =
+            float(0.5 - 0.5 * std::cos(2.0 * kPi * i / o.frame_length));  // periodic
     }
     const std::vector<double> fb = audio_mel_filterbank(o);
     for (int i = 0; i < std::min(n_valid, out.n_frames); ++i) {

@@ -23,6 +23,7 @@ struct AudioSplitOptions {
 // Contiguous chunks covering [0, n) in order, each at most max_samples long. A clip no longer
 // than max_samples is one chunk. Each cut is the centre of the lowest-energy window inside the
 // search range ending at the limit (the earliest one on ties).
-std::vector<AudioChunk> audio_split(std::span<const float> samples, const AudioSplitOptions & options = {});
+std::vector<AudioChunk> audio_split(std::span<const float> samples,
+                                    const AudioSplitOptions & options = {});
 
 }  // namespace gemma::media

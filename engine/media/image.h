@@ -17,7 +17,9 @@ struct Image {
     int height = 0;
     std::vector<uint8_t> rgb;
 
-    uint8_t at(int y, int x, int c) const { return rgb[(size_t(y) * size_t(width) + size_t(x)) * 3 + size_t(c)]; }
+    uint8_t at(int y, int x, int c) const {
+        return rgb[(size_t(y) * size_t(width) + size_t(x)) * 3 + size_t(c)];
+    }
 };
 
 // Decompression-bomb guard: Pillow's default limit (2 × MAX_IMAGE_PIXELS = 178,956,970 pixels),

@@ -3,7 +3,6 @@
 #include <fstream>
 #include <iterator>
 #include <new>
-
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
@@ -55,10 +54,11 @@ Result<cv::Mat> decode_with_opencv(std::span<const uint8_t> bytes, const std::st
         // which image_decode applies itself.
         cv::Mat m = cv::imdecode(buf, cv::IMREAD_UNCHANGED);
         if (m.empty()) {
-            return make_error(ErrorCode::corrupt_file,
-                              format("%s: the %s decoder could not read the pixel data (the file is "
-                                     "truncated or damaged, or this OpenCV build lacks the codec)",
-                                     origin.c_str(), fmt));
+            return make_error(
+                ErrorCode::corrupt_file,
+                format("%s: the %s decoder could not read the pixel data (the file is "
+                       "truncated or damaged, or this OpenCV build lacks the codec)",
+                       origin.c_str(), fmt));
         }
         if ((m.depth() != CV_8U && m.depth() != CV_16U) || m.channels() < 1 || m.channels() > 4) {
             return make_error(ErrorCode::unsupported,
@@ -71,8 +71,9 @@ Result<cv::Mat> decode_with_opencv(std::span<const uint8_t> bytes, const std::st
         return make_error(ErrorCode::corrupt_file,
                           format("%s: the %s decoder failed (%s)", origin.c_str(), fmt, e.what()));
     } catch (const std::bad_alloc &) {
-        return make_error(ErrorCode::out_of_memory,
-                          format("%s: out of memory while decoding the %s image", origin.c_str(), fmt));
+        return make_error(
+            ErrorCode::out_of_memory,
+            format("%s: out of memory while decoding the %s image", origin.c_str(), fmt));
     }
 }
 
@@ -105,7 +106,8 @@ Result<Image> image_load(const std::string & path) {
         return make_error(ErrorCode::not_found,
                           format("cannot open image file '%s'; check the path", path.c_str()));
     }
-    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)),
+                               std::istreambuf_iterator<char>());
     return image_decode(bytes, path);
 }
 
@@ -121,16 +123,36 @@ Image image_apply_orientation(const Image & in, int o) {
         for (int x = 0; x < out.width; ++x) {
             int sy = y, sx = x;  // source pixel for output (y, x); see EXIF 2.3 tag 0x0112
             switch (o) {
-                case 2: sx = W - 1 - x; break;                      // mirror horizontal
-                case 3: sy = H - 1 - y; sx = W - 1 - x; break;      // rotate 180
-                case 4: sy = H - 1 - y; break;                      // mirror vertical
-                case 5: sy = x; sx = y; break;                      // transpose
-                case 6: sy = H - 1 - x; sx = y; break;              // rotate 90 clockwise
-                case 7: sy = H - 1 - x; sx = W - 1 - y; break;      // transverse
-                case 8: sy = x; sx = W - 1 - y; break;              // rotate 90 counter-clockwise
+                case 2:
+                    sx = W - 1 - x;
+                    break;  // mirror horizontal
+                case 3:
+                    sy = H - 1 - y;
+                    sx = W - 1 - x;
+                    break;  // rotate 180
+                case 4:
+                    sy = H - 1 - y;
+                    break;  // mirror vertical
+                case 5:
+                    sy = x;
+                    sx = y;
+                    break;  // transpose
+                case 6:
+                    sy = H - 1 - x;
+                    sx = y;
+                    break;  // rotate 90 clockwise
+                case 7:
+                    sy = H - 1 - x;
+                    sx = W - 1 - y;
+                    break;  // transverse
+                case 8:
+                    sy = x;
+                    sx = W - 1 - y;
+                    break;  // rotate 90 counter-clockwise
             }
             for (int c = 0; c < 3; ++c) {
-                out.rgb[(size_t(y) * size_t(out.width) + size_t(x)) * 3 + size_t(c)] = in.at(sy, sx, c);
+                out.rgb[(size_t(y) * size_t(out.width) + size_t(x)) * 3 + size_t(c)] =
+                    in.at(sy, sx, c);
             }
         }
     }

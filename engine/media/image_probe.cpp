@@ -44,10 +44,11 @@ int tiff_orientation(Bytes t) {
 }
 
 Error truncated(const char * what) {
-    return make_error(ErrorCode::corrupt_file,
-                      format("%s header is truncated or malformed; the file is damaged or not a real "
-                             "%s file",
-                             what, what));
+    return make_error(
+        ErrorCode::corrupt_file,
+        format("%s header is truncated or malformed; the file is damaged or not a real "
+               "%s file",
+               what, what));
 }
 
 Result<ImageHeader> probe_png(Bytes b) {
@@ -58,14 +59,17 @@ Result<ImageHeader> probe_png(Bytes b) {
     for (size_t at = 8; at + 12 <= b.size();) {
         size_t len = be32(b, at);
         if (len > b.size() - at - 12) break;
-        if (has_prefix(b, "eXIf", at + 4)) h.exif_orientation = tiff_orientation(b.subspan(at + 8, len));
+        if (has_prefix(b, "eXIf", at + 4))
+            h.exif_orientation = tiff_orientation(b.subspan(at + 8, len));
         if (has_prefix(b, "IEND", at + 4)) break;
         at += 12 + len;  // length, type, data, CRC
     }
     return h;
 }
 
-bool is_jpeg_sof(uint32_t m) { return m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC; }
+bool is_jpeg_sof(uint32_t m) {
+    return m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC;
+}
 
 Result<ImageHeader> probe_jpeg(Bytes b) {
     ImageHeader h{ImageFormat::jpeg};
@@ -73,8 +77,14 @@ Result<ImageHeader> probe_jpeg(Bytes b) {
     while (at + 4 <= b.size()) {
         if (b[at] != 0xFF) return truncated("JPEG");
         uint32_t m = b[at + 1];
-        if (m == 0xFF) { ++at; continue; }  // fill byte
-        if (m == 0xD8 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) { at += 2; continue; }
+        if (m == 0xFF) {
+            ++at;
+            continue;
+        }  // fill byte
+        if (m == 0xD8 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) {
+            at += 2;
+            continue;
+        }
         if (m == 0xD9 || m == 0xDA) break;  // end of image / start of scan
         size_t len = be16(b, at + 2);
         if (len < 2 || at + 2 + len > b.size()) return truncated("JPEG");
@@ -135,11 +145,16 @@ Result<ImageHeader> probe_bmp(Bytes b) {
 
 const char * image_format_name(ImageFormat f) {
     switch (f) {
-        case ImageFormat::png: return "PNG";
-        case ImageFormat::jpeg: return "JPEG";
-        case ImageFormat::webp: return "WebP";
-        case ImageFormat::bmp: return "BMP";
-        default: return "unknown";
+        case ImageFormat::png:
+            return "PNG";
+        case ImageFormat::jpeg:
+            return "JPEG";
+        case ImageFormat::webp:
+            return "WebP";
+        case ImageFormat::bmp:
+            return "BMP";
+        default:
+            return "unknown";
     }
 }
 

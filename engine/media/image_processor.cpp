@@ -5,7 +5,9 @@
 
 namespace gemma::media {
 
-bool image_budget_is_valid(int b) { return b == 70 || b == 140 || b == 280 || b == 560 || b == 1120; }
+bool image_budget_is_valid(int b) {
+    return b == 70 || b == 140 || b == 280 || b == 560 || b == 1120;
+}
 
 Result<ImageGrid> image_target_grid(int height, int width, int budget) {
     if (!image_budget_is_valid(budget)) {
@@ -19,8 +21,8 @@ Result<ImageGrid> image_target_grid(int height, int width, int budget) {
                           format("image size %d x %d is empty", width, height));
     }
     const int side = kImagePatchSize * kImagePoolKernel;  // 48
-    const double target_px = double(budget) * kImagePoolKernel * kImagePoolKernel *
-                             kImagePatchSize * kImagePatchSize;
+    const double target_px =
+        double(budget) * kImagePoolKernel * kImagePoolKernel * kImagePatchSize * kImagePatchSize;
     const double f = std::sqrt(target_px / (double(height) * double(width)));
     int64_t ht = int64_t(std::floor(f * height / side)) * side;
     int64_t wt = int64_t(std::floor(f * width / side)) * side;
@@ -54,7 +56,8 @@ void patchify(const Image & img, const ImageGrid & g, float scale, ImagePatches 
             for (int dy = 0; dy < p; ++dy) {
                 for (int dx = 0; dx < p; ++dx) {
                     for (int c = 0; c < 3; ++c) {
-                        row[(dy * p + dx) * 3 + c] = float(img.at(py * p + dy, px * p + dx, c)) * scale;
+                        row[(dy * p + dx) * 3 + c] =
+                            float(img.at(py * p + dy, px * p + dx, c)) * scale;
                     }
                 }
             }

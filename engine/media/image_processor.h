@@ -11,8 +11,8 @@
 
 namespace gemma::media {
 
-constexpr int kImagePatchSize = 16;   // pixels per patch side
-constexpr int kImagePoolKernel = 3;   // patches per pooled soft-token side
+constexpr int kImagePatchSize = 16;  // pixels per patch side
+constexpr int kImagePoolKernel = 3;  // patches per pooled soft-token side
 constexpr int kImagePatchDim = kImagePatchSize * kImagePatchSize * 3;  // 768
 
 // The budgets the model was trained with (soft tokens per image); others are refused.
@@ -20,8 +20,8 @@ bool image_budget_is_valid(int max_soft_tokens);
 
 // Where an image lands after the budget rule (§2.1 step 2).
 struct ImageGrid {
-    int height = 0, width = 0;              // resized pixels, multiples of 48
-    int patches_y = 0, patches_x = 0;       // height/16, width/16 (multiples of 3)
+    int height = 0, width = 0;         // resized pixels, multiples of 48
+    int patches_y = 0, patches_x = 0;  // height/16, width/16 (multiples of 3)
     int n_patches() const { return patches_y * patches_x; }
     int n_soft_tokens() const { return n_patches() / (kImagePoolKernel * kImagePoolKernel); }
 };
@@ -31,9 +31,9 @@ struct ImageGrid {
 Result<ImageGrid> image_target_grid(int height, int width, int max_soft_tokens);
 
 struct ImageOptions {
-    int max_soft_tokens = 280;        // from processor_config.json or a per-request override
+    int max_soft_tokens = 280;  // from processor_config.json or a per-request override
     float rescale_factor = 1.0f / 255.0f;
-    bool pad_to_budget = false;       // pad rows to max_soft_tokens·9 like the HF batch output
+    bool pad_to_budget = false;  // pad rows to max_soft_tokens·9 like the HF batch output
     ResizeFixedPoint fixed_point = ResizeFixedPoint::torch;
 };
 

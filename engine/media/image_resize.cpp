@@ -68,7 +68,8 @@ inline uint8_t clip8(int64_t acc, int bits) {
 }
 
 // Resamples along x: rows of `in` (width in_w) -> rows of width t.start.size().
-std::vector<uint8_t> pass_x(const std::vector<uint8_t> & in, int in_w, int rows, const AxisTaps & t) {
+std::vector<uint8_t> pass_x(const std::vector<uint8_t> & in, int in_w, int rows,
+                            const AxisTaps & t) {
     const int out_w = int(t.start.size());
     std::vector<uint8_t> out(size_t(out_w) * size_t(rows) * 3);
     for (int y = 0; y < rows; ++y) {
@@ -77,7 +78,8 @@ std::vector<uint8_t> pass_x(const std::vector<uint8_t> & in, int in_w, int rows,
             const int32_t * k = &t.w[size_t(o) * size_t(t.ksize)];
             for (int c = 0; c < 3; ++c) {
                 int64_t acc = int64_t(1) << (t.bits - 1);
-                for (int j = 0; j < t.count[size_t(o)]; ++j) acc += int64_t(src[size_t(t.start[size_t(o)] + j) * 3 + size_t(c)]) * k[j];
+                for (int j = 0; j < t.count[size_t(o)]; ++j)
+                    acc += int64_t(src[size_t(t.start[size_t(o)] + j) * 3 + size_t(c)]) * k[j];
                 out[(size_t(y) * size_t(out_w) + size_t(o)) * 3 + size_t(c)] = clip8(acc, t.bits);
             }
         }
@@ -94,7 +96,8 @@ std::vector<uint8_t> pass_y(const std::vector<uint8_t> & in, int width, const Ax
         const int32_t * k = &t.w[size_t(o) * size_t(t.ksize)];
         for (size_t i = 0; i < stride; ++i) {
             int64_t acc = int64_t(1) << (t.bits - 1);
-            for (int j = 0; j < t.count[size_t(o)]; ++j) acc += int64_t(in[size_t(t.start[size_t(o)] + j) * stride + i]) * k[j];
+            for (int j = 0; j < t.count[size_t(o)]; ++j)
+                acc += int64_t(in[size_t(t.start[size_t(o)] + j) * stride + i]) * k[j];
             out[size_t(o) * stride + i] = clip8(acc, t.bits);
         }
     }
@@ -110,7 +113,8 @@ Image image_resize_bicubic(const Image & in, int out_w, int out_h, ResizeFixedPo
     out.width = out_w;
     out.height = out_h;
     out.rgb = in.rgb;
-    if (out_w != in.width) out.rgb = pass_x(out.rgb, in.width, in.height, axis_taps(in.width, out_w, fp));
+    if (out_w != in.width)
+        out.rgb = pass_x(out.rgb, in.width, in.height, axis_taps(in.width, out_w, fp));
     if (out_h != in.height) out.rgb = pass_y(out.rgb, out_w, axis_taps(in.height, out_h, fp));
     return out;
 }

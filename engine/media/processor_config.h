@@ -10,9 +10,9 @@
 namespace gemma::media {
 
 struct ProcessorConfig {
-    int image_max_soft_tokens = 280;      // image_processor.max_soft_tokens (default image budget)
+    int image_max_soft_tokens = 280;  // image_processor.max_soft_tokens (default image budget)
     float image_rescale_factor = 1.0f / 255.0f;
-    AudioFeatureOptions audio;            // feature_extractor.*
+    AudioFeatureOptions audio;  // feature_extractor.*
 };
 
 // Reads DIR/processor_config.json (or a file path). Keys may sit under "image_processor" /
@@ -21,6 +21,7 @@ struct ProcessorConfig {
 // types), unsupported (settings this engine does not reproduce: preemphasis, dither,
 // fft_overdrive, per-bin normalisation, input_scale_factor != 1, a non-listed image budget).
 Result<ProcessorConfig> load_processor_config(const std::string & path);
-Result<ProcessorConfig> parse_processor_config(const std::string & json_text, const std::string & origin);
+Result<ProcessorConfig> parse_processor_config(const std::string & json_text,
+                                               const std::string & origin);
 
 }  // namespace gemma::media

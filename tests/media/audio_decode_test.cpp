@@ -1,13 +1,13 @@
 // Audio decoding and resampling: containers written here with libsndfile (WAV, FLAC, Ogg, MP3
 // when the build has it), mono mixing, 16 kHz resampling, and clear errors for bad input.
 #include <gtest/gtest.h>
+#include <sndfile.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
-
-#include <sndfile.h>
 
 #include "golden.h"
 #include "media/audio.h"
@@ -19,8 +19,12 @@ namespace {
 constexpr double kPi = 3.14159265358979323846;
 
 // Writes interleaved float frames with libsndfile and returns the file's bytes.
-std::vector<uint8_t> write_audio(const std::vector<float> & frames, int channels, int rate, int format) {
-    std::string path = ::testing::TempDir() + "gemdesk_audio_test.bin";
+std::vector<uint8_t> write_audio(const std::vector<float> & frames, int channels, int rate,
+                                 int format) {
+    // Unique per process and call: ctest runs tests of this file in parallel processes.
+    static int counter = 0;
+    std::string path = ::testing::TempDir() + "gemdesk_audio_" + std::to_string(getpid()) + "_" +
+                       std::to_string(counter++) + ".bin";
     SF_INFO info{};
     info.samplerate = rate;
     info.channels = channels;
@@ -31,7 +35,8 @@ std::vector<uint8_t> write_audio(const std::vector<float> & frames, int channels
     sf_writef_float(f, frames.data(), sf_count_t(frames.size() / size_t(channels)));
     sf_close(f);
     std::ifstream in(path, std::ios::binary);
-    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                               std::istreambuf_iterator<char>());
     std::remove(path.c_str());
     return bytes;
 }
@@ -83,16 +88,19 @@ TEST(AudioDecode, WavStereo44kToMono16k) {
 }
 
 TEST(AudioDecode, FlacAndOgg) {
-    expect_tone(write_audio(stereo_tone(48000, 1.0), 2, 48000, SF_FORMAT_FLAC | SF_FORMAT_PCM_16), "flac", 1e-3);
-    expect_tone(write_audio(stereo_tone(48000, 1.0), 2, 48000, SF_FORMAT_OGG | SF_FORMAT_VORBIS), "ogg", 0.02);
+    expect_tone(write_audio(stereo_tone(48000, 1.0), 2, 48000, SF_FORMAT_FLAC | SF_FORMAT_PCM_16),
+                "flac", 1e-3);
+    expect_tone(write_audio(stereo_tone(48000, 1.0), 2, 48000, SF_FORMAT_OGG | SF_FORMAT_VORBIS),
+                "ogg", 0.02);
 }
 
 TEST(AudioDecode, Mp3WhenLibsndfileHasIt) {
     std::printf("libsndfile: %s, MP3 decoding: %s\n", audio_backend_version().c_str(),
                 audio_can_decode_mp3() ? "yes" : "no");
     if (!audio_can_decode_mp3()) GTEST_SKIP() << "this libsndfile was built without MPEG support";
-    expect_tone(write_audio(stereo_tone(44100, 1.0), 2, 44100, SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III),
-                "mp3", 0.02);
+    expect_tone(
+        write_audio(stereo_tone(44100, 1.0), 2, 44100, SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III),
+        "mp3", 0.02);
 }
 
 TEST(AudioDecode, FixtureWav) {
@@ -142,10 +150,12 @@ TEST(AudioSplit, NinetyFiveSecondsCutInTheGaps) {
     // 95 s of 16 kHz noise-like tone with 0.3 s silences centred at 27 s, 55 s and 84 s.
     const int rate = 16000;
     std::vector<float> x(size_t(95 * rate));
-    for (size_t i = 0; i < x.size(); ++i) x[i] = float(0.3 * std::sin(0.37 * double(i)) * std::sin(0.001 * double(i)) + 0.05);
+    for (size_t i = 0; i < x.size(); ++i)
+        x[i] = float(0.3 * std::sin(0.37 * double(i)) * std::sin(0.001 * double(i)) + 0.05);
     const double gaps[] = {27.0, 55.0, 84.0};
     for (double g : gaps) {
-        for (int64_t i = int64_t((g - 0.15) * rate); i < int64_t((g + 0.15) * rate); ++i) x[size_t(i)] = 0.0f;
+        for (int64_t i = int64_t((g - 0.15) * rate); i < int64_t((g + 0.15) * rate); ++i)
+            x[size_t(i)] = 0.0f;
     }
     auto chunks = audio_split(x);
     ASSERT_EQ(chunks.size(), 4u);

@@ -1,12 +1,13 @@
 // Audio front end against the reference: audio.wav through decode + log-mel must give the golden
 // input_features and mask (tests/data/tiny-gemma4/golden.safetensors), plus spec invariants.
+#include "media/audio_features.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "golden.h"
 #include "media/audio.h"
-#include "media/audio_features.h"
 
 namespace gemma::media {
 namespace {
@@ -53,12 +54,14 @@ TEST(AudioFeatures, GoldenInputFeatures) {
     const auto & ref = golden.at("audio.input_features");
     ASSERT_EQ(ref.shape, (std::vector<int64_t>{230, 128}));
     ASSERT_EQ(f->n_frames, 230);
-    EXPECT_EQ(std::vector<int32_t>(f->mask.begin(), f->mask.end()), golden.at("audio.input_features_mask").i32());
+    EXPECT_EQ(std::vector<int32_t>(f->mask.begin(), f->mask.end()),
+              golden.at("audio.input_features_mask").i32());
     // float32 output of a float64 pipeline: differences come from the float32 window product,
     // the FFT's summation order and the final cast, i.e. a few float32 ulps of values <= ~10.
     auto r = ref.f32();
     double worst = 0.0;
-    for (size_t i = 0; i < r.size(); ++i) worst = std::max(worst, double(std::fabs(f->values[i] - r[i])));
+    for (size_t i = 0; i < r.size(); ++i)
+        worst = std::max(worst, double(std::fabs(f->values[i] - r[i])));
     EXPECT_LT(worst, 1e-5);  // measured 4.8e-7
     std::printf("max |features - golden| = %.3g\n", worst);
     // Unpadded mode gives exactly the valid prefix.

@@ -1,21 +1,19 @@
-// Test-only reader for tests/data/*/golden.safetensors (8-byte header length, JSON header, raw
-// little-endian data): enough to compare against reference tensors until io::open_safetensors lands.
+// Test helper: golden tensors of tests/data/*/golden.safetensors as plain vectors, read through
+// io::open_safetensors (the engine's reader).
 #pragma once
 
 #include <cstdint>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "io/tensor_source.h"
 
 namespace gemma::test {
 
 struct GoldenTensor {
-    std::string dtype;  // "F32" | "I32" | "BF16" ...
+    DType dtype = DType::f32;
     std::vector<int64_t> shape;
     std::vector<uint8_t> bytes;
 
@@ -31,27 +29,17 @@ struct GoldenTensor {
     }
 };
 
-// Loads every tensor; an empty map when the file is missing or malformed (tests then fail on
-// the missing key, naming it).
+// Every tensor of the file; an empty map when it cannot be opened (tests then fail on the
+// missing key, naming it).
 inline std::map<std::string, GoldenTensor> load_golden(const std::string & path) {
     std::map<std::string, GoldenTensor> out;
-    std::ifstream f(path, std::ios::binary);
-    std::vector<uint8_t> file((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    if (file.size() < 8) return out;
-    uint64_t n = 0;
-    std::memcpy(&n, file.data(), 8);
-    if (n > file.size() - 8) return out;
-    auto header = nlohmann::json::parse(file.begin() + 8, file.begin() + 8 + int64_t(n), nullptr, false);
-    if (header.is_discarded()) return out;
-    for (auto & [name, info] : header.items()) {
-        if (name == "__metadata__") continue;
-        GoldenTensor t;
-        t.dtype = info["dtype"].get<std::string>();
-        t.shape = info["shape"].get<std::vector<int64_t>>();
-        auto off = info["data_offsets"].get<std::vector<uint64_t>>();
-        if (off.size() != 2 || off[1] < off[0] || 8 + n + off[1] > file.size()) continue;
-        t.bytes.assign(file.begin() + int64_t(8 + n + off[0]), file.begin() + int64_t(8 + n + off[1]));
-        out.emplace(name, std::move(t));
+    auto src = io::open_safetensors(path);
+    if (!src.ok()) return out;
+    for (const std::string & name : (*src)->names()) {
+        auto t = (*src)->get(name);
+        if (!t.ok()) continue;
+        const auto * p = static_cast<const uint8_t *>(t->data);
+        out[name] = GoldenTensor{t->dtype, t->shape, std::vector<uint8_t>(p, p + t->nbytes())};
     }
     return out;
 }

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
@@ -13,7 +12,8 @@
 namespace gemma::media {
 namespace {
 
-std::vector<uint8_t> encode(const cv::Mat & m, const std::string & ext, std::vector<int> params = {}) {
+std::vector<uint8_t> encode(const cv::Mat & m, const std::string & ext,
+                            std::vector<int> params = {}) {
     std::vector<uint8_t> out;
     EXPECT_TRUE(cv::imencode(ext, m, out, params)) << ext;
     return out;
@@ -37,7 +37,7 @@ TEST(ImageDecode, LosslessFormatsRoundTripAsRgb) {
         EXPECT_EQ(img->height, 16);
         EXPECT_EQ(img->at(5, 2, 0), 255) << ext;  // left: R
         EXPECT_EQ(img->at(5, 2, 2), 0) << ext;
-        EXPECT_EQ(img->at(5, 20, 0), 0) << ext;   // right: B
+        EXPECT_EQ(img->at(5, 20, 0), 0) << ext;  // right: B
         EXPECT_EQ(img->at(5, 20, 2), 255) << ext;
     }
 }
@@ -75,11 +75,12 @@ TEST(ImageDecode, AlphaIsCompositedOnWhite) {
 
 // Inserts an EXIF APP1 segment (big-endian TIFF, IFD0 with one Orientation entry) after SOI.
 std::vector<uint8_t> with_exif_orientation(std::vector<uint8_t> jpeg, uint8_t orientation) {
-    const uint8_t app1[] = {0xFF, 0xE1, 0x00, 34, 'E', 'x', 'i', 'f', 0, 0,
-                            'M', 'M', 0, 42, 0, 0, 0, 8,                       // TIFF header
-                            0, 1,                                              // 1 entry
-                            0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, orientation, 0, 0,  // SHORT
-                            0, 0, 0, 0};                                       // no next IFD
+    const uint8_t app1[] = {
+        0xFF, 0xE1, 0x00, 34, 'E', 'x', 'i', 'f', 0, 0,           'M', 'M',
+        0,    42,   0,    0,  0,   8,                                      // TIFF header
+        0,    1,                                                           // 1 entry
+        0x01, 0x12, 0,    3,  0,   0,   0,   1,   0, orientation, 0,   0,  // SHORT
+        0,    0,    0,    0};                                              // no next IFD
     jpeg.insert(jpeg.begin() + 2, std::begin(app1), std::end(app1));
     return jpeg;
 }

@@ -1,23 +1,26 @@
 // Image processor against the reference: image.png through the Gemma 4 processor must give the
 // golden pixel_values and position_ids (tests/data/tiny-gemma4/golden.safetensors, budget 70).
+#include "media/image_processor.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "golden.h"
-#include "media/image_processor.h"
 
 namespace gemma::media {
 namespace {
 
 TEST(ImageBudget, SpecWorkedExamples) {
     // spec gemma4-multimodal §2.2 table, computed there by hand from the formula.
-    struct Case { int h, w, b, ht, wt, n; };
+    struct Case {
+        int h, w, b, ht, wt, n;
+    };
     const Case cases[] = {
-        {500, 500, 70, 384, 384, 64},      {500, 500, 1120, 1584, 1584, 1089},
-        {1080, 1920, 70, 288, 528, 66},    {1080, 1920, 280, 576, 1056, 264},
-        {480, 640, 140, 480, 624, 130},    {480, 640, 560, 960, 1296, 540},
-        {211, 317, 70, 288, 480, 60},      {211, 317, 1120, 1296, 1968, 1107},
+        {500, 500, 70, 384, 384, 64},   {500, 500, 1120, 1584, 1584, 1089},
+        {1080, 1920, 70, 288, 528, 66}, {1080, 1920, 280, 576, 1056, 264},
+        {480, 640, 140, 480, 624, 130}, {480, 640, 560, 960, 1296, 540},
+        {211, 317, 70, 288, 480, 60},   {211, 317, 1120, 1296, 1968, 1107},
     };
     for (const Case & c : cases) {
         auto g = image_target_grid(c.h, c.w, c.b);
@@ -124,7 +127,8 @@ TEST(ImageProcessor, ExactGridSizeIsNotResampled) {
     ASSERT_EQ(p->n_rows, 18 * 30);
     // patch (py=1, px=2), pixel (dy=3, dx=4), channel 2 = image pixel (19, 36).
     const size_t n = 1 * 30 + 2;
-    EXPECT_EQ(p->pixel_values[n * 768 + (3 * 16 + 4) * 3 + 2], float(img.at(19, 36, 2)) * (1.0f / 255.0f));
+    EXPECT_EQ(p->pixel_values[n * 768 + (3 * 16 + 4) * 3 + 2],
+              float(img.at(19, 36, 2)) * (1.0f / 255.0f));
     EXPECT_EQ(p->position_ids[n * 2 + 0], 2);
     EXPECT_EQ(p->position_ids[n * 2 + 1], 1);
 }

@@ -1,8 +1,9 @@
 // processor_config.json parsing: the fixture's values, defaults, and refusals.
+#include "media/processor_config.h"
+
 #include <gtest/gtest.h>
 
 #include "golden.h"
-#include "media/processor_config.h"
 
 namespace gemma::media {
 namespace {
@@ -23,7 +24,8 @@ TEST(ProcessorConfig, DefaultsAndErrors) {
     auto flat = parse_processor_config(R"({"max_soft_tokens": 1120})", "inline");
     ASSERT_TRUE(flat.ok());
     EXPECT_EQ(flat->image_max_soft_tokens, 1120);
-    auto bad_budget = parse_processor_config(R"({"image_processor": {"max_soft_tokens": 300}})", "x");
+    auto bad_budget =
+        parse_processor_config(R"({"image_processor": {"max_soft_tokens": 300}})", "x");
     ASSERT_FALSE(bad_budget.ok());
     EXPECT_EQ(bad_budget.error().code, ErrorCode::unsupported);
     auto pre = parse_processor_config(R"({"feature_extractor": {"preemphasis": 0.97}})", "x");

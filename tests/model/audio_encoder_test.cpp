@@ -57,7 +57,8 @@ TEST_F(AudioGolden, SoftTokensFromGoldenFeatures) {
     f.n_frames = int(feats->dim(0));
     f.n_mel = int(feats->dim(1));
     f.values.assign(feats->ptr<float>(), feats->ptr<float>() + feats->numel());
-    for (int64_t i = 0; i < mask->numel(); ++i) f.mask.push_back(uint8_t(mask->ptr<int32_t>()[i] != 0));
+    for (int64_t i = 0; i < mask->numel(); ++i)
+        f.mask.push_back(uint8_t(mask->ptr<int32_t>()[i] != 0));
     auto soft = encoder_->encode(f);
     ASSERT_TRUE(soft.ok()) << soft.error().message;
     auto ref = golden_->get("audio.soft_tokens");
@@ -125,13 +126,15 @@ TEST_F(AudioGolden, SlidingMaskIsLocal) {
     auto changed = sliding_->encode(f);
     ASSERT_TRUE(base.ok() && changed.ok());
     EXPECT_FALSE(rows_equal(*base, *changed, 1));
-    for (int r = 33; r < base->dim(0); ++r) EXPECT_TRUE(rows_equal(*base, *changed, r)) << "row " << r;
+    for (int r = 33; r < base->dim(0); ++r)
+        EXPECT_TRUE(rows_equal(*base, *changed, r)) << "row " << r;
 }
 
 TEST_F(AudioGolden, ShortAndLongAudio) {
     // 0.1 s: 9 valid frames -> 3 soft tokens. 95 s: split near 30 s marks, each chunk <= 750.
     media::Audio tenth{16000, std::vector<float>(1600)};
-    for (size_t i = 0; i < tenth.samples.size(); ++i) tenth.samples[i] = 0.3f * std::sin(0.05f * float(i));
+    for (size_t i = 0; i < tenth.samples.size(); ++i)
+        tenth.samples[i] = 0.3f * std::sin(0.05f * float(i));
     auto a = encode_audio_clips(*sliding_, tenth);
     ASSERT_TRUE(a.ok()) << a.error().message;
     ASSERT_EQ(a->size(), 1u);

@@ -100,7 +100,8 @@ TEST(VisionEncoderInput, ClippedConfigNeedsBoundTensors) {
     auto enc = VisionEncoder::load(*clipped, **w);
     ASSERT_FALSE(enc.ok());
     EXPECT_EQ(enc.error().code, ErrorCode::not_found);
-    EXPECT_NE(enc.error().message.find("q_proj.input_min"), std::string::npos) << enc.error().message;
+    EXPECT_NE(enc.error().message.find("q_proj.input_min"), std::string::npos)
+        << enc.error().message;
 }
 
 }  // namespace

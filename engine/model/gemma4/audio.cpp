@@ -32,7 +32,8 @@ std::vector<float> conv3x3_s2(const std::vector<float> & in, int cin, int t, int
                         for (int kx = 0; kx < 3; ++kx) {
                             const int ix = 2 * x - 1 + kx;
                             if (ix < 0 || ix >= f) continue;
-                            s += wk[ky * 3 + kx] * in[(size_t(ci) * size_t(t) + size_t(iy)) * size_t(f) + size_t(ix)];
+                            s += wk[ky * 3 + kx] *
+                                 in[(size_t(ci) * size_t(t) + size_t(iy)) * size_t(f) + size_t(ix)];
                         }
                     }
                 }
@@ -44,7 +45,8 @@ std::vector<float> conv3x3_s2(const std::vector<float> & in, int cin, int t, int
 }
 
 // LayerNorm over channels at every (t, f) of x [c, t·f] (biased variance, weight only), then ReLU.
-void channel_layer_norm_relu(std::vector<float> & x, int c, int tf, const std::vector<float> & w, float eps) {
+void channel_layer_norm_relu(std::vector<float> & x, int c, int tf, const std::vector<float> & w,
+                             float eps) {
     for (int p = 0; p < tf; ++p) {
         double mean = 0.0, var = 0.0;
         for (int k = 0; k < c; ++k) mean += x[size_t(k) * size_t(tf) + size_t(p)];
@@ -61,7 +63,8 @@ void channel_layer_norm_relu(std::vector<float> & x, int c, int tf, const std::v
     }
 }
 
-Result<std::vector<float>> load_vec(const mm::WeightReader & r, const std::string & name, const Shape & shape) {
+Result<std::vector<float>> load_vec(const mm::WeightReader & r, const std::string & name,
+                                    const Shape & shape) {
     return r.f32(name, shape);
 }
 
@@ -92,14 +95,21 @@ Result<AudioEncoder> AudioEncoder::load(const Config & config, const io::TensorS
     e.opt_ = options;
     const int c0 = cfg->sscp_channels[0], c1 = cfg->sscp_channels[1], a = cfg->hidden_size;
     const std::string s = kTower + "subsample_conv_projection.";
-    struct V { std::vector<float> * dst; std::string name; Shape shape; };
-    for (const V & v : {V{&e.conv0_, s + "layer0.conv.weight", {c0, 1, 3, 3}}, V{&e.norm0_, s + "layer0.norm.weight", {c0}},
-                        V{&e.conv1_, s + "layer1.conv.weight", {c1, c0, 3, 3}}, V{&e.norm1_, s + "layer1.norm.weight", {c1}}}) {
+    struct V {
+        std::vector<float> * dst;
+        std::string name;
+        Shape shape;
+    };
+    for (const V & v : {V{&e.conv0_, s + "layer0.conv.weight", {c0, 1, 3, 3}},
+                        V{&e.norm0_, s + "layer0.norm.weight", {c0}},
+                        V{&e.conv1_, s + "layer1.conv.weight", {c1, c0, 3, 3}},
+                        V{&e.norm1_, s + "layer1.norm.weight", {c1}}}) {
         auto t = load_vec(r, v.name, v.shape);
         if (!t) return t.error();
         *v.dst = std::move(*t);
     }
-    // Flatten width: (mel bins / 4) frequency rows × C1 channels (spec §9: derive it from the mels).
+    // Flatten width: (mel bins / 4) frequency rows × C1 channels (spec §9: derive it from the
+    // mels).
     const int f2 = half_up(half_up(cfg->n_mel));
     auto in_proj = mm::load_linear(r, s + "input_proj_linear", f2 * c1, a, mm::LinearKind::plain);
     if (!in_proj) return in_proj.error();
@@ -109,11 +119,12 @@ Result<AudioEncoder> AudioEncoder::load(const Config & config, const io::TensorS
         if (!l) return l.error();
         e.layers_.push_back(std::move(*l));
     }
-    auto out = mm::load_linear(r, kTower + "output_proj", a, cfg->output_proj_dims, mm::LinearKind::with_bias);
+    auto out = mm::load_linear(r, kTower + "output_proj", a, cfg->output_proj_dims,
+                               mm::LinearKind::with_bias);
     if (!out) return out.error();
     e.output_proj_ = std::move(*out);
-    auto emb = MultimodalEmbedder::load(r, "model.embed_audio", cfg->output_proj_dims, cfg->text_hidden_size,
-                                        cfg->rms_norm_eps);
+    auto emb = MultimodalEmbedder::load(r, "model.embed_audio", cfg->output_proj_dims,
+                                        cfg->text_hidden_size, cfg->rms_norm_eps);
     if (!emb) return emb.error();
     e.embed_ = std::move(*emb);
     return e;
@@ -156,7 +167,8 @@ Result<Tensor> AudioEncoder::encode_hidden(const media::AudioFeatures & features
                                  *t));
     }
     if (*t == 0) return mm::to_tensor({}, {0, cfg_.output_proj_dims});
-    std::vector<float> feats(features.values.begin(), features.values.begin() + int64_t(*t) * cfg_.n_mel);
+    std::vector<float> feats(features.values.begin(),
+                             features.values.begin() + int64_t(*t) * cfg_.n_mel);
     std::vector<float> x = subsample(feats, *t);
     for (const AudioLayer & l : layers_) x = layer_forward(l, std::move(x));
     std::vector<float> out = output_proj_(x);
@@ -176,7 +188,8 @@ Result<Tensor> AudioEncoder::encode(const media::AudioFeatures & features) const
     return embed(*h);
 }
 
-Result<std::vector<Tensor>> encode_audio_clips(const AudioEncoder & encoder, const media::Audio & audio) {
+Result<std::vector<Tensor>> encode_audio_clips(const AudioEncoder & encoder,
+                                               const media::Audio & audio) {
     if (audio.sample_rate != media::kAudioSampleRate) {
         return make_error(ErrorCode::invalid_argument,
                           format("audio is %d Hz; resample to 16 kHz first (media::audio_resample)",

@@ -41,8 +41,8 @@ struct AudioEncoderOptions {
 struct AudioLayer {
     AudioFfn ff1, ff2;
     std::vector<float> norm_pre_attn, norm_post_attn, norm_out;  // [A]
-    mm::Linear q, k, v, post;        // clipped
-    mm::Linear relative_k;           // relative_k_proj: not clipped
+    mm::Linear q, k, v, post;                                    // clipped
+    mm::Linear relative_k;                                       // relative_k_proj: not clipped
     std::vector<float> per_dim_scale;  // [head_dim], raw (softplus applied at use)
     std::vector<float> lconv_pre_norm, lconv_conv_norm;  // [A]
     mm::Linear lconv_start, lconv_end;                   // [2A, A], [A, A]
@@ -75,7 +75,7 @@ private:
     std::vector<float> conv0_, norm0_, conv1_, norm1_;  // SSCP convs [C, Cin, 3, 3], LayerNorm [C]
     mm::Linear input_proj_;                             // [A, F2·C1], not clipped
     std::vector<AudioLayer> layers_;
-    mm::Linear output_proj_;                            // [out_dims, A] with bias
+    mm::Linear output_proj_;  // [out_dims, A] with bias
     MultimodalEmbedder embed_;
 
     std::vector<float> subsample(const std::vector<float> & feats, int t) const;  // -> [T', A]
@@ -92,6 +92,7 @@ Result<AudioLayer> load_audio_layer(const mm::WeightReader & r, const AudioConfi
 // Soft tokens for any length of 16 kHz mono audio: clips over 30 s are split at the quietest
 // point near each 30 s mark (media::audio_split) and encoded separately, one tensor per chunk,
 // each [N_aud, text_hidden] for its own BOA … EOA span. Errors as encode().
-Result<std::vector<Tensor>> encode_audio_clips(const AudioEncoder & encoder, const media::Audio & audio16k);
+Result<std::vector<Tensor>> encode_audio_clips(const AudioEncoder & encoder,
+                                               const media::Audio & audio16k);
 
 }  // namespace gemma::gemma4

@@ -48,7 +48,8 @@ Result<AudioConfig> parse_audio_config(const Config & config) {
     read_key(a, "rms_norm_eps", c.rms_norm_eps, err);
     read_key(a, "use_clipped_linears", c.use_clipped_linears, err);
     if (auto it = a.find("subsampling_conv_channels"); it != a.end() && !it->is_null()) {
-        if (!it->is_array() || it->size() != 2 || !(*it)[0].is_number_integer() || !(*it)[1].is_number_integer()) {
+        if (!it->is_array() || it->size() != 2 || !(*it)[0].is_number_integer() ||
+            !(*it)[1].is_number_integer()) {
             err = "audio_config.subsampling_conv_channels must be a list of two integers";
         } else {
             c.sscp_channels[0] = (*it)[0].get<int>();
@@ -58,17 +59,18 @@ Result<AudioConfig> parse_audio_config(const Config & config) {
     if (!err.empty()) return make_error(ErrorCode::invalid_argument, err);
     std::string act = a.value("hidden_act", std::string("silu"));
     c.text_hidden_size = config.text.hidden_size;
-    if (c.n_heads <= 0 || c.hidden_size % c.n_heads != 0 || c.n_layers <= 0 || c.conv_kernel_size <= 0 ||
-        c.attention_context_right != 0 || c.attention_context_left < 2 ||
+    if (c.n_heads <= 0 || c.hidden_size % c.n_heads != 0 || c.n_layers <= 0 ||
+        c.conv_kernel_size <= 0 || c.attention_context_right != 0 || c.attention_context_left < 2 ||
         c.attention_chunk_size != c.attention_context_left - 1 || c.sscp_channels[0] <= 0 ||
-        c.sscp_channels[1] <= 0 || c.output_proj_dims <= 0 || act != "silu" || c.text_hidden_size <= 0) {
-        return make_error(ErrorCode::invalid_argument,
-                          format("unsupported audio_config: hidden %d / %d heads, chunk %d, context "
-                                 "left %d right %d, conv kernel %d, activation %s; expected hidden "
-                                 "divisible by heads, chunk = left - 1, right context 0, silu",
-                                 c.hidden_size, c.n_heads, c.attention_chunk_size,
-                                 c.attention_context_left, c.attention_context_right,
-                                 c.conv_kernel_size, act.c_str()));
+        c.sscp_channels[1] <= 0 || c.output_proj_dims <= 0 || act != "silu" ||
+        c.text_hidden_size <= 0) {
+        return make_error(
+            ErrorCode::invalid_argument,
+            format("unsupported audio_config: hidden %d / %d heads, chunk %d, context "
+                   "left %d right %d, conv kernel %d, activation %s; expected hidden "
+                   "divisible by heads, chunk = left - 1, right context 0, silu",
+                   c.hidden_size, c.n_heads, c.attention_chunk_size, c.attention_context_left,
+                   c.attention_context_right, c.conv_kernel_size, act.c_str()));
     }
     return c;
 }

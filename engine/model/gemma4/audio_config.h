@@ -12,8 +12,8 @@ struct AudioConfig {
     int n_layers = 12;
     int n_heads = 8;
     int conv_kernel_size = 5;
-    int sscp_channels[2] = {128, 32};     // subsampling_conv_channels
-    int n_mel = 128;                      // input feature width (feature extractor)
+    int sscp_channels[2] = {128, 32};  // subsampling_conv_channels
+    int n_mel = 128;                   // input feature width (feature extractor)
     float residual_weight = 0.5f;
     int attention_chunk_size = 12;
     int attention_context_left = 13;
@@ -24,7 +24,7 @@ struct AudioConfig {
     int output_proj_dims = 1536;
     float rms_norm_eps = 1e-6f;
     bool use_clipped_linears = true;
-    int text_hidden_size = 0;             // embed_audio output width (text_config.hidden_size)
+    int text_hidden_size = 0;  // embed_audio output width (text_config.hidden_size)
 
     int head_dim() const { return hidden_size / n_heads; }
     // Keys a query sees: distances 0 .. n_keys_visible() − 1, i.e. itself and context_left − 2

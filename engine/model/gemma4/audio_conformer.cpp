@@ -49,31 +49,44 @@ Result<AudioLayer> load_audio_layer(const mm::WeightReader & r, const AudioConfi
     const int a = c.hidden_size, f = 4 * a;
     const bool clip = c.use_clipped_linears;
     AudioLayer l;
-    struct V { std::vector<float> * dst; std::string name; Shape shape; };
-    for (const V & v : {V{&l.ff1.pre_norm, "feed_forward1.pre_layer_norm.weight", {a}},
-                        V{&l.ff1.post_norm, "feed_forward1.post_layer_norm.weight", {a}},
-                        V{&l.ff2.pre_norm, "feed_forward2.pre_layer_norm.weight", {a}},
-                        V{&l.ff2.post_norm, "feed_forward2.post_layer_norm.weight", {a}},
-                        V{&l.norm_pre_attn, "norm_pre_attn.weight", {a}},
-                        V{&l.norm_post_attn, "norm_post_attn.weight", {a}},
-                        V{&l.norm_out, "norm_out.weight", {a}},
-                        V{&l.per_dim_scale, "self_attn.per_dim_scale", {c.head_dim()}},
-                        V{&l.lconv_pre_norm, "lconv1d.pre_layer_norm.weight", {a}},
-                        V{&l.lconv_conv_norm, "lconv1d.conv_norm.weight", {a}},
-                        V{&l.dw_conv, "lconv1d.depthwise_conv1d.weight", {a, 1, c.conv_kernel_size}}}) {
+    struct V {
+        std::vector<float> * dst;
+        std::string name;
+        Shape shape;
+    };
+    for (const V & v :
+         {V{&l.ff1.pre_norm, "feed_forward1.pre_layer_norm.weight", {a}},
+          V{&l.ff1.post_norm, "feed_forward1.post_layer_norm.weight", {a}},
+          V{&l.ff2.pre_norm, "feed_forward2.pre_layer_norm.weight", {a}},
+          V{&l.ff2.post_norm, "feed_forward2.post_layer_norm.weight", {a}},
+          V{&l.norm_pre_attn, "norm_pre_attn.weight", {a}},
+          V{&l.norm_post_attn, "norm_post_attn.weight", {a}},
+          V{&l.norm_out, "norm_out.weight", {a}},
+          V{&l.per_dim_scale, "self_attn.per_dim_scale", {c.head_dim()}},
+          V{&l.lconv_pre_norm, "lconv1d.pre_layer_norm.weight", {a}},
+          V{&l.lconv_conv_norm, "lconv1d.conv_norm.weight", {a}},
+          V{&l.dw_conv, "lconv1d.depthwise_conv1d.weight", {a, 1, c.conv_kernel_size}}}) {
         auto t = r.f32(p + v.name, v.shape);
         if (!t) return t.error();
         *v.dst = std::move(*t);
     }
-    struct L { mm::Linear * dst; std::string name; int in, out; mm::LinearKind kind; };
+    struct L {
+        mm::Linear * dst;
+        std::string name;
+        int in, out;
+        mm::LinearKind kind;
+    };
     const auto cl = mm::LinearKind::clippable;
-    for (const L & x : {L{&l.ff1.up, "feed_forward1.ffw_layer_1", a, f, cl}, L{&l.ff1.down, "feed_forward1.ffw_layer_2", f, a, cl},
-                        L{&l.ff2.up, "feed_forward2.ffw_layer_1", a, f, cl}, L{&l.ff2.down, "feed_forward2.ffw_layer_2", f, a, cl},
-                        L{&l.q, "self_attn.q_proj", a, a, cl}, L{&l.k, "self_attn.k_proj", a, a, cl},
-                        L{&l.v, "self_attn.v_proj", a, a, cl}, L{&l.post, "self_attn.post", a, a, cl},
-                        L{&l.relative_k, "self_attn.relative_k_proj", a, a, mm::LinearKind::plain},
-                        L{&l.lconv_start, "lconv1d.linear_start", a, 2 * a, cl},
-                        L{&l.lconv_end, "lconv1d.linear_end", a, a, cl}}) {
+    for (const L & x :
+         {L{&l.ff1.up, "feed_forward1.ffw_layer_1", a, f, cl},
+          L{&l.ff1.down, "feed_forward1.ffw_layer_2", f, a, cl},
+          L{&l.ff2.up, "feed_forward2.ffw_layer_1", a, f, cl},
+          L{&l.ff2.down, "feed_forward2.ffw_layer_2", f, a, cl},
+          L{&l.q, "self_attn.q_proj", a, a, cl}, L{&l.k, "self_attn.k_proj", a, a, cl},
+          L{&l.v, "self_attn.v_proj", a, a, cl}, L{&l.post, "self_attn.post", a, a, cl},
+          L{&l.relative_k, "self_attn.relative_k_proj", a, a, mm::LinearKind::plain},
+          L{&l.lconv_start, "lconv1d.linear_start", a, 2 * a, cl},
+          L{&l.lconv_end, "lconv1d.linear_end", a, a, cl}}) {
         auto lin = mm::load_linear(r, p + x.name, x.in, x.out, x.kind, clip);
         if (!lin) return lin.error();
         *x.dst = std::move(*lin);
@@ -103,13 +116,16 @@ std::vector<float> AudioEncoder::ffn(const AudioFfn & f, std::vector<float> x) c
 // and dropped slots get the invalid value (−1e9) after the cap. q is scaled by d^−½/ln2 ·
 // softplus(per_dim_scale), k by softplus(1)/ln2; R = relative_k_proj(PE) is not scaled. All fp32,
 // as HF runs this core. With the sliding mask this is plain local causal attention over 12 keys.
-std::vector<float> AudioEncoder::attention(const AudioLayer & l, const std::vector<float> & x) const {
+std::vector<float> AudioEncoder::attention(const AudioLayer & l,
+                                           const std::vector<float> & x) const {
     const int a = cfg_.hidden_size, heads = cfg_.n_heads, hd = cfg_.head_dim();
-    const int n = int(x.size() / size_t(a)), past = cfg_.n_keys_visible(), chunk = cfg_.attention_chunk_size;
+    const int n = int(x.size() / size_t(a)), past = cfg_.n_keys_visible(),
+              chunk = cfg_.attention_chunk_size;
     std::vector<float> q = l.q(x), k = l.k(x), v = l.v(x);
     std::vector<float> q_scale(static_cast<size_t>(hd));
     for (int d = 0; d < hd; ++d) {
-        q_scale[size_t(d)] = float(1.0 / std::sqrt(double(hd)) / kLn2) * mm::softplus(l.per_dim_scale[size_t(d)]);
+        q_scale[size_t(d)] =
+            float(1.0 / std::sqrt(double(hd)) / kLn2) * mm::softplus(l.per_dim_scale[size_t(d)]);
     }
     const float k_scale = float(std::log1p(std::exp(1.0)) / kLn2);
     for (size_t i = 0; i < q.size(); ++i) {
@@ -129,10 +145,13 @@ std::vector<float> AudioEncoder::attention(const AudioLayer & l, const std::vect
             for (int j = 0; j < slots; ++j) {
                 const int pos = first + j, dist = t - pos;
                 float logit = 0.0f;
-                if (pos >= 0 && pos < n) logit += mm::dot(qt, &k[size_t(pos) * size_t(a) + head], hd);
-                if (dist >= 0 && dist <= past) logit += mm::dot(qt, &rel[size_t(dist) * size_t(a) + head], hd);
+                if (pos >= 0 && pos < n)
+                    logit += mm::dot(qt, &k[size_t(pos) * size_t(a) + head], hd);
+                if (dist >= 0 && dist <= past)
+                    logit += mm::dot(qt, &rel[size_t(dist) * size_t(a) + head], hd);
                 logit = cap * std::tanh(logit / cap);
-                if (!key_kept(opt_.mask_mode, t, pos, n, past)) logit = cfg_.attention_invalid_logits_value;
+                if (!key_kept(opt_.mask_mode, t, pos, n, past))
+                    logit = cfg_.attention_invalid_logits_value;
                 s[size_t(j)] = logit;
                 mx = std::max(mx, logit);
             }
@@ -163,7 +182,8 @@ std::vector<float> AudioEncoder::light_conv(const AudioLayer & l, std::vector<fl
     for (int64_t i = 0; i < n; ++i) {
         for (int c = 0; c < a; ++c) {
             y[size_t(i) * size_t(a) + size_t(c)] =
-                g[size_t(i) * 2 * size_t(a) + size_t(c)] * mm::sigmoid(g[size_t(i) * 2 * size_t(a) + size_t(a + c)]);
+                g[size_t(i) * 2 * size_t(a) + size_t(c)] *
+                mm::sigmoid(g[size_t(i) * 2 * size_t(a) + size_t(a + c)]);
         }
     }
     std::vector<float> z(y.size(), 0.0f);
@@ -172,7 +192,9 @@ std::vector<float> AudioEncoder::light_conv(const AudioLayer & l, std::vector<fl
             float s = 0.0f;
             for (int j = 0; j < kk; ++j) {
                 const int64_t src = i - (kk - 1) + j;
-                if (src >= 0) s += l.dw_conv[size_t(c) * size_t(kk) + size_t(j)] * y[size_t(src) * size_t(a) + size_t(c)];
+                if (src >= 0)
+                    s += l.dw_conv[size_t(c) * size_t(kk) + size_t(j)] *
+                         y[size_t(src) * size_t(a) + size_t(c)];
             }
             z[size_t(i) * size_t(a) + size_t(c)] = s;
         }

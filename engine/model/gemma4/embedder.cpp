@@ -3,9 +3,11 @@
 
 namespace gemma::gemma4 {
 
-Result<MultimodalEmbedder> MultimodalEmbedder::load(const mm::WeightReader & r, const std::string & prefix,
-                                                    int in, int out, float eps) {
-    auto proj = mm::load_linear(r, prefix + ".embedding_projection", in, out, mm::LinearKind::plain);
+Result<MultimodalEmbedder> MultimodalEmbedder::load(const mm::WeightReader & r,
+                                                    const std::string & prefix, int in, int out,
+                                                    float eps) {
+    auto proj =
+        mm::load_linear(r, prefix + ".embedding_projection", in, out, mm::LinearKind::plain);
     if (!proj) return proj.error();
     MultimodalEmbedder e;
     e.proj_ = std::move(*proj);

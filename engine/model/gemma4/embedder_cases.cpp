@@ -16,7 +16,8 @@ Tensor i32_tensor(const std::vector<int32_t> & v, Shape shape) {
 
 }  // namespace
 
-Result<std::unique_ptr<MediaCases>> MediaCases::open(const std::string & dir, const MediaCaseOptions & opt) {
+Result<std::unique_ptr<MediaCases>> MediaCases::open(const std::string & dir,
+                                                     const MediaCaseOptions & opt) {
     auto cfg = load_config(dir);
     if (!cfg) return cfg.error();
     auto w = io::open_safetensors(dir);
@@ -65,7 +66,8 @@ Result<Tensor> MediaCases::run(const std::string & name) {
         const bool raw = name == "image.pixel_values" || name == "image.position_ids";
         auto p = image_patches(raw);
         if (!p) return p.error();
-        if (name == "image.pixel_values") return mm::to_tensor(p->pixel_values, {p->n_rows, media::kImagePatchDim});
+        if (name == "image.pixel_values")
+            return mm::to_tensor(p->pixel_values, {p->n_rows, media::kImagePatchDim});
         if (name == "image.position_ids") return i32_tensor(p->position_ids, {p->n_rows, 2});
         if (!vision_) {
             auto v = VisionEncoder::load(config_, *weights_);
@@ -79,8 +81,10 @@ Result<Tensor> MediaCases::run(const std::string & name) {
     } else if (name.rfind("audio.", 0) == 0) {
         auto f = audio_features(name != "audio.soft_tokens");
         if (!f) return f.error();
-        if (name == "audio.input_features") return mm::to_tensor(f->values, {f->n_frames, f->n_mel});
-        if (name == "audio.input_features_mask") return i32_tensor(std::vector<int32_t>(f->mask.begin(), f->mask.end()), {f->n_frames});
+        if (name == "audio.input_features")
+            return mm::to_tensor(f->values, {f->n_frames, f->n_mel});
+        if (name == "audio.input_features_mask")
+            return i32_tensor(std::vector<int32_t>(f->mask.begin(), f->mask.end()), {f->n_frames});
         if (!audio_) {
             auto a = AudioEncoder::load(config_, *weights_, AudioEncoderOptions{opt_.audio_mask});
             if (!a) return a.error();
@@ -88,7 +92,8 @@ Result<Tensor> MediaCases::run(const std::string & name) {
         }
         if (name == "audio.soft_tokens") return audio_->encode(*f);
     }
-    return make_error(ErrorCode::not_found, format("'%s' is not a multimodal golden case", name.c_str()));
+    return make_error(ErrorCode::not_found,
+                      format("'%s' is not a multimodal golden case", name.c_str()));
 }
 
 }  // namespace gemma::gemma4

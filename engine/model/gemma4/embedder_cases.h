@@ -22,7 +22,8 @@ struct MediaCaseOptions {
 class MediaCases {
 public:
     // Errors: those of load_config / open_safetensors for model_dir.
-    static Result<std::unique_ptr<MediaCases>> open(const std::string & model_dir, const MediaCaseOptions & options = {});
+    static Result<std::unique_ptr<MediaCases>> open(const std::string & model_dir,
+                                                    const MediaCaseOptions & options = {});
 
     // image.pixel_values, image.vision_last_hidden, image.soft_tokens, audio.input_features,
     // audio.soft_tokens (f32), image.position_ids and audio.input_features_mask (i32).

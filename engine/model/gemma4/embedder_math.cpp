@@ -6,7 +6,8 @@
 
 namespace gemma::gemma4::mm {
 
-Result<std::vector<float>> WeightReader::f32(const std::string & name, const Shape & expected) const {
+Result<std::vector<float>> WeightReader::f32(const std::string & name,
+                                             const Shape & expected) const {
     auto t = source_.get_checked(name, expected);
     if (!t) return t.error();
     if (t->dtype != DType::f32 && t->dtype != DType::bf16 && t->dtype != DType::f16) {

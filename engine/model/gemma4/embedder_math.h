@@ -32,8 +32,8 @@ private:
 // layer is a Gemma4ClippableLinear with use_clipped_linears (spec §3.6).
 struct Linear {
     int in = 0, out = 0;
-    std::vector<float> w;      // [out, in] (PyTorch Linear layout)
-    std::vector<float> bias;   // [out] or empty
+    std::vector<float> w;     // [out, in] (PyTorch Linear layout)
+    std::vector<float> bias;  // [out] or empty
     float in_min = -std::numeric_limits<float>::infinity();
     float in_max = std::numeric_limits<float>::infinity();
     float out_min = -std::numeric_limits<float>::infinity();
@@ -45,9 +45,9 @@ struct Linear {
 };
 
 enum class LinearKind {
-    plain,       // <name>.weight
-    with_bias,   // <name>.weight and <name>.bias
-    clippable,   // <name>.linear.weight, plus the four bound scalars when `clip` is set
+    plain,      // <name>.weight
+    with_bias,  // <name>.weight and <name>.bias
+    clippable,  // <name>.linear.weight, plus the four bound scalars when `clip` is set
 };
 
 Result<Linear> load_linear(const WeightReader & r, const std::string & name, int in, int out,

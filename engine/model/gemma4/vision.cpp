@@ -11,15 +11,16 @@ const std::string kTower = "model.vision_tower.";
 
 // The valid (non-padding) rows of a processor output: pixel rows and (x, y) positions.
 struct ValidPatches {
-    std::vector<float> pixels;   // [n, 768]
-    std::vector<int32_t> pos;    // [n, 2]
+    std::vector<float> pixels;  // [n, 768]
+    std::vector<int32_t> pos;   // [n, 2]
     int n = 0, grid_x = 0, grid_y = 0;
 };
 
 Result<ValidPatches> valid_patches(const media::ImagePatches & p, int table_size) {
     ValidPatches v;
     const int dim = media::kImagePatchDim;
-    if (p.pixel_values.size() != size_t(p.n_rows) * dim || p.position_ids.size() != size_t(p.n_rows) * 2) {
+    if (p.pixel_values.size() != size_t(p.n_rows) * dim ||
+        p.position_ids.size() != size_t(p.n_rows) * 2) {
         return make_error(ErrorCode::invalid_argument,
                           format("image patches: %zu pixel values and %zu positions for %d rows",
                                  p.pixel_values.size(), p.position_ids.size(), p.n_rows));
@@ -68,8 +69,9 @@ void rope_2d(float * h, int hd, int x, int y, const std::vector<float> & inv_fre
 }
 
 // Softmax-weighted sum over all keys (bidirectional, scale 1.0), one head.
-void attend_head(const std::vector<float> & q, const std::vector<float> & k, const std::vector<float> & v,
-                 int n, int heads, int hd, int h, std::vector<float> & out) {
+void attend_head(const std::vector<float> & q, const std::vector<float> & k,
+                 const std::vector<float> & v, int n, int heads, int hd, int h,
+                 std::vector<float> & out) {
     const size_t stride = size_t(heads) * size_t(hd);
     std::vector<float> s(static_cast<size_t>(n));
     for (int i = 0; i < n; ++i) {
@@ -98,21 +100,32 @@ Result<VisionLayer> load_layer(const mm::WeightReader & r, const VisionConfig & 
     const std::string p = kTower + format("encoder.layers.%d.", i);
     const int d = c.hidden_size, f = c.intermediate_size;
     VisionLayer l;
-    struct N { std::vector<float> * dst; std::string name; int size; };
-    for (const N & n : {N{&l.input_norm, "input_layernorm", d}, N{&l.post_attn_norm, "post_attention_layernorm", d},
+    struct N {
+        std::vector<float> * dst;
+        std::string name;
+        int size;
+    };
+    for (const N & n : {N{&l.input_norm, "input_layernorm", d},
+                        N{&l.post_attn_norm, "post_attention_layernorm", d},
                         N{&l.pre_ff_norm, "pre_feedforward_layernorm", d},
                         N{&l.post_ff_norm, "post_feedforward_layernorm", d},
-                        N{&l.q_norm, "self_attn.q_norm", c.head_dim}, N{&l.k_norm, "self_attn.k_norm", c.head_dim}}) {
+                        N{&l.q_norm, "self_attn.q_norm", c.head_dim},
+                        N{&l.k_norm, "self_attn.k_norm", c.head_dim}}) {
         auto w = load_norm(r, p + n.name, n.size);
         if (!w) return w.error();
         *n.dst = std::move(*w);
     }
-    struct L { mm::Linear * dst; std::string name; int in, out; };
+    struct L {
+        mm::Linear * dst;
+        std::string name;
+        int in, out;
+    };
     for (const L & x : {L{&l.q, "self_attn.q_proj", d, d}, L{&l.k, "self_attn.k_proj", d, d},
                         L{&l.v, "self_attn.v_proj", d, d}, L{&l.o, "self_attn.o_proj", d, d},
                         L{&l.gate, "mlp.gate_proj", d, f}, L{&l.up, "mlp.up_proj", d, f},
                         L{&l.down, "mlp.down_proj", f, d}}) {
-        auto lin = mm::load_linear(r, p + x.name, x.in, x.out, mm::LinearKind::clippable, c.use_clipped_linears);
+        auto lin = mm::load_linear(r, p + x.name, x.in, x.out, mm::LinearKind::clippable,
+                                   c.use_clipped_linears);
         if (!lin) return lin.error();
         *x.dst = std::move(*lin);
     }
@@ -128,10 +141,12 @@ Result<VisionEncoder> VisionEncoder::load(const Config & config, const io::Tenso
     VisionEncoder e;
     e.cfg_ = *cfg;
     const int d = cfg->hidden_size;
-    auto proj = mm::load_linear(r, kTower + "patch_embedder.input_proj", media::kImagePatchDim, d, mm::LinearKind::plain);
+    auto proj = mm::load_linear(r, kTower + "patch_embedder.input_proj", media::kImagePatchDim, d,
+                                mm::LinearKind::plain);
     if (!proj) return proj.error();
     e.patch_proj_ = std::move(*proj);
-    auto table = r.f32(kTower + "patch_embedder.position_embedding_table", {2, cfg->position_embedding_size, d});
+    auto table = r.f32(kTower + "patch_embedder.position_embedding_table",
+                       {2, cfg->position_embedding_size, d});
     if (!table) return table.error();
     e.pos_table_ = std::move(*table);
     for (int i = 0; i < cfg->n_layers; ++i) {
@@ -147,7 +162,8 @@ Result<VisionEncoder> VisionEncoder::load(const Config & config, const io::Tenso
         e.std_bias_ = std::move(*b);
         e.std_scale_ = std::move(*s);
     }
-    auto emb = MultimodalEmbedder::load(r, "model.embed_vision", d, cfg->text_hidden_size, cfg->rms_norm_eps);
+    auto emb = MultimodalEmbedder::load(r, "model.embed_vision", d, cfg->text_hidden_size,
+                                        cfg->rms_norm_eps);
     if (!emb) return emb.error();
     e.embed_ = std::move(*emb);
     return e;
@@ -161,7 +177,8 @@ std::vector<float> VisionEncoder::attention(const VisionLayer & l, const std::ve
     mm::rms_norm_rows(k.data(), int64_t(n) * heads, hd, l.k_norm.data(), cfg_.rms_norm_eps);
     mm::rms_norm_rows(v.data(), int64_t(n) * heads, hd, nullptr, cfg_.rms_norm_eps);
     std::vector<float> inv_freq(size_t(hd / 4));
-    for (int i = 0; i < hd / 4; ++i) inv_freq[size_t(i)] = 1.0f / std::pow(cfg_.rope_theta, float(2 * i) / float(hd / 2));
+    for (int i = 0; i < hd / 4; ++i)
+        inv_freq[size_t(i)] = 1.0f / std::pow(cfg_.rope_theta, float(2 * i) / float(hd / 2));
     for (int i = 0; i < n; ++i) {
         for (int h = 0; h < heads; ++h) {
             const size_t at = (size_t(i) * size_t(heads) + size_t(h)) * size_t(hd);
@@ -205,16 +222,19 @@ Result<Tensor> VisionEncoder::encode_hidden(const media::ImagePatches & patches)
     const size_t table_rows = size_t(cfg_.position_embedding_size);
     for (int i = 0; i < n; ++i) {
         const float * tx = &pos_table_[size_t(vp->pos[size_t(i) * 2]) * size_t(d)];
-        const float * ty = &pos_table_[(table_rows + size_t(vp->pos[size_t(i) * 2 + 1])) * size_t(d)];
+        const float * ty =
+            &pos_table_[(table_rows + size_t(vp->pos[size_t(i) * 2 + 1])) * size_t(d)];
         for (int c = 0; c < d; ++c) x[size_t(i) * size_t(d) + size_t(c)] += tx[c] + ty[c];
     }
     for (const VisionLayer & l : layers_) x = layer_forward(l, std::move(x), vp->pos);
     // Pooling: mean over each 3×3 block of positions, kidx = x/3 + (pw/3)·(y/3), then × √D.
-    const int k = media::kImagePoolKernel, gx = vp->grid_x / k, n_out = (vp->grid_x / k) * (vp->grid_y / k);
+    const int k = media::kImagePoolKernel, gx = vp->grid_x / k,
+              n_out = (vp->grid_x / k) * (vp->grid_y / k);
     std::vector<float> pooled(size_t(n_out) * size_t(d), 0.0f);
     for (int i = 0; i < n; ++i) {
         const int j = vp->pos[size_t(i) * 2] / k + gx * (vp->pos[size_t(i) * 2 + 1] / k);
-        for (int c = 0; c < d; ++c) pooled[size_t(j) * size_t(d) + size_t(c)] += x[size_t(i) * size_t(d) + size_t(c)];
+        for (int c = 0; c < d; ++c)
+            pooled[size_t(j) * size_t(d) + size_t(c)] += x[size_t(i) * size_t(d) + size_t(c)];
     }
     const float root_d = std::sqrt(float(d));  // fp32, as HF keeps it (it can exceed fp16)
     for (size_t i = 0; i < pooled.size(); ++i) {
@@ -237,7 +257,8 @@ Result<Tensor> VisionEncoder::encode(const media::ImagePatches & patches) const 
     return embed(*h);
 }
 
-Result<Tensor> encode_image_file(const VisionEncoder & encoder, const std::string & path, int max_soft_tokens) {
+Result<Tensor> encode_image_file(const VisionEncoder & encoder, const std::string & path,
+                                 int max_soft_tokens) {
     auto img = media::image_load(path);
     if (!img) return img.error();
     media::ImageOptions opt;

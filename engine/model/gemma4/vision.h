@@ -31,9 +31,10 @@ public:
     const VisionConfig & config() const { return cfg_; }
 
     // Tower output after pooling, the √D scale and (when configured) standardisation:
-    // [N_img, D] with N_img = patches/9 in pooled row-major order (golden image.vision_last_hidden).
-    // Padding rows (position (−1, −1)) are ignored. Errors: invalid_argument when the patches do
-    // not form a full grid of multiples of 3, or a position exceeds the position table.
+    // [N_img, D] with N_img = patches/9 in pooled row-major order (golden
+    // image.vision_last_hidden). Padding rows (position (−1, −1)) are ignored. Errors:
+    // invalid_argument when the patches do not form a full grid of multiples of 3, or a position
+    // exceeds the position table.
     Result<Tensor> encode_hidden(const media::ImagePatches & patches) const;
     // embed_vision of encode_hidden's output: [N_img, text_hidden] (golden image.soft_tokens).
     Tensor embed(const Tensor & hidden) const;
@@ -42,8 +43,8 @@ public:
 
 private:
     VisionConfig cfg_;
-    mm::Linear patch_proj_;             // input_proj [D, 768], applied to 2·v − 1
-    std::vector<float> pos_table_;      // [2, position_embedding_size, D]: table 0 = x, 1 = y
+    mm::Linear patch_proj_;         // input_proj [D, 768], applied to 2·v − 1
+    std::vector<float> pos_table_;  // [2, position_embedding_size, D]: table 0 = x, 1 = y
     std::vector<VisionLayer> layers_;
     std::vector<float> std_bias_, std_scale_;  // [D] when standardize
     MultimodalEmbedder embed_;
@@ -55,6 +56,7 @@ private:
 };
 
 // Decode, preprocess at `max_soft_tokens` and encode one image file: its soft tokens.
-Result<Tensor> encode_image_file(const VisionEncoder & encoder, const std::string & path, int max_soft_tokens);
+Result<Tensor> encode_image_file(const VisionEncoder & encoder, const std::string & path,
+                                 int max_soft_tokens);
 
 }  // namespace gemma::gemma4

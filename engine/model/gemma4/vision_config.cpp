@@ -48,22 +48,25 @@ Result<VisionConfig> parse_vision_config(const Config & config) {
     read_key(v, "standardize", c.standardize, err);
     if (v.contains("rope_parameters") && v["rope_parameters"].is_object()) {
         const json & r = v["rope_parameters"];
-        if (r.contains("rope_theta") && r["rope_theta"].is_number()) c.rope_theta = r["rope_theta"].get<float>();
+        if (r.contains("rope_theta") && r["rope_theta"].is_number())
+            c.rope_theta = r["rope_theta"].get<float>();
     }
     if (!err.empty()) return make_error(ErrorCode::invalid_argument, err);
     std::string act = v.value("hidden_activation", std::string("gelu_pytorch_tanh"));
     c.text_hidden_size = config.text.hidden_size;
-    if (c.n_heads <= 0 || c.head_dim <= 0 || c.head_dim % 4 != 0 || c.n_heads * c.head_dim != c.hidden_size ||
-        c.n_kv_heads != c.n_heads || c.patch_size != 16 || c.pooling_kernel_size != 3 ||
-        c.n_layers <= 0 || c.intermediate_size <= 0 || c.position_embedding_size <= 0 ||
-        act != "gelu_pytorch_tanh" || c.text_hidden_size <= 0) {
-        return make_error(ErrorCode::invalid_argument,
-                          format("unsupported vision_config: hidden %d, %d heads (kv %d) x head_dim "
-                                 "%d, patch %d, pooling %d, activation %s; expected heads x head_dim "
-                                 "= hidden, head_dim divisible by 4, patch 16, pooling 3, "
-                                 "gelu_pytorch_tanh",
-                                 c.hidden_size, c.n_heads, c.n_kv_heads, c.head_dim, c.patch_size,
-                                 c.pooling_kernel_size, act.c_str()));
+    if (c.n_heads <= 0 || c.head_dim <= 0 || c.head_dim % 4 != 0 ||
+        c.n_heads * c.head_dim != c.hidden_size || c.n_kv_heads != c.n_heads ||
+        c.patch_size != 16 || c.pooling_kernel_size != 3 || c.n_layers <= 0 ||
+        c.intermediate_size <= 0 || c.position_embedding_size <= 0 || act != "gelu_pytorch_tanh" ||
+        c.text_hidden_size <= 0) {
+        return make_error(
+            ErrorCode::invalid_argument,
+            format("unsupported vision_config: hidden %d, %d heads (kv %d) x head_dim "
+                   "%d, patch %d, pooling %d, activation %s; expected heads x head_dim "
+                   "= hidden, head_dim divisible by 4, patch 16, pooling 3, "
+                   "gelu_pytorch_tanh",
+                   c.hidden_size, c.n_heads, c.n_kv_heads, c.head_dim, c.patch_size,
+                   c.pooling_kernel_size, act.c_str()));
     }
     return c;
 }

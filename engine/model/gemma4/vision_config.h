@@ -21,7 +21,7 @@ struct VisionConfig {
     float rope_theta = 100.0f;
     bool use_clipped_linears = false;
     bool standardize = false;
-    int text_hidden_size = 0;             // embed_vision output width (text_config.hidden_size)
+    int text_hidden_size = 0;  // embed_vision output width (text_config.hidden_size)
 };
 
 // Errors: not_found when the config has no vision_config; invalid_argument naming a bad key or
