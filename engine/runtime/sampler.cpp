@@ -149,20 +149,34 @@ Result<SampleResult> Sampler::sample(std::span<const float> logits, const TokenF
                           format("sampler: %zu logits for a vocabulary of %d", logits.size(), vocab_));
     std::vector<float> l(logits.begin(), logits.end());
     apply_penalties(l);
-    if (filter) {
-        bool any = false;
-        for (int32_t id = 0; id < vocab_; ++id) {
-            if (l[size_t(id)] == kNegInf) continue;
-            if (filter->allows(id)) any = true;
-            else l[size_t(id)] = kNegInf;
-        }
-        if (!any)
-            return make_error(ErrorCode::invalid_argument,
-                              "constrained decoding: no token can continue the output; the "
-                              "grammar or schema cannot be satisfied");
-    }
     SampleResult r;
-    r.id = pick(l);
+    if (filter) {
+        // Draw first and mask rejected tokens (exact: the renormalised rest is the conditional
+        // distribution); after a few rejections mask everything the filter refuses at once.
+        for (int tries = 0; tries < 8; ++tries) {
+            int32_t id = pick(l);
+            if (l[size_t(id)] != kNegInf && filter->allows(id)) {
+                r.id = id;
+                break;
+            }
+            l[size_t(id)] = kNegInf;
+        }
+        if (r.id < 0) {
+            bool any = false;
+            for (int32_t id = 0; id < vocab_; ++id) {
+                if (l[size_t(id)] == kNegInf) continue;
+                if (filter->allows(id)) any = true;
+                else l[size_t(id)] = kNegInf;
+            }
+            if (!any)
+                return make_error(ErrorCode::invalid_argument,
+                                  "constrained decoding: no token can continue the output; the "
+                                  "grammar or schema cannot be satisfied");
+            r.id = pick(l);
+        }
+    } else {
+        r.id = pick(l);
+    }
     if (params_.top_logprobs >= 0) fill_logprobs(logits, r);
     return r;
 }
