@@ -15,8 +15,10 @@ namespace gemdesk::cli {
 namespace {
 
 constexpr const char * kUsage =
-    "usage: parse [--prompt-file FILE] [--reasoning-open] [--tools NAME,NAME] [--seed N] < completion.txt\n"
-    "  --prompt-file FILE  the rendered prompt; its tail decides whether output starts in reasoning\n"
+    "usage: parse [--prompt-file FILE] [--reasoning-open] [--tools NAME,NAME] [--seed N] < "
+    "completion.txt\n"
+    "  --prompt-file FILE  the rendered prompt; its tail decides whether output starts in "
+    "reasoning\n"
     "  --reasoning-open    the prompt ended with an open <|channel>thought\\n (post-tool cue)\n"
     "  --tools LIST        declared function names: a bare call:NAME{...} is recovered as a call\n"
     "  --seed N            deterministic tool-call ids\n";
@@ -39,14 +41,16 @@ int cmd_parse(int argc, char ** argv) {
     long long seed = args.get_int("seed", 0);
     if (err.empty()) err = args.error();
     if (!err.empty() || !args.positional().empty()) {
-        std::fprintf(stderr, "gemdesk-cli parse: %s\n%s", err.empty() ? "unexpected argument" : err.c_str(), kUsage);
+        std::fprintf(stderr, "gemdesk-cli parse: %s\n%s",
+                     err.empty() ? "unexpected argument" : err.c_str(), kUsage);
         return 2;
     }
     gemma::chat::ChatParserOptions options;
     if (args.has("prompt-file")) {
         std::ifstream f(args.get("prompt-file"), std::ios::binary);
         if (!f) {
-            std::fprintf(stderr, "gemdesk-cli parse: cannot read --prompt-file '%s'\n", args.get("prompt-file").c_str());
+            std::fprintf(stderr, "gemdesk-cli parse: cannot read --prompt-file '%s'\n",
+                         args.get("prompt-file").c_str());
             return 1;
         }
         std::string prompt((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());

@@ -16,10 +16,12 @@ int cmd_render(int argc, char ** argv) {
     Args args(argc, argv, {"normalize"});
     std::string err = args.check_known({"model", "normalize"});
     if (!err.empty() || !args.has("model") || !args.positional().empty()) {
-        std::fprintf(stderr, "gemdesk-cli render: %s\nusage: render --model DIR [--normalize] < request.json\n"
-                             "  --normalize  decode JSON-string tool-call arguments and default "
-                             "parameters.type as the server does\n",
-                     err.empty() ? "--model DIR is required" : err.c_str());
+        std::fprintf(
+            stderr,
+            "gemdesk-cli render: %s\nusage: render --model DIR [--normalize] < request.json\n"
+            "  --normalize  decode JSON-string tool-call arguments and default "
+            "parameters.type as the server does\n",
+            err.empty() ? "--model DIR is required" : err.c_str());
         return 2;
     }
     auto tmpl = gemma::chat::chat_template_load(args.get("model"));
@@ -33,8 +35,9 @@ int cmd_render(int argc, char ** argv) {
         return 1;
     }
     if (!info->july_revision) {
-        std::fprintf(stderr, "gemdesk-cli render: warning: the model's chat template predates the "
-                             "2026-07-09 revision; output follows the July template\n");
+        std::fprintf(stderr,
+                     "gemdesk-cli render: warning: the model's chat template predates the "
+                     "2026-07-09 revision; output follows the July template\n");
     }
     std::string input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
     auto options = args.has("normalize") ? gemma::chat::ChatRequestOptions::server()

@@ -73,7 +73,8 @@ std::string format_items(const Json & items) {
                 out += "type:" + format_argument(Json(py_upper(value->get<std::string>())), true);
             } else {
                 Json upper = Json::array();
-                for (const auto & t : iterate(*value, "items.type")) upper.push_back(py_upper(py_str(t)));
+                for (const auto & t : iterate(*value, "items.type"))
+                    upper.push_back(py_upper(py_str(t)));
                 out += "type:" + format_argument(upper, true);
             }
         } else {
@@ -178,7 +179,8 @@ std::string format_declaration(const ToolDeclaration & tool) {
         out += ",response:{";
         const Json * desc = json_get(tool.response, "description");
         if (desc && py_truthy(*desc)) out += "description:" + kQ + py_str(*desc) + kQ + ",";
-        if (upper_of(json_get(tool.response, "type")) == "OBJECT") out += "type:" + kQ + "OBJECT" + kQ + "}";
+        if (upper_of(json_get(tool.response, "type")) == "OBJECT")
+            out += "type:" + kQ + "OBJECT" + kQ + "}";
     }
     return out + "}";
 }

@@ -19,12 +19,18 @@ struct RequestError : std::runtime_error {
 
 const char * type_name(const Json & v) {
     switch (v.type()) {
-    case Json::value_t::null: return "null";
-    case Json::value_t::boolean: return "a boolean";
-    case Json::value_t::string: return "a string";
-    case Json::value_t::array: return "an array";
-    case Json::value_t::object: return "an object";
-    default: return "a number";
+        case Json::value_t::null:
+            return "null";
+        case Json::value_t::boolean:
+            return "a boolean";
+        case Json::value_t::string:
+            return "a string";
+        case Json::value_t::array:
+            return "an array";
+        case Json::value_t::object:
+            return "an object";
+        default:
+            return "a number";
     }
 }
 
@@ -33,7 +39,8 @@ std::string opt_string(const Json & obj, const char * key, const std::string & w
                        const std::string & fallback = "") {
     const Json * v = json_get(obj, key);
     if (!v || v->is_null()) return fallback;
-    if (!v->is_string()) fail(where + "." + key, std::string("must be a string, got ") + type_name(*v));
+    if (!v->is_string())
+        fail(where + "." + key, std::string("must be a string, got ") + type_name(*v));
     return v->get<std::string>();
 }
 
@@ -62,16 +69,17 @@ MessageContent parse_content(const Json & m, const std::string & where, bool is_
         for (size_t j = 0; j < v->size(); ++j) {
             const Json & p = (*v)[j];
             std::string pw = where + ".content[" + std::to_string(j) + "]";
-            if (!p.is_object()) fail(pw, std::string("must be a content part object, got ") + type_name(p));
+            if (!p.is_object())
+                fail(pw, std::string("must be a content part object, got ") + type_name(p));
             ContentPart part;
             part.type = opt_string(p, "type", pw);
             const Json * text = json_get(p, "text");
             if (text && !text->is_null()) {
                 if (!text->is_string()) fail(pw + ".text", "must be a string");
                 part.text = text->get<std::string>();
-                part.has_text = true;
             }
-            if (part.type == "text" && !part.has_text) fail(pw, "is a text part without a \"text\" string");
+            if (part.type == "text" && (!text || text->is_null()))
+                fail(pw, "is a text part without a \"text\" string");
             c.parts.push_back(std::move(part));
         }
         return c;
@@ -80,11 +88,12 @@ MessageContent parse_content(const Json & m, const std::string & where, bool is_
         tool_body = *v;  // numbers and booleans render as {value:...}
         return c;
     }
-    fail(where + ".content", std::string("must be a string, an array of content parts, or null; got ") +
-                                 type_name(*v));
+    fail(where + ".content",
+         std::string("must be a string, an array of content parts, or null; got ") + type_name(*v));
 }
 
-ToolCall parse_tool_call(const Json & tc, const std::string & where, const ChatRequestOptions & opt) {
+ToolCall parse_tool_call(const Json & tc, const std::string & where,
+                         const ChatRequestOptions & opt) {
     if (!tc.is_object()) fail(where, std::string("must be an object, got ") + type_name(tc));
     ToolCall call;
     const Json * id = json_get(tc, "id");
@@ -93,7 +102,8 @@ ToolCall parse_tool_call(const Json & tc, const std::string & where, const ChatR
         call.id = id->get<std::string>();
     }
     const Json * fn = json_get(tc, "function");
-    if (!fn || !fn->is_object()) fail(where + ".function", "must be an object with \"name\" and \"arguments\"");
+    if (!fn || !fn->is_object())
+        fail(where + ".function", "must be an object with \"name\" and \"arguments\"");
     const Json * name = json_get(*fn, "name");
     if (!name || !name->is_string()) fail(where + ".function.name", "must be a string");
     call.name = name->get<std::string>();
@@ -106,8 +116,9 @@ ToolCall parse_tool_call(const Json & tc, const std::string & where, const ChatR
         } else {
             Json parsed = Json::parse(text, nullptr, false);
             if (parsed.is_discarded()) {
-                fail(where + ".function.arguments", "is a string but not valid JSON; send a JSON object "
-                                                    "or a JSON-encoded object");
+                fail(where + ".function.arguments",
+                     "is a string but not valid JSON; send a JSON object "
+                     "or a JSON-encoded object");
             }
             call.arguments = std::move(parsed);
         }
@@ -115,11 +126,13 @@ ToolCall parse_tool_call(const Json & tc, const std::string & where, const ChatR
     return call;
 }
 
-ChatMessage parse_message(const Json & m, const std::string & where, const ChatRequestOptions & opt) {
+ChatMessage parse_message(const Json & m, const std::string & where,
+                          const ChatRequestOptions & opt) {
     if (!m.is_object()) fail(where, std::string("must be an object, got ") + type_name(m));
     ChatMessage msg;
     const Json * role = json_get(m, "role");
-    if (!role || !role->is_string()) fail(where + ".role", "must be a string (user, assistant, system, tool)");
+    if (!role || !role->is_string())
+        fail(where + ".role", "must be a string (user, assistant, system, tool)");
     msg.role = role->get<std::string>();
     msg.content = parse_content(m, where, msg.role == "tool", msg.tool_body);
     for (const char * key : {"reasoning", "reasoning_content"}) {
@@ -131,8 +144,8 @@ ChatMessage parse_message(const Json & m, const std::string & where, const ChatR
     if (const Json * calls = json_get(m, "tool_calls"); calls && !calls->is_null()) {
         if (!calls->is_array()) fail(where + ".tool_calls", "must be an array");
         for (size_t j = 0; j < calls->size(); ++j) {
-            msg.tool_calls.push_back(
-                parse_tool_call((*calls)[j], where + ".tool_calls[" + std::to_string(j) + "]", opt));
+            msg.tool_calls.push_back(parse_tool_call(
+                (*calls)[j], where + ".tool_calls[" + std::to_string(j) + "]", opt));
         }
     }
     if (const Json * rs = json_get(m, "tool_responses"); rs && !rs->is_null()) {
@@ -143,7 +156,8 @@ ChatMessage parse_message(const Json & m, const std::string & where, const ChatR
             if (!r.is_object()) fail(rw, "must be an object with \"name\" and \"response\"");
             const Json * name = json_get(r, "name");
             ToolResponse tr;
-            if (name && py_truthy(*name)) tr.name = name->is_string() ? name->get<std::string>() : py_str(*name);
+            if (name && py_truthy(*name))
+                tr.name = name->is_string() ? name->get<std::string>() : py_str(*name);
             const Json * resp = json_get(r, "response");
             tr.response = resp ? *resp : Json::array();  // the template renders a missing one as []
             msg.tool_responses.push_back(std::move(tr));
@@ -158,10 +172,12 @@ ChatMessage parse_message(const Json & m, const std::string & where, const ChatR
     return msg;
 }
 
-ToolDeclaration parse_tool(const Json & t, const std::string & where, const ChatRequestOptions & opt) {
+ToolDeclaration parse_tool(const Json & t, const std::string & where,
+                           const ChatRequestOptions & opt) {
     if (!t.is_object()) fail(where, std::string("must be an object, got ") + type_name(t));
     const Json * fn = json_get(t, "function");
-    if (!fn || !fn->is_object()) fail(where + ".function", "must be an object (OpenAI function tool)");
+    if (!fn || !fn->is_object())
+        fail(where + ".function", "must be an object (OpenAI function tool)");
     ToolDeclaration tool;
     const Json * name = json_get(*fn, "name");
     if (!name || !name->is_string() || name->get_ref<const std::string &>().empty())
@@ -183,12 +199,14 @@ ToolDeclaration parse_tool(const Json & t, const std::string & where, const Chat
 }
 
 ChatRequest parse_request(const Json & req, const ChatRequestOptions & opt) {
-    if (!req.is_object()) fail("request", std::string("must be a JSON object, got ") + type_name(req));
+    if (!req.is_object())
+        fail("request", std::string("must be a JSON object, got ") + type_name(req));
     ChatRequest out;
     const Json * msgs = json_get(req, "messages");
     if (!msgs || !msgs->is_array()) fail("request.messages", "must be an array of messages");
     for (size_t i = 0; i < msgs->size(); ++i) {
-        out.messages.push_back(parse_message((*msgs)[i], "messages[" + std::to_string(i) + "]", opt));
+        out.messages.push_back(
+            parse_message((*msgs)[i], "messages[" + std::to_string(i) + "]", opt));
     }
     if (const Json * tools = json_get(req, "tools"); tools && !tools->is_null()) {
         if (!tools->is_array()) fail("request.tools", "must be an array of tools");
@@ -207,15 +225,18 @@ ChatRequest parse_request(const Json & req, const ChatRequestOptions & opt) {
 
 }  // namespace
 
-Result<ChatRequest> chat_request_from_json(const Json & request, const ChatRequestOptions & options) {
+Result<ChatRequest> chat_request_from_json(const Json & request,
+                                           const ChatRequestOptions & options) {
     try {
         return parse_request(request, options);
     } catch (const RequestError & e) {
-        return make_error(ErrorCode::invalid_argument, std::string("invalid chat request: ") + e.what());
+        return make_error(ErrorCode::invalid_argument,
+                          std::string("invalid chat request: ") + e.what());
     }
 }
 
-Result<ChatRequest> chat_request_parse(std::string_view request_text, const ChatRequestOptions & options) {
+Result<ChatRequest> chat_request_parse(std::string_view request_text,
+                                       const ChatRequestOptions & options) {
     Json json;
     try {
         json = Json::parse(request_text);

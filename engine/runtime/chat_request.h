@@ -22,7 +22,8 @@ struct ChatRequestOptions {
 
 // Errors: invalid_argument naming the field, e.g. "messages[2].tool_calls[0].function.name must
 // be a string". Unknown request keys (model, temperature, ...) are ignored.
-Result<ChatRequest> chat_request_from_json(const Json & request, const ChatRequestOptions & options = {});
+Result<ChatRequest> chat_request_from_json(const Json & request,
+                                           const ChatRequestOptions & options = {});
 
 // Parses request text first. Errors: invalid_argument for malformed JSON (with the parser's
 // position), then as above.

@@ -5,9 +5,8 @@
 #include <cstdint>
 #include <fstream>
 #include <iterator>
-#include <optional>
-
 #include <nlohmann/json.hpp>
+#include <optional>
 
 namespace gemma::chat {
 namespace {
@@ -25,8 +24,11 @@ bool valid_id(const nlohmann::json & v) {
 Result<std::vector<int32_t>> ids_from(const nlohmann::json & value, const std::string & path) {
     std::vector<int32_t> ids;
     auto bad = [&] {
-        return make_error(ErrorCode::corrupt_file, path + ": eos_token_id must be a token id or a list of "
-                                                          "token ids, got " + value.dump());
+        return make_error(ErrorCode::corrupt_file,
+                          path +
+                              ": eos_token_id must be a token id or a list of "
+                              "token ids, got " +
+                              value.dump());
     };
     if (value.is_array()) {
         for (const auto & v : value) {
@@ -57,15 +59,18 @@ Result<std::vector<int32_t>> chat_stop_ids_read(const std::string & model_dir) {
         if (json.contains("eos_token_id") && !json["eos_token_id"].is_null())
             return ids_from(json["eos_token_id"], path);
         auto text_config = json.find("text_config");
-        if (text_config != json.end() && text_config->is_object() && text_config->contains("eos_token_id"))
+        if (text_config != json.end() && text_config->is_object() &&
+            text_config->contains("eos_token_id"))
             return ids_from((*text_config)["eos_token_id"], path);
     }
-    return make_error(ErrorCode::not_found, "no eos_token_id in " + model_dir +
-                                                "/generation_config.json or config.json; pass a Hugging "
-                                                "Face Gemma 4 model directory");
+    return make_error(ErrorCode::not_found,
+                      "no eos_token_id in " + model_dir +
+                          "/generation_config.json or config.json; pass a Hugging "
+                          "Face Gemma 4 model directory");
 }
 
-std::vector<int32_t> chat_stop_ids_merge(std::vector<int32_t> ids, const std::vector<int32_t> & required) {
+std::vector<int32_t> chat_stop_ids_merge(std::vector<int32_t> ids,
+                                         const std::vector<int32_t> & required) {
     for (int32_t id : required) {
         if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
     }

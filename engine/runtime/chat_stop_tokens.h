@@ -20,6 +20,7 @@ Result<std::vector<int32_t>> chat_stop_ids_read(const std::string & model_dir);
 
 // `ids` plus every id in `required` it lacks (e.g. <turn|> and <|tool_response> resolved by the
 // tokenizer, for exported configs that collapsed eos_token_id to a single <eos>).
-std::vector<int32_t> chat_stop_ids_merge(std::vector<int32_t> ids, const std::vector<int32_t> & required);
+std::vector<int32_t> chat_stop_ids_merge(std::vector<int32_t> ids,
+                                         const std::vector<int32_t> & required);
 
 }  // namespace gemma::chat

@@ -94,7 +94,8 @@ std::string message_content(const MessageContent & c, bool model) {
     if (c.kind == MessageContent::Kind::text) return text(c.text);
     std::string out;
     if (c.kind == MessageContent::Kind::parts) {
-        for (const auto & p : c.parts) out += p.type == "text" ? text(p.text) : media_placeholder(p.type);
+        for (const auto & p : c.parts)
+            out += p.type == "text" ? text(p.text) : media_placeholder(p.type);
     }
     return out;
 }
@@ -103,7 +104,8 @@ std::string message_content(const MessageContent & c, bool model) {
 // Returns the number of messages consumed (0 or 1).
 size_t render_system_turn(const ChatRequest & req, std::string & out, Prev & prev) {
     const auto & msgs = req.messages;
-    bool first_is_system = !msgs.empty() && (msgs[0].role == "system" || msgs[0].role == "developer");
+    bool first_is_system =
+        !msgs.empty() && (msgs[0].role == "system" || msgs[0].role == "developer");
     if (!req.enable_thinking && req.tools.empty() && !first_is_system) return 0;
     out += "<|turn>system\n";
     if (req.enable_thinking) {
@@ -141,7 +143,8 @@ void render_message(const ChatRequest & req, const std::vector<const ChatMessage
     bool continue_turn = role == "model" && st.prev_non_tool_role == std::string("assistant");
     if (!continue_turn) out += "<|turn>" + role + "\n";
 
-    bool gate = static_cast<long>(i) > last_user || (req.preserve_thinking && !m.tool_calls.empty());
+    bool gate =
+        static_cast<long>(i) > last_user || (req.preserve_thinking && !m.tool_calls.empty());
     if (!m.reasoning.empty() && gate) out += "<|channel>thought\n" + m.reasoning + "\n<channel|>";
 
     for (const auto & tc : m.tool_calls) out += tool_call_text(tc);
@@ -170,8 +173,8 @@ void render_message(const ChatRequest & req, const std::vector<const ChatMessage
     for (size_t j = i + 1; j < loop.size() && !next; ++j) {
         if (loop[j]->role != "tool") next = loop[j];
     }
-    bool continues = role == "model" && next && next->role == "assistant" &&
-                     (m.tool_calls.empty() || responded);
+    bool continues =
+        role == "model" && next && next->role == "assistant" && (m.tool_calls.empty() || responded);
     if (st.prev == Prev::tool_call && !responded) {
         out += "<|tool_response>";
     } else if (continues) {
@@ -200,7 +203,8 @@ std::string render_or_throw(const ChatRequest & req, const TemplateInfo & info) 
     if (req.add_generation_prompt) {
         if (st.prev != Prev::tool_response && st.prev != Prev::tool_call) {
             out += "<|turn>model\n";
-            if (info.empty_thought_when_off && !req.enable_thinking) out += "<|channel>thought\n<channel|>";
+            if (info.empty_thought_when_off && !req.enable_thinking)
+                out += "<|channel>thought\n<channel|>";
         } else if (st.prev == Prev::tool_response && req.enable_thinking) {
             out += "<|channel>thought\n";
         }
@@ -215,7 +219,8 @@ std::string chat_strip_thinking(std::string_view text) {
     size_t pos = 0;
     while (true) {
         size_t close = text.find("<channel|>", pos);
-        std::string_view part = text.substr(pos, close == std::string_view::npos ? text.npos : close - pos);
+        std::string_view part =
+            text.substr(pos, close == std::string_view::npos ? text.npos : close - pos);
         result += part.substr(0, part.find("<|channel>"));
         if (close == std::string_view::npos) break;
         pos = close + 10;
@@ -256,24 +261,28 @@ Result<std::string> chat_template_load(const std::string & model_dir) {
     if (auto text = read(model_dir + "/chat_template.jinja")) return *text;
     auto config = read(model_dir + "/tokenizer_config.json");
     if (!config) {
-        return make_error(ErrorCode::not_found, "no chat_template.jinja or tokenizer_config.json in '" +
-                                                    model_dir + "'; pass a Hugging Face model directory");
+        return make_error(ErrorCode::not_found,
+                          "no chat_template.jinja or tokenizer_config.json in '" + model_dir +
+                              "'; pass a Hugging Face model directory");
     }
     auto json = nlohmann::json::parse(*config, nullptr, false);
     if (json.is_discarded()) {
-        return make_error(ErrorCode::corrupt_file, model_dir + "/tokenizer_config.json is not valid JSON");
+        return make_error(ErrorCode::corrupt_file,
+                          model_dir + "/tokenizer_config.json is not valid JSON");
     }
     auto it = json.find("chat_template");
     if (it != json.end() && it->is_string()) return it->get<std::string>();
     if (it != json.end() && it->is_array()) {
         for (const auto & t : *it) {
-            if (t.value("name", "") == "default" && t.contains("template") && t["template"].is_string())
+            if (t.value("name", "") == "default" && t.contains("template") &&
+                t["template"].is_string())
                 return t["template"].get<std::string>();
         }
     }
-    return make_error(ErrorCode::not_found, "no chat template in '" + model_dir +
-                                                "' (neither chat_template.jinja nor a chat_template field "
-                                                "in tokenizer_config.json)");
+    return make_error(ErrorCode::not_found,
+                      "no chat template in '" + model_dir +
+                          "' (neither chat_template.jinja nor a chat_template field "
+                          "in tokenizer_config.json)");
 }
 
 }  // namespace gemma::chat

@@ -1,6 +1,7 @@
 // Native rendering of the Gemma 4 chat template (the 2026-07-09 "July" revision): chat request
 // structs -> the exact prompt text Jinja2 would produce from chat_template.jinja, without a Jinja
-// engine. Also: loading and recognising a checkpoint's template text. Spec: gemma4-chat-protocol §2.
+// engine. Also: loading and recognising a checkpoint's template text. Spec: gemma4-chat-protocol
+// §2.
 #pragma once
 
 #include <string>

@@ -4,11 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace gemma::chat {
 
@@ -20,8 +19,7 @@ using Json = nlohmann::ordered_json;
 // text, image/image_url, audio/input_audio and video; other types render nothing.
 struct ContentPart {
     std::string type;
-    std::string text;       // the part's "text" (empty when absent)
-    bool has_text = false;  // "text" was present
+    std::string text;  // the part's "text" (empty when absent)
 };
 
 // Message content is a string, a list of parts, or absent/null: the template treats each
@@ -55,7 +53,7 @@ struct ChatMessage {
     std::string reasoning;
     std::vector<ToolCall> tool_calls;
     std::vector<ToolResponse> tool_responses;
-    std::string name;          // role "tool": optional function name (empty when absent)
+    std::string name;  // role "tool": optional function name (empty when absent)
     bool has_tool_call_id = false;
     std::string tool_call_id;  // role "tool": id of the call it answers
     // role "tool" with non-text content (number, bool...): rendered through the JSON formatter.
@@ -84,8 +82,8 @@ struct ChatRequest {
 
 // A tool call produced by the model, OpenAI-shaped: `arguments` is a JSON text.
 struct ParsedToolCall {
-    int index = 0;    // 0, 1, 2... in emission order
-    std::string id;   // "chatcmpl-tool-" + 32 hex digits
+    int index = 0;   // 0, 1, 2... in emission order
+    std::string id;  // "chatcmpl-tool-" + 32 hex digits
     std::string name;
     std::string arguments;
 };

@@ -137,32 +137,38 @@ std::string py_repr_string(const std::string & s) {
 
 std::string py_str_impl(const Json & v, bool repr) {
     switch (v.type()) {
-    case Json::value_t::null: return "None";
-    case Json::value_t::boolean: return v.get<bool>() ? "True" : "False";
-    case Json::value_t::number_integer: return std::to_string(v.get<int64_t>());
-    case Json::value_t::number_unsigned: return std::to_string(v.get<uint64_t>());
-    case Json::value_t::number_float: return py_float_repr(v.get<double>());
-    case Json::value_t::string: return repr ? py_repr_string(v.get_ref<const std::string &>())
-                                            : v.get<std::string>();
-    case Json::value_t::array: {
-        std::string out = "[";
-        for (size_t k = 0; k < v.size(); ++k) {
-            if (k) out += ", ";
-            out += py_str_impl(v[k], true);
+        case Json::value_t::null:
+            return "None";
+        case Json::value_t::boolean:
+            return v.get<bool>() ? "True" : "False";
+        case Json::value_t::number_integer:
+            return std::to_string(v.get<int64_t>());
+        case Json::value_t::number_unsigned:
+            return std::to_string(v.get<uint64_t>());
+        case Json::value_t::number_float:
+            return py_float_repr(v.get<double>());
+        case Json::value_t::string:
+            return repr ? py_repr_string(v.get_ref<const std::string &>()) : v.get<std::string>();
+        case Json::value_t::array: {
+            std::string out = "[";
+            for (size_t k = 0; k < v.size(); ++k) {
+                if (k) out += ", ";
+                out += py_str_impl(v[k], true);
+            }
+            return out + "]";
         }
-        return out + "]";
-    }
-    case Json::value_t::object: {
-        std::string out = "{";
-        bool first = true;
-        for (const auto & [key, val] : v.items()) {
-            if (!first) out += ", ";
-            first = false;
-            out += py_repr_string(key) + ": " + py_str_impl(val, true);
+        case Json::value_t::object: {
+            std::string out = "{";
+            bool first = true;
+            for (const auto & [key, val] : v.items()) {
+                if (!first) out += ", ";
+                first = false;
+                out += py_repr_string(key) + ": " + py_str_impl(val, true);
+            }
+            return out + "}";
         }
-        return out + "}";
-    }
-    default: return "";
+        default:
+            return "";
     }
 }
 
@@ -249,15 +255,23 @@ std::string py_repr(const Json & v) { return py_str_impl(v, true); }
 
 bool py_truthy(const Json & v) {
     switch (v.type()) {
-    case Json::value_t::null: return false;
-    case Json::value_t::boolean: return v.get<bool>();
-    case Json::value_t::number_integer: return v.get<int64_t>() != 0;
-    case Json::value_t::number_unsigned: return v.get<uint64_t>() != 0;
-    case Json::value_t::number_float: return v.get<double>() != 0.0;
-    case Json::value_t::string: return !v.get_ref<const std::string &>().empty();
-    case Json::value_t::array:
-    case Json::value_t::object: return !v.empty();
-    default: return false;
+        case Json::value_t::null:
+            return false;
+        case Json::value_t::boolean:
+            return v.get<bool>();
+        case Json::value_t::number_integer:
+            return v.get<int64_t>() != 0;
+        case Json::value_t::number_unsigned:
+            return v.get<uint64_t>() != 0;
+        case Json::value_t::number_float:
+            return v.get<double>() != 0.0;
+        case Json::value_t::string:
+            return !v.get_ref<const std::string &>().empty();
+        case Json::value_t::array:
+        case Json::value_t::object:
+            return !v.empty();
+        default:
+            return false;
     }
 }
 

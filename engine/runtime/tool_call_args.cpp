@@ -15,7 +15,9 @@ struct ParseError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool is_ws(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 std::string_view trim_ws(std::string_view s) {
     while (!s.empty() && is_ws(s.front())) s.remove_prefix(1);
@@ -26,7 +28,8 @@ std::string_view trim_ws(std::string_view s) {
 bool iequals(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
     for (size_t i = 0; i < a.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+        if (std::tolower(static_cast<unsigned char>(a[i])) !=
+            std::tolower(static_cast<unsigned char>(b[i])))
             return false;
     }
     return true;
@@ -163,7 +166,8 @@ private:
         if (!eof() && s_[pos_] == '"') return json_string();
         if (!eof() && s_[pos_] == '\'') return python_string();
         size_t start = pos_;
-        while (!eof() && s_[pos_] != ':' && s_[pos_] != '=' && s_[pos_] != '}' && s_[pos_] != ',') ++pos_;
+        while (!eof() && s_[pos_] != ':' && s_[pos_] != '=' && s_[pos_] != '}' && s_[pos_] != ',')
+            ++pos_;
         std::string_view k = trim_ws(s_.substr(start, pos_ - start));
         if (k.empty()) fail("expected a key");
         return std::string(k);
@@ -204,7 +208,8 @@ private:
         while (true) {
             std::string k = key();
             skip_ws();
-            if (eof() || (s_[pos_] != ':' && s_[pos_] != '=')) fail("expected ':' after key '" + k + "'");
+            if (eof() || (s_[pos_] != ':' && s_[pos_] != '='))
+                fail("expected ':' after key '" + k + "'");
             ++pos_;
             obj[k] = value();
             if (after_item('}') || at_close('}')) return obj;
@@ -251,17 +256,20 @@ Result<GemmaCall> tool_call_parse(std::string_view text, bool repair) {
     bool name_ok = !name.empty();
     for (char c : name) name_ok = name_ok && is_name_char(c);
     if (!name_ok) {
-        return make_error(ErrorCode::invalid_argument,
-                          "tool call: '" + std::string(name.substr(0, 64)) + "' is not a function name");
+        return make_error(
+            ErrorCode::invalid_argument,
+            "tool call: '" + std::string(name.substr(0, 64)) + "' is not a function name");
     }
     GemmaCall call{std::string(name), Json::object()};
     if (brace == std::string_view::npos) {
-        if (!repair) return make_error(ErrorCode::invalid_argument, "tool call: missing '{' after the name");
+        if (!repair)
+            return make_error(ErrorCode::invalid_argument, "tool call: missing '{' after the name");
         return call;
     }
     auto args = tool_value_parse(t.substr(brace), repair);
     if (!args.ok()) return args.error();
-    if (!args->is_object()) return make_error(ErrorCode::invalid_argument, "tool call: arguments are not an object");
+    if (!args->is_object())
+        return make_error(ErrorCode::invalid_argument, "tool call: arguments are not an object");
     call.arguments = std::move(*args);
     return call;
 }

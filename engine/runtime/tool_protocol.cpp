@@ -21,14 +21,18 @@ constexpr std::string_view kEos = "<eos>";
 constexpr std::string_view kLabel = "thought\n";
 constexpr std::string_view kLabelThenClose = "thought<channel|>";
 
-constexpr std::string_view kAllMarkers[] = {kChannelOpen, kChannelClose, kCallOpen, kCallClose,
-                                            kToolResponse, kTurnEnd, kEos};
+constexpr std::string_view kAllMarkers[] = {kChannelOpen,  kChannelClose, kCallOpen, kCallClose,
+                                            kToolResponse, kTurnEnd,      kEos};
 // What ends a call: its closer, recovery closers, or the next call's opener.
 constexpr std::string_view kCallEnders[] = {kCallClose, kTurnEnd, kEos, kToolResponse, kCallOpen};
 
-bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool is_ws(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
-bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+bool starts_with(std::string_view s, std::string_view prefix) {
+    return s.substr(0, prefix.size()) == prefix;
+}
 
 struct Found {
     size_t pos = std::string_view::npos;
@@ -62,8 +66,8 @@ size_t held_suffix(std::string_view s, const std::string_view (&markers)[N]) {
 
 // Emits `text` with end trimming: leading whitespace is dropped until something was emitted,
 // trailing whitespace is held in `pending` until more non-space text follows.
-void emit_trimmed(std::string_view text, bool & emitted, std::string & pending, ChatEvent::Kind kind,
-                  std::vector<ChatEvent> & events) {
+void emit_trimmed(std::string_view text, bool & emitted, std::string & pending,
+                  ChatEvent::Kind kind, std::vector<ChatEvent> & events) {
     size_t end = text.size();
     while (end > 0 && is_ws(text[end - 1])) --end;
     if (end == 0) {
@@ -122,11 +126,21 @@ void ChatOutputParser::process(bool final, std::vector<ChatEvent> & events) {
     while (true) {
         bool progressed = false;
         switch (mode_) {
-        case Mode::content: progressed = step_content(final, events); break;
-        case Mode::label: progressed = step_label(final); break;
-        case Mode::reasoning: progressed = step_reasoning(final, events); break;
-        case Mode::tool: progressed = step_tool(final, events); break;
-        case Mode::done: buf_.clear(); break;
+            case Mode::content:
+                progressed = step_content(final, events);
+                break;
+            case Mode::label:
+                progressed = step_label(final);
+                break;
+            case Mode::reasoning:
+                progressed = step_reasoning(final, events);
+                break;
+            case Mode::tool:
+                progressed = step_tool(final, events);
+                break;
+            case Mode::done:
+                buf_.clear();
+                break;
         }
         if (!progressed) return;
     }
@@ -193,8 +207,9 @@ bool ChatOutputParser::step_content(bool final, std::vector<ChatEvent> & events)
     }
     Found f = find_marker(buf_, kAllMarkers);
     if (f.pos != 0) {
-        size_t n = f.pos != std::string_view::npos ? f.pos
-                                                   : buf_.size() - (final ? 0 : held_suffix(buf_, kAllMarkers));
+        size_t n = f.pos != std::string_view::npos
+                       ? f.pos
+                       : buf_.size() - (final ? 0 : held_suffix(buf_, kAllMarkers));
         if (n == 0) return false;
         emit_content(std::string_view(buf_).substr(0, n), events);
         buf_.erase(0, n);
@@ -252,8 +267,9 @@ bool ChatOutputParser::step_reasoning(bool final, std::vector<ChatEvent> & event
     }
     Found f = find_marker(buf_, kAllMarkers);
     if (f.pos != 0) {
-        size_t n = f.pos != std::string_view::npos ? f.pos
-                                                   : buf_.size() - (final ? 0 : held_suffix(buf_, kAllMarkers));
+        size_t n = f.pos != std::string_view::npos
+                       ? f.pos
+                       : buf_.size() - (final ? 0 : held_suffix(buf_, kAllMarkers));
         if (n == 0) return false;
         emit_reasoning(std::string_view(buf_).substr(0, n), events);
         buf_.erase(0, n);
@@ -380,9 +396,15 @@ ChatParserOptions chat_parser_options_for_prompt(std::string_view prompt) {
 
 void chat_reply_apply(ParsedReply & reply, const ChatEvent & event) {
     switch (event.kind) {
-    case ChatEvent::Kind::content: reply.content += event.text; break;
-    case ChatEvent::Kind::reasoning: reply.reasoning += event.text; break;
-    case ChatEvent::Kind::tool_call: reply.tool_calls.push_back(event.call); break;
+        case ChatEvent::Kind::content:
+            reply.content += event.text;
+            break;
+        case ChatEvent::Kind::reasoning:
+            reply.reasoning += event.text;
+            break;
+        case ChatEvent::Kind::tool_call:
+            reply.tool_calls.push_back(event.call);
+            break;
     }
 }
 

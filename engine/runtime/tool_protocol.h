@@ -82,15 +82,15 @@ private:
 
     ChatParserOptions options_;
     Mode mode_ = Mode::content;
-    std::string buf_;           // received, not yet consumed
+    std::string buf_;  // received, not yet consumed
     bool at_output_start_ = true;
     bool content_emitted_ = false;
     bool reasoning_emitted_ = false;
     bool segment_start_ = true;  // where a bare `call:` may begin
     std::string content_ws_;     // held-back trailing whitespace
     std::string reasoning_ws_;
-    std::string tool_opener_;    // raw text that opened the current call ("<|tool_call>call:")
-    std::string tool_body_;      // text after the opener
+    std::string tool_opener_;  // raw text that opened the current call ("<|tool_call>call:")
+    std::string tool_body_;    // text after the opener
     bool tool_bare_ = false;
     int n_calls_ = 0;
     std::mt19937_64 rng_;

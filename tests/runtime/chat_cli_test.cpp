@@ -1,16 +1,15 @@
 // Runs the built gemdesk-cli (GEMMA_BIN_DIR): `render` on a golden_chat.json case must print the
 // golden text exactly (no newline added) and exit 0; an invalid request must exit 1 with the
 // template's message on stderr; `parse` must print the OpenAI message JSON.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
-
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include "runtime/chat_types.h"
 
@@ -38,8 +37,8 @@ CliRun run_cli(const std::string & args, const std::string & stdin_text) {
                ("gemdesk_cli_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
     std::filesystem::create_directories(dir);
     std::ofstream(dir / "in", std::ios::binary) << stdin_text;
-    std::string cmd = "'" + kCli + "' " + args + " < '" + (dir / "in").string() + "' > '" + (dir / "out").string() +
-                      "' 2> '" + (dir / "err").string() + "'";
+    std::string cmd = "'" + kCli + "' " + args + " < '" + (dir / "in").string() + "' > '" +
+                      (dir / "out").string() + "' 2> '" + (dir / "err").string() + "'";
     int status = std::system(cmd.c_str());
     CliRun r;
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -61,26 +60,31 @@ Json golden_case(const std::string & name) {
 class ChatCli : public ::testing::Test {
 protected:
     void SetUp() override {
-        if (!std::filesystem::exists(kCli)) GTEST_SKIP() << kCli << " not built (cmake --build build --target gemdesk-cli)";
+        if (!std::filesystem::exists(kCli))
+            GTEST_SKIP() << kCli << " not built (cmake --build build --target gemdesk-cli)";
     }
 };
 
 TEST_F(ChatCli, RenderPrintsTheGoldenTextExactly) {
     // Request reconstructed for golden case "system_prompt" (see chat_render_golden_test.cpp).
-    CliRun r = run_cli("render --model '" + kChatDir + "'",
-                    R"({"messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"Why is the sky blue?"}]})");
+    CliRun r = run_cli(
+        "render --model '" + kChatDir + "'",
+        R"({"messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"Why is the sky blue?"}]})");
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.out, golden_case("system_prompt")["text"].get<std::string>());
     EXPECT_EQ(r.err, "");
 }
 
 TEST_F(ChatCli, RenderRejectsStringArgumentsWithTheTemplateError) {
-    CliRun r = run_cli("render --model '" + kChatDir + "'",
-                    R"({"messages":[{"role":"user","content":"Weather?"},{"role":"assistant","tool_calls":[{"id":"c1",)"
-                    R"("type":"function","function":{"name":"get_weather","arguments":"{\"city\": \"Rome\"}"}}]}]})");
+    CliRun r = run_cli(
+        "render --model '" + kChatDir + "'",
+        R"({"messages":[{"role":"user","content":"Weather?"},{"role":"assistant","tool_calls":[{"id":"c1",)"
+        R"("type":"function","function":{"name":"get_weather","arguments":"{\"city\": \"Rome\"}"}}]}]})");
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_EQ(r.out, "");
-    EXPECT_NE(r.err.find(golden_case("string_arguments_rejected")["error"].get<std::string>()), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(golden_case("string_arguments_rejected")["error"].get<std::string>()),
+              std::string::npos)
+        << r.err;
 }
 
 TEST_F(ChatCli, RenderRejectsMalformedJsonAndBadUsage) {
@@ -90,14 +94,17 @@ TEST_F(ChatCli, RenderRejectsMalformedJsonAndBadUsage) {
     CliRun no_model = run_cli("render", "{}");
     EXPECT_EQ(no_model.exit_code, 2);
     EXPECT_NE(no_model.err.find("--model"), std::string::npos) << no_model.err;
-    CliRun not_gemma = run_cli("render --model '" + std::string(GEMMA_TEST_DATA_DIR) + "/tiny-gemma4'", "{}");
+    CliRun not_gemma =
+        run_cli("render --model '" + std::string(GEMMA_TEST_DATA_DIR) + "/tiny-gemma4'", "{}");
     EXPECT_EQ(not_gemma.exit_code, 1);
     EXPECT_NE(not_gemma.err.find("chat_template"), std::string::npos) << not_gemma.err;
 }
 
 TEST_F(ChatCli, ParsePrintsTheMessageJson) {
-    CliRun r = run_cli("parse", "<|channel>thought\nI need to find files<channel|><|tool_call>call:find{path:<|\"|>research<|\"|>}"
-                             "<tool_call|><|tool_response>");
+    CliRun r = run_cli("parse",
+                       "<|channel>thought\nI need to find "
+                       "files<channel|><|tool_call>call:find{path:<|\"|>research<|\"|>}"
+                       "<tool_call|><|tool_response>");
     ASSERT_EQ(r.exit_code, 0) << r.err;
     Json j = Json::parse(r.out);
     EXPECT_TRUE(j["content"].is_null());
@@ -112,9 +119,12 @@ TEST_F(ChatCli, ParsePrintsTheMessageJson) {
 }
 
 TEST_F(ChatCli, ParseUsesThePromptTail) {
-    auto prompt = std::filesystem::temp_directory_path() / ("gemdesk_prompt_" + std::to_string(::getpid()));
-    std::ofstream(prompt) << "<|turn>model\n<|tool_response>response:f{value:1}<tool_response|><|channel>thought\n";
-    CliRun r = run_cli("parse --prompt-file '" + prompt.string() + "'", "I need to answer<channel|>The answer is 42");
+    auto prompt =
+        std::filesystem::temp_directory_path() / ("gemdesk_prompt_" + std::to_string(::getpid()));
+    std::ofstream(prompt)
+        << "<|turn>model\n<|tool_response>response:f{value:1}<tool_response|><|channel>thought\n";
+    CliRun r = run_cli("parse --prompt-file '" + prompt.string() + "'",
+                       "I need to answer<channel|>The answer is 42");
     std::filesystem::remove(prompt);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     Json j = Json::parse(r.out);

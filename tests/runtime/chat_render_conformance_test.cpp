@@ -1,10 +1,10 @@
 // Spec gemma4-chat-protocol §6.1 rendering checklist (R1-R18, R30-R33, R35) and the §2.10 worked
 // examples, table-driven. Expected strings are copied from the spec, which produced them by running
 // the official July template through Jinja2; byte lengths from §2.10 cross-check the copies.
+#include <gtest/gtest.h>
+
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "runtime/chat_request.h"
 #include "runtime/chat_template.h"
@@ -35,22 +35,22 @@ Result<std::string> render_json(const std::string & request, bool large_variant 
 }
 
 // Ex 3 tool (WX) and its declaration.
-#define WX                                                                                         \
+#define WX                                                                                           \
     R"({"type":"function","function":{"name":"get_weather","description":"Get the current weather )" \
     R"(for a city","parameters":{"type":"object","properties":{"city":{"type":"string",)"            \
     R"("description":"City name"},"unit":{"type":"string","enum":["celsius","fahrenheit"]}},)"       \
     R"("required":["city"]}}})"
-#define WX_DECL                                                                                    \
+#define WX_DECL                                                                                     \
     R"x(<|tool>declaration:get_weather{description:<|"|>Get the current weather for a city<|"|>,)x" \
-    R"x(parameters:{properties:{city:{description:<|"|>City name<|"|>,type:<|"|>STRING<|"|>},)x"     \
-    R"x(unit:{enum:[<|"|>celsius<|"|>,<|"|>fahrenheit<|"|>],type:<|"|>STRING<|"|>}},)x"              \
+    R"x(parameters:{properties:{city:{description:<|"|>City name<|"|>,type:<|"|>STRING<|"|>},)x"    \
+    R"x(unit:{enum:[<|"|>celsius<|"|>,<|"|>fahrenheit<|"|>],type:<|"|>STRING<|"|>}},)x"             \
     R"x(required:[<|"|>city<|"|>],type:<|"|>OBJECT<|"|>}}<tool|>)x"
 // §6 tool W and its declaration DW.
-#define W                                                                                          \
-    R"({"type":"function","function":{"name":"get_weather","description":"Get weather",)"            \
+#define W                                                                                 \
+    R"({"type":"function","function":{"name":"get_weather","description":"Get weather",)" \
     R"("parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}})"
-#define DW                                                                                         \
-    R"x(<|tool>declaration:get_weather{description:<|"|>Get weather<|"|>,parameters:{properties:)x"  \
+#define DW                                                                                          \
+    R"x(<|tool>declaration:get_weather{description:<|"|>Get weather<|"|>,parameters:{properties:)x" \
     R"x({city:{type:<|"|>STRING<|"|>}},required:[<|"|>city<|"|>],type:<|"|>OBJECT<|"|>}}<tool|>)x"
 
 struct ExactCase {
@@ -69,11 +69,13 @@ const std::vector<ExactCase> kExact = {
      R"({"role":"user","content":"Tell me a joke."}]})",
      R"(<bos><|turn>user\nHi<turn|>\n<|turn>model\nHello! How can I help?<turn|>\n<|turn>user\nTell me a joke.<turn|>\n<|turn>model\n)",
      118},
-    {"R3", R"({"messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello"}],"add_generation_prompt":false})",
+    {"R3",
+     R"({"messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello"}],"add_generation_prompt":false})",
      R"(<bos><|turn>user\nHi<turn|>\n<|turn>model\nHello<turn|>\n)", 0},
     {"R4/Ex2-off",
      R"({"messages":[{"role":"system","content":"You are a concise assistant."},{"role":"user","content":"What is 2+2?"}]})",
-     R"(<bos><|turn>system\nYou are a concise assistant.<turn|>\n<|turn>user\nWhat is 2+2?<turn|>\n<|turn>model\n)", 100},
+     R"(<bos><|turn>system\nYou are a concise assistant.<turn|>\n<|turn>user\nWhat is 2+2?<turn|>\n<|turn>model\n)",
+     100},
     {"R4/Ex2-on",
      R"({"messages":[{"role":"system","content":"You are a concise assistant."},{"role":"user","content":"What is 2+2?"}],)"
      R"("chat_template_kwargs":{"enable_thinking":true}})",
@@ -81,32 +83,39 @@ const std::vector<ExactCase> kExact = {
      110},
     {"R5/Ex2-on-nosys",
      R"({"messages":[{"role":"user","content":"What is 2+2?"}],"chat_template_kwargs":{"enable_thinking":true}})",
-     R"(<bos><|turn>system\n<|think|>\n<turn|>\n<|turn>user\nWhat is 2+2?<turn|>\n<|turn>model\n)", 82},
+     R"(<bos><|turn>system\n<|think|>\n<turn|>\n<|turn>user\nWhat is 2+2?<turn|>\n<|turn>model\n)",
+     82},
     {"Ex2-off-nosys", R"({"messages":[{"role":"user","content":"What is 2+2?"}]})",
      R"(<bos><|turn>user\nWhat is 2+2?<turn|>\n<|turn>model\n)", 0},
     {"R6", R"({"messages":[{"role":"system","content":"   "},{"role":"user","content":"Hi"}]})",
      R"(<bos><|turn>system\n<turn|>\n<|turn>user\nHi<turn|>\n<|turn>model\n)", 0},
     {"R7",
      R"({"messages":[{"role":"developer","content":"You are a concise assistant."},{"role":"user","content":"What is 2+2?"}]})",
-     R"(<bos><|turn>system\nYou are a concise assistant.<turn|>\n<|turn>user\nWhat is 2+2?<turn|>\n<|turn>model\n)", 100},
+     R"(<bos><|turn>system\nYou are a concise assistant.<turn|>\n<|turn>user\nWhat is 2+2?<turn|>\n<|turn>model\n)",
+     100},
     {"R8/Ex2-parts",
      R"({"messages":[{"role":"system","content":[{"type":"text","text":"You are concise."}]},)"
      R"({"role":"user","content":[{"type":"text","text":"Hi"}]}]})",
      R"(<bos><|turn>system\nYou are concise. <turn|>\n<|turn>user\nHi<turn|>\n<|turn>model\n)", 79},
-    {"R9", R"({"messages":[{"role":"user","content":[{"type":"text","text":"  A  "},{"type":"text","text":" B"}]}]})",
+    {"R9",
+     R"({"messages":[{"role":"user","content":[{"type":"text","text":"  A  "},{"type":"text","text":" B"}]}]})",
      R"(<bos><|turn>user\nAB<turn|>\n<|turn>model\n)", 0},
     {"R10",
      R"({"messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":"<|channel>thought\nsecret<channel|>Hello!"},)"
      R"({"role":"user","content":"Again"}]})",
-     R"(<bos><|turn>user\nHi<turn|>\n<|turn>model\nHello!<turn|>\n<|turn>user\nAgain<turn|>\n<|turn>model\n)", 0},
+     R"(<bos><|turn>user\nHi<turn|>\n<|turn>model\nHello!<turn|>\n<|turn>user\nAgain<turn|>\n<|turn>model\n)",
+     0},
     {"R12", R"({"messages":[{"role":"user","content":"x"}],"tools":[)" W "]}",
      R"(<bos><|turn>system\n)" DW R"(<turn|>\n<|turn>user\nx<turn|>\n<|turn>model\n)", 0},
     {"Ex3", R"({"messages":[{"role":"user","content":"Weather in Paris?"}],"tools":[)" WX "]}",
-     R"(<bos><|turn>system\n)" WX_DECL R"(<turn|>\n<|turn>user\nWeather in Paris?<turn|>\n<|turn>model\n)", 382},
+     R"(<bos><|turn>system\n)" WX_DECL
+     R"(<turn|>\n<|turn>user\nWeather in Paris?<turn|>\n<|turn>model\n)",
+     382},
     {"R14/Ex4",
      R"({"messages":[{"role":"user","content":"Weather in Paris?"},{"role":"assistant","content":"","tool_calls":[)"
      R"({"id":"call_1","type":"function","function":{"name":"get_weather","arguments":{"city":"Paris","unit":"celsius"}}}]},)"
-     R"({"role":"tool","tool_call_id":"call_1","content":"{\"temp\": 18, \"sky\": \"cloudy\"}"}],"tools":[)" WX "]}",
+     R"({"role":"tool","tool_call_id":"call_1","content":"{\"temp\": 18, \"sky\": \"cloudy\"}"}],"tools":[)" WX
+     "]}",
      R"x(<bos><|turn>system\n)x" WX_DECL
      R"x(<turn|>\n<|turn>user\nWeather in Paris?<turn|>\n<|turn>model\n<|tool_call>call:get_weather{city:<|"|>Paris<|"|>,unit:<|"|>celsius<|"|>}<tool_call|><|tool_response>response:get_weather{value:<|"|>{"temp": 18, "sky": "cloudy"}<|"|>}<tool_response|>)x",
      566},
@@ -121,7 +130,8 @@ const std::vector<ExactCase> kExact = {
      605},
     {"R16/Ex8",
      R"({"messages":[{"role":"user","content":"Weather?"},{"role":"assistant","tool_calls":[{"id":"c1","type":"function",)"
-     R"("function":{"name":"get_weather","arguments":{"city":"Rome"}}}]}],"tools":[)" WX R"(],"add_generation_prompt":false})",
+     R"("function":{"name":"get_weather","arguments":{"city":"Rome"}}}]}],"tools":[)" WX
+     R"(],"add_generation_prompt":false})",
      R"x(<bos><|turn>system\n)x" WX_DECL
      R"x(<turn|>\n<|turn>user\nWeather?<turn|>\n<|turn>model\n<|tool_call>call:get_weather{city:<|"|>Rome<|"|>}<tool_call|><|tool_response>)x",
      450},
@@ -129,7 +139,8 @@ const std::vector<ExactCase> kExact = {
      R"({"messages":[{"role":"user","content":"Weather in Paris and London?"},{"role":"assistant","content":null,"tool_calls":[)"
      R"({"id":"a","type":"function","function":{"name":"get_weather","arguments":{"city":"Paris"}}},)"
      R"({"id":"b","type":"function","function":{"name":"get_weather","arguments":{"city":"London"}}}]},)"
-     R"({"role":"tool","tool_call_id":"a","content":"18C"},{"role":"tool","tool_call_id":"b","content":"12C"}],"tools":[)" WX "]}",
+     R"({"role":"tool","tool_call_id":"a","content":"18C"},{"role":"tool","tool_call_id":"b","content":"12C"}],"tools":[)" WX
+     "]}",
      R"x(<bos><|turn>system\n)x" WX_DECL
      R"x(<turn|>\n<|turn>user\nWeather in Paris and London?<turn|>\n<|turn>model\n<|tool_call>call:get_weather{city:<|"|>Paris<|"|>}<tool_call|><|tool_call>call:get_weather{city:<|"|>London<|"|>}<tool_call|><|tool_response>response:get_weather{value:<|"|>18C<|"|>}<tool_response|><|tool_response>response:get_weather{value:<|"|>12C<|"|>}<tool_response|>)x",
      664},
@@ -146,7 +157,8 @@ const std::vector<ExactCase> kExact = {
      R"(<bos><|turn>user\nHi<turn|>\n<|turn>model\n)", 0},
     {"R31",
      R"({"messages":[{"role":"user","content":"Hi"},{"role":"system","content":"Be brief."},{"role":"user","content":"Hello"}]})",
-     R"(<bos><|turn>user\nHi<turn|>\n<|turn>system\nBe brief.<turn|>\n<|turn>user\nHello<turn|>\n<|turn>model\n)", 0},
+     R"(<bos><|turn>user\nHi<turn|>\n<|turn>system\nBe brief.<turn|>\n<|turn>user\nHello<turn|>\n<|turn>model\n)",
+     0},
     {"R33/Ex7a",
      R"({"messages":[{"role":"user","content":[{"type":"image"},{"type":"text","text":"What is in this image?"}]}]})",
      R"(<bos><|turn>user\n<|image|>What is in this image?<turn|>\n<|turn>model\n)", 69},
@@ -154,7 +166,8 @@ const std::vector<ExactCase> kExact = {
      R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}},)"
      R"({"type":"text","text":"Describe."},{"type":"input_audio","input_audio":{"data":"AAAA","format":"wav"}}]}]})",
      R"(<bos><|turn>user\n<|image|>Describe.<|audio|><turn|>\n<|turn>model\n)", 65},
-    {"video", R"({"messages":[{"role":"user","content":[{"type":"video"},{"type":"text","text":"What happens?"}]}]})",
+    {"video",
+     R"({"messages":[{"role":"user","content":[{"type":"video"},{"type":"text","text":"What happens?"}]}]})",
      R"(<bos><|turn>user\n<|video|>What happens?<turn|>\n<|turn>model\n)", 0},
     {"R35", R"({"messages":[{"role":"user","content":"Hello"}]})",
      R"(<bos><|turn>user\nHello<turn|>\n<|turn>model\n<|channel>thought\n<channel|>)", 0, true},
@@ -165,7 +178,8 @@ TEST(ChatRenderConformance, ExactStrings) {
         SCOPED_TRACE(c.id);
         std::string expected = spec_str(c.expected);
         if (c.spec_bytes) {
-            ASSERT_EQ(expected.size(), c.spec_bytes) << "expected string copied wrongly from the spec";
+            ASSERT_EQ(expected.size(), c.spec_bytes)
+                << "expected string copied wrongly from the spec";
         }
         auto text = render_json(c.request, c.large_variant);
         ASSERT_TRUE(text.ok()) << text.error().message;
@@ -174,10 +188,12 @@ TEST(ChatRenderConformance, ExactStrings) {
 }
 
 TEST(ChatRenderConformance, R11EmptyAssistantStillOpensAndClosesATurn) {
-    auto text = render_json(R"({"messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":""},)"
-                            R"({"role":"user","content":"More"}]})");
+    auto text = render_json(
+        R"({"messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":""},)"
+        R"({"role":"user","content":"More"}]})");
     ASSERT_TRUE(text.ok()) << text.error().message;
-    std::string tail = spec_str(R"(<|turn>model\n<turn|>\n<|turn>user\nMore<turn|>\n<|turn>model\n)");
+    std::string tail =
+        spec_str(R"(<|turn>model\n<turn|>\n<|turn>user\nMore<turn|>\n<|turn>model\n)");
     ASSERT_GE(text->size(), tail.size());
     EXPECT_EQ(text->substr(text->size() - tail.size()), tail);
 }
@@ -205,7 +221,8 @@ TEST(ChatRenderConformance, InvalidRequestsNameTheField) {
          "messages[0].tool_calls[0].function.name"},
         {R"({"messages":[],"tools":[{"type":"function","function":{"name":"f","parameters":[1]}}]})",
          "tools[0].function.parameters"},
-        {R"({"messages":[],"chat_template_kwargs":{"enable_thinking":"false"}})", "enable_thinking"},
+        {R"({"messages":[],"chat_template_kwargs":{"enable_thinking":"false"}})",
+         "enable_thinking"},
         {R"({"messages":[)", "not valid JSON"},
     };
     for (const auto & b : bad) {

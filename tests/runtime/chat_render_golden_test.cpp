@@ -1,12 +1,12 @@
 // Every `render` case of tests/data/tiny-gemma4-chat/golden_chat.json (rendered by Jinja2 from the
 // checkpoint's chat_template.jinja) must come out of the native renderer byte for byte, or fail
 // with the template's own error text.
+#include <gtest/gtest.h>
+
 #include <fstream>
 #include <iterator>
 #include <map>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "runtime/chat_request.h"
 #include "runtime/chat_template.h"
@@ -24,9 +24,9 @@ std::string read_file(const std::string & path) {
 // golden_chat.json stores each case's name, expected text and error, but not the request that
 // produced it. These requests were reconstructed from the names and texts, and each was checked to
 // reproduce the golden text when rendered with Jinja2 from the fixture's chat_template.jinja.
-#define WX_TOOL                                                                                  \
+#define WX_TOOL                                                                                    \
     R"({"type":"function","function":{"name":"get_weather","description":"Current weather for a )" \
-    R"(city","parameters":{"type":"object","properties":{"city":{"type":"string","description":)" \
+    R"(city","parameters":{"type":"object","properties":{"city":{"type":"string","description":)"  \
     R"("City name"},"unit":{"type":"string","enum":["celsius","fahrenheit"]}},"required":["city"]}}})"
 
 const std::map<std::string, std::string> kRequests = {
@@ -40,7 +40,8 @@ const std::map<std::string, std::string> kRequests = {
     {"thinking_on_with_system", R"({"messages":[{"role":"system","content":"Be careful."},)"
                                 R"({"role":"user","content":"Plan a trip."}],)"
                                 R"("chat_template_kwargs":{"enable_thinking":true}})"},
-    {"tools_declared", R"({"messages":[{"role":"user","content":"Weather in Paris?"}],"tools":[)" WX_TOOL "]}"},
+    {"tools_declared",
+     R"({"messages":[{"role":"user","content":"Weather in Paris?"}],"tools":[)" WX_TOOL "]}"},
     {"tool_call_and_result",
      R"({"messages":[{"role":"user","content":"Weather in Paris?"},{"role":"assistant","content":"",)"
      R"("tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather",)"
@@ -77,7 +78,8 @@ Result<std::string> render_request(const std::string & request_text) {
 TEST(ChatRenderGolden, EveryRenderCaseMatches) {
     auto golden = nlohmann::json::parse(read_file(kChatDir + "/golden_chat.json"));
     ASSERT_TRUE(golden.contains("render"));
-    ASSERT_EQ(golden["render"].size(), kRequests.size()) << "golden_chat.json gained or lost render cases";
+    ASSERT_EQ(golden["render"].size(), kRequests.size())
+        << "golden_chat.json gained or lost render cases";
     for (const auto & c : golden["render"]) {
         std::string name = c["name"].get<std::string>();
         SCOPED_TRACE(name);
@@ -112,7 +114,8 @@ TEST(ChatRenderGolden, LoadsTemplateFromModelDir) {
 }
 
 TEST(ChatRenderGolden, RejectsNonGemmaTemplate) {
-    auto info = chat_template_inspect("{% for m in messages %}<|im_start|>{{ m.role }}{% endfor %}");
+    auto info =
+        chat_template_inspect("{% for m in messages %}<|im_start|>{{ m.role }}{% endfor %}");
     ASSERT_FALSE(info.ok());
     EXPECT_EQ(info.error().code, ErrorCode::unsupported);
     EXPECT_NE(info.error().message.find("Gemma 4"), std::string::npos);

@@ -1,11 +1,11 @@
 // Spec §6.1 rendering checklist, tool half: declarations (R13, R37), tool calls and results
-// (R19-R29, R32), string arguments (R34, A8), thinking replay (R19-R21, A7, A9). Expected pieces are
-// copied from the spec (strings produced there by Jinja2 from the July template); "…" in a pattern
-// stands for any text, as in the spec.
+// (R19-R29, R32), string arguments (R34, A8), thinking replay (R19-R21, A7, A9). Expected pieces
+// are copied from the spec (strings produced there by Jinja2 from the July template); "…" in a
+// pattern stands for any text, as in the spec.
+#include <gtest/gtest.h>
+
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "runtime/chat_request.h"
 #include "runtime/chat_template.h"
@@ -46,7 +46,8 @@ bool spec_match(const std::string & text, std::string_view pattern_spec) {
             if (text.compare(0, p.size(), p) != 0) return false;
             at = p.size();
         } else if (i + 1 == pieces.size()) {
-            return text.size() >= at + p.size() && text.compare(text.size() - p.size(), p.size(), p) == 0;
+            return text.size() >= at + p.size() &&
+                   text.compare(text.size() - p.size(), p.size(), p) == 0;
         } else {
             size_t f = text.find(p, at);
             if (f == std::string::npos) return false;
@@ -79,29 +80,37 @@ const std::vector<PatternCase> kCases = {
     {"R13 no parameters", one_tool(R"({"name":"now","description":"Current time"})"),
      R"x(…<|tool>declaration:now{description:<|"|>Current time<|"|>}<tool|>…)x"},
     {"R13 empty properties",
-     one_tool(R"({"name":"now","description":"Current time","parameters":{"type":"object","properties":{}}})"),
+     one_tool(
+         R"({"name":"now","description":"Current time","parameters":{"type":"object","properties":{}}})"),
      R"x(…<|tool>declaration:now{description:<|"|>Current time<|"|>,parameters:{type:<|"|>OBJECT<|"|>}}<tool|>…)x"},
     {"R13 nullable/array/nested/type-named",
-     one_tool(R"({"name":"f","description":"d","parameters":{"type":"object","properties":{)"
-              R"("n":{"type":"integer","nullable":true},"opts":{"type":"object","properties":{"a":{"type":"boolean"}},"required":["a"]},)"
-              R"("tags":{"type":"array","items":{"type":"string"}},"type":{"type":"string","description":"kind"}}}})"),
+     one_tool(
+         R"({"name":"f","description":"d","parameters":{"type":"object","properties":{)"
+         R"("n":{"type":"integer","nullable":true},"opts":{"type":"object","properties":{"a":{"type":"boolean"}},"required":["a"]},)"
+         R"("tags":{"type":"array","items":{"type":"string"}},"type":{"type":"string","description":"kind"}}}})"),
      R"x(…<|tool>declaration:f{description:<|"|>d<|"|>,parameters:{properties:{n:{nullable:true,type:<|"|>INTEGER<|"|>},opts:{properties:{a:{type:<|"|>BOOLEAN<|"|>}},required:[<|"|>a<|"|>],type:<|"|>OBJECT<|"|>},tags:{items:{type:<|"|>STRING<|"|>},type:<|"|>ARRAY<|"|>},type:{description:<|"|>kind<|"|>,type:<|"|>STRING<|"|>}},type:<|"|>OBJECT<|"|>}}<tool|>…)x"},
     {"R13 array of objects",
-     one_tool(R"({"name":"f","description":"d","parameters":{"type":"object","properties":{"e":{"type":"array",)"
-              R"("description":"E","items":{"type":"object","properties":{"id":{"type":"string"},"count":{"type":"number"}},)"
-              R"("required":["id"]}}}}})"),
+     one_tool(
+         R"({"name":"f","description":"d","parameters":{"type":"object","properties":{"e":{"type":"array",)"
+         R"("description":"E","items":{"type":"object","properties":{"id":{"type":"string"},"count":{"type":"number"}},)"
+         R"("required":["id"]}}}}})"),
      R"x(…e:{description:<|"|>E<|"|>,items:{properties:{count:{type:<|"|>NUMBER<|"|>},id:{type:<|"|>STRING<|"|>}},required:[<|"|>id<|"|>],type:<|"|>OBJECT<|"|>},type:<|"|>ARRAY<|"|>}…)x"},
     // §2.4 rules 4-5: anyOf -> empty type; default/minimum dropped; enum dropped for non-strings;
     // a list type prints Python's list repr.
     {"R13 anyOf/default/int enum/list type",
-     one_tool(R"({"name":"f","description":"d","parameters":{"type":"object","properties":{)"
-              R"("u":{"anyOf":[{"type":"string"},{"type":"null"}]},"v":{"type":"integer","default":3,"minimum":0,"enum":[1,2]},)"
-              R"("w":{"type":["string","null"]}}}})"),
+     one_tool(
+         R"({"name":"f","description":"d","parameters":{"type":"object","properties":{)"
+         R"("u":{"anyOf":[{"type":"string"},{"type":"null"}]},"v":{"type":"integer","default":3,"minimum":0,"enum":[1,2]},)"
+         R"("w":{"type":["string","null"]}}}})"),
      R"x(…properties:{u:{type:<|"|><|"|>},v:{type:<|"|>INTEGER<|"|>},w:{type:<|"|>['STRING', 'NULL']<|"|>}},type:<|"|>OBJECT<|"|>}}<tool|>…)x"},
     // R37: parameters without "type": the template's unbalanced output, and our normalisation.
-    {"R37 template", one_tool(R"({"name":"f","description":"d","parameters":{"properties":{"a":{"type":"string"}},"required":["a"]}})"),
+    {"R37 template",
+     one_tool(
+         R"({"name":"f","description":"d","parameters":{"properties":{"a":{"type":"string"}},"required":["a"]}})"),
      R"x(…required:[<|"|>a<|"|>],}<tool|>…)x"},
-    {"R37 normalized", one_tool(R"({"name":"f","description":"d","parameters":{"properties":{"a":{"type":"string"}},"required":["a"]}})"),
+    {"R37 normalized",
+     one_tool(
+         R"({"name":"f","description":"d","parameters":{"properties":{"a":{"type":"string"}},"required":["a"]}})"),
      R"x(…required:[<|"|>a<|"|>],type:<|"|>OBJECT<|"|>}}<tool|>…)x", true},
     {"R19",
      R"({"messages":[{"role":"user","content":"Oslo then Rome?"},)"
@@ -177,16 +186,20 @@ const std::vector<PatternCase> kCases = {
      R"({"messages":[{"role":"user","content":"q"},{"role":"assistant","tool_calls":[{"id":"a","type":"function",)"
      R"("function":{"name":"get_weather","arguments":"{\"city\":\"Oslo\"}"}}]}]})",
      R"x(…<|tool_call>call:get_weather{city:<|"|>Oslo<|"|>}<tool_call|><|tool_response>)x", true},
-    {"A9", R"({"messages":[{"role":"user","content":"q"}],"chat_template_kwargs":{"enable_thinking":true}})",
+    {"A9",
+     R"({"messages":[{"role":"user","content":"q"}],"chat_template_kwargs":{"enable_thinking":true}})",
      R"(<bos><|turn>system\n<|think|>\n…)"},
 };
 
 TEST(ChatRenderTools, SpecPatterns) {
     for (const auto & c : kCases) {
         SCOPED_TRACE(c.id);
-        auto text = render_json(c.request, c.normalize ? ChatRequestOptions::server() : ChatRequestOptions{});
+        auto text = render_json(c.request,
+                                c.normalize ? ChatRequestOptions::server() : ChatRequestOptions{});
         ASSERT_TRUE(text.ok()) << text.error().message;
-        EXPECT_TRUE(spec_match(*text, c.pattern)) << "rendered:\n" << *text << "\npattern:\n" << c.pattern;
+        EXPECT_TRUE(spec_match(*text, c.pattern)) << "rendered:\n"
+                                                  << *text << "\npattern:\n"
+                                                  << c.pattern;
     }
 }
 
@@ -207,7 +220,8 @@ TEST(ChatRenderTools, R34StringArgumentsRaiseTheTemplateError) {
         R"("arguments":"{\"city\":\"Oslo\"}"}}]}]})");
     ASSERT_FALSE(text.ok());
     EXPECT_EQ(text.error().code, ErrorCode::invalid_argument);
-    EXPECT_NE(text.error().message.find("must be a JSON object (mapping), not a string"), std::string::npos);
+    EXPECT_NE(text.error().message.find("must be a JSON object (mapping), not a string"),
+              std::string::npos);
 }
 
 TEST(ChatRenderTools, A8InvalidJsonArgumentsAreABadRequest) {
@@ -217,7 +231,8 @@ TEST(ChatRenderTools, A8InvalidJsonArgumentsAreABadRequest) {
         ChatRequestOptions::server());
     ASSERT_FALSE(text.ok());
     EXPECT_EQ(text.error().code, ErrorCode::invalid_argument);
-    EXPECT_NE(text.error().message.find("messages[0].tool_calls[0].function.arguments"), std::string::npos)
+    EXPECT_NE(text.error().message.find("messages[0].tool_calls[0].function.arguments"),
+              std::string::npos)
         << text.error().message;
 }
 

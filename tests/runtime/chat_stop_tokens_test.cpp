@@ -1,14 +1,14 @@
 // Stop ids come from the checkpoint's generation_config.json (spec §1.3): on the fixture they must
 // be exactly <eos>, <turn|> and <|tool_response>, whose ids golden_chat.json records separately.
+#include "runtime/chat_stop_tokens.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <string>
 
-#include <unistd.h>
-
-#include <gtest/gtest.h>
-
-#include "runtime/chat_stop_tokens.h"
 #include "runtime/chat_types.h"
 
 namespace gemma::chat {
@@ -40,8 +40,9 @@ TEST(ChatStopTokens, FixtureStopsOnEosTurnEndAndToolResponse) {
     ASSERT_TRUE(ids.ok()) << ids.error().message;
     std::ifstream f(kChatDir + "/golden_chat.json");
     Json special = Json::parse(f)["special_ids"];
-    std::vector<int32_t> expected = {special["eos_token"].get<int32_t>(), special["eot_token"].get<int32_t>(),
-                                     special["str_token"].get<int32_t>()};  // <eos>, <turn|>, <|tool_response>
+    std::vector<int32_t> expected = {
+        special["eos_token"].get<int32_t>(), special["eot_token"].get<int32_t>(),
+        special["str_token"].get<int32_t>()};  // <eos>, <turn|>, <|tool_response>
     EXPECT_EQ(*ids, expected);
 }
 
@@ -68,8 +69,9 @@ TEST(ChatStopTokens, BadFilesAreErrors) {
     ASSERT_FALSE(none.ok());
     EXPECT_EQ(none.error().code, ErrorCode::not_found);
 
-    for (const char * text : {"{not json", R"({"eos_token_id": "1"})", R"({"eos_token_id": [1, -2]})",
-                              R"({"eos_token_id": []})", "[1, 106]"}) {
+    for (const char * text :
+         {"{not json", R"({"eos_token_id": "1"})", R"({"eos_token_id": [1, -2]})",
+          R"({"eos_token_id": []})", "[1, 106]"}) {
         SCOPED_TRACE(text);
         TempDir dir;
         dir.write("generation_config.json", text);

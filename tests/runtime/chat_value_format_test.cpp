@@ -1,21 +1,34 @@
 // The Python semantics the template relies on, against CPython's own outputs (expected values are
 // what python3 prints for repr()/str()/strip()/upper()/lower()/sorted(key=str.lower)).
-#include <string>
-#include <vector>
+#include "runtime/chat_value_format.h"
 
 #include <gtest/gtest.h>
 
-#include "runtime/chat_value_format.h"
+#include <string>
+#include <vector>
 
 namespace gemma::chat {
 namespace {
 
 TEST(ChatValueFormat, FloatReprMatchesPython) {
     const std::pair<double, const char *> cases[] = {
-        {1e-05, "1e-05"}, {0.0001, "0.0001"}, {1e16, "1e+16"}, {1e15, "1000000000000000.0"},
-        {-0.0, "-0.0"}, {1.5e300, "1.5e+300"}, {123456.789, "123456.789"}, {0.1 + 0.2, "0.30000000000000004"},
-        {5e-324, "5e-324"}, {9223372036854775808.0, "9.223372036854776e+18"}, {1e22, "1e+22"}, {100.0, "100.0"},
-        {1e20, "1e+20"}, {1e-7, "1e-07"}, {2.5, "2.5"}, {1.0, "1.0"}, {0.1, "0.1"},
+        {1e-05, "1e-05"},
+        {0.0001, "0.0001"},
+        {1e16, "1e+16"},
+        {1e15, "1000000000000000.0"},
+        {-0.0, "-0.0"},
+        {1.5e300, "1.5e+300"},
+        {123456.789, "123456.789"},
+        {0.1 + 0.2, "0.30000000000000004"},
+        {5e-324, "5e-324"},
+        {9223372036854775808.0, "9.223372036854776e+18"},
+        {1e22, "1e+22"},
+        {100.0, "100.0"},
+        {1e20, "1e+20"},
+        {1e-7, "1e-07"},
+        {2.5, "2.5"},
+        {1.0, "1.0"},
+        {0.1, "0.1"},
     };
     for (const auto & [v, expected] : cases) EXPECT_EQ(py_float_repr(v), expected);
 }
@@ -31,9 +44,9 @@ TEST(ChatValueFormat, StripUpperLower) {
     EXPECT_EQ(py_trim("\xC2\xA0 x \xE3\x80\x80\xE2\x80\xA8"), "x");  // U+00A0 ... U+3000 U+2028
     EXPECT_EQ(py_trim(" \t\n"), "");
     EXPECT_EQ(py_trim("a \xE2\x9C\x93"), "a \xE2\x9C\x93");  // U+2713 is not whitespace
-    EXPECT_EQ(py_upper("\xC3\x9F"), "SS");                    // 'ß'.upper()
+    EXPECT_EQ(py_upper("\xC3\x9F"), "SS");                   // 'ß'.upper()
     EXPECT_EQ(py_upper("string"), "STRING");
-    EXPECT_EQ(py_lower("\xC4\xB0"), "i\xCC\x87");             // 'İ'.lower()
+    EXPECT_EQ(py_lower("\xC4\xB0"), "i\xCC\x87");  // 'İ'.lower()
 }
 
 TEST(ChatValueFormat, DictsortIsCaseInsensitiveAndStable) {
@@ -44,8 +57,10 @@ TEST(ChatValueFormat, DictsortIsCaseInsensitiveAndStable) {
 }
 
 TEST(ChatValueFormat, Truthiness) {
-    for (const char * f : {"null", "false", "0", "0.0", "\"\"", "[]", "{}"}) EXPECT_FALSE(py_truthy(Json::parse(f))) << f;
-    for (const char * t : {"true", "1", "-0.5", "\" \"", "[0]", "{\"a\":null}"}) EXPECT_TRUE(py_truthy(Json::parse(t))) << t;
+    for (const char * f : {"null", "false", "0", "0.0", "\"\"", "[]", "{}"})
+        EXPECT_FALSE(py_truthy(Json::parse(f))) << f;
+    for (const char * t : {"true", "1", "-0.5", "\" \"", "[0]", "{\"a\":null}"})
+        EXPECT_TRUE(py_truthy(Json::parse(t))) << t;
 }
 
 }  // namespace

@@ -1,12 +1,12 @@
 // Spec gemma4-chat-protocol §6.2 non-streaming parsing checklist (P1-P24) and §6.4 A1/A2, as a
 // table: completion text -> content / reasoning / tool calls. Arguments compare as JSON values
 // (the spec: clients must not byte-compare argument strings).
+#include <gtest/gtest.h>
+
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "runtime/tool_protocol.h"
 
@@ -42,64 +42,172 @@ ChatParserOptions declared(std::vector<std::string> names) {
 const std::string kP8 = R"(<|tool_call>call:get_weather{location:<|"|>London<|"|>}<tool_call|>)";
 
 const std::vector<ParseCase> kCases = {
-    {"P1", "Hello, how can I help you today?", "Hello, how can I help you today?", std::nullopt, {}},
-    {"P2", "<|channel>thought\nActual reasoning here<channel|>Final answer", "Final answer", "Actual reasoning here", {}},
+    {"P1",
+     "Hello, how can I help you today?",
+     "Hello, how can I help you today?",
+     std::nullopt,
+     {}},
+    {"P2",
+     "<|channel>thought\nActual reasoning here<channel|>Final answer",
+     "Final answer",
+     "Actual reasoning here",
+     {}},
     {"P3", "<|channel>thought\nLine1\nLine2<channel|>Answer", "Answer", "Line1\nLine2", {}},
     {"P4", "<|channel>thought\n<channel|>", std::nullopt, std::nullopt, {}},
     {"P5", "<|channel>thousand reasons<channel|>Done", "Done", "thousand reasons", {}},
-    {"P6", "<|channel>This is a reasoning section", std::nullopt, "This is a reasoning section", {}},
-    {"P7", "I need to answer<channel|>The answer is 42", "The answer is 42", "I need to answer", {}, in_reasoning()},
+    {"P6",
+     "<|channel>This is a reasoning section",
+     std::nullopt,
+     "This is a reasoning section",
+     {}},
+    {"P7",
+     "I need to answer<channel|>The answer is 42",
+     "The answer is 42",
+     "I need to answer",
+     {},
+     in_reasoning()},
     {"P8", kP8, std::nullopt, std::nullopt, {{"get_weather", R"({"location":"London"})"}}},
-    {"P9", R"(Let me check the weather for you. <|tool_call>call:get_weather{location:<|"|>Paris<|"|>}<tool_call|>)",
-     "Let me check the weather for you.", std::nullopt, {{"get_weather", R"({"location":"Paris"})"}}},
+    {"P9",
+     R"(Let me check the weather for you. <|tool_call>call:get_weather{location:<|"|>Paris<|"|>}<tool_call|>)",
+     "Let me check the weather for you.",
+     std::nullopt,
+     {{"get_weather", R"({"location":"Paris"})"}}},
     {"P10",
      R"(<|tool_call>call:get_weather{location:<|"|>Paris<|"|>}<tool_call|><|tool_call>call:get_time{timezone:<|"|>CET<|"|>}<tool_call|>)",
-     std::nullopt, std::nullopt, {{"get_weather", R"({"location":"Paris"})"}, {"get_time", R"({"timezone":"CET"})"}}},
-    {"P11", R"(<|tool_call>call:complex_function{nested:{inner:<|"|>value<|"|>},list:[<|"|>a<|"|>,<|"|>b<|"|>]}<tool_call|>)",
-     std::nullopt, std::nullopt, {{"complex_function", R"({"nested":{"inner":"value"},"list":["a","b"]})"}}},
-    {"P12", "<|tool_call>call:set_status{is_active:true,count:42,score:3.14}<tool_call|>", std::nullopt, std::nullopt,
+     std::nullopt,
+     std::nullopt,
+     {{"get_weather", R"({"location":"Paris"})"}, {"get_time", R"({"timezone":"CET"})"}}},
+    {"P11",
+     R"(<|tool_call>call:complex_function{nested:{inner:<|"|>value<|"|>},list:[<|"|>a<|"|>,<|"|>b<|"|>]}<tool_call|>)",
+     std::nullopt,
+     std::nullopt,
+     {{"complex_function", R"({"nested":{"inner":"value"},"list":["a","b"]})"}}},
+    {"P12",
+     "<|tool_call>call:set_status{is_active:true,count:42,score:3.14}<tool_call|>",
+     std::nullopt,
+     std::nullopt,
      {{"set_status", R"({"is_active":true,"count":42,"score":3.14})"}}},
-    {"P13", "<|tool_call>call:f{param:null}<tool_call|>", std::nullopt, std::nullopt, {{"f", R"({"param":null})"}}},
-    {"P14", "<|tool_call>call:get_status{}<tool_call|>", std::nullopt, std::nullopt, {{"get_status", "{}"}}},
-    {"P15", "<|tool_call>call:get-weather{}<tool_call|><|tool_call>call:weather.get{}<tool_call|>", std::nullopt,
-     std::nullopt, {{"get-weather", "{}"}, {"weather.get", "{}"}}},
-    {"P16", R"(<|tool_call>call:get_weather{location:<|"|>London)", R"(<|tool_call>call:get_weather{location:<|"|>London)",
-     std::nullopt, {}},
-    {"P17", R"(<|tool_call>call:upd{record_map:{<|"|>3<|"|>:<|"|>new text<|"|>}}<tool_call|>)", std::nullopt,
-     std::nullopt, {{"upd", R"({"record_map":{"3":"new text"}})"}}},
-    {"P18", "<|tool_call>call:note{text:<|\"|>a, b } c ] d : e\nline2<|\"|>}<tool_call|>", std::nullopt, std::nullopt,
+    {"P13",
+     "<|tool_call>call:f{param:null}<tool_call|>",
+     std::nullopt,
+     std::nullopt,
+     {{"f", R"({"param":null})"}}},
+    {"P14",
+     "<|tool_call>call:get_status{}<tool_call|>",
+     std::nullopt,
+     std::nullopt,
+     {{"get_status", "{}"}}},
+    {"P15",
+     "<|tool_call>call:get-weather{}<tool_call|><|tool_call>call:weather.get{}<tool_call|>",
+     std::nullopt,
+     std::nullopt,
+     {{"get-weather", "{}"}, {"weather.get", "{}"}}},
+    {"P16",
+     R"(<|tool_call>call:get_weather{location:<|"|>London)",
+     R"(<|tool_call>call:get_weather{location:<|"|>London)",
+     std::nullopt,
+     {}},
+    {"P17",
+     R"(<|tool_call>call:upd{record_map:{<|"|>3<|"|>:<|"|>new text<|"|>}}<tool_call|>)",
+     std::nullopt,
+     std::nullopt,
+     {{"upd", R"({"record_map":{"3":"new text"}})"}}},
+    {"P18",
+     "<|tool_call>call:note{text:<|\"|>a, b } c ] d : e\nline2<|\"|>}<tool_call|>",
+     std::nullopt,
+     std::nullopt,
      {{"note", R"({"text":"a, b } c ] d : e\nline2"})"}}},
-    {"P19", R"(<|channel>thought
+    {"P19",
+     R"(<|channel>thought
 I need to find files<channel|><|tool_call>call:find{path:<|"|>research<|"|>}<tool_call|>)",
-     std::nullopt, "I need to find files", {{"find", R"({"path":"research"})"}}},
-    {"P20 tool_response", kP8 + "<|tool_response>", std::nullopt, std::nullopt, {{"get_weather", R"({"location":"London"})"}}},
-    {"P20 extra close", kP8 + "<tool_call|>", std::nullopt, std::nullopt, {{"get_weather", R"({"location":"London"})"}}},
-    {"P21", R"(<|tool_call>call:gdb{args:<|"|>-batch<|"|>}<turn|>)", std::nullopt, std::nullopt,
+     std::nullopt,
+     "I need to find files",
+     {{"find", R"({"path":"research"})"}}},
+    {"P20 tool_response",
+     kP8 + "<|tool_response>",
+     std::nullopt,
+     std::nullopt,
+     {{"get_weather", R"({"location":"London"})"}}},
+    {"P20 extra close",
+     kP8 + "<tool_call|>",
+     std::nullopt,
+     std::nullopt,
+     {{"get_weather", R"({"location":"London"})"}}},
+    {"P21",
+     R"(<|tool_call>call:gdb{args:<|"|>-batch<|"|>}<turn|>)",
+     std::nullopt,
+     std::nullopt,
      {{"gdb", R"({"args":"-batch"})"}}},
-    {"P22 declared", "<|channel>thought\nList it.<channel|>call:bash{command:<|\"|>ls<|\"|>}", std::nullopt, "List it.",
-     {{"bash", R"({"command":"ls"})"}}, declared({"bash"})},
-    {"P22 undeclared", "<|channel>thought\nList it.<channel|>call:bash{command:<|\"|>ls<|\"|>}",
-     R"(call:bash{command:<|"|>ls<|"|>})", "List it.", {}},
-    {"P23", "The literal token <|tool_call> appears here", "The literal token <|tool_call> appears here", std::nullopt, {}},
+    {"P22 declared",
+     "<|channel>thought\nList it.<channel|>call:bash{command:<|\"|>ls<|\"|>}",
+     std::nullopt,
+     "List it.",
+     {{"bash", R"({"command":"ls"})"}},
+     declared({"bash"})},
+    {"P22 undeclared",
+     "<|channel>thought\nList it.<channel|>call:bash{command:<|\"|>ls<|\"|>}",
+     R"(call:bash{command:<|"|>ls<|"|>})",
+     "List it.",
+     {}},
+    {"P23",
+     "The literal token <|tool_call> appears here",
+     "The literal token <|tool_call> appears here",
+     std::nullopt,
+     {}},
     // P24: the spec leaves the choice open; we follow vLLM's offline util (content "Hi").
     {"P24", "thought\nHi", "Hi", std::nullopt, {}},
     // §3.1 observed sequences and §3.4/§3.6 tolerances.
-    {"3.1 transformers", "<|channel>thought\nLet me check.\n<channel|>The answer is 12.<turn|>", "The answer is 12.",
-     "Let me check.", {}},
-    {"3.6 eos closer", "<|tool_call>call:f{a:1}<eos>", std::nullopt, std::nullopt, {{"f", R"({"a":1})"}}},
-    {"3.6 :call: opener", "<|tool_call>:call:f{a:1}<tool_call|>", std::nullopt, std::nullopt, {{"f", R"({"a":1})"}}},
-    {"3.6 json and python strings, = separator", R"(<|tool_call>call:f{a:["x",'y'],b="z"}<tool_call|>)", std::nullopt,
-     std::nullopt, {{"f", R"({"a":["x","y"],"b":"z"})"}}},
-    {"3.6 unterminated last string", R"(<|tool_call>call:f{a:<|"|>open<tool_call|>)", std::nullopt, std::nullopt,
+    {"3.1 transformers",
+     "<|channel>thought\nLet me check.\n<channel|>The answer is 12.<turn|>",
+     "The answer is 12.",
+     "Let me check.",
+     {}},
+    {"3.6 eos closer",
+     "<|tool_call>call:f{a:1}<eos>",
+     std::nullopt,
+     std::nullopt,
+     {{"f", R"({"a":1})"}}},
+    {"3.6 :call: opener",
+     "<|tool_call>:call:f{a:1}<tool_call|>",
+     std::nullopt,
+     std::nullopt,
+     {{"f", R"({"a":1})"}}},
+    {"3.6 json and python strings, = separator",
+     R"(<|tool_call>call:f{a:["x",'y'],b="z"}<tool_call|>)",
+     std::nullopt,
+     std::nullopt,
+     {{"f", R"({"a":["x","y"],"b":"z"})"}}},
+    {"3.6 unterminated last string",
+     R"(<|tool_call>call:f{a:<|"|>open<tool_call|>)",
+     std::nullopt,
+     std::nullopt,
      {{"f", R"({"a":"open"})"}}},
-    {"3.6 missing final brace", R"(<|tool_call>call:f{a:{b:1}<tool_call|>)", std::nullopt, std::nullopt,
+    {"3.6 missing final brace",
+     R"(<|tool_call>call:f{a:{b:1}<tool_call|>)",
+     std::nullopt,
+     std::nullopt,
      {{"f", R"({"a":{"b":1}})"}}},
-    {"3.4 call ends reasoning", "<|channel>thought\nhmm<|tool_call>call:f{}<tool_call|>", std::nullopt, "hmm", {{"f", "{}"}}},
+    {"3.4 call ends reasoning",
+     "<|channel>thought\nhmm<|tool_call>call:f{}<tool_call|>",
+     std::nullopt,
+     "hmm",
+     {{"f", "{}"}}},
     {"3.4 stray close swallowed", "Hi<channel|> there", "Hi there", std::nullopt, {}},
-    {"3.5.5 content after call", "<|tool_call>call:f{}<tool_call|><div>", "<div>", std::nullopt, {{"f", "{}"}}},
+    {"3.5.5 content after call",
+     "<|tool_call>call:f{}<tool_call|><div>",
+     "<div>",
+     std::nullopt,
+     {{"f", "{}"}}},
     {"stop ends the reply", "Done.<turn|>ignored", "Done.", std::nullopt, {}},
-    {"bad call kept as content", "<|tool_call>call:f{a b}<tool_call|>", "<|tool_call>call:f{a b}", std::nullopt, {}},
-    {"leading zeros stay a string", "<|tool_call>call:f{zip:01234,n:-7,x:1e3}<tool_call|>", std::nullopt, std::nullopt,
+    {"bad call kept as content",
+     "<|tool_call>call:f{a b}<tool_call|>",
+     "<|tool_call>call:f{a b}",
+     std::nullopt,
+     {}},
+    {"leading zeros stay a string",
+     "<|tool_call>call:f{zip:01234,n:-7,x:1e3}<tool_call|>",
+     std::nullopt,
+     std::nullopt,
      {{"f", R"({"zip":"01234","n":-7,"x":1000.0})"}}},
 };
 
@@ -123,7 +231,8 @@ TEST(ToolParse, SpecChecklist) {
 }
 
 TEST(ToolParse, P12NumbersKeepIntFloatDistinction) {
-    auto r = chat_parse_reply("<|tool_call>call:set_status{is_active:true,count:42,score:3.14}<tool_call|>");
+    auto r = chat_parse_reply(
+        "<|tool_call>call:set_status{is_active:true,count:42,score:3.14}<tool_call|>");
     ASSERT_EQ(r.tool_calls.size(), 1u);
     Json args = Json::parse(r.tool_calls[0].arguments);
     EXPECT_TRUE(args["count"].is_number_integer());
@@ -161,20 +270,25 @@ TEST(ToolParse, A2IdsAreUniqueAndVllmShaped) {
 TEST(ToolParse, InitialStateFromPromptTail) {
     // §3.4: reasoning only when the prompt ends inside an open channel (post-tool cue, R15).
     auto post_tool = chat_parser_options_for_prompt(
-        "<bos><|turn>user\nq<turn|>\n<|turn>model\n<|tool_call>call:f{}<tool_call|><|tool_response>response:f{value:1}"
+        "<bos><|turn>user\nq<turn|>\n<|turn>model\n<|tool_call>call:f{}<tool_call|><|tool_response>"
+        "response:f{value:1}"
         "<tool_response|><|channel>thought\n");
     EXPECT_TRUE(post_tool.start_in_reasoning);
-    auto plain = chat_parser_options_for_prompt("<bos><|turn>system\n<|think|>\n<turn|>\n<|turn>user\nq<turn|>\n<|turn>model\n");
+    auto plain = chat_parser_options_for_prompt(
+        "<bos><|turn>system\n<|think|>\n<turn|>\n<|turn>user\nq<turn|>\n<|turn>model\n");
     EXPECT_FALSE(plain.start_in_reasoning);
     EXPECT_FALSE(plain.start_in_reasoning_label);
     // Large variant with thinking off: the empty block is closed (R35).
-    auto large = chat_parser_options_for_prompt("<bos><|turn>user\nHello<turn|>\n<|turn>model\n<|channel>thought\n<channel|>");
+    auto large = chat_parser_options_for_prompt(
+        "<bos><|turn>user\nHello<turn|>\n<|turn>model\n<|channel>thought\n<channel|>");
     EXPECT_FALSE(large.start_in_reasoning);
     // A replayed thought in history is closed, so it does not count.
     auto replay = chat_parser_options_for_prompt(
-        "<|turn>model\n<|channel>thought\nR\n<channel|><|tool_call>call:f{}<tool_call|><|tool_response>x<tool_response|>");
+        "<|turn>model\n<|channel>thought\nR\n<channel|><|tool_call>call:f{}<tool_call|><|tool_"
+        "response>x<tool_response|>");
     EXPECT_FALSE(replay.start_in_reasoning);
-    EXPECT_EQ(chat_parse_reply("I need to answer<channel|>The answer is 42", post_tool).reasoning, "I need to answer");
+    EXPECT_EQ(chat_parse_reply("I need to answer<channel|>The answer is 42", post_tool).reasoning,
+              "I need to answer");
 }
 
 }  // namespace

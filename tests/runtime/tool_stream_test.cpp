@@ -1,11 +1,11 @@
 // Spec §6.3 streaming checklist (S1-S13): chunk lists fed to ChatOutputParser, and the chunking
 // invariance S13 relies on: the same text in many random chunkings (fixed seeds, incl. 1-byte
 // chunks) must give exactly the unchunked result.
+#include <gtest/gtest.h>
+
 #include <random>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "runtime/tool_protocol.h"
 
@@ -38,14 +38,16 @@ Json args_of(const ParsedReply & r, size_t i) {
 }
 
 TEST(ToolStream, S1StringSplitAcrossChunks) {
-    auto s = stream({"<|tool_call>", "call:get_weather{", "location:<|\"|>Paris", ", France", "<|\"|>}", "<tool_call|>"});
+    auto s = stream({"<|tool_call>", "call:get_weather{", "location:<|\"|>Paris", ", France",
+                     "<|\"|>}", "<tool_call|>"});
     ASSERT_EQ(s.reply.tool_calls.size(), 1u);
     EXPECT_EQ(s.reply.tool_calls[0].name, "get_weather");
     EXPECT_EQ(args_of(s.reply, 0), Json::parse(R"({"location":"Paris, France"})"));
 }
 
 TEST(ToolStream, S2PartialEscapeTokenNeverLeaks) {
-    auto s = stream({"<|tool_call>", "call:todo{", "content:<|\"|>Buy milk<|", "\"|>}", "<tool_call|>"});
+    auto s =
+        stream({"<|tool_call>", "call:todo{", "content:<|\"|>Buy milk<|", "\"|>}", "<tool_call|>"});
     EXPECT_EQ(args_of(s.reply, 0), Json::parse(R"({"content":"Buy milk"})"));
     for (const auto & e : s.events) {
         EXPECT_EQ(e.text.find("<|"), std::string::npos);
@@ -64,7 +66,8 @@ TEST(ToolStream, S3toS5SplitScalars) {
 }
 
 TEST(ToolStream, S6TrailingBoolAppearsOnce) {
-    auto s = stream({"<|tool_call>", "call:edit{path:<|\"|>a.txt<|\"|>,replace_all:", "false}", "<tool_call|>"});
+    auto s = stream({"<|tool_call>", "call:edit{path:<|\"|>a.txt<|\"|>,replace_all:", "false}",
+                     "<tool_call|>"});
     std::string args = s.reply.tool_calls.at(0).arguments;
     EXPECT_EQ(args.find("replace_all"), args.rfind("replace_all"));
     EXPECT_EQ(args_of(s.reply, 0)["replace_all"], Json(false));
@@ -76,22 +79,26 @@ TEST(ToolStream, S7ContentAfterCallNotDuplicated) {
 }
 
 TEST(ToolStream, S8TokenByTokenThoughtThenCall) {
-    auto s = stream({"<|channel>", "thought", "\n", "I", " need", " to", " find", " files", "<channel|>", "<|tool_call>",
-                     "call:find{", "path:<|\"|>research<|\"|>}", "<tool_call|>"});
+    auto s =
+        stream({"<|channel>", "thought", "\n", "I", " need", " to", " find", " files", "<channel|>",
+                "<|tool_call>", "call:find{", "path:<|\"|>research<|\"|>}", "<tool_call|>"});
     EXPECT_EQ(s.reply.reasoning, "I need to find files");
     EXPECT_EQ(s.reply.content, "");
     EXPECT_EQ(args_of(s.reply, 0), Json::parse(R"({"path":"research"})"));
 }
 
 TEST(ToolStream, S9WholeTextAsOneDeltaMatchesS8) {
-    auto s = stream({"<|channel>thought\nI need to find files<channel|><|tool_call>call:find{path:<|\"|>research<|\"|>}<tool_call|>"});
+    auto s =
+        stream({"<|channel>thought\nI need to find "
+                "files<channel|><|tool_call>call:find{path:<|\"|>research<|\"|>}<tool_call|>"});
     EXPECT_EQ(s.reply.reasoning, "I need to find files");
     EXPECT_EQ(s.reply.content, "");
     EXPECT_EQ(args_of(s.reply, 0), Json::parse(R"({"path":"research"})"));
 }
 
 TEST(ToolStream, S10PromptOpenedTheThoughtNeverContentFirst) {
-    auto options = chat_parser_options_for_prompt("<|turn>model\n<|tool_response>response:f{value:1}<tool_response|><|channel>thought\n");
+    auto options = chat_parser_options_for_prompt(
+        "<|turn>model\n<|tool_response>response:f{value:1}<tool_response|><|channel>thought\n");
     auto s = stream({"I need", " to answer", "<channel|>", "The answer is 42"}, options);
     EXPECT_EQ(s.reply.reasoning, "I need to answer");
     EXPECT_EQ(s.reply.content, "The answer is 42");
@@ -100,7 +107,8 @@ TEST(ToolStream, S10PromptOpenedTheThoughtNeverContentFirst) {
 }
 
 TEST(ToolStream, S11ThinkingOnButNoChannelIsAllContent) {
-    auto options = chat_parser_options_for_prompt("<bos><|turn>system\n<|think|>\n<turn|>\n<|turn>user\nHi<turn|>\n<|turn>model\n");
+    auto options = chat_parser_options_for_prompt(
+        "<bos><|turn>system\n<|think|>\n<turn|>\n<|turn>user\nHi<turn|>\n<|turn>model\n");
     auto s = stream({"Hello", " there", "!"}, options);
     EXPECT_EQ(s.reply.content, "Hello there!");
     EXPECT_EQ(s.reply.reasoning, "");
@@ -138,8 +146,10 @@ const std::vector<std::string> kCorpus = {
     "<|channel>thousand reasons<channel|>Done",
     "<|channel>This is a reasoning section",
     "<|channel>thought<channel|>x",
-    "Let me check the weather for you. <|tool_call>call:get_weather{location:<|\"|>Paris<|\"|>}<tool_call|>",
-    "<|tool_call>call:a{x:1}<tool_call|><|tool_call>call:b{y:[1,2,{z:<|\"|>w<|\"|>}]}<tool_call|><|tool_response>",
+    "Let me check the weather for you. "
+    "<|tool_call>call:get_weather{location:<|\"|>Paris<|\"|>}<tool_call|>",
+    "<|tool_call>call:a{x:1}<tool_call|><|tool_call>call:b{y:[1,2,{z:<|\"|>w<|\"|>}]}<tool_call|><|"
+    "tool_response>",
     "<|tool_call>call:get_weather{location:<|\"|>London",
     "<|tool_call>call:gdb{args:<|\"|>-batch<|\"|>}<turn|>trailing",
     "<|channel>thought\nplan<channel|>  call:bash{command:<|\"|>ls -la<|\"|>} and more",
@@ -156,7 +166,8 @@ const std::vector<std::string> kCorpus = {
     "héllo ✓ <|channel>thought\nünï<channel|>cödé",
 };
 
-std::vector<std::string> random_chunks(const std::string & text, std::mt19937 & rng, size_t max_len) {
+std::vector<std::string> random_chunks(const std::string & text, std::mt19937 & rng,
+                                       size_t max_len) {
     std::vector<std::string> chunks;
     std::uniform_int_distribution<size_t> len(1, max_len);
     for (size_t i = 0; i < text.size();) {
