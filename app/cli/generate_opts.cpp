@@ -1,0 +1,65 @@
+// Shared run/chat option parsing and engine loading for gemdesk-cli.
+#include "cli/generate_opts.h"
+
+#include <cstdio>
+
+namespace gemdesk::cli {
+
+std::vector<std::string> generate_option_names() {
+    return {"model", "backend", "ctx", "max-tokens", "temperature", "top-p", "top-k", "seed"};
+}
+
+gemma::Result<GenerateOptions> parse_generate_options(const Args & args) {
+    GenerateOptions o;
+    o.engine.backend = args.get("backend", "cpu-ref");
+    o.engine.n_ctx = int(args.get_int("ctx", 8192));
+    o.engine.max_seqs = 1;
+    o.max_tokens = int(args.get_int("max-tokens", -1));
+    o.sampling.temperature = float(args.get_double("temperature", 1.0));
+    o.sampling.top_p = float(args.get_double("top-p", 0.95));
+    o.sampling.top_k = int(args.get_int("top-k", 64));
+    if (args.has("seed")) {
+        o.sampling.has_seed = true;
+        o.sampling.seed = uint64_t(args.get_int("seed", 0));
+    }
+    if (!args.error().empty()) return gemma::make_error(gemma::ErrorCode::invalid_argument, args.error());
+    if (o.engine.n_ctx <= 0 || o.max_tokens < -1)
+        return gemma::make_error(gemma::ErrorCode::invalid_argument,
+                                 "--ctx must be positive and --max-tokens >= 0");
+    GEMMA_TRY(gemma::runtime::sampling_params_check(o.sampling, 1 << 30));
+    return o;
+}
+
+std::unique_ptr<gemma::runtime::ChatEngine> load_chat_engine(const std::string & dir,
+                                                             const GenerateOptions & o, bool quiet) {
+    gemma::runtime::LoadProgressFn progress;
+    if (!quiet)
+        progress = [](const gemma::runtime::LoadProgress & p) {
+            std::fprintf(stderr, "\rloading: %-10s %3d%%", p.stage.c_str(), int(p.fraction * 100));
+            if (p.fraction >= 1.0) std::fprintf(stderr, "\n");
+            return true;
+        };
+    auto e = gemma::runtime::ChatEngine::load(dir, o.engine, progress);
+    if (!e.ok()) {
+        std::fprintf(stderr, "cannot load model '%s': %s\n", dir.c_str(), e.error().message.c_str());
+        return nullptr;
+    }
+    return std::move(*e);
+}
+
+gemma::runtime::ChatGenerateRequest make_chat_request(const GenerateOptions & o) {
+    gemma::runtime::ChatGenerateRequest r;
+    r.sampling = o.sampling;
+    r.max_tokens = o.max_tokens;
+    return r;
+}
+
+gemma::chat::ChatMessage text_message(const std::string & role, const std::string & text) {
+    gemma::chat::ChatMessage m;
+    m.role = role;
+    m.content.kind = gemma::chat::MessageContent::Kind::text;
+    m.content.text = text;
+    return m;
+}
+
+}  // namespace gemdesk::cli

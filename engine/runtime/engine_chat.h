@@ -1,0 +1,76 @@
+// Chat- and text-level generation over the Engine: renders the Gemma 4 chat template, tokenizes,
+// generates through the scheduler and turns the tokens back into content / reasoning / tool-call
+// events with the chat output parser, honouring stop tokens, stop strings, tool_choice and
+// response_format. This is what the server, the desktop app and `gemdesk-cli chat/run` call.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "runtime/chat_types.h"
+#include "runtime/engine.h"
+#include "tokenizer/tokenizer.h"
+
+namespace gemma::runtime {
+
+enum class ToolChoice { auto_, none, required };
+
+struct ChatGenerateRequest {
+    chat::ChatRequest chat;             // messages, tools, enable_thinking, ...
+    SamplingParams sampling;
+    int max_tokens = -1;                // -1: until a stop token or the context is full
+    std::vector<std::string> stop;      // stop strings (not included in the output)
+    ToolChoice tool_choice = ToolChoice::auto_;
+    bool json_object = false;           // response_format json_object / json_schema: the reply is
+                                        // constrained to a JSON object (the schema itself is not
+                                        // enforced yet)
+    bool use_prefix_cache = true;
+};
+
+// Raw prompt generation (/v1/completions): no template, text out as content deltas.
+struct TextGenerateRequest {
+    std::string prompt;                 // tokenized with special tokens parsed; or:
+    std::vector<int32_t> prompt_ids;    // used when non-empty
+    SamplingParams sampling;
+    int max_tokens = 16;
+    std::vector<std::string> stop;
+    bool use_prefix_cache = true;
+};
+
+// Thread-safe; owns the Engine. Streams must not outlive it.
+class ChatEngine {
+public:
+    // Loads the engine, the tokenizer, the chat template and the stop ids of DIR.
+    static Result<std::unique_ptr<ChatEngine>> load(const std::string & dir, EngineOptions opts = {},
+                                                    const LoadProgressFn & progress = {});
+
+    // Events: token (only when sampling.top_logprobs >= 0, with the token's text), content,
+    // reasoning, tool_call, then finish (usage; reason stop / length / tool_calls / cancelled) or
+    // error. Errors now: invalid_argument (template or sampling), context_full, unsupported
+    // (image/audio parts: media input is not wired to the encoders yet).
+    Result<std::unique_ptr<ResponseStream>> generate(const ChatGenerateRequest & req);
+    Result<std::unique_ptr<ResponseStream>> complete(const TextGenerateRequest & req);
+
+    // The rendered prompt text for a request (for inspection and tests).
+    Result<std::string> render(const chat::ChatRequest & req) const;
+
+    Engine & engine() { return *engine_; }
+    const tok::Tokenizer & tokenizer() const { return *tok_; }
+    const ModelInfo & info() const { return engine_->info(); }
+    const std::vector<int32_t> & stop_ids() const { return stop_ids_; }
+
+private:
+    ChatEngine() = default;
+    std::shared_ptr<const std::vector<std::string>> token_texts();
+
+    std::unique_ptr<Engine> engine_;
+    std::unique_ptr<tok::Tokenizer> tok_;
+    std::string template_text_;
+    std::vector<int32_t> stop_ids_;
+    std::mutex texts_mu_;
+    std::shared_ptr<const std::vector<std::string>> texts_;  // decoded text per id (lazy)
+};
+
+}  // namespace gemma::runtime
