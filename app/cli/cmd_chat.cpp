@@ -2,11 +2,12 @@
 // thinking shown dimmed (/think toggles thinking, /reset forgets the conversation, /exit or EOF
 // quits). --json prints one JSON object per event instead (machine-readable). Earlier turns are
 // served from the prefix cache, so each turn only computes its new tokens.
+#include <unistd.h>
+
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/generate_opts.h"
@@ -20,21 +21,28 @@ using gemma::runtime::StreamEvent;
 
 nlohmann::json event_json(const StreamEvent & ev) {
     switch (ev.kind) {
-        case StreamEvent::Kind::content: return {{"type", "content"}, {"text", ev.text}};
-        case StreamEvent::Kind::reasoning: return {{"type", "reasoning"}, {"text", ev.text}};
+        case StreamEvent::Kind::content:
+            return {{"type", "content"}, {"text", ev.text}};
+        case StreamEvent::Kind::reasoning:
+            return {{"type", "reasoning"}, {"text", ev.text}};
         case StreamEvent::Kind::tool_call:
-            return {{"type", "tool_call"}, {"id", ev.tool_call.id}, {"name", ev.tool_call.name},
+            return {{"type", "tool_call"},
+                    {"id", ev.tool_call.id},
+                    {"name", ev.tool_call.name},
                     {"arguments", ev.tool_call.arguments}};
         case StreamEvent::Kind::finish:
             return {{"type", "finish"},
                     {"reason", gemma::runtime::finish_reason_name(ev.finish)},
-                    {"usage", {{"prompt_tokens", ev.usage.prompt_tokens},
-                               {"completion_tokens", ev.usage.completion_tokens},
-                               {"cached_tokens", ev.usage.cached_tokens}}}};
+                    {"usage",
+                     {{"prompt_tokens", ev.usage.prompt_tokens},
+                      {"completion_tokens", ev.usage.completion_tokens},
+                      {"cached_tokens", ev.usage.cached_tokens}}}};
         case StreamEvent::Kind::error:
-            return {{"type", "error"}, {"code", gemma::error_code_name(ev.error.code)},
+            return {{"type", "error"},
+                    {"code", gemma::error_code_name(ev.error.code)},
                     {"message", ev.error.message}};
-        case StreamEvent::Kind::token: break;
+        case StreamEvent::Kind::token:
+            break;
     }
     return {{"type", "token"}, {"id", ev.token.id}, {"text", ev.text}};
 }
@@ -58,8 +66,10 @@ bool turn(Chat & c, gemma::chat::ChatMessage user) {
         StreamEvent ev;
         ev.kind = StreamEvent::Kind::error;
         ev.error = stream.error();
-        if (c.json) std::printf("%s\n", event_json(ev).dump().c_str());
-        else std::fprintf(stderr, "error: %s\n", stream.error().message.c_str());
+        if (c.json)
+            std::printf("%s\n", event_json(ev).dump().c_str());
+        else
+            std::fprintf(stderr, "error: %s\n", stream.error().message.c_str());
         return false;
     }
     gemma::chat::ChatMessage reply;
@@ -69,27 +79,31 @@ bool turn(Chat & c, gemma::chat::ChatMessage user) {
     auto last = gemma::runtime::stream_drain(**stream, [&](const StreamEvent & ev) {
         if (c.json) {
             std::printf("%s\n", event_json(ev).dump().c_str());
-        } else if (ev.kind == StreamEvent::Kind::reasoning || ev.kind == StreamEvent::Kind::content) {
+        } else if (ev.kind == StreamEvent::Kind::reasoning ||
+                   ev.kind == StreamEvent::Kind::content) {
             bool r = ev.kind == StreamEvent::Kind::reasoning;
             if (c.color && r != in_reasoning) std::printf(r ? "\x1b[2m" : "\x1b[0m");
             in_reasoning = r;
             std::fwrite(ev.text.data(), 1, ev.text.size(), stdout);
         } else if (ev.kind == StreamEvent::Kind::tool_call) {
-            std::printf("\n[tool call] %s %s\n", ev.tool_call.name.c_str(), ev.tool_call.arguments.c_str());
+            std::printf("\n[tool call] %s %s\n", ev.tool_call.name.c_str(),
+                        ev.tool_call.arguments.c_str());
         }
         std::fflush(stdout);
         if (ev.kind == StreamEvent::Kind::content) reply.content.text += ev.text;
         if (ev.kind == StreamEvent::Kind::reasoning) reply.reasoning += ev.text;
         if (ev.kind == StreamEvent::Kind::tool_call) {
             auto args = nlohmann::ordered_json::parse(ev.tool_call.arguments, nullptr, false);
-            reply.tool_calls.push_back({ev.tool_call.id, ev.tool_call.name,
-                                        args.is_discarded() ? nlohmann::ordered_json::object() : args});
+            reply.tool_calls.push_back(
+                {ev.tool_call.id, ev.tool_call.name,
+                 args.is_discarded() ? nlohmann::ordered_json::object() : args});
         }
     });
     if (!c.json) {
         if (c.color && in_reasoning) std::printf("\x1b[0m");
         std::printf("\n");
-        if (last.kind == StreamEvent::Kind::error) std::fprintf(stderr, "error: %s\n", last.error.message.c_str());
+        if (last.kind == StreamEvent::Kind::error)
+            std::fprintf(stderr, "error: %s\n", last.error.message.c_str());
     }
     c.history.push_back(std::move(reply));
     return last.kind != StreamEvent::Kind::error;
@@ -115,9 +129,10 @@ int cmd_chat(int argc, char ** argv) {
     known.insert(known.end(), {"system", "think", "json", "image", "audio"});
     std::string bad = args.check_known(known);
     if (!bad.empty() || !args.has("model")) {
-        std::fprintf(stderr, "%s\nusage: gemdesk-cli chat --model DIR [--system TEXT] [--think] "
-                             "[--image F] [--audio F] [--json] [--max-tokens N] [--temperature T] "
-                             "[--seed S] [--backend B] [--ctx N]\n",
+        std::fprintf(stderr,
+                     "%s\nusage: gemdesk-cli chat --model DIR [--system TEXT] [--think] "
+                     "[--image F] [--audio F] [--json] [--max-tokens N] [--temperature T] "
+                     "[--seed S] [--backend B] [--ctx N]\n",
                      bad.empty() ? "chat: --model is required" : bad.c_str());
         return 2;
     }

@@ -17,9 +17,10 @@ int cmd_run(int argc, char ** argv) {
     known.insert(known.end(), {"prompt", "system", "think"});
     std::string bad = args.check_known(known);
     if (!bad.empty() || !args.has("model") || !args.has("prompt")) {
-        std::fprintf(stderr, "%s\nusage: gemdesk-cli run --model DIR --prompt TEXT [--system TEXT] "
-                             "[--max-tokens N] [--temperature T] [--top-p P] [--top-k K] [--seed S] "
-                             "[--think] [--backend B] [--ctx N]\n",
+        std::fprintf(stderr,
+                     "%s\nusage: gemdesk-cli run --model DIR --prompt TEXT [--system TEXT] "
+                     "[--max-tokens N] [--temperature T] [--top-p P] [--top-k K] [--seed S] "
+                     "[--think] [--backend B] [--ctx N]\n",
                      bad.empty() ? "run: --model and --prompt are required" : bad.c_str());
         return 2;
     }

@@ -22,7 +22,8 @@ gemma::Result<GenerateOptions> parse_generate_options(const Args & args) {
         o.sampling.has_seed = true;
         o.sampling.seed = uint64_t(args.get_int("seed", 0));
     }
-    if (!args.error().empty()) return gemma::make_error(gemma::ErrorCode::invalid_argument, args.error());
+    if (!args.error().empty())
+        return gemma::make_error(gemma::ErrorCode::invalid_argument, args.error());
     if (o.engine.n_ctx <= 0 || o.max_tokens < -1)
         return gemma::make_error(gemma::ErrorCode::invalid_argument,
                                  "--ctx must be positive and --max-tokens >= 0");
@@ -31,7 +32,8 @@ gemma::Result<GenerateOptions> parse_generate_options(const Args & args) {
 }
 
 std::unique_ptr<gemma::runtime::ChatEngine> load_chat_engine(const std::string & dir,
-                                                             const GenerateOptions & o, bool quiet) {
+                                                             const GenerateOptions & o,
+                                                             bool quiet) {
     gemma::runtime::LoadProgressFn progress;
     if (!quiet)
         progress = [](const gemma::runtime::LoadProgress & p) {
@@ -41,7 +43,8 @@ std::unique_ptr<gemma::runtime::ChatEngine> load_chat_engine(const std::string &
         };
     auto e = gemma::runtime::ChatEngine::load(dir, o.engine, progress);
     if (!e.ok()) {
-        std::fprintf(stderr, "cannot load model '%s': %s\n", dir.c_str(), e.error().message.c_str());
+        std::fprintf(stderr, "cannot load model '%s': %s\n", dir.c_str(),
+                     e.error().message.c_str());
         return nullptr;
     }
     return std::move(*e);

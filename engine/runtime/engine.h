@@ -22,7 +22,7 @@ struct EngineOptions {
     int max_seqs = 4;                 // requests generating at once
     int max_step_tokens = 64;         // tokens per batched step
     int prefill_chunk = 64;
-    int max_cached = 4;               // prefix-cache entries (earlier turns kept for reuse)
+    int max_cached = 4;  // prefix-cache entries (earlier turns kept for reuse)
 };
 
 enum class EngineState { loading, ready, failed };
@@ -35,9 +35,9 @@ struct LoadProgress {
 using LoadProgressFn = std::function<bool(const LoadProgress &)>;
 
 struct ModelInfo {
-    std::string id;           // model directory name
-    int context_length = 0;   // the engine's per-sequence context (EngineOptions::n_ctx, capped)
-    int max_context = 0;      // the model's max_position_embeddings
+    std::string id;          // model directory name
+    int context_length = 0;  // the engine's per-sequence context (EngineOptions::n_ctx, capped)
+    int max_context = 0;     // the model's max_position_embeddings
     int vocab_size = 0;
     bool has_vision = false, has_audio = false;
     std::string backend;

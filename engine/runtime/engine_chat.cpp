@@ -32,10 +32,11 @@ Result<std::unique_ptr<ChatEngine>> ChatEngine::load(const std::string & dir, En
     if (!e.ok()) return e.error();
     ce->engine_ = std::move(*e);
     if (ce->tok_->vocab_size() > ce->engine_->info().vocab_size)
-        return make_error(ErrorCode::corrupt_file,
-                          format("the tokenizer in %s has %d tokens but the model only %d; the "
-                                 "files do not belong together",
-                                 dir.c_str(), ce->tok_->vocab_size(), ce->engine_->info().vocab_size));
+        return make_error(
+            ErrorCode::corrupt_file,
+            format("the tokenizer in %s has %d tokens but the model only %d; the "
+                   "files do not belong together",
+                   dir.c_str(), ce->tok_->vocab_size(), ce->engine_->info().vocab_size));
     return ce;
 }
 
@@ -93,9 +94,13 @@ Result<std::unique_ptr<ResponseStream>> ChatEngine::generate(const ChatGenerateR
     tr.stop_ids = stop_ids_;
     tr.use_prefix_cache = req.use_prefix_cache;
     if (req.json_object) {
-        tr.constraint = std::make_shared<JsonConstraint>(without_special(*token_texts(), *tok_), true);
+        tr.constraint =
+            std::make_shared<JsonConstraint>(without_special(*token_texts(), *tok_), true);
     } else if (req.tool_choice == ToolChoice::required && !cr.tools.empty()) {
-        tr.constraint = std::make_shared<PrefixConstraint>(token_texts(), "<|tool_call>call:");
+        auto stc = tok_->special_id("stc_token");  // <|tool_call>
+        if (!stc.ok()) return stc.error();
+        tr.constraint =
+            std::make_shared<PrefixConstraint>(token_texts(), std::vector<int32_t>{*stc}, "call:");
     }
     chat::ChatParserOptions po = chat::chat_parser_options_for_prompt(*prompt);
     po.declared_tools = chat::chat_tool_names(cr);

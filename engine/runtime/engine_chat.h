@@ -18,21 +18,21 @@ namespace gemma::runtime {
 enum class ToolChoice { auto_, none, required };
 
 struct ChatGenerateRequest {
-    chat::ChatRequest chat;             // messages, tools, enable_thinking, ...
+    chat::ChatRequest chat;  // messages, tools, enable_thinking, ...
     SamplingParams sampling;
-    int max_tokens = -1;                // -1: until a stop token or the context is full
-    std::vector<std::string> stop;      // stop strings (not included in the output)
+    int max_tokens = -1;            // -1: until a stop token or the context is full
+    std::vector<std::string> stop;  // stop strings (not included in the output)
     ToolChoice tool_choice = ToolChoice::auto_;
-    bool json_object = false;           // response_format json_object / json_schema: the reply is
-                                        // constrained to a JSON object (the schema itself is not
-                                        // enforced yet)
+    bool json_object = false;  // response_format json_object / json_schema: the reply is
+                               // constrained to a JSON object (the schema itself is not
+                               // enforced yet)
     bool use_prefix_cache = true;
 };
 
 // Raw prompt generation (/v1/completions): no template, text out as content deltas.
 struct TextGenerateRequest {
-    std::string prompt;                 // tokenized with special tokens parsed; or:
-    std::vector<int32_t> prompt_ids;    // used when non-empty
+    std::string prompt;               // tokenized with special tokens parsed; or:
+    std::vector<int32_t> prompt_ids;  // used when non-empty
     SamplingParams sampling;
     int max_tokens = 16;
     std::vector<std::string> stop;
@@ -43,7 +43,8 @@ struct TextGenerateRequest {
 class ChatEngine {
 public:
     // Loads the engine, the tokenizer, the chat template and the stop ids of DIR.
-    static Result<std::unique_ptr<ChatEngine>> load(const std::string & dir, EngineOptions opts = {},
+    static Result<std::unique_ptr<ChatEngine>> load(const std::string & dir,
+                                                    EngineOptions opts = {},
                                                     const LoadProgressFn & progress = {});
 
     // Events: token (only when sampling.top_logprobs >= 0, with the token's text), content,

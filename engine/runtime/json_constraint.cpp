@@ -32,9 +32,15 @@ bool JsonPrefix::feed(std::string_view s) {
 bool JsonPrefix::complete() const {
     if (!stack_.empty()) return false;
     switch (st_) {
-        case St::done: return true;
-        case St::num_zero: case St::num_int: case St::num_frac: case St::num_exp: return true;
-        default: return false;
+        case St::done:
+            return true;
+        case St::num_zero:
+        case St::num_int:
+        case St::num_frac:
+        case St::num_exp:
+            return true;
+        default:
+            return false;
     }
 }
 
@@ -42,14 +48,36 @@ bool JsonPrefix::complete() const {
 bool JsonPrefix::begin_value(char c) {
     if (object_only_ && stack_.empty() && c != '{') return false;
     switch (c) {
-        case '{': stack_.push_back('{'); st_ = St::obj_key_or_end; return true;
-        case '[': stack_.push_back('['); st_ = St::arr_value_or_end; return true;
-        case '"': str_is_key_ = false; st_ = St::str; return true;
-        case '-': st_ = St::num_sign; return true;
-        case '0': st_ = St::num_zero; return true;
-        case 't': lit_ = "rue"; st_ = St::literal; return true;
-        case 'f': lit_ = "alse"; st_ = St::literal; return true;
-        case 'n': lit_ = "ull"; st_ = St::literal; return true;
+        case '{':
+            stack_.push_back('{');
+            st_ = St::obj_key_or_end;
+            return true;
+        case '[':
+            stack_.push_back('[');
+            st_ = St::arr_value_or_end;
+            return true;
+        case '"':
+            str_is_key_ = false;
+            st_ = St::str;
+            return true;
+        case '-':
+            st_ = St::num_sign;
+            return true;
+        case '0':
+            st_ = St::num_zero;
+            return true;
+        case 't':
+            lit_ = "rue";
+            st_ = St::literal;
+            return true;
+        case 'f':
+            lit_ = "alse";
+            st_ = St::literal;
+            return true;
+        case 'n':
+            lit_ = "ull";
+            st_ = St::literal;
+            return true;
         default:
             if (c >= '1' && c <= '9') {
                 st_ = St::num_int;
@@ -97,7 +125,8 @@ bool JsonPrefix::number_char(char c, bool & consumed) {
         case St::num_exp:
             if (is_digit(c)) return true;
             break;
-        default: return false;
+        default:
+            return false;
     }
     consumed = false;
     return end_value();
@@ -168,7 +197,8 @@ bool JsonPrefix::step(char c) {
             ++lit_;
             if (*lit_ == '\0') return end_value();
             return true;
-        case St::done: return is_ws(c);
+        case St::done:
+            return is_ws(c);
         default: {
             bool consumed = false;
             if (!number_char(c, consumed)) return false;
@@ -190,6 +220,7 @@ void JsonConstraint::accept(int32_t id) {
 }
 
 bool PrefixConstraint::allows(int32_t id) const {
+    if (n_ids_ < ids_.size()) return id == ids_[n_ids_];
     if (id < 0 || size_t(id) >= texts_->size()) return false;
     const std::string & t = (*texts_)[size_t(id)];
     if (t.empty()) return false;
@@ -199,6 +230,10 @@ bool PrefixConstraint::allows(int32_t id) const {
 }
 
 void PrefixConstraint::accept(int32_t id) {
+    if (n_ids_ < ids_.size()) {
+        ++n_ids_;
+        return;
+    }
     if (id < 0 || size_t(id) >= texts_->size()) return;
     pos_ = std::min(prefix_.size(), pos_ + (*texts_)[size_t(id)].size());
 }

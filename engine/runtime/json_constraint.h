@@ -29,9 +29,25 @@ public:
 
 private:
     enum class St : uint8_t {
-        value, obj_key_or_end, obj_key, colon, after_value, arr_value_or_end,
-        str, str_esc, str_hex, num_sign, num_zero, num_int, num_dot, num_frac, num_e, num_esign,
-        num_exp, literal, done
+        value,
+        obj_key_or_end,
+        obj_key,
+        colon,
+        after_value,
+        arr_value_or_end,
+        str,
+        str_esc,
+        str_hex,
+        num_sign,
+        num_zero,
+        num_int,
+        num_dot,
+        num_frac,
+        num_e,
+        num_esign,
+        num_exp,
+        literal,
+        done
     };
     bool step(char c);
     bool begin_value(char c);
@@ -40,10 +56,10 @@ private:
 
     bool object_only_;
     St st_ = St::value;
-    std::string stack_;       // '{' / '[' per open container
+    std::string stack_;  // '{' / '[' per open container
     bool str_is_key_ = false;
     int hex_left_ = 0;
-    const char * lit_ = "";   // remaining characters of true/false/null
+    const char * lit_ = "";  // remaining characters of true/false/null
 };
 
 // Output must be one JSON value (an object when object_only), then generation ends. `texts[id]`
@@ -63,20 +79,26 @@ private:
     JsonPrefix state_;
 };
 
-// Output must start with `prefix` (e.g. "<|tool_call>call:" for tool_choice=required), then is
-// free. Token texts as for JsonConstraint.
+// Output must start with the tokens `ids` (e.g. the <|tool_call> control token, which must not be
+// spelled out in ordinary pieces), then with the text `prefix` (e.g. "call:" for
+// tool_choice=required), then is free. Token texts as for JsonConstraint.
 class PrefixConstraint : public Constraint, public TokenFilter {
 public:
-    PrefixConstraint(std::shared_ptr<const std::vector<std::string>> texts, std::string prefix)
-        : texts_(std::move(texts)), prefix_(std::move(prefix)) {}
+    PrefixConstraint(std::shared_ptr<const std::vector<std::string>> texts,
+                     std::vector<int32_t> ids, std::string prefix)
+        : texts_(std::move(texts)), ids_(std::move(ids)), prefix_(std::move(prefix)) {}
 
-    const TokenFilter * filter() override { return pos_ < prefix_.size() ? this : nullptr; }
+    const TokenFilter * filter() override {
+        return n_ids_ < ids_.size() || pos_ < prefix_.size() ? this : nullptr;
+    }
     bool allows(int32_t id) const override;
     void accept(int32_t id) override;
     bool done() const override { return false; }
 
 private:
     std::shared_ptr<const std::vector<std::string>> texts_;
+    std::vector<int32_t> ids_;
+    size_t n_ids_ = 0;  // forced ids emitted
     std::string prefix_;
     size_t pos_ = 0;
 };

@@ -59,8 +59,9 @@ void PrefixCache::insert(std::vector<uint64_t> keys, gemma4::KvSeq seq) {
 
 bool PrefixCache::evict_one() {
     if (entries_.empty()) return false;
-    auto it = std::min_element(entries_.begin(), entries_.end(),
-                               [](const Entry & a, const Entry & b) { return a.last_used < b.last_used; });
+    auto it = std::min_element(
+        entries_.begin(), entries_.end(),
+        [](const Entry & a, const Entry & b) { return a.last_used < b.last_used; });
     pool_.seq_release(it->seq);
     entries_.erase(it);
     return true;

@@ -15,7 +15,7 @@
 namespace gemma::runtime {
 
 struct StreamToolCall {
-    std::string id;         // "chatcmpl-tool-<32 hex>"
+    std::string id;  // "chatcmpl-tool-<32 hex>"
     std::string name;
     std::string arguments;  // JSON object text
 };
@@ -23,13 +23,13 @@ struct StreamToolCall {
 struct StreamEvent {
     enum class Kind { token, content, reasoning, tool_call, finish, error };
     Kind kind = Kind::token;
-    SampleResult token;              // token: the id with its logprobs (when asked for)
-    std::string text;                // token: its decoded text (when a tokenizer is known);
-                                     // content / reasoning: the delta
-    StreamToolCall tool_call;        // tool_call: one complete call
+    SampleResult token;        // token: the id with its logprobs (when asked for)
+    std::string text;          // token: its decoded text (when a tokenizer is known);
+                               // content / reasoning: the delta
+    StreamToolCall tool_call;  // tool_call: one complete call
     FinishReason finish = FinishReason::stop;  // finish
-    Usage usage;                     // finish
-    Error error;                     // error (the stream ends after it)
+    Usage usage;                               // finish
+    Error error;                               // error (the stream ends after it)
 };
 
 // Thread-safe. next() and cancel() may be called from different threads; after a finish or
@@ -59,6 +59,7 @@ private:
 
 // Reads every event of `stream` until it ends, calling `on_event` for each (on this thread).
 // Returns the last event (finish or error).
-StreamEvent stream_drain(ResponseStream & stream, const std::function<void(const StreamEvent &)> & on_event);
+StreamEvent stream_drain(ResponseStream & stream,
+                         const std::function<void(const StreamEvent &)> & on_event);
 
 }  // namespace gemma::runtime

@@ -42,7 +42,8 @@ Status sampling_params_check(const SamplingParams & p, int vocab_size) {
         return bad(format("top_logprobs must be at most 20 (got %d)", p.top_logprobs));
     for (const auto & [id, b] : p.logit_bias) {
         if (id < 0 || id >= vocab_size)
-            return bad(format("logit_bias token %d is outside the vocabulary [0, %d)", id, vocab_size));
+            return bad(
+                format("logit_bias token %d is outside the vocabulary [0, %d)", id, vocab_size));
         if (!(std::fabs(b) <= 100.0f))
             return bad(format("logit_bias for token %d must be in [-100, 100]", id));
     }
@@ -101,7 +102,8 @@ int32_t Sampler::pick(std::vector<float> & l) {
     const double mx = double(l[size_t(idx[0])]);
     std::vector<double> p(idx.size());
     double sum = 0.0;
-    for (size_t i = 0; i < idx.size(); ++i) sum += p[i] = std::exp((double(l[size_t(idx[i])]) - mx) * inv_t);
+    for (size_t i = 0; i < idx.size(); ++i)
+        sum += p[i] = std::exp((double(l[size_t(idx[i])]) - mx) * inv_t);
     size_t n = idx.size();
     if (params_.top_p < 1.0f) {  // smallest prefix whose mass reaches top_p
         double acc = 0.0;
@@ -137,7 +139,8 @@ void Sampler::fill_logprobs(std::span<const float> logits, SampleResult & r) con
     std::iota(idx.begin(), idx.end(), 0);
     size_t k = std::min(size_t(params_.top_logprobs), idx.size());
     std::partial_sort(idx.begin(), idx.begin() + long(k), idx.end(), [&](int32_t a, int32_t b) {
-        return logits[size_t(a)] > logits[size_t(b)] || (logits[size_t(a)] == logits[size_t(b)] && a < b);
+        return logits[size_t(a)] > logits[size_t(b)] ||
+               (logits[size_t(a)] == logits[size_t(b)] && a < b);
     });
     for (size_t i = 0; i < k; ++i)
         r.top.push_back({idx[i], float(double(logits[size_t(idx[i])]) - lse)});
@@ -145,8 +148,9 @@ void Sampler::fill_logprobs(std::span<const float> logits, SampleResult & r) con
 
 Result<SampleResult> Sampler::sample(std::span<const float> logits, const TokenFilter * filter) {
     if (int(logits.size()) != vocab_)
-        return make_error(ErrorCode::invalid_argument,
-                          format("sampler: %zu logits for a vocabulary of %d", logits.size(), vocab_));
+        return make_error(
+            ErrorCode::invalid_argument,
+            format("sampler: %zu logits for a vocabulary of %d", logits.size(), vocab_));
     std::vector<float> l(logits.begin(), logits.end());
     apply_penalties(l);
     SampleResult r;
@@ -165,8 +169,10 @@ Result<SampleResult> Sampler::sample(std::span<const float> logits, const TokenF
             bool any = false;
             for (int32_t id = 0; id < vocab_; ++id) {
                 if (l[size_t(id)] == kNegInf) continue;
-                if (filter->allows(id)) any = true;
-                else l[size_t(id)] = kNegInf;
+                if (filter->allows(id))
+                    any = true;
+                else
+                    l[size_t(id)] = kNegInf;
             }
             if (!any)
                 return make_error(ErrorCode::invalid_argument,

@@ -38,8 +38,8 @@ struct TokenLogprob {
 
 struct SampleResult {
     int32_t id = -1;
-    float logprob = 0.0f;            // log-softmax of the raw logits (before penalties/temperature)
-    std::vector<TokenLogprob> top;   // top_logprobs alternatives, most likely first
+    float logprob = 0.0f;           // log-softmax of the raw logits (before penalties/temperature)
+    std::vector<TokenLogprob> top;  // top_logprobs alternatives, most likely first
 };
 
 // Which tokens a constrained decoder may emit next (grammar, JSON, forced prefixes).
@@ -69,7 +69,8 @@ public:
     void set_prompt(std::span<const int32_t> prompt);
     // Picks the next token. `filter` (may be null) removes disallowed tokens; invalid_argument
     // when it allows none or the logits row has the wrong size.
-    Result<SampleResult> sample(std::span<const float> logits, const TokenFilter * filter = nullptr);
+    Result<SampleResult> sample(std::span<const float> logits,
+                                const TokenFilter * filter = nullptr);
     // Records an emitted token for the penalties (sample() does not, so callers may force tokens).
     void accept(int32_t id);
 

@@ -1,21 +1,26 @@
 // Scheduler: request intake, admission (prefix-cache lookup, KV acquisition with eviction), the
 // inference loop and request completion. One step's composition lives in step().
 #include "runtime/scheduler.h"
-#include "runtime/scheduler_seq.h"
 
 #include <algorithm>
 
 #include "core/log.h"
+#include "runtime/scheduler_seq.h"
 
 namespace gemma::runtime {
 
 const char * finish_reason_name(FinishReason r) {
     switch (r) {
-        case FinishReason::stop: return "stop";
-        case FinishReason::length: return "length";
-        case FinishReason::tool_calls: return "tool_calls";
-        case FinishReason::cancelled: return "cancelled";
-        case FinishReason::error: return "error";
+        case FinishReason::stop:
+            return "stop";
+        case FinishReason::length:
+            return "length";
+        case FinishReason::tool_calls:
+            return "tool_calls";
+        case FinishReason::cancelled:
+            return "cancelled";
+        case FinishReason::error:
+            return "error";
     }
     return "error";
 }
@@ -27,8 +32,9 @@ Result<std::unique_ptr<Scheduler>> Scheduler::create(gemma4::TextModel & model,
                                                      SchedulerOptions opts) {
     const auto & mo = model.options();
     if (opts.max_seqs <= 0 || opts.max_step_tokens <= 0 || opts.prefill_chunk <= 0)
-        return make_error(ErrorCode::invalid_argument,
-                          "scheduler: max_seqs, max_step_tokens and prefill_chunk must be positive");
+        return make_error(
+            ErrorCode::invalid_argument,
+            "scheduler: max_seqs, max_step_tokens and prefill_chunk must be positive");
     if (opts.max_step_tokens > mo.max_batch || opts.max_seqs > mo.max_logit_rows ||
         opts.max_seqs > opts.max_step_tokens)
         return make_error(ErrorCode::invalid_argument,
@@ -50,10 +56,9 @@ Status Scheduler::init() {
     po.block_size = opts_.block_size;
     // Snapshots need one extra ring each while their request runs.
     po.n_rings = opts_.max_seqs * (opts_.snapshot_prompts ? 2 : 1) + std::max(0, opts_.max_cached);
-    po.n_blocks = opts_.n_blocks > 0
-                      ? opts_.n_blocks
-                      : (opts_.n_ctx + opts_.block_size - 1) / opts_.block_size *
-                            (opts_.max_seqs + std::max(0, opts_.max_cached));
+    po.n_blocks = opts_.n_blocks > 0 ? opts_.n_blocks
+                                     : (opts_.n_ctx + opts_.block_size - 1) / opts_.block_size *
+                                           (opts_.max_seqs + std::max(0, opts_.max_cached));
     auto pool = model_.make_kv_pool(po);
     if (!pool.ok()) return pool.error();
     pool_ = std::move(*pool);
@@ -76,9 +81,9 @@ Result<uint64_t> Scheduler::submit(TokenRequest req, std::shared_ptr<TokenSink> 
         return make_error(ErrorCode::invalid_argument, "generate: the prompt has no tokens");
     for (int32_t id : req.prompt)
         if (id < 0 || id >= tc.vocab_size)
-            return make_error(ErrorCode::invalid_argument,
-                              format("prompt token %d is outside the vocabulary [0, %d)", id,
-                                     tc.vocab_size));
+            return make_error(
+                ErrorCode::invalid_argument,
+                format("prompt token %d is outside the vocabulary [0, %d)", id, tc.vocab_size));
     if (int(req.prompt.size()) >= opts_.n_ctx)
         return make_error(ErrorCode::context_full,
                           format("the prompt has %zu tokens but the context holds %d (and one more "
@@ -86,8 +91,10 @@ Result<uint64_t> Scheduler::submit(TokenRequest req, std::shared_ptr<TokenSink> 
                                  "size",
                                  req.prompt.size(), opts_.n_ctx));
     for (const MediaRun & m : req.media)
-        if (m.row < 0 || m.embeds.ndim() != 2 || m.row + m.embeds.dim(0) > int64_t(req.prompt.size()))
-            return make_error(ErrorCode::invalid_argument, "generate: media rows outside the prompt");
+        if (m.row < 0 || m.embeds.ndim() != 2 ||
+            m.row + m.embeds.dim(0) > int64_t(req.prompt.size()))
+            return make_error(ErrorCode::invalid_argument,
+                              "generate: media rows outside the prompt");
     GEMMA_TRY(sampling_params_check(req.sampling, tc.vocab_size));
     std::lock_guard<std::mutex> lock(mu_);
     if (stop_) return make_error(ErrorCode::cancelled, "the scheduler is shutting down");
@@ -114,7 +121,9 @@ void Scheduler::loop() {
     for (;;) {
         {
             std::unique_lock<std::mutex> lock(mu_);
-            cv_.wait(lock, [&] { return stop_ || !queue_.empty() || !active_.empty() || !cancels_.empty(); });
+            cv_.wait(lock, [&] {
+                return stop_ || !queue_.empty() || !active_.empty() || !cancels_.empty();
+            });
             if (stop_) break;
         }
         admit();
@@ -146,7 +155,8 @@ Result<gemma4::KvSeq> Scheduler::acquire_seq(Seq & s) {
     const TokenRequest & r = s.req;
     s.keys.assign(r.prompt.begin(), r.prompt.end());
     for (const MediaRun & m : r.media)
-        for (int64_t i = 0; i < m.embeds.dim(0); ++i) s.keys[size_t(m.row + i)] = media_key(m.hash, int(i));
+        for (int64_t i = 0; i < m.embeds.dim(0); ++i)
+            s.keys[size_t(m.row + i)] = media_key(m.hash, int(i));
     PrefixCache::Hit hit;
     if (r.use_prefix_cache) hit = cache_->lookup(s.keys, int(r.prompt.size()) - 1);
     for (;;) {
@@ -178,7 +188,8 @@ void Scheduler::admit() {
                 ++it;
                 continue;
             }
-            it->sink->on_finish(FinishReason::cancelled, Usage{int(it->req.prompt.size()), 0, 0}, nullptr);
+            it->sink->on_finish(FinishReason::cancelled, Usage{int(it->req.prompt.size()), 0, 0},
+                                nullptr);
             it = queue_.erase(it);
         }
     }
@@ -190,7 +201,8 @@ void Scheduler::admit() {
             }
     for (Pending & p : arrived) {
         if (std::find(cancels.begin(), cancels.end(), p.id) != cancels.end()) {
-            p.sink->on_finish(FinishReason::cancelled, Usage{int(p.req.prompt.size()), 0, 0}, nullptr);
+            p.sink->on_finish(FinishReason::cancelled, Usage{int(p.req.prompt.size()), 0, 0},
+                              nullptr);
             continue;
         }
         auto s = std::make_unique<Seq>(p.id, std::move(p.req), std::move(p.sink),
@@ -217,7 +229,8 @@ void Scheduler::finish(Seq & s, FinishReason r, const Error * e) {
     } else {
         pool_->seq_release(s.kv);
     }
-    auto it = std::find_if(active_.begin(), active_.end(), [&](const auto & p) { return p.get() == &s; });
+    auto it =
+        std::find_if(active_.begin(), active_.end(), [&](const auto & p) { return p.get() == &s; });
     active_.erase(it);
 }
 

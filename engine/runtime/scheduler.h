@@ -36,17 +36,20 @@ public:
 
 // A run of soft tokens (image / audio encoder output) replacing prompt rows.
 struct MediaRun {
-    int row = 0;            // first prompt row it replaces
-    Tensor embeds;          // f32 [k, hidden] backend tensor
-    uint64_t hash = 0;      // content hash: the prefix-cache key of these rows
+    int row = 0;        // first prompt row it replaces
+    Tensor embeds;      // f32 [k, hidden] backend tensor
+    uint64_t hash = 0;  // content hash: the prefix-cache key of these rows
 };
 
 struct TokenRequest {
     std::vector<int32_t> prompt;
     std::vector<MediaRun> media;
     SamplingParams sampling;
-    int max_tokens = -1;                // -1: until a stop token or the context is full
-    std::vector<int32_t> stop_ids;      // ending tokens (not reported as output)
+    // -1: until a stop token or the context is full. Context policy: a prompt that does not fit
+    // (n_ctx - 1 tokens at most) fails with context_full at submit; nothing is truncated. A reply
+    // that fills the context ends with FinishReason::length.
+    int max_tokens = -1;
+    std::vector<int32_t> stop_ids;  // ending tokens (not reported as output)
     std::shared_ptr<Constraint> constraint;
     bool use_prefix_cache = true;
 };
@@ -73,8 +76,8 @@ struct SchedulerOptions {
     int max_step_tokens = 64;  // tokens per step (decode + prefill); <= the model's max_batch
     int prefill_chunk = 64;    // most prompt tokens of one sequence per step
     int block_size = 16;
-    int n_blocks = 0;          // 0: n_ctx worth for every sequence and cache entry
-    int max_cached = 4;        // prefix-cache entries kept (each holds a sliding ring)
+    int n_blocks = 0;              // 0: n_ctx worth for every sequence and cache entry
+    int max_cached = 4;            // prefix-cache entries kept (each holds a sliding ring)
     bool snapshot_prompts = true;  // cache each prompt's end too (reuse when replies re-render)
 };
 
@@ -118,7 +121,8 @@ private:
     Result<gemma4::KvSeq> acquire_seq(Seq & s);
     Status reserve(gemma4::KvSeq & kv, int n);
     void after_logits(Seq & s, std::span<const float> logits);
-    void chunk_overrides(const Seq & s, int c0, int n, std::vector<gemma4::EmbedOverride> & out) const;
+    void chunk_overrides(const Seq & s, int c0, int n,
+                         std::vector<gemma4::EmbedOverride> & out) const;
 
     gemma4::TextModel & model_;
     SchedulerOptions opts_;

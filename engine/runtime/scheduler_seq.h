@@ -16,7 +16,7 @@ struct Scheduler::Seq {
     int n_fed = 0;               // prompt tokens already in the cache (incl. cached ones)
     int n_cached = 0;
     int n_generated = 0;
-    int32_t next = -1;           // sampled token waiting to be fed
+    int32_t next = -1;  // sampled token waiting to be fed
     bool snapshot_done = false;
 
     Seq(uint64_t i, TokenRequest r, std::shared_ptr<TokenSink> s, int vocab)

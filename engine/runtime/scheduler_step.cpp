@@ -67,7 +67,8 @@ bool Scheduler::step() {
         if (plan[i].c0 < 0) {
             c.ids = std::span<const int32_t>(&s.next, 1);
         } else {
-            c.ids = std::span<const int32_t>(s.req.prompt).subspan(size_t(plan[i].c0), size_t(plan[i].n));
+            c.ids = std::span<const int32_t>(s.req.prompt)
+                        .subspan(size_t(plan[i].c0), size_t(plan[i].n));
             chunk_overrides(s, plan[i].c0, plan[i].n, overrides[i]);
             c.overrides = overrides[i];
             c.want_logits = plan[i].c0 + plan[i].n == int(s.req.prompt.size());
@@ -78,8 +79,10 @@ bool Scheduler::step() {
     std::vector<float> host;
     if (logits.ok()) {
         auto r = gemma4::read_f32(model_.backend(), *logits);
-        if (r.ok()) host = std::move(*r);
-        else logits = r.error();
+        if (r.ok())
+            host = std::move(*r);
+        else
+            logits = r.error();
     }
     if (!logits.ok()) {
         Error e = logits.error();
@@ -90,8 +93,10 @@ bool Scheduler::step() {
     size_t row = 0;
     for (size_t i = 0; i < plan.size(); ++i) {
         Seq & s = *plan[i].seq;
-        if (plan[i].c0 < 0) s.keys.push_back(uint64_t(uint32_t(s.next)));
-        else s.n_fed += plan[i].n;
+        if (plan[i].c0 < 0)
+            s.keys.push_back(uint64_t(uint32_t(s.next)));
+        else
+            s.n_fed += plan[i].n;
         if (!chunks[i].want_logits) continue;
         after_logits(s, std::span<const float>(host).subspan(row * V, V));
         ++row;
@@ -107,7 +112,9 @@ void Scheduler::after_logits(Seq & s, std::span<const float> logits) {
         s.snapshot_done = true;  // the prompt's end, before any reply token changes the ring
         if (pool_->n_free_rings() > opts_.max_seqs - int(active_.size())) {
             auto snap = pool_->seq_fork(s.kv, s.kv.n_past);
-            if (snap.ok()) cache_->insert(std::vector<uint64_t>(s.keys.begin(), s.keys.begin() + s.kv.n_past), std::move(*snap));
+            if (snap.ok())
+                cache_->insert(std::vector<uint64_t>(s.keys.begin(), s.keys.begin() + s.kv.n_past),
+                               std::move(*snap));
         }
     }
     const TokenFilter * filter = s.req.constraint ? s.req.constraint->filter() : nullptr;

@@ -14,10 +14,10 @@
 namespace gemma::runtime {
 
 struct TextSinkOptions {
-    bool use_parser = false;             // chat: parse; raw completion: text is content
+    bool use_parser = false;  // chat: parse; raw completion: text is content
     chat::ChatParserOptions parser;
-    std::vector<std::string> stop;       // stop strings, excluded from the output
-    bool token_events = false;           // also emit a token event per id (logprobs)
+    std::vector<std::string> stop;  // stop strings, excluded from the output
+    bool token_events = false;      // also emit a token event per id (logprobs)
 };
 
 // Thread-compatible: called by the scheduler thread only. `tok` must outlive it.

@@ -1,11 +1,12 @@
 // JSON-constrained decoding: the prefix checker against nlohmann::json's parser (the reference)
 // on valid and invalid texts, and sampling under the constraint from random logits over a small
 // vocabulary of JSON fragments always yields text nlohmann parses as an object.
+#include "runtime/json_constraint.h"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/json_constraint.h"
 #include "runtime/sampler.h"
 
 using namespace gemma;
@@ -22,10 +23,25 @@ bool accepts_whole(const std::string & s, bool object_only = false) {
 
 TEST(JsonPrefix, AgreesWithTheParserOnWholeTexts) {
     const char * texts[] = {
-        R"({})", R"([])", R"({"a": 1, "b": [true, false, null], "c": {"d": "x\"y\u00e9"}})",
-        R"(-0.5e+10)", R"("s")", R"([1,2 , 3])", R"({"a":})", R"({"a" 1})", R"([1,])", R"(01)",
-        R"({"a":1}})", R"(tru)", R"("bad \x escape")", R"({'a': 1})", R"(1.)", R"(-)", R"([1 2])",
-        " { \"k\" : [ ] } ", R"("tab	inside")",
+        R"({})",
+        R"([])",
+        R"({"a": 1, "b": [true, false, null], "c": {"d": "x\"y\u00e9"}})",
+        R"(-0.5e+10)",
+        R"("s")",
+        R"([1,2 , 3])",
+        R"({"a":})",
+        R"({"a" 1})",
+        R"([1,])",
+        R"(01)",
+        R"({"a":1}})",
+        R"(tru)",
+        R"("bad \x escape")",
+        R"({'a': 1})",
+        R"(1.)",
+        R"(-)",
+        R"([1 2])",
+        " { \"k\" : [ ] } ",
+        R"("tab	inside")",
     };
     for (const char * t : texts) {
         bool ref = nlohmann::json::accept(t);
@@ -49,8 +65,8 @@ TEST(JsonPrefix, RejectsAtTheFirstBadCharacterAndKeepsState) {
 // Random logits over fragments; every constrained sample must parse as an object.
 TEST(JsonConstraint, SampledOutputsAreObjects) {
     auto texts = std::make_shared<std::vector<std::string>>(std::vector<std::string>{
-        "", "{", "}", "[", "]", "\"", "key", "\":", ":", ",", " ", "1", "2.5", "-", "e", "true",
-        "null", "\"a\"", "{\"", "\"}", "x", "]}", "\\n", "fals", "e,",
+        "",  "{", "}",    "[",    "]",     "\"",  "key", "\":", ":",  ",",   " ",    "1",  "2.5",
+        "-", "e", "true", "null", "\"a\"", "{\"", "\"}", "x",   "]}", "\\n", "fals", "e,",
     });
     const int V = int(texts->size());
     Rng logit_rng(5);
@@ -83,13 +99,14 @@ TEST(JsonConstraint, SampledOutputsAreObjects) {
 
 TEST(PrefixConstraint, ForcesTheStartThenFrees) {
     auto texts = std::make_shared<std::vector<std::string>>(
-        std::vector<std::string>{"<|tool_call>", "call", ":", "call:get", "hello", ""});
-    PrefixConstraint c(texts, "<|tool_call>call:");
+        std::vector<std::string>{"<|tool_call>", "call", ":", "call:get", "hello", "", "<|"});
+    PrefixConstraint c(texts, {0}, "call:");
     EXPECT_TRUE(c.allows(0));
+    EXPECT_FALSE(c.allows(6)) << "the control token must not be spelled in pieces";
     EXPECT_FALSE(c.allows(4));
-    EXPECT_FALSE(c.allows(5));
     c.accept(0);
     EXPECT_FALSE(c.allows(0));
+    EXPECT_FALSE(c.allows(5));
     EXPECT_TRUE(c.allows(1));
     EXPECT_TRUE(c.allows(3));  // completes the prefix and goes on
     c.accept(3);

@@ -29,7 +29,8 @@ TEST(KvPool, BatchedForcedDecodeMatchesGolden) {
     std::vector<int32_t> ids = g.ids("text.input_ids"), forced = g.ids("decode.forced_tokens");
     Tensor ref = g.get("decode.forced_logits");
     const int64_t V = ref.dim(1);
-    auto pool = l.model->make_kv_pool({.n_ctx = 80, .max_chunk = 7, .block_size = 4, .n_blocks = 64, .n_rings = 3});
+    auto pool = l.model->make_kv_pool(
+        {.n_ctx = 80, .max_chunk = 7, .block_size = 4, .n_blocks = 64, .n_rings = 3});
     ASSERT_TRUE(pool.ok()) << pool.error().message;
     KvSeq a = *(*pool)->seq_new(), b = *(*pool)->seq_new(), c = *(*pool)->seq_new();
     std::vector<int32_t> other(ids.rbegin(), ids.rend());
@@ -37,11 +38,13 @@ TEST(KvPool, BatchedForcedDecodeMatchesGolden) {
     size_t pa = 0, pb = 0, pc = 0;
     std::vector<float> last_a;
     while (pa < ids.size()) {
-        size_t na = std::min<size_t>(7, ids.size() - pa), nb = std::min<size_t>(5, other.size() - pb),
+        size_t na = std::min<size_t>(7, ids.size() - pa),
+               nb = std::min<size_t>(5, other.size() - pb),
                nc = std::min<size_t>(3, other.size() - pc);
         std::vector<SeqChunk> chunks;
         ASSERT_TRUE((*pool)->seq_reserve(a, int(na)).ok());
-        chunks.push_back({&a, std::span<const int32_t>(ids).subspan(pa, na), {}, {}, pa + na == ids.size()});
+        chunks.push_back(
+            {&a, std::span<const int32_t>(ids).subspan(pa, na), {}, {}, pa + na == ids.size()});
         if (nb > 0) {
             ASSERT_TRUE((*pool)->seq_reserve(b, int(nb)).ok());
             chunks.push_back({&b, std::span<const int32_t>(other).subspan(pb, nb), {}, {}, true});
@@ -86,7 +89,8 @@ TEST(KvPool, ForkSharesBlocksAndCopiesOnWrite) {
     ASSERT_NE(l.model, nullptr);
     std::vector<int32_t> ids = g.ids("text.input_ids");
     ids.resize(14);  // 3.5 blocks of 4: the fork shares a partial block
-    auto pool = l.model->make_kv_pool({.n_ctx = 32, .max_chunk = 16, .block_size = 4, .n_blocks = 16, .n_rings = 2});
+    auto pool = l.model->make_kv_pool(
+        {.n_ctx = 32, .max_chunk = 16, .block_size = 4, .n_blocks = 16, .n_rings = 2});
     ASSERT_TRUE(pool.ok());
     KvSeq a = *(*pool)->seq_new();
     ASSERT_TRUE((*pool)->seq_reserve(a, 14).ok());
@@ -129,7 +133,8 @@ TEST(KvPool, ResumeRuleAndContextFull) {
     Loaded l = load_model(kTiny, {8, 1});
     ASSERT_NE(l.model, nullptr);
     // Ring = window 8 + chunk 4 - 1 = 11 slots: a sequence may drop at most 11 - 8 = 3 positions.
-    auto pool = l.model->make_kv_pool({.n_ctx = 20, .max_chunk = 4, .block_size = 4, .n_blocks = 8, .n_rings = 1});
+    auto pool = l.model->make_kv_pool(
+        {.n_ctx = 20, .max_chunk = 4, .block_size = 4, .n_blocks = 8, .n_rings = 1});
     ASSERT_TRUE(pool.ok());
     EXPECT_EQ((*pool)->ring_slots(), 11);
     KvSeq s = *(*pool)->seq_new();
@@ -157,18 +162,21 @@ TEST(KvPool, ResumeRuleAndContextFull) {
 TEST(KvPool, ForwardBatchRejectsUnreservedAndOversizedChunks) {
     Loaded l = load_model(kTiny, {8, 1});
     ASSERT_NE(l.model, nullptr);
-    auto pool = l.model->make_kv_pool({.n_ctx = 32, .max_chunk = 4, .block_size = 4, .n_blocks = 8, .n_rings = 2});
+    auto pool = l.model->make_kv_pool(
+        {.n_ctx = 32, .max_chunk = 4, .block_size = 4, .n_blocks = 8, .n_rings = 2});
     ASSERT_TRUE(pool.ok());
     KvSeq s = *(*pool)->seq_new();
     std::vector<int32_t> ids{2, 3, 4};
     SeqChunk c{&s, ids};
-    EXPECT_EQ(l.model->forward_batch(std::span(&c, 1), **pool).error().code, ErrorCode::invalid_argument);
+    EXPECT_EQ(l.model->forward_batch(std::span(&c, 1), **pool).error().code,
+              ErrorCode::invalid_argument);
     ASSERT_TRUE((*pool)->seq_reserve(s, 3).ok());
     SeqChunk two[2] = {c, c};  // same sequence twice
     EXPECT_EQ(l.model->forward_batch(two, **pool).error().code, ErrorCode::invalid_argument);
     std::vector<int32_t> five{2, 3, 4, 5, 6};
     SeqChunk big{&s, five};
-    EXPECT_EQ(l.model->forward_batch(std::span(&big, 1), **pool).error().code, ErrorCode::invalid_argument);
+    EXPECT_EQ(l.model->forward_batch(std::span(&big, 1), **pool).error().code,
+              ErrorCode::invalid_argument);
     EXPECT_TRUE(l.model->forward_batch(std::span(&c, 1), **pool).ok());
     (*pool)->seq_release(s);
 }

@@ -2,12 +2,12 @@
 // the CPU reference backend, and the relative error (||out - ref|| / ||ref||).
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "core/registry.h"
 #include "io/tensor_source.h"

@@ -1,12 +1,12 @@
 // Sampler statistics under fixed seeds: empirical frequencies against the softmax of known logits
 // (tolerance from the binomial standard error), truncation rules, penalties, bias, determinism,
 // logprobs against a directly computed log-softmax, and parameter validation.
+#include "runtime/sampler.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <map>
-
-#include "runtime/sampler.h"
 
 using namespace gemma;
 using namespace gemma::runtime;

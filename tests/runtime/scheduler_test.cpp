@@ -2,13 +2,14 @@
 // (decode.tokens) alone and batched with other requests; batched == solo for every request;
 // cancellation within a step; prefix-cache hits (text and media) give the same logprobs as cold
 // runs; context_full; stop tokens; seeded sampling; chunked prefill does not starve decodes.
+#include "runtime/scheduler.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
 
-#include "runtime/scheduler.h"
 #include "runtime_util.h"
 
 using namespace gemma;
@@ -115,7 +116,8 @@ TEST(Scheduler, GreedyMatchesReferenceAloneAndBatched) {
     EXPECT_EQ(alone->usage.completion_tokens, int(want.size()));
 
     // Solo runs of two other prompts, then all three at once.
-    std::vector<int32_t> p2(prompt.rbegin(), prompt.rend()), p3(prompt.begin() + 3, prompt.begin() + 33);
+    std::vector<int32_t> p2(prompt.rbegin(), prompt.rend()),
+        p3(prompt.begin() + 3, prompt.begin() + 33);
     std::vector<std::vector<int32_t>> solo_out;
     for (const auto & p : {p2, p3}) {
         TokenRequest r = greedy(p, 20);
@@ -190,7 +192,8 @@ TEST(Scheduler, PrefixCacheHitGivesIdenticalLogits) {
         EXPECT_EQ(hot->tokens[i].id, cold->tokens[i].id);
         EXPECT_EQ(hot->tokens[i].logprob, cold->tokens[i].logprob) << "token " << i;
         ASSERT_EQ(hot->tokens[i].top.size(), 5u);
-        for (size_t k = 0; k < 5; ++k) EXPECT_EQ(hot->tokens[i].top[k].logprob, cold->tokens[i].top[k].logprob);
+        for (size_t k = 0; k < 5; ++k)
+            EXPECT_EQ(hot->tokens[i].top[k].logprob, cold->tokens[i].top[k].logprob);
     }
 }
 
@@ -226,7 +229,8 @@ TEST(Scheduler, PrefixCacheKeysMediaByContent) {
     cold.use_prefix_cache = false;
     auto ref = run(*f.sched, cold);
     ASSERT_EQ(same->tokens.size(), ref->tokens.size());
-    for (size_t i = 0; i < ref->tokens.size(); ++i) EXPECT_EQ(same->tokens[i].logprob, ref->tokens[i].logprob);
+    for (size_t i = 0; i < ref->tokens.size(); ++i)
+        EXPECT_EQ(same->tokens[i].logprob, ref->tokens[i].logprob);
     TokenRequest cold_other = with_media(222, longer);
     cold_other.use_prefix_cache = false;
     auto ref_other = run(*f.sched, cold_other);

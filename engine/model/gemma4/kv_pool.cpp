@@ -13,11 +13,11 @@ Result<std::unique_ptr<KvPool>> KvPool::create(const TextConfig & cfg, Backend &
                                                KvPoolOptions opts) {
     if (opts.n_ctx <= 0 || opts.max_chunk <= 0 || opts.block_size <= 0 || opts.n_rings <= 0 ||
         opts.n_blocks < 0)
-        return make_error(ErrorCode::invalid_argument,
-                          format("KV pool needs positive sizes (n_ctx %d, max_chunk %d, block %d, "
-                                 "rings %d, blocks %d)",
-                                 opts.n_ctx, opts.max_chunk, opts.block_size, opts.n_rings,
-                                 opts.n_blocks));
+        return make_error(
+            ErrorCode::invalid_argument,
+            format("KV pool needs positive sizes (n_ctx %d, max_chunk %d, block %d, "
+                   "rings %d, blocks %d)",
+                   opts.n_ctx, opts.max_chunk, opts.block_size, opts.n_rings, opts.n_blocks));
     if (cfg.max_position_embeddings > 0 && opts.n_ctx > cfg.max_position_embeddings)
         return make_error(ErrorCode::invalid_argument,
                           format("context length %d exceeds the model's %d tokens; choose a "
@@ -39,9 +39,8 @@ Status KvPool::init() {
     for (int l = 0; l < cfg_.n_layers; ++l) {
         const LayerConfig & lc = cfg_.layers[size_t(l)];
         if (!lc.owns_kv) continue;
-        int64_t rows = lc.type == LayerType::sliding
-                           ? int64_t(ring_slots_) * opts_.n_rings
-                           : int64_t(opts_.n_blocks) * opts_.block_size;
+        int64_t rows = lc.type == LayerType::sliding ? int64_t(ring_slots_) * opts_.n_rings
+                                                     : int64_t(opts_.n_blocks) * opts_.block_size;
         Shape shape{rows, lc.n_kv_heads, lc.head_dim};
         auto k = backend_.alloc(DType::f32, shape);
         if (!k.ok()) return k.error();
@@ -139,7 +138,8 @@ Status KvPool::seq_reserve(KvSeq & seq, int n) {
             auto fresh = alloc_block(-1);  // shared: copy on write
             if (!fresh.ok()) return fresh.error();
             for (int l = 0; l < cfg_.n_layers; ++l)
-                if (cfg_.layers[size_t(l)].owns_kv && cfg_.layers[size_t(l)].type == LayerType::full)
+                if (cfg_.layers[size_t(l)].owns_kv &&
+                    cfg_.layers[size_t(l)].type == LayerType::full)
                     GEMMA_TRY(copy_rows(l, int64_t(old) * B, int64_t(*fresh) * B, B));
             unref_block(old);
             seq.blocks[size_t(i)] = *fresh;
@@ -219,14 +219,16 @@ Result<LayerKv> KvPool::attention_view(int l, const KvSeq & seq, int n_pos) {
         contiguous = seq.blocks[size_t(i)] == seq.blocks[0] + i;
     if (contiguous) {
         int64_t r0 = int64_t(seq.blocks[0]) * B;
-        return LayerKv{tensor_rows(kv.k, r0, int64_t(nb) * B), tensor_rows(kv.v, r0, int64_t(nb) * B)};
+        return LayerKv{tensor_rows(kv.k, r0, int64_t(nb) * B),
+                       tensor_rows(kv.v, r0, int64_t(nb) * B)};
     }
     const int64_t row = int64_t(lc.n_kv_heads) * lc.head_dim;
     const int64_t cap = int64_t((opts_.n_ctx + B - 1) / B) * B;
     if (gather_.k.empty() || gather_.k.numel() < cap * row) {
         int64_t max_row = row;
         for (const LayerConfig & o : cfg_.layers)
-            if (o.type == LayerType::full) max_row = std::max<int64_t>(max_row, int64_t(o.n_kv_heads) * o.head_dim);
+            if (o.type == LayerType::full)
+                max_row = std::max<int64_t>(max_row, int64_t(o.n_kv_heads) * o.head_dim);
         auto k = backend_.alloc(DType::f32, {cap * max_row});
         if (!k.ok()) return k.error();
         auto v = backend_.alloc(DType::f32, {cap * max_row});

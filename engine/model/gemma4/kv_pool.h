@@ -1,7 +1,8 @@
 // Paged KV memory shared by many sequences of one Gemma 4 text model: full-attention layers keep
 // their K/V in fixed-size blocks handed out from one pool (refcounted, so sequences and cached
 // prefixes share blocks, copy-on-write); sliding layers keep one ring of window + max_chunk - 1
-// slots per sequence (they never need more); KV-shared layers store nothing (spec gemma4-text §6.6).
+// slots per sequence (they never need more); KV-shared layers store nothing (spec gemma4-text
+// §6.6).
 #pragma once
 
 #include <cstdint>
@@ -15,11 +16,11 @@
 namespace gemma::gemma4 {
 
 struct KvPoolOptions {
-    int n_ctx = 4096;      // most positions one sequence may hold (<= max_position_embeddings)
-    int max_chunk = 64;    // most tokens of one sequence per forward step
-    int block_size = 16;   // positions per full-layer block
-    int n_blocks = 0;      // full-layer blocks in the pool; 0 = n_ctx worth for n_rings / 2 seqs
-    int n_rings = 8;       // sliding-layer rings: active sequences + cached prefixes at once
+    int n_ctx = 4096;     // most positions one sequence may hold (<= max_position_embeddings)
+    int max_chunk = 64;   // most tokens of one sequence per forward step
+    int block_size = 16;  // positions per full-layer block
+    int n_blocks = 0;     // full-layer blocks in the pool; 0 = n_ctx worth for n_rings / 2 seqs
+    int n_rings = 8;      // sliding-layer rings: active sequences + cached prefixes at once
 };
 
 // One sequence's place in the pool. Plain data owned by the caller; give it back with

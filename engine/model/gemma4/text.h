@@ -54,11 +54,11 @@ struct ForwardInput {
 
 // One sequence's chunk in a batched step: consecutive tokens at positions seq->n_past, ...
 struct SeqChunk {
-    KvSeq * seq = nullptr;                    // its pool state; n_past advances on success
+    KvSeq * seq = nullptr;  // its pool state; n_past advances on success
     std::span<const int32_t> ids = {};
     std::span<const int32_t> block_ids = {};  // optional bidirectional-vision block ids
     std::span<const EmbedOverride> overrides = {};
-    bool want_logits = true;             // logits of the chunk's last token
+    bool want_logits = true;  // logits of the chunk's last token
 };
 
 class TextModel {
