@@ -41,4 +41,12 @@ Tensor tensor_reshape(const Tensor & t, Shape shape) {
     return v;
 }
 
+Tensor tensor_prefix(const Tensor & t, Shape shape) {
+    GEMMA_ASSERT(shape_numel(shape) <= t.numel(), "tensor_prefix: %s from %s",
+                 shape_str(shape).c_str(), shape_str(t.shape).c_str());
+    Tensor v = t;
+    v.shape = std::move(shape);
+    return v;
+}
+
 }  // namespace gemma

@@ -80,6 +80,8 @@ public:
 Tensor tensor_rows(const Tensor & t, int64_t row0, int64_t n);
 // Same data, another shape with the same element count.
 Tensor tensor_reshape(const Tensor & t, Shape shape);
+// The first numel(shape) elements of t (a scratch buffer) viewed with `shape`.
+Tensor tensor_prefix(const Tensor & t, Shape shape);
 
 // ---- shape/dtype checks shared by every backend (invalid_argument / unsupported, naming the op
 // and the shapes). A backend calls these first, then runs its kernel. ----
