@@ -7,6 +7,9 @@
 #include <mutex>
 
 #include "backends/cpu/cpu_ref_backend.h"
+#if GEMMA_HAS_CUDA
+#include "backends/cuda/cuda_backend.h"
+#endif
 
 namespace gemma {
 namespace {
@@ -21,6 +24,12 @@ std::vector<BackendEntry> & registry() {
         std::vector<BackendEntry> e;
         e.push_back({"cpu-ref", "CPU reference: scalar loops, f32 accumulation (for verification)",
                      []() -> Result<std::unique_ptr<Backend>> { return cpu::make_cpu_ref_backend(); }});
+#if GEMMA_HAS_CUDA
+        e.push_back({"cuda", "NVIDIA GPU (CUDA): bf16 tensor-core prefill, f32 decode kernels, CUDA graphs",
+                     []() { return cuda::make_cuda_backend(cuda::CudaOptions{}); }});
+        e.push_back({"cuda-f32", "NVIDIA GPU (CUDA), every product in f32 (verification)",
+                     []() { return cuda::make_cuda_backend(cuda::CudaOptions{.exact_f32 = true}); }});
+#endif
         return e;
     }();
     return entries;
