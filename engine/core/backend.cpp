@@ -5,19 +5,32 @@ namespace gemma {
 
 const char * op_name(Op op) {
     switch (op) {
-        case Op::get_rows: return "get_rows";
-        case Op::matmul: return "matmul";
-        case Op::rms_norm: return "rms_norm";
-        case Op::rope: return "rope";
-        case Op::kv_store: return "kv_store";
-        case Op::attention: return "attention";
-        case Op::gelu_tanh_mul: return "gelu_tanh_mul";
-        case Op::add: return "add";
-        case Op::mul: return "mul";
-        case Op::scale: return "scale";
-        case Op::softcap: return "softcap";
-        case Op::copy: return "copy";
-        case Op::transpose01: return "transpose01";
+        case Op::get_rows:
+            return "get_rows";
+        case Op::matmul:
+            return "matmul";
+        case Op::rms_norm:
+            return "rms_norm";
+        case Op::rope:
+            return "rope";
+        case Op::kv_store:
+            return "kv_store";
+        case Op::attention:
+            return "attention";
+        case Op::gelu_tanh_mul:
+            return "gelu_tanh_mul";
+        case Op::add:
+            return "add";
+        case Op::mul:
+            return "mul";
+        case Op::scale:
+            return "scale";
+        case Op::softcap:
+            return "softcap";
+        case Op::copy:
+            return "copy";
+        case Op::transpose01:
+            return "transpose01";
     }
     return "?";
 }

@@ -10,7 +10,8 @@ namespace {
 
 Status need_host(const Tensor & t, const char * what) {
     if (t.where == Where::host) return Status::success();
-    return make_error(ErrorCode::invalid_argument, format("cpu-ref: %s is not in host memory", what));
+    return make_error(ErrorCode::invalid_argument,
+                      format("cpu-ref: %s is not in host memory", what));
 }
 
 class CpuRefBackend final : public Backend {
@@ -20,7 +21,9 @@ public:
     }
 
     bool supports(const OpDesc & op) const override {
-        auto is_float = [](DType t) { return t == DType::f32 || t == DType::f16 || t == DType::bf16; };
+        auto is_float = [](DType t) {
+            return t == DType::f32 || t == DType::f16 || t == DType::bf16;
+        };
         return is_float(op.a) && is_float(op.b);
     }
 
@@ -38,8 +41,9 @@ public:
     Status write(const Tensor & dst, const void * src, size_t nbytes) override {
         GEMMA_TRY(need_host(dst, "write target"));
         if (nbytes > dst.nbytes())
-            return make_error(ErrorCode::invalid_argument,
-                              format("write: %zu bytes into a %zu-byte tensor", nbytes, dst.nbytes()));
+            return make_error(
+                ErrorCode::invalid_argument,
+                format("write: %zu bytes into a %zu-byte tensor", nbytes, dst.nbytes()));
         std::memcpy(dst.data, src, nbytes);
         return Status::success();
     }
@@ -47,15 +51,17 @@ public:
     Status read(const Tensor & src, void * dst, size_t nbytes) override {
         GEMMA_TRY(need_host(src, "read source"));
         if (nbytes > src.nbytes())
-            return make_error(ErrorCode::invalid_argument,
-                              format("read: %zu bytes from a %zu-byte tensor", nbytes, src.nbytes()));
+            return make_error(
+                ErrorCode::invalid_argument,
+                format("read: %zu bytes from a %zu-byte tensor", nbytes, src.nbytes()));
         std::memcpy(dst, src.data, nbytes);
         return Status::success();
     }
 
     Status synchronize() override { return Status::success(); }
 
-    Status get_rows(const Tensor & table, const Tensor & ids, float s, const Tensor & out) override {
+    Status get_rows(const Tensor & table, const Tensor & ids, float s,
+                    const Tensor & out) override {
         GEMMA_TRY(op_check::get_rows(table, ids, out));
         ref::get_rows(table, ids, s, out);
         return Status::success();
@@ -70,7 +76,8 @@ public:
         ref::rms_norm(x, w, eps, out);
         return Status::success();
     }
-    Status rope(const Tensor & x, const Tensor & pos, const Tensor & freqs, const Tensor & out) override {
+    Status rope(const Tensor & x, const Tensor & pos, const Tensor & freqs,
+                const Tensor & out) override {
         GEMMA_TRY(op_check::rope(x, pos, freqs, out));
         ref::rope(x, pos, freqs, out);
         return Status::success();
@@ -82,7 +89,8 @@ public:
         return Status::success();
     }
     Status attention(const Tensor & q, const Tensor & kc, const Tensor & vc, const Tensor & pos,
-                     const Tensor & blocks, const AttentionDesc & desc, const Tensor & out) override {
+                     const Tensor & blocks, const AttentionDesc & desc,
+                     const Tensor & out) override {
         GEMMA_TRY(op_check::attention(q, kc, vc, pos, blocks, out));
         ref::attention(q, kc, vc, pos, blocks, desc, out);
         return Status::success();

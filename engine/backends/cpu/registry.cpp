@@ -22,8 +22,9 @@ std::mutex & registry_mutex() {
 std::vector<BackendEntry> & registry() {
     static std::vector<BackendEntry> entries = [] {
         std::vector<BackendEntry> e;
-        e.push_back({"cpu-ref", "CPU reference: scalar loops, f32 accumulation (for verification)",
-                     []() -> Result<std::unique_ptr<Backend>> { return cpu::make_cpu_ref_backend(); }});
+        e.push_back(
+            {"cpu-ref", "CPU reference: scalar loops, f32 accumulation (for verification)",
+             []() -> Result<std::unique_ptr<Backend>> { return cpu::make_cpu_ref_backend(); }});
 #if GEMMA_HAS_CUDA
         e.push_back({"cuda", "NVIDIA GPU (CUDA): bf16 tensor-core prefill, f32 decode kernels, CUDA graphs",
                      []() { return cuda::make_cuda_backend(cuda::CudaOptions{}); }});

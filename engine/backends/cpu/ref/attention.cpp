@@ -1,10 +1,10 @@
 // kv_store and attention over a (ring-buffer) KV cache: GQA, causal, optional sliding window and
 // bidirectional block overlay, f32 scores and softmax (spec gemma4-text §6.2-6.5, §8).
-#include "backends/cpu/ref/ref_ops.h"
-
 #include <cmath>
 #include <limits>
 #include <vector>
+
+#include "backends/cpu/ref/ref_ops.h"
 
 namespace gemma::cpu::ref {
 
@@ -34,8 +34,9 @@ bool allowed(int64_t i, int64_t p, int64_t t, int64_t pos0, int64_t n, const Ten
 
 }  // namespace
 
-void attention(const Tensor & q, const Tensor & k_cache, const Tensor & v_cache, const Tensor & positions,
-               const Tensor & block_ids, const AttentionDesc & desc, const Tensor & out) {
+void attention(const Tensor & q, const Tensor & k_cache, const Tensor & v_cache,
+               const Tensor & positions, const Tensor & block_ids, const AttentionDesc & desc,
+               const Tensor & out) {
     int64_t n = q.dim(0), hq = q.dim(1), d = q.dim(2);
     int64_t hkv = k_cache.dim(1), slots = k_cache.dim(0), group = hq / hkv;
     int64_t pos0 = positions.ptr<int32_t>()[0];

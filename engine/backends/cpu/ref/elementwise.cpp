@@ -1,8 +1,8 @@
 // Element-wise ops: gelu_tanh_mul, add, mul (with row/scalar broadcast of b), scale, softcap,
 // copy (with dtype conversion) and transpose01.
-#include "backends/cpu/ref/ref_ops.h"
-
 #include <cmath>
+
+#include "backends/cpu/ref/ref_ops.h"
 
 namespace gemma::cpu::ref {
 namespace {
@@ -17,9 +17,15 @@ float load_broadcast(const Tensor & b, int64_t i, int64_t row_width, int64_t n_a
 
 void store(const Tensor & t, int64_t i, float v) {
     switch (t.dtype) {
-        case DType::f32: f32_data(t)[i] = v; break;
-        case DType::bf16: static_cast<uint16_t *>(t.data)[i] = f32_to_bf16(v); break;
-        default: static_cast<uint16_t *>(t.data)[i] = f32_to_f16(v); break;
+        case DType::f32:
+            f32_data(t)[i] = v;
+            break;
+        case DType::bf16:
+            static_cast<uint16_t *>(t.data)[i] = f32_to_bf16(v);
+            break;
+        default:
+            static_cast<uint16_t *>(t.data)[i] = f32_to_f16(v);
+            break;
     }
 }
 
@@ -50,7 +56,8 @@ void scale(const Tensor & x, float s, const Tensor & out) {
 }
 
 void softcap(const Tensor & x, float cap, const Tensor & out) {
-    for (int64_t i = 0; i < x.numel(); ++i) f32_data(out)[i] = cap * std::tanh(f32_data(x)[i] / cap);
+    for (int64_t i = 0; i < x.numel(); ++i)
+        f32_data(out)[i] = cap * std::tanh(f32_data(x)[i] / cap);
 }
 
 void copy(const Tensor & src, const Tensor & dst) {

@@ -1,8 +1,8 @@
 // matmul: x [n, k] f32 · w [m, k]ᵀ -> out [n, m] f32; each weight row is upcast to f32 once and
 // dotted with every x row, accumulating in f32.
-#include "backends/cpu/ref/ref_ops.h"
-
 #include <vector>
+
+#include "backends/cpu/ref/ref_ops.h"
 
 namespace gemma::cpu::ref {
 

@@ -23,8 +23,9 @@ void rms_norm(const Tensor & x, const Tensor & w, float eps, const Tensor & out)
 void rope(const Tensor & x, const Tensor & positions, const Tensor & freqs, const Tensor & out);
 void kv_store(const Tensor & k, const Tensor & v, const Tensor & positions, const Tensor & k_cache,
               const Tensor & v_cache);
-void attention(const Tensor & q, const Tensor & k_cache, const Tensor & v_cache, const Tensor & positions,
-               const Tensor & block_ids, const AttentionDesc & desc, const Tensor & out);
+void attention(const Tensor & q, const Tensor & k_cache, const Tensor & v_cache,
+               const Tensor & positions, const Tensor & block_ids, const AttentionDesc & desc,
+               const Tensor & out);
 void gelu_tanh_mul(const Tensor & gate, const Tensor & up, const Tensor & out);
 void add(const Tensor & a, const Tensor & b, const Tensor & out);
 void mul(const Tensor & a, const Tensor & b, const Tensor & out);

@@ -1,8 +1,8 @@
 // rms_norm: x [r, d] -> x / sqrt(mean(x²) + eps) ⊙ w (w optional, used as stored). The mean is
 // summed in f32 like the reference (torch mean over f32).
-#include "backends/cpu/ref/ref_ops.h"
-
 #include <cmath>
+
+#include "backends/cpu/ref/ref_ops.h"
 
 namespace gemma::cpu::ref {
 

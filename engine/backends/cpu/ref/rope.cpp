@@ -1,8 +1,8 @@
 // rope: NeoX (rotate-half) rotation of each head, element i paired with i + D/2, angle
 // pos·freqs[i] in f32 (spec gemma4-text §6.3). x: [n, h, D], positions: [n], freqs: [D/2].
-#include "backends/cpu/ref/ref_ops.h"
-
 #include <cmath>
+
+#include "backends/cpu/ref/ref_ops.h"
 
 namespace gemma::cpu::ref {
 
