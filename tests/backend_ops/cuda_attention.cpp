@@ -91,7 +91,7 @@ TEST_P(CudaAttention, KvStoreWritesRingSlots) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cuda, CudaAttention, ::testing::Values("cuda", "cuda-f32"),
-                         [](const auto & info) { return info.param == "cuda" ? "cuda" : "cuda_f32"; });
+                         [](const auto & info) { return test_name(info.param); });
 
 }  // namespace
 }  // namespace gemma::cuda_test

@@ -36,6 +36,13 @@ inline std::string open_backends(const std::string & gpu_name, Backends & b) {
     return "";
 }
 
+// gtest-safe parameter name for a backend name ("cuda-f32" -> "cuda_f32").
+inline std::string test_name(std::string name) {
+    for (char & c : name)
+        if (c == '-') c = '_';
+    return name;
+}
+
 // A host tensor of uniform values in [lo, hi), stored as `dtype` (f32/f16/bf16).
 inline Tensor random_host(DType dtype, Shape shape, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
     Tensor t = tensor_host(dtype, std::move(shape));

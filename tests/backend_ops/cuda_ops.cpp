@@ -1,6 +1,7 @@
 // CUDA backend vs cpu-ref, op by op (tests/backend_ops): seeded random inputs, round and odd
 // shapes, NMSE against cpu-ref (1e-7 unless a case says why), guard bytes around every output.
 // Runs for "cuda" and "cuda-f32"; skipped (reported by CTest as skipped) without a GPU.
+#include <algorithm>
 #include <cmath>
 
 #include "cuda_harness.h"
@@ -16,7 +17,7 @@ protected:
         std::string why = open_backends(GetParam(), b_);
         if (!why.empty()) GTEST_SKIP() << why;
     }
-    bool exact() const { return GetParam() == "cuda-f32"; }
+    bool single_bf16() const { return GetParam() == "cuda-bf16"; }
     Backends b_;
 };
 
@@ -24,6 +25,7 @@ TEST(CudaRegistry, ListsCudaBackends) {
     auto names = backend_names();
     EXPECT_NE(std::find(names.begin(), names.end(), "cuda"), names.end());
     EXPECT_NE(std::find(names.begin(), names.end(), "cuda-f32"), names.end());
+    EXPECT_NE(std::find(names.begin(), names.end(), "cuda-bf16"), names.end());
 }
 
 TEST_P(CudaOps, InfoNamesTheDevice) {
@@ -63,11 +65,12 @@ TEST_P(CudaOps, Matmul) {
         for (const MatmulCase & c : cases) {
             Tensor x = random_host(DType::f32, {c.n, c.k}, 3);
             Tensor w = random_host(dt, {c.m, c.k}, 4);
-            // "cuda" rounds x to w's 16-bit type for tensor-core GEMMs (n > 8): relative error
-            // per product 2^-9 (bf16) / 2^-12 (f16), NMSE about that squared over 3.
+            // "cuda-bf16" rounds x once to w's 16-bit type for tensor-core GEMMs (n > 8): relative
+            // error per product 2^-9 (bf16) / 2^-12 (f16), NMSE about that squared over 3.
+            // "cuda" splits x into two 16-bit terms: f32 class.
             double tol = kTol;
-            if (!exact() && c.n > 8 && dt == DType::bf16) tol = 1e-5;
-            if (!exact() && c.n > 8 && dt == DType::f16) tol = 1e-6;
+            if (single_bf16() && c.n > 8 && dt == DType::bf16) tol = 1e-5;
+            if (single_bf16() && c.n > 8 && dt == DType::f16) tol = 1e-6;
             expect_match(b_, DType::f32, {c.n, c.m}, tol, [&](Backend & be, const Tensor & out) {
                 return be.matmul(put(be, x), put(be, w), out);
             }, format("matmul %s n=%lld k=%lld m=%lld", dtype_name(dt), (long long)c.n, (long long)c.k,
@@ -222,8 +225,8 @@ TEST_P(CudaOps, ErrorsAreValues) {
     EXPECT_TRUE(g.synchronize().ok());
 }
 
-INSTANTIATE_TEST_SUITE_P(Cuda, CudaOps, ::testing::Values("cuda", "cuda-f32"),
-                         [](const auto & info) { return info.param == "cuda" ? "cuda" : "cuda_f32"; });
+INSTANTIATE_TEST_SUITE_P(Cuda, CudaOps, ::testing::Values("cuda", "cuda-f32", "cuda-bf16"),
+                         [](const auto & info) { return test_name(info.param); });
 
 }  // namespace
 }  // namespace gemma::cuda_test

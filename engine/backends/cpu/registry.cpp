@@ -26,10 +26,12 @@ std::vector<BackendEntry> & registry() {
             {"cpu-ref", "CPU reference: scalar loops, f32 accumulation (for verification)",
              []() -> Result<std::unique_ptr<Backend>> { return cpu::make_cpu_ref_backend(); }});
 #if GEMMA_HAS_CUDA
-        e.push_back({"cuda", "NVIDIA GPU (CUDA): bf16 tensor-core prefill, f32 decode kernels, CUDA graphs",
-                     []() { return cuda::make_cuda_backend(cuda::CudaOptions{}); }});
+        e.push_back({"cuda", "NVIDIA GPU (CUDA): tensor-core prefill (split bf16), f32 decode, CUDA graphs",
+                     []() { return cuda::make_cuda_backend({}); }});
         e.push_back({"cuda-f32", "NVIDIA GPU (CUDA), every product in f32 (verification)",
-                     []() { return cuda::make_cuda_backend(cuda::CudaOptions{.exact_f32 = true}); }});
+                     []() { return cuda::make_cuda_backend({.precision = cuda::CudaPrecision::f32}); }});
+        e.push_back({"cuda-bf16", "NVIDIA GPU (CUDA), single-pass bf16 prefill GEMMs (fastest, ~1e-2)",
+                     []() { return cuda::make_cuda_backend({.precision = cuda::CudaPrecision::bf16}); }});
 #endif
         return e;
     }();

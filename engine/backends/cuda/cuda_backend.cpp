@@ -5,6 +5,7 @@
 #include "backends/cuda/cuda_backend.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -36,15 +37,25 @@ template <class T> T * f32p(const Tensor & t) { return static_cast<T *>(t.data);
 class CudaBackend final : public Backend {
 public:
     explicit CudaBackend(std::shared_ptr<CudaContext> ctx) : ctx_(std::move(ctx)) {}
-    ~CudaBackend() override { (void)ctx_->synchronize(); }
+    ~CudaBackend() override {
+        (void)ctx_->synchronize();
+        if (const char * e = std::getenv("GEMMA_CUDA_STATS"); e && std::strcmp(e, "1") == 0) {
+            OpQueue::Stats s = ctx_->queue().stats();
+            std::fprintf(stderr, "cuda: op segments: %zu eager, %zu captured, %zu replayed as graphs\n",
+                         s.eager_segments, s.captured, s.replayed);
+        }
+    }
 
     BackendInfo info() const override {
         const gpuDeviceProp & p = ctx_->props();
         BackendInfo b;
-        b.name = ctx_->options().exact_f32 ? "cuda-f32" : "cuda";
-        b.description = format("%s (%d SMs, %.1f GiB)%s", p.name, p.multiProcessorCount,
-                               double(p.totalGlobalMem) / double(1ull << 30),
-                               ctx_->options().exact_f32 ? ", exact f32 products" : "");
+        static const char * const kNames[] = {"cuda", "cuda-f32", "cuda-bf16"};
+        static const char * const kModes[] = {"split-bf16 prefill GEMMs", "f32 products",
+                                              "bf16 prefill GEMMs"};
+        int mode = int(ctx_->options().precision);
+        b.name = kNames[mode];
+        b.description = format("%s (%d SMs, %.1f GiB), %s", p.name, p.multiProcessorCount,
+                               double(p.totalGlobalMem) / double(1ull << 30), kModes[mode]);
         b.where = Where::device;
         b.memory_bytes = p.totalGlobalMem;
         return b;
@@ -130,9 +141,10 @@ public:
             if (matmul_gemv_ok(p.x, p.w, p.k, p.type)) p.path = MatmulPath::gemv;
         } else if (p.type == ElemType::f32) {
             p.path = MatmulPath::blas_f32;
-        } else if (!ctx_->options().exact_f32) {
-            p.path = MatmulPath::blas_lowp;
-            auto s = ctx_->scratch(0, size_t(p.n * p.k) * 2);
+        } else if (ctx_->options().precision != CudaPrecision::f32) {
+            bool split = ctx_->options().precision == CudaPrecision::split16;
+            p.path = split ? MatmulPath::blas_split : MatmulPath::blas_lowp;
+            auto s = ctx_->scratch(0, size_t(p.n * p.k) * (split ? 4 : 2));
             if (!s) return s.error();
             p.scratch = *s;
         }

@@ -9,17 +9,24 @@
 
 namespace gemma::cuda {
 
+// How prefill GEMMs (more than 8 rows) with 16-bit weights treat the f32 activations. Decode
+// GEMV, attention, norms and everything else are f32 in every mode.
+enum class CudaPrecision {
+    split16 = 0,  // "cuda": x = hi + lo in w's type, two tensor-core GEMMs (f32 class, ~1e-5)
+    f32 = 1,      // "cuda-f32": f32 FMA everywhere (verification; 1e-4 class against goldens)
+    bf16 = 2,     // "cuda-bf16": x rounded once (fastest prefill; ~1e-2 against fp32 goldens)
+};
+
 struct CudaOptions {
     int device = 0;
-    // true ("cuda-f32"): every product in f32 FMA (verification; 1e-4 class against goldens).
-    // false ("cuda"): prefill GEMMs round activations to bf16/f16 for tensor cores (1e-2 class).
-    bool exact_f32 = false;
+    CudaPrecision precision = CudaPrecision::split16;
     // Replay repeated op sequences as CUDA graphs (env GEMMA_CUDA_GRAPHS=0 turns this off).
     bool graphs = true;
 };
 
 // device_error (saying why) when no usable GPU is present or the device cannot be set up.
-// The environment variable GEMMA_CUDA_GRAPHS=0 forces options.graphs off (debugging).
+// The environment variable GEMMA_CUDA_GRAPHS=0 forces options.graphs off (debugging);
+// GEMMA_CUDA_STATS=1 prints how op segments ran when the backend is destroyed.
 Result<std::unique_ptr<Backend>> make_cuda_backend(const CudaOptions & options);
 
 // How the backend's op queue ran its segments so far (see op_queue.h).

@@ -66,12 +66,13 @@ constexpr gpublasDataType kGpuBlasBf16 = CUDA_R_16BF;
 #define gpublasSetStream cublasSetStream
 #define gpublasSetWorkspace cublasSetWorkspace
 #define gpublasGetStatusString cublasGetStatusString
-// out[n, m] (row-major, f32) = x[n, k] · w[m, k]ᵀ with x and w of type `ab`, f32 accumulation.
+// out[n, m] (row-major, f32) = x[n, k] · w[m, k]ᵀ + beta · out, x and w of type `ab`, f32 accumulation.
 // `pedantic`: no reduced-precision shortcuts (TF32) for f32 inputs.
 inline gpublasStatus_t gpublas_gemm_xwt(gpublasHandle_t h, int n, int m, int k, const void * x,
-                                        const void * w, gpublasDataType ab, float * out, bool pedantic) {
-    const float one = 1.0f, zero = 0.0f;
-    return cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &one, w, ab, k, x, ab, k, &zero, out,
+                                        const void * w, gpublasDataType ab, float * out, float beta,
+                                        bool pedantic) {
+    const float one = 1.0f;
+    return cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &one, w, ab, k, x, ab, k, &beta, out,
                         CUDA_R_32F, m, pedantic ? CUBLAS_COMPUTE_32F_PEDANTIC : CUBLAS_COMPUTE_32F,
                         CUBLAS_GEMM_DEFAULT);
 }

@@ -69,11 +69,12 @@ constexpr gpublasDataType kGpuBlasBf16 = HIP_R_16BF;
 #define gpublasSetStream hipblasSetStream
 #define gpublasSetWorkspace hipblasSetWorkspace
 #define gpublasGetStatusString hipblasStatusToString
-// out[n, m] (row-major, f32) = x[n, k] · w[m, k]ᵀ; see compat/cuda.h.
+// out[n, m] (row-major, f32) = x[n, k] · w[m, k]ᵀ + beta · out; see compat/cuda.h.
 inline gpublasStatus_t gpublas_gemm_xwt(gpublasHandle_t h, int n, int m, int k, const void * x,
-                                        const void * w, gpublasDataType ab, float * out, bool) {
-    const float one = 1.0f, zero = 0.0f;
-    return hipblasGemmEx(h, HIPBLAS_OP_T, HIPBLAS_OP_N, m, n, k, &one, w, ab, k, x, ab, k, &zero, out,
+                                        const void * w, gpublasDataType ab, float * out, float beta,
+                                        bool) {
+    const float one = 1.0f;
+    return hipblasGemmEx(h, HIPBLAS_OP_T, HIPBLAS_OP_N, m, n, k, &one, w, ab, k, x, ab, k, &beta, out,
                          HIP_R_32F, m, HIPBLAS_COMPUTE_32F, HIPBLAS_GEMM_DEFAULT);
 }
 

@@ -38,9 +38,10 @@ LaunchResult launch_get_rows(const GetRowsParams & p, gpuStream_t s, const Launc
 // How a matmul runs; chosen on the host (it decides the scratch size).
 enum class MatmulPath : int32_t {
     gemv = 0,       // n ≤ kGemvMaxRows, 16-byte aligned rows: weight-streaming warp-per-row kernel
-    blas_lowp = 1,  // x rounded to w's 16-bit type in scratch, cuBLAS tensor cores, f32 accumulate
-    blas_f32 = 2,   // f32 weights: cuBLAS without TF32
-    tiled = 3,      // any shape/alignment, f32 FMA (the exact fallback)
+    blas_lowp = 1,   // x rounded to w's 16-bit type in scratch, cuBLAS tensor cores, f32 accumulate
+    blas_split = 2,  // x = hi + lo (two 16-bit terms), two tensor-core GEMMs: f32-class accuracy
+    blas_f32 = 3,    // f32 weights: cuBLAS without TF32
+    tiled = 4,       // any shape/alignment, f32 FMA (the exact fallback)
 };
 constexpr int64_t kGemvMaxRows = 8;
 
@@ -49,7 +50,7 @@ struct MatmulParams {
     const float * x;
     const void * w;
     float * out;
-    void * scratch;  // blas_lowp: n·k 16-bit values
+    void * scratch;  // blas_lowp: n·k 16-bit values; blas_split: 2·n·k
     int64_t n, k, m;
     ElemType type;
     MatmulPath path;

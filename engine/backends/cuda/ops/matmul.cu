@@ -3,8 +3,10 @@
 // - gemv (decode, n ≤ 8): one warp per weight row streams the row with 16-byte loads, several in
 //   flight per lane, and dots it with every x row (x stays in L1/L2); f32 accumulation, so the
 //   result differs from cpu-ref only in summation order. Batch 1 decode is bound by these reads.
-// - blas (prefill): x rounded to w's 16-bit type, cuBLAS on tensor cores with f32 accumulation
-//   (the bf16-compute mode; error ~2^-9 relative per product), or f32 cuBLAS without TF32.
+// - blas (prefill): cuBLAS on tensor cores with f32 accumulation. blas_split writes x as
+//   hi + lo in w's 16-bit type and runs two GEMMs (x error ~2^-17: f32 class, twice the
+//   FLOPs); blas_lowp rounds x once (error ~2^-9 per product: the fast bf16-compute mode).
+//   f32 weights use f32 cuBLAS without TF32.
 // - tiled: a plain 64×64 shared-memory tile kernel with f32 FMAs for every other case (exact-f32
 //   mode with 16-bit weights, unaligned views).
 #include "backends/cuda/ops/common.cuh"
@@ -126,11 +128,22 @@ __global__ void __launch_bounds__(256) tiled_kernel(MatmulParams p) {
         }
 }
 
-// x f32 -> 16-bit type of w, into scratch (the A operand of the low-precision GEMM).
-__global__ void round_x_kernel(const float * x, uint16_t * y, int64_t n, ElemType t) {
+__device__ __forceinline__ uint16_t round16(float v, ElemType t) {
+    return t == ElemType::bf16 ? gemma_f32_to_bf16(v) : gemma_f32_to_f16(v);
+}
+__device__ __forceinline__ float widen16(uint16_t v, ElemType t) {
+    return t == ElemType::bf16 ? gemma_bf16_to_f32(v) : gemma_f16_to_f32(v);
+}
+
+// x f32 -> 16-bit type of w in scratch (A operand of the tensor-core GEMM); with `lo`, also the
+// rounding remainder x − hi in lo (the second term of the split).
+__global__ void round_x_kernel(const float * x, uint16_t * hi, uint16_t * lo, int64_t n, ElemType t) {
     for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
-         i += int64_t(gridDim.x) * blockDim.x)
-        y[i] = t == ElemType::bf16 ? gemma_f32_to_bf16(x[i]) : gemma_f32_to_f16(x[i]);
+         i += int64_t(gridDim.x) * blockDim.x) {
+        uint16_t h = round16(x[i], t);
+        hi[i] = h;
+        if (lo) lo[i] = round16(x[i] - widen16(h, t), t);
+    }
 }
 
 LaunchResult blas_status(gpublasStatus_t st) {
@@ -152,18 +165,23 @@ LaunchResult launch_matmul(const MatmulParams & p, gpuStream_t s, const LaunchEn
             if (p.type == ElemType::bf16) return launch_gemv_t<ElemType::bf16>(p, s);
             if (p.type == ElemType::f16) return launch_gemv_t<ElemType::f16>(p, s);
             return launch_gemv_t<ElemType::f32>(p, s);
-        case MatmulPath::blas_lowp: {
+        case MatmulPath::blas_lowp:
+        case MatmulPath::blas_split: {
             int64_t count = p.n * p.k;
-            round_x_kernel<<<grid_blocks(count, 256, env), 256, 0, s>>>(
-                p.x, static_cast<uint16_t *>(p.scratch), count, p.type);
+            uint16_t * hi = static_cast<uint16_t *>(p.scratch);
+            uint16_t * lo = p.path == MatmulPath::blas_split ? hi + count : nullptr;
+            round_x_kernel<<<grid_blocks(count, 256, env), 256, 0, s>>>(p.x, hi, lo, count, p.type);
             if (LaunchResult e = launch_error()) return e;
             gpublasDataType t = p.type == ElemType::bf16 ? kGpuBlasBf16 : kGpuBlasF16;
-            return blas_status(gpublas_gemm_xwt(env.blas, int(p.n), int(p.m), int(p.k), p.scratch, p.w,
-                                                t, p.out, false));
+            int n = int(p.n), m = int(p.m), k = int(p.k);
+            if (LaunchResult e = blas_status(gpublas_gemm_xwt(env.blas, n, m, k, hi, p.w, t, p.out, 0.0f, false)))
+                return e;
+            if (!lo) return nullptr;
+            return blas_status(gpublas_gemm_xwt(env.blas, n, m, k, lo, p.w, t, p.out, 1.0f, false));
         }
         case MatmulPath::blas_f32:
             return blas_status(gpublas_gemm_xwt(env.blas, int(p.n), int(p.m), int(p.k), p.x, p.w,
-                                                kGpuBlasF32, p.out, true));
+                                                kGpuBlasF32, p.out, 0.0f, true));
         case MatmulPath::tiled: {
             dim3 grid(unsigned((p.m + kTile - 1) / kTile), unsigned((p.n + kTile - 1) / kTile));
             tiled_kernel<<<grid, 256, 0, s>>>(p);
