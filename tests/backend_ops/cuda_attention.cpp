@@ -33,14 +33,16 @@ std::vector<float> run_case(Backend & b, const AttnCase & c) {
         Status s = b.kv_store(put(b, k), put(b, v), put(b, i32_host(iota(from, n))), *kc, *vc);
         EXPECT_TRUE(s.ok()) << s.error().message;
     };
-    for (int64_t t = 0; t < c.n_hist; t += chunk) store(t, std::min(chunk, c.n_hist - t), uint32_t(100 + t));
+    for (int64_t t = 0; t < c.n_hist; t += chunk)
+        store(t, std::min(chunk, c.n_hist - t), uint32_t(100 + t));
     store(c.n_hist, c.n, 7);
     Tensor q = random_host(DType::f32, {c.n, c.hq, c.d}, 8, -2.0f, 2.0f);
     Guarded out = guarded(b, DType::f32, {c.n, c.hq, c.d});
     Tensor blocks = c.blocks.empty() ? Tensor{} : put(b, i32_host(c.blocks));
     AttentionDesc desc;
     desc.window = c.window;
-    Status s = b.attention(put(b, q), *kc, *vc, put(b, i32_host(iota(c.n_hist, c.n))), blocks, desc, out.view);
+    Status s = b.attention(put(b, q), *kc, *vc, put(b, i32_host(iota(c.n_hist, c.n))), blocks, desc,
+                           out.view);
     EXPECT_TRUE(s.ok()) << s.error().message;
     EXPECT_TRUE(guards_intact(b, out)) << c.name << ": write outside the output";
     return read_f32(b, out.view);
@@ -81,7 +83,8 @@ TEST_P(CudaAttention, KvStoreWritesRingSlots) {
     auto run = [](Backend & b) {
         auto kc = b.alloc(DType::f32, {5, 2, 4});
         auto vc = b.alloc(DType::f32, {5, 2, 4});
-        Tensor k = random_host(DType::f32, {3, 2, 4}, 30), v = random_host(DType::f32, {3, 2, 4}, 31);
+        Tensor k = random_host(DType::f32, {3, 2, 4}, 30),
+               v = random_host(DType::f32, {3, 2, 4}, 31);
         EXPECT_TRUE(b.kv_store(put(b, k), put(b, v), put(b, i32_host({6, 7, 8})), *kc, *vc).ok());
         std::vector<float> a = read_f32(b, *kc), c = read_f32(b, *vc);
         a.insert(a.end(), c.begin(), c.end());

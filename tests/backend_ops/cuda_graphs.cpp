@@ -33,7 +33,8 @@ Toy make_toy(Backend & b) {
     auto a = [&](Shape s) { return *b.alloc(DType::f32, std::move(s)); };
     t.emb = w({kVocab, kEmbd}, 1.0f);
     Tensor f = tensor_host(DType::f32, {kHead / 2});
-    for (int64_t i = 0; i < kHead / 2; ++i) f.ptr<float>()[i] = std::pow(10000.0f, -2.0f * float(i) / kHead);
+    for (int64_t i = 0; i < kHead / 2; ++i)
+        f.ptr<float>()[i] = std::pow(10000.0f, -2.0f * float(i) / kHead);
     t.freqs = put(b, f);
     t.ids = *b.alloc(DType::i32, {1});
     t.pos = *b.alloc(DType::i32, {1});
@@ -47,7 +48,8 @@ Toy make_toy(Backend & b) {
         L.norm = put(b, random_host(DType::bf16, {kEmbd}, seed++, 0.8f, 1.2f));
         L.wq = w({kHq * kHead, kEmbd}, 0.125f), L.wk = w({kHkv * kHead, kEmbd}, 0.125f);
         L.wv = w({kHkv * kHead, kEmbd}, 0.125f), L.wo = w({kEmbd, kHq * kHead}, 0.125f);
-        L.wg = w({kFf, kEmbd}, 0.125f), L.wu = w({kFf, kEmbd}, 0.125f), L.wd = w({kEmbd, kFf}, 0.09f);
+        L.wg = w({kFf, kEmbd}, 0.125f), L.wu = w({kFf, kEmbd}, 0.125f),
+        L.wd = w({kEmbd, kFf}, 0.09f);
         L.kc = a({slots, kHkv, kHead}), L.vc = a({slots, kHkv, kHead});
         t.layers.push_back(L);
     }
@@ -60,13 +62,15 @@ Status layer_step(Backend & b, Toy & t, const Layer & L) {
     GEMMA_TRY(b.matmul(t.h, L.wq, t.q));
     GEMMA_TRY(b.matmul(t.h, L.wk, t.k));
     GEMMA_TRY(b.matmul(t.h, L.wv, t.v));
-    GEMMA_TRY(b.rms_norm(tensor_reshape(t.q, {kHq, kHead}), Tensor{}, 1e-6f, tensor_reshape(t.q, {kHq, kHead})));
+    GEMMA_TRY(b.rms_norm(tensor_reshape(t.q, {kHq, kHead}), Tensor{}, 1e-6f,
+                         tensor_reshape(t.q, {kHq, kHead})));
     GEMMA_TRY(b.rope(q3, t.pos, t.freqs, q3));
     GEMMA_TRY(b.rope(k3, t.pos, t.freqs, k3));
     GEMMA_TRY(b.kv_store(k3, tensor_reshape(t.v, {1, kHkv, kHead}), t.pos, L.kc, L.vc));
     AttentionDesc desc;
     desc.window = L.window;
-    GEMMA_TRY(b.attention(q3, L.kc, L.vc, t.pos, Tensor{}, desc, tensor_reshape(t.att, {1, kHq, kHead})));
+    GEMMA_TRY(
+        b.attention(q3, L.kc, L.vc, t.pos, Tensor{}, desc, tensor_reshape(t.att, {1, kHq, kHead})));
     GEMMA_TRY(b.matmul(t.att, L.wo, t.o));
     GEMMA_TRY(b.add(t.x, t.o, t.x));
     GEMMA_TRY(b.rms_norm(t.x, L.norm, 1e-6f, t.h));
@@ -100,7 +104,8 @@ TEST(CudaGraphs, DecodeStepsReplayAndMatchReference) {
     Toy ref = make_toy(*b.ref), gpu = make_toy(*b.gpu);
     const int32_t ids[] = {3, 17, 42, 0, 9, 33, 33, 5, 21, 48, 1, 2, 3, 4, 7, 11, 12, 13, 14, 15};
     for (int32_t p = 0; p < 20; ++p) {  // past both the 8-slot ring and the first captures
-        std::vector<float> r = decode_step(*b.ref, ref, ids[p], p), g = decode_step(*b.gpu, gpu, ids[p], p);
+        std::vector<float> r = decode_step(*b.ref, ref, ids[p], p),
+                           g = decode_step(*b.gpu, gpu, ids[p], p);
         // 12 f32 layers; the backends differ only in summation order.
         EXPECT_LE(nmse(r, g), 1e-9) << "step " << p;
     }

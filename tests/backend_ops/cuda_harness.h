@@ -44,15 +44,19 @@ inline std::string test_name(std::string name) {
 }
 
 // A host tensor of uniform values in [lo, hi), stored as `dtype` (f32/f16/bf16).
-inline Tensor random_host(DType dtype, Shape shape, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
+inline Tensor random_host(DType dtype, Shape shape, uint32_t seed, float lo = -1.0f,
+                          float hi = 1.0f) {
     Tensor t = tensor_host(dtype, std::move(shape));
     std::mt19937 rng(seed);
     std::uniform_real_distribution<float> dist(lo, hi);
     for (int64_t i = 0; i < t.numel(); ++i) {
         float v = dist(rng);
-        if (dtype == DType::f32) t.ptr<float>()[i] = v;
-        else if (dtype == DType::bf16) t.ptr<uint16_t>()[i] = f32_to_bf16(v);
-        else t.ptr<uint16_t>()[i] = f32_to_f16(v);
+        if (dtype == DType::f32)
+            t.ptr<float>()[i] = v;
+        else if (dtype == DType::bf16)
+            t.ptr<uint16_t>()[i] = f32_to_bf16(v);
+        else
+            t.ptr<uint16_t>()[i] = f32_to_f16(v);
     }
     return t;
 }

@@ -27,13 +27,15 @@ Status CudaContext::init(const CudaOptions & options) {
     int count = 0;
     gpuError_t e = gpuGetDeviceCount(&count);
     if (e != gpuSuccess || count == 0)
-        return make_error(ErrorCode::device_error,
-                          format("cuda: no CUDA device found (%s); check the driver with nvidia-smi, "
-                                 "or choose the cpu backend",
-                                 e != gpuSuccess ? gpuGetErrorString(e) : "device count is 0"));
+        return make_error(
+            ErrorCode::device_error,
+            format("cuda: no CUDA device found (%s); check the driver with nvidia-smi, "
+                   "or choose the cpu backend",
+                   e != gpuSuccess ? gpuGetErrorString(e) : "device count is 0"));
     if (options.device < 0 || options.device >= count)
-        return make_error(ErrorCode::device_error,
-                          format("cuda: device %d does not exist (%d found)", options.device, count));
+        return make_error(
+            ErrorCode::device_error,
+            format("cuda: device %d does not exist (%d found)", options.device, count));
     GEMMA_CUDA_TRY(gpuSetDevice(options.device));
     GEMMA_CUDA_TRY(gpuGetDeviceProperties(&props_, options.device));
     GEMMA_CUDA_TRY(gpuStreamCreateWithFlags(&stream_, gpuStreamNonBlocking));
@@ -45,7 +47,8 @@ Status CudaContext::init(const CudaOptions & options) {
     gpublasStatus_t st = gpublasCreate(&blas_);
     if (st != gpublasSuccess) return blas_error("cublasCreate", st);
     GEMMA_CUDA_TRY(gpuMalloc(&blas_workspace_, kBlasWorkspace));
-    if ((st = gpublasSetStream(blas_, stream_)) != gpublasSuccess) return blas_error("cublasSetStream", st);
+    if ((st = gpublasSetStream(blas_, stream_)) != gpublasSuccess)
+        return blas_error("cublasSetStream", st);
     if ((st = gpublasSetWorkspace(blas_, blas_workspace_, kBlasWorkspace)) != gpublasSuccess)
         return blas_error("cublasSetWorkspace", st);
     env_.blas = blas_;
@@ -90,11 +93,12 @@ Result<std::shared_ptr<void>> CudaContext::alloc(size_t bytes, bool zero) {
         (void)gpuGetLastError();
         size_t free_b = 0, total_b = 0;
         (void)gpuMemGetInfo(&free_b, &total_b);
-        return make_error(ErrorCode::out_of_memory,
-                          format("cuda: cannot allocate %.1f MiB (%.1f of %.1f MiB free): %s; use a "
-                                 "smaller context or model",
-                                 double(size) / 1048576.0, double(free_b) / 1048576.0,
-                                 double(total_b) / 1048576.0, gpuGetErrorString(e)));
+        return make_error(
+            ErrorCode::out_of_memory,
+            format("cuda: cannot allocate %.1f MiB (%.1f of %.1f MiB free): %s; use a "
+                   "smaller context or model",
+                   double(size) / 1048576.0, double(free_b) / 1048576.0,
+                   double(total_b) / 1048576.0, gpuGetErrorString(e)));
     }
     if (zero) {
         e = gpuMemsetAsync(p, 0, size, stream_);
@@ -130,8 +134,8 @@ Result<void *> CudaContext::scratch(int slot, size_t bytes) {
     if (e != gpuSuccess) {
         (void)gpuGetLastError();
         return make_error(ErrorCode::out_of_memory,
-                          format("cuda: cannot allocate %.1f MiB of scratch: %s", double(size) / 1048576.0,
-                                 gpuGetErrorString(e)));
+                          format("cuda: cannot allocate %.1f MiB of scratch: %s",
+                                 double(size) / 1048576.0, gpuGetErrorString(e)));
     }
     b = {p, size};
     return p;
@@ -149,7 +153,8 @@ Result<void *> CudaContext::staging(size_t bytes) {
     return p;
 }
 
-Result<const void *> CudaContext::map_host(const void * p, size_t bytes, const std::shared_ptr<void> & owner) {
+Result<const void *> CudaContext::map_host(const void * p, size_t bytes,
+                                           const std::shared_ptr<void> & owner) {
     auto it = mapped_.find(p);
     if (it != mapped_.end()) {
         if (it->second.bytes >= bytes) return it->second.device;
@@ -157,7 +162,8 @@ Result<const void *> CudaContext::map_host(const void * p, size_t bytes, const s
         mapped_.erase(it);
     }
     // Read-only: the memory may be a read-only file mapping (weights).
-    GEMMA_CUDA_TRY(gpuHostRegister(const_cast<void *>(p), bytes, gpuHostRegisterMapped | gpuHostRegisterReadOnly));
+    GEMMA_CUDA_TRY(gpuHostRegister(const_cast<void *>(p), bytes,
+                                   gpuHostRegisterMapped | gpuHostRegisterReadOnly));
     void * dev = nullptr;
     gpuError_t e = gpuHostGetDevicePointer(&dev, const_cast<void *>(p), 0);
     if (e != gpuSuccess) {

@@ -16,14 +16,14 @@
 #include "core/status.h"
 
 // Evaluates a gpu* runtime call; on failure returns device_error naming the call and file:line.
-#define GEMMA_CUDA_TRY(expr)                                                                    \
-    do {                                                                                        \
-        gpuError_t gemma_cuda_e_ = (expr);                                                      \
-        if (gemma_cuda_e_ != gpuSuccess)                                                        \
-            return ::gemma::make_error(::gemma::ErrorCode::device_error,                         \
-                                       ::gemma::format("cuda: %s failed: %s (%s:%d)", #expr,     \
-                                                       gpuGetErrorString(gemma_cuda_e_), __FILE__, \
-                                                       __LINE__));                               \
+#define GEMMA_CUDA_TRY(expr)                                                            \
+    do {                                                                                \
+        gpuError_t gemma_cuda_e_ = (expr);                                              \
+        if (gemma_cuda_e_ != gpuSuccess)                                                \
+            return ::gemma::make_error(                                                 \
+                ::gemma::ErrorCode::device_error,                                       \
+                ::gemma::format("cuda: %s failed: %s (%s:%d)", #expr,                   \
+                                gpuGetErrorString(gemma_cuda_e_), __FILE__, __LINE__)); \
     } while (0)
 
 namespace gemma::cuda {
@@ -52,7 +52,8 @@ public:
     Result<void *> staging(size_t bytes);
     // A device-visible pointer to host memory [p, p + bytes), registering it once (kept alive
     // by `owner` until the context dies).
-    Result<const void *> map_host(const void * p, size_t bytes, const std::shared_ptr<void> & owner);
+    Result<const void *> map_host(const void * p, size_t bytes,
+                                  const std::shared_ptr<void> & owner);
 
 private:
     CudaContext() = default;

@@ -7,7 +7,8 @@ namespace {
 Error device_error(const char * what, const char * detail) {
     return make_error(ErrorCode::device_error,
                       format("cuda: %s failed: %s (the GPU may be out of memory or lost; "
-                             "retry, or use another backend)", what, detail));
+                             "retry, or use another backend)",
+                             what, detail));
 }
 
 uint64_t mix(uint64_t h, const void * data, size_t n) {
@@ -92,7 +93,8 @@ Status OpQueue::flush() {
         auto it = graphs_.find(key);
         if (it != graphs_.end() && it->second.records.size() == pending_.size()) {
             bool match = true;
-            for (size_t i = 0; i < pending_.size() && match; ++i) match = same(pending_[i], it->second.records[i]);
+            for (size_t i = 0; i < pending_.size() && match; ++i)
+                match = same(pending_[i], it->second.records[i]);
             if (match) {
                 pending_.clear();
                 gpuError_t e = gpuGraphLaunch(it->second.exec, stream_);

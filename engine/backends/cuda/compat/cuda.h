@@ -66,8 +66,8 @@ constexpr gpublasDataType kGpuBlasBf16 = CUDA_R_16BF;
 #define gpublasSetStream cublasSetStream
 #define gpublasSetWorkspace cublasSetWorkspace
 #define gpublasGetStatusString cublasGetStatusString
-// out[n, m] (row-major, f32) = x[n, k] · w[m, k]ᵀ + beta · out, x and w of type `ab`, f32 accumulation.
-// `pedantic`: no reduced-precision shortcuts (TF32) for f32 inputs.
+// out[n, m] (row-major, f32) = x[n, k] · w[m, k]ᵀ + beta · out, x and w of type `ab`, f32
+// accumulation. `pedantic`: no reduced-precision shortcuts (TF32) for f32 inputs.
 inline gpublasStatus_t gpublas_gemm_xwt(gpublasHandle_t h, int n, int m, int k, const void * x,
                                         const void * w, gpublasDataType ab, float * out, float beta,
                                         bool pedantic) {
@@ -81,6 +81,10 @@ inline gpublasStatus_t gpublas_gemm_xwt(gpublasHandle_t h, int n, int m, int k, 
 #define GEMMA_WARP 32
 #if defined(__CUDACC__)
 #define gemma_shfl_xor(v, m) __shfl_xor_sync(0xffffffffu, (v), (m))
-__device__ __forceinline__ float gemma_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
-__device__ __forceinline__ uint16_t gemma_f32_to_f16(float f) { return __half_as_ushort(__float2half_rn(f)); }
+__device__ __forceinline__ float gemma_f16_to_f32(uint16_t h) {
+    return __half2float(__ushort_as_half(h));
+}
+__device__ __forceinline__ uint16_t gemma_f32_to_f16(float f) {
+    return __half_as_ushort(__float2half_rn(f));
+}
 #endif

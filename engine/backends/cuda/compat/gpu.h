@@ -14,7 +14,9 @@
 #if defined(__CUDACC__) || defined(__HIPCC__)
 
 // Weights are raw 16-bit storage (uint16_t) so kernels need no vendor bf16/f16 types.
-__device__ __forceinline__ float gemma_bf16_to_f32(uint16_t h) { return __uint_as_float(uint32_t(h) << 16); }
+__device__ __forceinline__ float gemma_bf16_to_f32(uint16_t h) {
+    return __uint_as_float(uint32_t(h) << 16);
+}
 
 // Round to nearest even, NaN kept quiet (same rule as core/dtype.h f32_to_bf16).
 __device__ __forceinline__ uint16_t gemma_f32_to_bf16(float f) {

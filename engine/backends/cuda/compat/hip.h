@@ -74,8 +74,8 @@ inline gpublasStatus_t gpublas_gemm_xwt(gpublasHandle_t h, int n, int m, int k, 
                                         const void * w, gpublasDataType ab, float * out, float beta,
                                         bool) {
     const float one = 1.0f;
-    return hipblasGemmEx(h, HIPBLAS_OP_T, HIPBLAS_OP_N, m, n, k, &one, w, ab, k, x, ab, k, &beta, out,
-                         HIP_R_32F, m, HIPBLAS_COMPUTE_32F, HIPBLAS_GEMM_DEFAULT);
+    return hipblasGemmEx(h, HIPBLAS_OP_T, HIPBLAS_OP_N, m, n, k, &one, w, ab, k, x, ab, k, &beta,
+                         out, HIP_R_32F, m, HIPBLAS_COMPUTE_32F, HIPBLAS_GEMM_DEFAULT);
 }
 
 // ---- device side ----
@@ -83,6 +83,10 @@ inline gpublasStatus_t gpublas_gemm_xwt(gpublasHandle_t h, int n, int m, int k, 
 #define GEMMA_WARP 64
 #if defined(__HIPCC__)
 #define gemma_shfl_xor(v, m) __shfl_xor((v), (m))
-__device__ __forceinline__ float gemma_f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
-__device__ __forceinline__ uint16_t gemma_f32_to_f16(float f) { return __half_as_ushort(__float2half_rn(f)); }
+__device__ __forceinline__ float gemma_f16_to_f32(uint16_t h) {
+    return __half2float(__ushort_as_half(h));
+}
+__device__ __forceinline__ uint16_t gemma_f32_to_f16(float f) {
+    return __half_as_ushort(__float2half_rn(f));
+}
 #endif

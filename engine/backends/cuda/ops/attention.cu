@@ -8,9 +8,9 @@
 // partial (max, sum, D weighted values) that a second kernel merges. The key range is computed
 // on the device from positions, so a decode step launches the same grid at every position.
 // D ≤ 512 (Gemma 4: 256 sliding, 512 full); h_q is a multiple of h_kv.
-#include "backends/cuda/ops/common.cuh"
-
 #include <cfloat>
+
+#include "backends/cuda/ops/common.cuh"
 
 namespace gemma::cuda {
 namespace {
@@ -34,7 +34,8 @@ __device__ KeyRange key_range(const AttentionParams & p, int64_t i) {
 }
 
 // Keys past the query are visible only inside the query's bidirectional block.
-__device__ __forceinline__ bool key_visible(const AttentionParams & p, int64_t i, int64_t pos, int64_t t) {
+__device__ __forceinline__ bool key_visible(const AttentionParams & p, int64_t i, int64_t pos,
+                                            int64_t t) {
     if (t <= pos) return true;
     int32_t bq = p.block_ids[i];
     return bq >= 0 && p.block_ids[t - p.positions[0]] == bq;
@@ -118,7 +119,8 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionParams p) 
     }
     for (int64_t c = threadIdx.x; c < d; c += kThreads) {
         float acc = 0.0f;
-        for (int w = 0; w < kWarps; ++w) acc += smem[w * (d + 2) + 2 + c] * expf(smem[w * (d + 2)] - mb);
+        for (int w = 0; w < kWarps; ++w)
+            acc += smem[w * (d + 2) + 2 + c] * expf(smem[w * (d + 2)] - mb);
         part[2 + c] = acc;
     }
 }
@@ -129,7 +131,8 @@ __global__ void attention_merge_kernel(AttentionParams p) {
     const float * part = p.partial + qh * p.n_splits * (d + 2);
     float mb = -FLT_MAX, lb = 0.0f;
     for (int64_t s = 0; s < p.n_splits; ++s) mb = fmaxf(mb, part[s * (d + 2)]);
-    for (int64_t s = 0; s < p.n_splits; ++s) lb += part[s * (d + 2) + 1] * expf(part[s * (d + 2)] - mb);
+    for (int64_t s = 0; s < p.n_splits; ++s)
+        lb += part[s * (d + 2) + 1] * expf(part[s * (d + 2)] - mb);
     float inv = lb > 0.0f ? 1.0f / lb : 0.0f;
     for (int64_t c = threadIdx.x; c < d; c += blockDim.x) {
         float acc = 0.0f;

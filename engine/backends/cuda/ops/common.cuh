@@ -10,20 +10,31 @@ namespace gemma::cuda {
 // Element i of a float-like array of type t, as f32 (bf16/f16 upcast exactly).
 __device__ __forceinline__ float load_elem(const void * p, int64_t i, ElemType t) {
     switch (t) {
-        case ElemType::f32: return static_cast<const float *>(p)[i];
-        case ElemType::bf16: return gemma_bf16_to_f32(static_cast<const uint16_t *>(p)[i]);
-        case ElemType::f16: return gemma_f16_to_f32(static_cast<const uint16_t *>(p)[i]);
-        default: return 0.0f;
+        case ElemType::f32:
+            return static_cast<const float *>(p)[i];
+        case ElemType::bf16:
+            return gemma_bf16_to_f32(static_cast<const uint16_t *>(p)[i]);
+        case ElemType::f16:
+            return gemma_f16_to_f32(static_cast<const uint16_t *>(p)[i]);
+        default:
+            return 0.0f;
     }
 }
 
 // Stores v into element i, rounding to nearest even for 16-bit types.
 __device__ __forceinline__ void store_elem(void * p, int64_t i, ElemType t, float v) {
     switch (t) {
-        case ElemType::f32: static_cast<float *>(p)[i] = v; break;
-        case ElemType::bf16: static_cast<uint16_t *>(p)[i] = gemma_f32_to_bf16(v); break;
-        case ElemType::f16: static_cast<uint16_t *>(p)[i] = gemma_f32_to_f16(v); break;
-        default: break;
+        case ElemType::f32:
+            static_cast<float *>(p)[i] = v;
+            break;
+        case ElemType::bf16:
+            static_cast<uint16_t *>(p)[i] = gemma_f32_to_bf16(v);
+            break;
+        case ElemType::f16:
+            static_cast<uint16_t *>(p)[i] = gemma_f32_to_f16(v);
+            break;
+        default:
+            break;
     }
 }
 

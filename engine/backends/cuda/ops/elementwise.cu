@@ -17,16 +17,24 @@ __global__ void elementwise_kernel(EltParams p) {
          i += int64_t(gridDim.x) * blockDim.x) {
         float a = p.a[i], r = 0.0f;
         switch (p.op) {
-            case EltOp::add: r = a + elt_b(p, i); break;
-            case EltOp::mul: r = a * elt_b(p, i); break;
+            case EltOp::add:
+                r = a + elt_b(p, i);
+                break;
+            case EltOp::mul:
+                r = a * elt_b(p, i);
+                break;
             case EltOp::gelu_tanh_mul: {
                 const float k = 0.7978845608028654f;  // sqrt(2/pi)
                 float g = 0.5f * a * (1.0f + tanhf(k * (a + 0.044715f * a * a * a)));
                 r = g * static_cast<const float *>(p.b)[i];
                 break;
             }
-            case EltOp::scale: r = a * p.s; break;
-            case EltOp::softcap: r = p.s * tanhf(a / p.s); break;
+            case EltOp::scale:
+                r = a * p.s;
+                break;
+            case EltOp::softcap:
+                r = p.s * tanhf(a / p.s);
+                break;
         }
         p.out[i] = r;
     }

@@ -37,7 +37,7 @@ LaunchResult launch_get_rows(const GetRowsParams & p, gpuStream_t s, const Launc
 
 // How a matmul runs; chosen on the host (it decides the scratch size).
 enum class MatmulPath : int32_t {
-    gemv = 0,       // n ≤ kGemvMaxRows, 16-byte aligned rows: weight-streaming warp-per-row kernel
+    gemv = 0,  // n ≤ kGemvMaxRows, 16-byte aligned rows: weight-streaming warp-per-row kernel
     blas_lowp = 1,   // x rounded to w's 16-bit type in scratch, cuBLAS tensor cores, f32 accumulate
     blas_split = 2,  // x = hi + lo (two 16-bit terms), two tensor-core GEMMs: f32-class accuracy
     blas_f32 = 3,    // f32 weights: cuBLAS without TF32

@@ -87,10 +87,14 @@ template <ElemType T>
 LaunchResult launch_gemv_t(const MatmulParams & p, gpuStream_t s) {
     int64_t rows_per_block = kGemvThreads / GEMMA_WARP;
     unsigned blocks = unsigned((p.m + rows_per_block - 1) / rows_per_block);
-    if (p.n <= 1) gemv_kernel<1, T><<<blocks, kGemvThreads, 0, s>>>(p);
-    else if (p.n <= 2) gemv_kernel<2, T><<<blocks, kGemvThreads, 0, s>>>(p);
-    else if (p.n <= 4) gemv_kernel<4, T><<<blocks, kGemvThreads, 0, s>>>(p);
-    else gemv_kernel<8, T><<<blocks, kGemvThreads, 0, s>>>(p);
+    if (p.n <= 1)
+        gemv_kernel<1, T><<<blocks, kGemvThreads, 0, s>>>(p);
+    else if (p.n <= 2)
+        gemv_kernel<2, T><<<blocks, kGemvThreads, 0, s>>>(p);
+    else if (p.n <= 4)
+        gemv_kernel<4, T><<<blocks, kGemvThreads, 0, s>>>(p);
+    else
+        gemv_kernel<8, T><<<blocks, kGemvThreads, 0, s>>>(p);
     return launch_error();
 }
 
@@ -137,7 +141,8 @@ __device__ __forceinline__ float widen16(uint16_t v, ElemType t) {
 
 // x f32 -> 16-bit type of w in scratch (A operand of the tensor-core GEMM); with `lo`, also the
 // rounding remainder x − hi in lo (the second term of the split).
-__global__ void round_x_kernel(const float * x, uint16_t * hi, uint16_t * lo, int64_t n, ElemType t) {
+__global__ void round_x_kernel(const float * x, uint16_t * hi, uint16_t * lo, int64_t n,
+                               ElemType t) {
     for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
          i += int64_t(gridDim.x) * blockDim.x) {
         uint16_t h = round16(x[i], t);
@@ -174,7 +179,8 @@ LaunchResult launch_matmul(const MatmulParams & p, gpuStream_t s, const LaunchEn
             if (LaunchResult e = launch_error()) return e;
             gpublasDataType t = p.type == ElemType::bf16 ? kGpuBlasBf16 : kGpuBlasF16;
             int n = int(p.n), m = int(p.m), k = int(p.k);
-            if (LaunchResult e = blas_status(gpublas_gemm_xwt(env.blas, n, m, k, hi, p.w, t, p.out, 0.0f, false)))
+            if (LaunchResult e = blas_status(
+                    gpublas_gemm_xwt(env.blas, n, m, k, hi, p.w, t, p.out, 0.0f, false)))
                 return e;
             if (!lo) return nullptr;
             return blas_status(gpublas_gemm_xwt(env.blas, n, m, k, lo, p.w, t, p.out, 1.0f, false));
