@@ -1,12 +1,17 @@
 // Highway kernels for products: the bf16/f32 GEMV that decode spends its time in (weights
 // streamed once, widened bf16 -> f32 in registers: a bf16 is the top half of an f32), bf16
 // widening, dot and axpy. Compiled once per SIMD target by foreach_target.h.
+// foreach_target.h re-includes this file once per target, and per-target
+// headers (-inl.h) must follow highway.h.
+// clang-format off
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "backends/cpu/fast/simd_dot.cpp"
-#include "backends/cpu/fast/simd.h"
-#include "core/dtype.h"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
+// clang-format on
+
+#include "backends/cpu/fast/simd.h"
+#include "core/dtype.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace gemma::cpu::simd {

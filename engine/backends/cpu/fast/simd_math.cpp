@@ -1,15 +1,20 @@
 // Highway kernels for rows and elements: RMS sums, scaling, add/mul, softcap and gelu (tanh from
 // hwy/contrib/math, max error a few ulp), softmax pieces (Exp, 2 ulp) and the RoPE rotation.
 // Compiled once per SIMD target by foreach_target.h; tails fall back to the scalar formula.
+// foreach_target.h re-includes this file once per target, and per-target
+// headers (-inl.h) must follow highway.h.
+// clang-format off
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "backends/cpu/fast/simd_math.cpp"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+#include "hwy/contrib/math/math-inl.h"
+// clang-format on
+
 #include <cmath>
 #include <limits>
 
 #include "backends/cpu/fast/simd.h"
-#include "hwy/contrib/math/math-inl.h"
-#include "hwy/foreach_target.h"  // IWYU pragma: keep
-#include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace gemma::cpu::simd {

@@ -1,4 +1,6 @@
-// ThreadPool: generation-counter handoff (spin, then condition variable), dynamic chunking.
+// ThreadPool: generation-counter wake-up (spin, then condition variable), dynamic chunk claiming,
+// completion counted in chunks. A worker announces itself in refs_ before touching the job, so
+// the caller only ever waits for workers that are actually inside the loop.
 #include "backends/cpu/fast/thread_pool.h"
 
 #include <cstdlib>
@@ -13,9 +15,19 @@
 namespace gemma::cpu {
 namespace {
 
-// Roughly 20-50 µs of spinning before sleeping: long enough to bridge consecutive ops of one
-// forward step, short enough not to steal a shared core for long.
-constexpr int kSpinIterations = 20000;
+// A few tens of µs of spinning before sleeping: bridges consecutive ops of one forward step
+// without stealing a shared core for long.
+constexpr int kSpinIterations = 4000;
+
+// Waits until pred() holds: spins briefly, then yields the core to whoever runs the missing work.
+template <class Pred>
+void wait_until(Pred pred) {
+    for (int i = 0; i < kSpinIterations; ++i) {
+        if (pred()) return;
+        GEMMA_CPU_RELAX();
+    }
+    while (!pred()) std::this_thread::yield();
+}
 
 }  // namespace
 
@@ -35,19 +47,21 @@ ThreadPool::ThreadPool(int n_threads) {
 ThreadPool::~ThreadPool() {
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        stop_ = true;
+        stop_.store(true, std::memory_order_release);
         generation_.fetch_add(1, std::memory_order_release);
     }
     cv_work_.notify_all();
     for (std::thread & t : workers_) t.join();
 }
 
-void ThreadPool::run_chunks() {
+void ThreadPool::run_chunks(Job & job) {
     for (;;) {
-        int64_t begin = next_.fetch_add(grain_, std::memory_order_relaxed);
-        if (begin >= n_) return;
-        int64_t end = begin + grain_ < n_ ? begin + grain_ : n_;
-        (*fn_)(begin, end);
+        int64_t c = job.next.fetch_add(1, std::memory_order_relaxed);
+        if (c >= job.n_chunks) return;
+        int64_t begin = c * job.grain;
+        int64_t end = begin + job.grain < job.n ? begin + job.grain : job.n;
+        (*job.fn)(begin, end);
+        job.done.fetch_add(1, std::memory_order_release);
     }
 }
 
@@ -66,12 +80,11 @@ void ThreadPool::worker_main() {
             gen = generation_.load(std::memory_order_acquire);
         }
         seen = gen;
-        if (stop_) return;
-        run_chunks();
-        if (n_busy_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-            std::lock_guard<std::mutex> lock(mutex_);
-            cv_done_.notify_one();
-        }
+        if (stop_.load(std::memory_order_acquire)) return;
+        refs_.fetch_add(1, std::memory_order_seq_cst);
+        Job * job = current_.load(std::memory_order_seq_cst);
+        if (job != nullptr) run_chunks(*job);  // a late wake-up may find the loop over (null)
+        refs_.fetch_sub(1, std::memory_order_release);
     }
 }
 
@@ -80,27 +93,26 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
     if (n <= 0) return;
     if (grain < 1) grain = 1;
     if (workers_.empty() || n <= grain) {
-        fn(0, n);
+        for (int64_t b = 0; b < n; b += grain) fn(b, b + grain < n ? b + grain : n);
         return;
     }
-    fn_ = &fn;
-    n_ = n;
-    grain_ = grain;
-    next_.store(0, std::memory_order_relaxed);
-    n_busy_.store(int(workers_.size()), std::memory_order_relaxed);
+    job_.fn = &fn;
+    job_.n = n;
+    job_.grain = grain;
+    job_.n_chunks = (n + grain - 1) / grain;
+    job_.next.store(0, std::memory_order_relaxed);
+    job_.done.store(0, std::memory_order_relaxed);
+    current_.store(&job_, std::memory_order_seq_cst);
     {
         std::lock_guard<std::mutex> lock(mutex_);
         generation_.fetch_add(1, std::memory_order_release);
     }
     cv_work_.notify_all();
-    run_chunks();
-    for (int i = 0; i < kSpinIterations && n_busy_.load(std::memory_order_acquire) != 0; ++i)
-        GEMMA_CPU_RELAX();
-    if (n_busy_.load(std::memory_order_acquire) != 0) {
-        std::unique_lock<std::mutex> lock(mutex_);
-        cv_done_.wait(lock, [&] { return n_busy_.load(std::memory_order_acquire) == 0; });
-    }
-    fn_ = nullptr;
+    run_chunks(job_);
+    wait_until([&] { return job_.done.load(std::memory_order_acquire) == job_.n_chunks; });
+    // Close the loop, then let any worker still holding it leave before job_ is reused.
+    current_.store(nullptr, std::memory_order_seq_cst);
+    wait_until([&] { return refs_.load(std::memory_order_seq_cst) == 0; });
 }
 
 }  // namespace gemma::cpu

@@ -1,6 +1,7 @@
 // ThreadPool: the fast CPU backend's workers (all cores, no OpenMP). One caller at a time hands a
-// parallel loop to the pool and takes part in it; workers spin briefly, then sleep, between loops
-// so a decode step's ~1000 small ops do not each pay a futex wake-up.
+// parallel loop to the pool and takes part in it; chunks are claimed dynamically, and the caller
+// waits for finished chunks, not for every worker to wake, so a worker the OS has not scheduled
+// (a loaded desktop) costs nothing. Workers spin briefly, then sleep, between loops.
 #pragma once
 
 #include <atomic>
@@ -29,21 +30,25 @@ public:
     void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)> & fn);
 
 private:
+    // One parallel loop; lives in the pool and is reused (workers hold refs_ while they use it).
+    struct Job {
+        const std::function<void(int64_t, int64_t)> * fn = nullptr;
+        int64_t n = 0, grain = 1, n_chunks = 0;
+        std::atomic<int64_t> next{0};  // next chunk to claim
+        std::atomic<int64_t> done{0};  // chunks finished
+    };
+
     void worker_main();
-    void run_chunks();
+    void run_chunks(Job & job);
 
     std::vector<std::thread> workers_;
     std::mutex mutex_;
     std::condition_variable cv_work_;
-    std::condition_variable cv_done_;
     std::atomic<uint64_t> generation_{0};
-    std::atomic<int> n_busy_{0};
-    bool stop_ = false;
-
-    // The current loop (written by the caller before bumping generation_).
-    const std::function<void(int64_t, int64_t)> * fn_ = nullptr;
-    int64_t n_ = 0, grain_ = 1;
-    std::atomic<int64_t> next_{0};
+    std::atomic<bool> stop_{false};
+    Job job_;
+    std::atomic<Job *> current_{nullptr};  // &job_ while a loop runs, else null
+    std::atomic<int> refs_{0};             // workers between "saw a job" and "left it"
 };
 
 // Number of threads the fast backend uses by default: GEMMA_CPU_THREADS when set to a positive
