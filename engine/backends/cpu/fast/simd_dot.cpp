@@ -80,18 +80,77 @@ HWY_INLINE void dot_row4(const W * w, const float * x, int64_t ldx, int64_t k, f
     out[3] = sum_lanes(df, a3) + t3;
 }
 
+// Four weight rows against four x rows: 8 vector loads feed 16 FMAs (16 accumulators), so the
+// prefill GEMM runs from registers rather than from load ports.
+#define GEMMA_FMA_ROW(xp, c0, c1, c2, c3)   \
+    do {                                    \
+        const VF u = hn::LoadU(df, xp + j); \
+        c0 = hn::MulAdd(v0, u, c0);         \
+        c1 = hn::MulAdd(v1, u, c1);         \
+        c2 = hn::MulAdd(v2, u, c2);         \
+        c3 = hn::MulAdd(v3, u, c3);         \
+    } while (0)
+
+template <class W>
+HWY_INLINE void tile4x4(const W * w, int64_t ldw, const float * x, int64_t ldx, int64_t k,
+                        float * y, int64_t ldy) {
+    const DF df;
+    const int64_t N = int64_t(hn::Lanes(df));
+    const W *w0 = w, *w1 = w + ldw, *w2 = w + 2 * ldw, *w3 = w + 3 * ldw;
+    const float *x0 = x, *x1 = x + ldx, *x2 = x + 2 * ldx, *x3 = x + 3 * ldx;
+    VF c00 = hn::Zero(df), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00,
+       c13 = c00, c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00,
+       c33 = c00;
+    int64_t j = 0;
+    for (; j + N <= k; j += N) {
+        const VF v0 = load_w(df, w0 + j), v1 = load_w(df, w1 + j), v2 = load_w(df, w2 + j),
+                 v3 = load_w(df, w3 + j);
+        GEMMA_FMA_ROW(x0, c00, c01, c02, c03);
+        GEMMA_FMA_ROW(x1, c10, c11, c12, c13);
+        GEMMA_FMA_ROW(x2, c20, c21, c22, c23);
+        GEMMA_FMA_ROW(x3, c30, c31, c32, c33);
+    }
+    const VF c[4][4] = {
+        {c00, c01, c02, c03}, {c10, c11, c12, c13}, {c20, c21, c22, c23}, {c30, c31, c32, c33}};
+    const W * wr[4] = {w0, w1, w2, w3};
+    const float * xr[4] = {x0, x1, x2, x3};
+    for (int q = 0; q < 4; ++q) {
+        for (int r = 0; r < 4; ++r) {
+            float tail = 0.0f;
+            for (int64_t t = j; t < k; ++t) tail += widen(wr[r][t]) * xr[q][t];
+            y[q * ldy + r] = sum_lanes(df, c[q][r]) + tail;
+        }
+    }
+}
+#undef GEMMA_FMA_ROW
+
+// x rows are taken in blocks that stay in L2 while the weight rows stream past them.
+constexpr int64_t kXBlockRows = 32;
+
 template <class W>
 HWY_INLINE void gemv(const W * w, int64_t ldw, int64_t rows, const float * x, int64_t ldx,
                      int64_t nx, int64_t k, float * y, int64_t ldy) {
-    for (int64_t r = 0; r < rows; ++r) {
-        const W * wr = w + r * ldw;
-        int64_t i = 0;
-        for (; i + 4 <= nx; i += 4) {
-            float o[4];
-            dot_row4(wr, x + i * ldx, ldx, k, o);
-            for (int q = 0; q < 4; ++q) y[(i + q) * ldy + r] = o[q];
+    for (int64_t ib = 0; ib < nx; ib += kXBlockRows) {
+        int64_t ie = ib + kXBlockRows < nx ? ib + kXBlockRows : nx;
+        int64_t r = 0;
+        for (; r + 4 <= rows; r += 4) {
+            int64_t i = ib;
+            for (; i + 4 <= ie; i += 4)
+                tile4x4(w + r * ldw, ldw, x + i * ldx, ldx, k, y + i * ldy + r, ldy);
+            for (; i < ie; ++i)
+                for (int q = 0; q < 4; ++q)
+                    y[i * ldy + r + q] = dot_row1(w + (r + q) * ldw, x + i * ldx, k);
         }
-        for (; i < nx; ++i) y[i * ldy + r] = dot_row1(wr, x + i * ldx, k);
+        for (; r < rows; ++r) {
+            const W * wr = w + r * ldw;
+            int64_t i = ib;
+            for (; i + 4 <= ie; i += 4) {
+                float o[4];
+                dot_row4(wr, x + i * ldx, ldx, k, o);
+                for (int q = 0; q < 4; ++q) y[(i + q) * ldy + r] = o[q];
+            }
+            for (; i < ie; ++i) y[i * ldy + r] = dot_row1(wr, x + i * ldx, k);
+        }
     }
 }
 
