@@ -5,19 +5,32 @@ namespace gemma {
 
 const char * op_name(Op op) {
     switch (op) {
-        case Op::get_rows: return "get_rows";
-        case Op::matmul: return "matmul";
-        case Op::rms_norm: return "rms_norm";
-        case Op::rope: return "rope";
-        case Op::kv_store: return "kv_store";
-        case Op::attention: return "attention";
-        case Op::gelu_tanh_mul: return "gelu_tanh_mul";
-        case Op::add: return "add";
-        case Op::mul: return "mul";
-        case Op::scale: return "scale";
-        case Op::softcap: return "softcap";
-        case Op::copy: return "copy";
-        case Op::transpose01: return "transpose01";
+        case Op::get_rows:
+            return "get_rows";
+        case Op::matmul:
+            return "matmul";
+        case Op::rms_norm:
+            return "rms_norm";
+        case Op::rope:
+            return "rope";
+        case Op::kv_store:
+            return "kv_store";
+        case Op::attention:
+            return "attention";
+        case Op::gelu_tanh_mul:
+            return "gelu_tanh_mul";
+        case Op::add:
+            return "add";
+        case Op::mul:
+            return "mul";
+        case Op::scale:
+            return "scale";
+        case Op::softcap:
+            return "softcap";
+        case Op::copy:
+            return "copy";
+        case Op::transpose01:
+            return "transpose01";
     }
     return "?";
 }
@@ -36,6 +49,14 @@ Tensor tensor_rows(const Tensor & t, int64_t row0, int64_t n) {
 Tensor tensor_reshape(const Tensor & t, Shape shape) {
     GEMMA_ASSERT(shape_numel(shape) == t.numel(), "tensor_reshape: %s to %s",
                  shape_str(t.shape).c_str(), shape_str(shape).c_str());
+    Tensor v = t;
+    v.shape = std::move(shape);
+    return v;
+}
+
+Tensor tensor_prefix(const Tensor & t, Shape shape) {
+    GEMMA_ASSERT(shape_numel(shape) <= t.numel(), "tensor_prefix: %s from %s",
+                 shape_str(shape).c_str(), shape_str(t.shape).c_str());
     Tensor v = t;
     v.shape = std::move(shape);
     return v;

@@ -55,11 +55,13 @@ public:
     virtual Status synchronize() = 0;
 
     // ---- ops (enqueued; see core/ops.h for shapes and math) ----
-    virtual Status get_rows(const Tensor & table, const Tensor & ids, float scale, const Tensor & out) = 0;
+    virtual Status get_rows(const Tensor & table, const Tensor & ids, float scale,
+                            const Tensor & out) = 0;
     virtual Status matmul(const Tensor & x, const Tensor & w, const Tensor & out) = 0;
     // w may be empty (Tensor{}): no scale.
     virtual Status rms_norm(const Tensor & x, const Tensor & w, float eps, const Tensor & out) = 0;
-    virtual Status rope(const Tensor & x, const Tensor & positions, const Tensor & freqs, const Tensor & out) = 0;
+    virtual Status rope(const Tensor & x, const Tensor & positions, const Tensor & freqs,
+                        const Tensor & out) = 0;
     virtual Status kv_store(const Tensor & k, const Tensor & v, const Tensor & positions,
                             const Tensor & k_cache, const Tensor & v_cache) = 0;
     // block_ids may be empty: plain causal / sliding mask.
@@ -80,6 +82,8 @@ public:
 Tensor tensor_rows(const Tensor & t, int64_t row0, int64_t n);
 // Same data, another shape with the same element count.
 Tensor tensor_reshape(const Tensor & t, Shape shape);
+// The first numel(shape) elements of t (a scratch buffer) viewed with `shape`.
+Tensor tensor_prefix(const Tensor & t, Shape shape);
 
 // ---- shape/dtype checks shared by every backend (invalid_argument / unsupported, naming the op
 // and the shapes). A backend calls these first, then runs its kernel. ----
@@ -88,12 +92,13 @@ Status get_rows(const Tensor & table, const Tensor & ids, const Tensor & out);
 Status matmul(const Tensor & x, const Tensor & w, const Tensor & out);
 Status rms_norm(const Tensor & x, const Tensor & w, const Tensor & out);
 Status rope(const Tensor & x, const Tensor & positions, const Tensor & freqs, const Tensor & out);
-Status kv_store(const Tensor & k, const Tensor & v, const Tensor & positions, const Tensor & k_cache,
-                const Tensor & v_cache);
+Status kv_store(const Tensor & k, const Tensor & v, const Tensor & positions,
+                const Tensor & k_cache, const Tensor & v_cache);
 Status attention(const Tensor & q, const Tensor & k_cache, const Tensor & v_cache,
                  const Tensor & positions, const Tensor & block_ids, const Tensor & out);
-Status binary(Op op, const Tensor & a, const Tensor & b, const Tensor & out);  // add, mul, gelu_tanh_mul
-Status unary(Op op, const Tensor & x, const Tensor & out);                     // scale, softcap
+Status binary(Op op, const Tensor & a, const Tensor & b,
+              const Tensor & out);                          // add, mul, gelu_tanh_mul
+Status unary(Op op, const Tensor & x, const Tensor & out);  // scale, softcap
 Status copy(const Tensor & src, const Tensor & dst);
 Status transpose01(const Tensor & x, const Tensor & out);
 }  // namespace op_check

@@ -29,7 +29,8 @@ enum class Op : uint8_t {
     // Per-head norm = the same op on the view [n·heads, head_dim].
     rms_norm,
     // x: [n, h, D] f32, positions: [n] i32, freqs: [D/2] f32 -> out like x (may alias x).
-    // NeoX pairing: θ = pos·freqs[i]; y[i] = x[i]cosθ − x[i+D/2]sinθ, y[i+D/2] = x[i+D/2]cosθ + x[i]sinθ.
+    // NeoX pairing: θ = pos·freqs[i]; y[i] = x[i]cosθ − x[i+D/2]sinθ, y[i+D/2] = x[i+D/2]cosθ +
+    // x[i]sinθ.
     // freqs carry the RoPE variant: default (base^(−2i/D)), proportional (zeros past the rotated
     // pairs) and any factor; see rope_freqs() in model code.
     rope,
@@ -48,7 +49,8 @@ enum class Op : uint8_t {
     // gate, up: [n, f] f32 -> out [n, f] f32 (may alias either):
     // out = gelu_tanh(gate) ⊙ up, gelu_tanh(z) = 0.5 z (1 + tanh(√(2/π)(z + 0.044715 z³))).
     gelu_tanh_mul,
-    // a: [r, d] f32; b: [r, d], [d] or [1] (any float dtype, broadcast) -> out like a (may alias a).
+    // a: [r, d] f32; b: [r, d], [d] or [1] (any float dtype, broadcast) -> out like a (may alias
+    // a).
     add,
     mul,
     // x -> out = x · s (s a host float; may alias x).

@@ -4,9 +4,8 @@
 
 #include <algorithm>
 #include <cstring>
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 namespace gemma::io {
 namespace {
@@ -16,7 +15,8 @@ using json = nlohmann::json;
 Error corrupt(const MappedFile & file, const std::string & what) {
     return make_error(ErrorCode::corrupt_file,
                       format("%s: %s; the file is damaged or not a safetensors file, download it "
-                             "again", file.path().c_str(), what.c_str()));
+                             "again",
+                             file.path().c_str(), what.c_str()));
 }
 
 // Parses the header JSON, rejecting duplicate top-level names (nlohmann would keep only one).
@@ -32,18 +32,21 @@ Result<json> parse_header_json(const MappedFile & file, const char * text, size_
     };
     json header = json::parse(text, text + len, cb, /*allow_exceptions=*/false);
     if (header.is_discarded()) return corrupt(file, "header is not valid JSON");
-    if (!duplicate.empty()) return corrupt(file, format("duplicate tensor name '%s'", duplicate.c_str()));
+    if (!duplicate.empty())
+        return corrupt(file, format("duplicate tensor name '%s'", duplicate.c_str()));
     if (!header.is_object()) return corrupt(file, "header is not a JSON object");
     return header;
 }
 
 Result<Shape> parse_shape(const MappedFile & file, const std::string & name, const json & j) {
-    if (!j.is_array()) return corrupt(file, format("tensor '%s': shape is not an array", name.c_str()));
+    if (!j.is_array())
+        return corrupt(file, format("tensor '%s': shape is not an array", name.c_str()));
     Shape shape;
     int64_t numel = 1;
     for (const json & d : j) {
         if (!d.is_number_integer() || d.get<int64_t>() < 0 || d.get<int64_t>() > (int64_t(1) << 40))
-            return corrupt(file, format("tensor '%s': bad dimension %s", name.c_str(), d.dump().c_str()));
+            return corrupt(file,
+                           format("tensor '%s': bad dimension %s", name.c_str(), d.dump().c_str()));
         int64_t v = d.get<int64_t>();
         if (v != 0 && numel > (int64_t(1) << 50) / v)
             return corrupt(file, format("tensor '%s': shape too large", name.c_str()));
@@ -55,21 +58,25 @@ Result<Shape> parse_shape(const MappedFile & file, const std::string & name, con
 
 // One header entry -> TensorInfo with offsets relative to the data block.
 Result<TensorInfo> parse_entry(const MappedFile & file, const std::string & name, const json & j) {
-    if (!j.is_object()) return corrupt(file, format("tensor '%s': entry is not an object", name.c_str()));
+    if (!j.is_object())
+        return corrupt(file, format("tensor '%s': entry is not an object", name.c_str()));
     auto dt = j.find("dtype");
     auto sh = j.find("shape");
     auto off = j.find("data_offsets");
     if (dt == j.end() || sh == j.end() || off == j.end() || !dt->is_string())
-        return corrupt(file, format("tensor '%s': needs dtype, shape and data_offsets", name.c_str()));
+        return corrupt(file,
+                       format("tensor '%s': needs dtype, shape and data_offsets", name.c_str()));
     auto dtype = safetensors_dtype(dt->get<std::string>());
     if (!dtype.ok())
-        return make_error(ErrorCode::unsupported, format("%s: tensor '%s': %s", file.path().c_str(),
-                                                         name.c_str(), dtype.error().message.c_str()));
+        return make_error(ErrorCode::unsupported,
+                          format("%s: tensor '%s': %s", file.path().c_str(), name.c_str(),
+                                 dtype.error().message.c_str()));
     auto shape = parse_shape(file, name, *sh);
     if (!shape.ok()) return shape.error();
     if (!off->is_array() || off->size() != 2 || !(*off)[0].is_number_unsigned() ||
         !(*off)[1].is_number_unsigned())
-        return corrupt(file, format("tensor '%s': data_offsets must be [begin, end]", name.c_str()));
+        return corrupt(file,
+                       format("tensor '%s': data_offsets must be [begin, end]", name.c_str()));
     TensorInfo info;
     info.name = name;
     info.dtype = *dtype;
@@ -91,9 +98,10 @@ Result<TensorInfo> parse_entry(const MappedFile & file, const std::string & name
 Status check_layout(const MappedFile & file, std::vector<TensorInfo> & infos, size_t data_size) {
     for (const TensorInfo & t : infos) {
         if (t.offset > data_size || t.nbytes > data_size - t.offset)
-            return corrupt(file, format("tensor '%s': bytes [%zu, %zu) run past the end of the data "
-                                        "(%zu bytes; file truncated?)", t.name.c_str(), t.offset,
-                                        t.offset + t.nbytes, data_size));
+            return corrupt(file,
+                           format("tensor '%s': bytes [%zu, %zu) run past the end of the data "
+                                  "(%zu bytes; file truncated?)",
+                                  t.name.c_str(), t.offset, t.offset + t.nbytes, data_size));
     }
     std::vector<const TensorInfo *> order;
     for (const TensorInfo & t : infos) order.push_back(&t);
@@ -103,7 +111,8 @@ Status check_layout(const MappedFile & file, std::vector<TensorInfo> & infos, si
         const TensorInfo * a = order[i - 1];
         const TensorInfo * b = order[i];
         if (a->nbytes > 0 && b->nbytes > 0 && a->offset + a->nbytes > b->offset)
-            return corrupt(file, format("tensors '%s' and '%s' overlap", a->name.c_str(), b->name.c_str()));
+            return corrupt(
+                file, format("tensors '%s' and '%s' overlap", a->name.c_str(), b->name.c_str()));
     }
     return Status::success();
 }
@@ -117,21 +126,26 @@ Result<DType> safetensors_dtype(const std::string & name) {
     if (name == "I32") return DType::i32;
     if (name == "I64") return DType::i64;
     if (name == "U8") return DType::u8;
-    static const char * known[] = {"F64", "I8", "I16", "U16", "U32", "U64", "BOOL", "F8_E4M3",
-                                   "F8_E5M2", "F8_E8M0", "F6_E2M3", "F6_E3M2", "F4", "C64"};
+    static const char * known[] = {"F64",     "I8",      "I16",     "U16",     "U32",
+                                   "U64",     "BOOL",    "F8_E4M3", "F8_E5M2", "F8_E8M0",
+                                   "F6_E2M3", "F6_E3M2", "F4",      "C64"};
     for (const char * k : known) {
         if (name == k)
             return make_error(ErrorCode::unsupported,
                               format("dtype %s is not supported (supported: F32, F16, BF16, I32, "
-                                     "I64, U8); convert the checkpoint to bf16", name.c_str()));
+                                     "I64, U8); convert the checkpoint to bf16",
+                                     name.c_str()));
     }
-    return make_error(ErrorCode::unsupported, format("unknown dtype '%s' (supported: F32, F16, BF16, "
-                                                     "I32, I64, U8)", name.c_str()));
+    return make_error(ErrorCode::unsupported,
+                      format("unknown dtype '%s' (supported: F32, F16, BF16, "
+                             "I32, I64, U8)",
+                             name.c_str()));
 }
 
 Result<std::vector<TensorInfo>> parse_safetensors_header(const MappedFile & file, int file_index) {
     if (file.size() < 8)
-        return corrupt(file, format("file is %zu bytes, shorter than the 8-byte header length", file.size()));
+        return corrupt(
+            file, format("file is %zu bytes, shorter than the 8-byte header length", file.size()));
     uint64_t header_len = 0;
     std::memcpy(&header_len, file.data(), 8);  // little-endian hosts only (x86-64, arm64)
     if (header_len > kMaxSafetensorsHeader)
@@ -139,7 +153,8 @@ Result<std::vector<TensorInfo>> parse_safetensors_header(const MappedFile & file
                                     (unsigned long long)header_len, kMaxSafetensorsHeader));
     if (header_len > file.size() - 8)
         return corrupt(file, format("header length %llu runs past the end of the file (%zu bytes; "
-                                    "truncated?)", (unsigned long long)header_len, file.size()));
+                                    "truncated?)",
+                                    (unsigned long long)header_len, file.size()));
     const char * text = reinterpret_cast<const char *>(file.data() + 8);
     auto header = parse_header_json(file, text, size_t(header_len));
     if (!header.ok()) return header.error();

@@ -6,9 +6,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "io/safetensors.h"
 
@@ -29,10 +28,11 @@ public:
         if (!infos.ok()) return infos.error();
         for (TensorInfo & t : *infos) {
             if (tensors_.count(t.name))
-                return make_error(ErrorCode::corrupt_file,
-                                  format("%s: tensor '%s' appears in more than one shard (also in %s)",
-                                         path.c_str(), t.name.c_str(),
-                                         files_[size_t(tensors_[t.name].file_index)]->path().c_str()));
+                return make_error(
+                    ErrorCode::corrupt_file,
+                    format("%s: tensor '%s' appears in more than one shard (also in %s)",
+                           path.c_str(), t.name.c_str(),
+                           files_[size_t(tensors_[t.name].file_index)]->path().c_str()));
             tensors_[t.name] = std::move(t);
         }
         files_.push_back(std::move(*file));
@@ -53,8 +53,10 @@ public:
     Result<Tensor> get(const std::string & name) const override {
         const TensorInfo * info = find_or_null(name);
         if (info == nullptr)
-            return make_error(ErrorCode::not_found, format("tensor '%s' not found in %s; is this the "
-                                                           "right checkpoint?", name.c_str(), origin_.c_str()));
+            return make_error(ErrorCode::not_found,
+                              format("tensor '%s' not found in %s; is this the "
+                                     "right checkpoint?",
+                                     name.c_str(), origin_.c_str()));
         const std::shared_ptr<MappedFile> & file = files_[size_t(info->file_index)];
         Tensor t;
         t.dtype = info->dtype;
@@ -98,8 +100,9 @@ Result<std::unique_ptr<TensorSource>> open_index(const std::string & index_path)
     std::vector<std::string> shards;
     for (auto it = index["weight_map"].begin(); it != index["weight_map"].end(); ++it) {
         if (!it.value().is_string())
-            return make_error(ErrorCode::corrupt_file, format("%s: weight_map['%s'] is not a file name",
-                                                              index_path.c_str(), it.key().c_str()));
+            return make_error(ErrorCode::corrupt_file,
+                              format("%s: weight_map['%s'] is not a file name", index_path.c_str(),
+                                     it.key().c_str()));
         std::string shard = it.value().get<std::string>();
         weight_map[it.key()] = shard;
         if (std::find(shards.begin(), shards.end(), shard) == shards.end()) shards.push_back(shard);
@@ -109,14 +112,16 @@ Result<std::unique_ptr<TensorSource>> open_index(const std::string & index_path)
         if (!fs::exists(path))
             return make_error(ErrorCode::not_found,
                               format("shard '%s' listed in %s is missing; download the complete "
-                                     "checkpoint", path.c_str(), index_path.c_str()));
+                                     "checkpoint",
+                                     path.c_str(), index_path.c_str()));
         GEMMA_TRY(source->add_file(path));
     }
     for (const auto & kv : weight_map) {
         if (source->find_or_null(kv.first) == nullptr)
-            return make_error(ErrorCode::corrupt_file,
-                              format("%s lists tensor '%s' in '%s', but that shard does not hold it",
-                                     index_path.c_str(), kv.first.c_str(), kv.second.c_str()));
+            return make_error(
+                ErrorCode::corrupt_file,
+                format("%s lists tensor '%s' in '%s', but that shard does not hold it",
+                       index_path.c_str(), kv.first.c_str(), kv.second.c_str()));
     }
     return std::unique_ptr<TensorSource>(std::move(source));
 }
@@ -135,8 +140,9 @@ Result<Tensor> TensorSource::get_checked(const std::string & name, const Shape &
     if (t->shape != expected)
         return make_error(ErrorCode::corrupt_file,
                           format("tensor '%s' in %s has shape %s, expected %s; the checkpoint does "
-                                 "not match its config.json", name.c_str(), describe().c_str(),
-                                 shape_str(t->shape).c_str(), shape_str(expected).c_str()));
+                                 "not match its config.json",
+                                 name.c_str(), describe().c_str(), shape_str(t->shape).c_str(),
+                                 shape_str(expected).c_str()));
     return t;
 }
 
@@ -146,10 +152,12 @@ Result<std::unique_ptr<TensorSource>> open_safetensors(const std::string & path)
         fs::path dir(path);
         if (fs::exists(dir / "model.safetensors.index.json"))
             return open_index((dir / "model.safetensors.index.json").string());
-        if (fs::exists(dir / "model.safetensors")) return open_single((dir / "model.safetensors").string());
+        if (fs::exists(dir / "model.safetensors"))
+            return open_single((dir / "model.safetensors").string());
         return make_error(ErrorCode::not_found,
                           format("no model.safetensors or model.safetensors.index.json in '%s'; "
-                                 "point --model at a Hugging Face checkpoint directory", path.c_str()));
+                                 "point --model at a Hugging Face checkpoint directory",
+                                 path.c_str()));
     }
     if (!fs::exists(path, ec))
         return make_error(ErrorCode::not_found, format("'%s' does not exist", path.c_str()));

@@ -1,8 +1,8 @@
 // Gemma 4 config resolution: the fixture (per_layer_config form), a Google-style
 // global_head_dim config, a flat Gemma4ForCausalLM config, default layer types and KV donors.
-#include <gtest/gtest.h>
-
 #include "model/gemma4/config.h"
+
+#include <gtest/gtest.h>
 
 using namespace gemma;
 using namespace gemma::gemma4;
@@ -147,7 +147,8 @@ TEST(ConfigErrors, BadJsonAndBadValues) {
     auto wrong_type = parse_config(R"({"text_config": {"vocab_size": "many"}})", "x");
     ASSERT_FALSE(wrong_type.ok());
     EXPECT_NE(wrong_type.error().message.find("vocab_size"), std::string::npos);
-    std::string bad_types = R"({"text_config": {"vocab_size": 10, "hidden_size": 8, "intermediate_size": 8,
+    std::string bad_types =
+        R"({"text_config": {"vocab_size": 10, "hidden_size": 8, "intermediate_size": 8,
         "num_hidden_layers": 2, "num_attention_heads": 1, "num_key_value_heads": 1, "head_dim": 8,
         "sliding_window": 4, "layer_types": ["sliding_attention", "local"]}})";
     auto lt = parse_config(bad_types, "x");

@@ -19,8 +19,8 @@ const std::string kTiny = std::string(GEMMA_TEST_DATA_DIR) + "/tiny-gemma4";
 class TempDir {
 public:
     TempDir() {
-        path_ = fs::temp_directory_path() / ("gemma_io_test_" + std::to_string(::getpid()) + "_" +
-                                             std::to_string(counter_++));
+        path_ = fs::temp_directory_path() /
+                ("gemma_io_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
         fs::create_directories(path_);
     }
     ~TempDir() { fs::remove_all(path_); }
@@ -77,7 +77,8 @@ TEST(Safetensors, FixtureLoadsZeroCopy) {
     uint16_t first = 0;
     in.read(reinterpret_cast<char *>(&first), 2);
     EXPECT_EQ(first, t->ptr<uint16_t>()[0]);
-    EXPECT_EQ((*src)->find_or_null("model.language_model.layers.4.self_attn.k_proj.weight"), nullptr);
+    EXPECT_EQ((*src)->find_or_null("model.language_model.layers.4.self_attn.k_proj.weight"),
+              nullptr);
 }
 
 TEST(Safetensors, TensorOutlivesSource) {
@@ -160,48 +161,55 @@ TEST(SafetensorsCorrupt, InvalidJson) {
 
 TEST(SafetensorsCorrupt, OffsetsOutOfRange) {
     TempDir dir;
-    Error e = open_error(dir, safetensors_bytes(
-        R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[1000,1008]}})", std::string(8, '\0')));
+    Error e = open_error(
+        dir, safetensors_bytes(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[1000,1008]}})",
+                               std::string(8, '\0')));
     EXPECT_EQ(e.code, ErrorCode::corrupt_file);
     EXPECT_NE(e.message.find("past the end"), std::string::npos) << e.message;
 }
 
 TEST(SafetensorsCorrupt, OffsetsShapeMismatch) {
     TempDir dir;
-    Error e = open_error(dir, safetensors_bytes(
-        R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", std::string(8, '\0')));
+    Error e = open_error(
+        dir, safetensors_bytes(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})",
+                               std::string(8, '\0')));
     EXPECT_EQ(e.code, ErrorCode::corrupt_file);
     EXPECT_NE(e.message.find("needs 12"), std::string::npos) << e.message;
 }
 
 TEST(SafetensorsCorrupt, EndBeforeBegin) {
     TempDir dir;
-    Error e = open_error(dir, safetensors_bytes(
-        R"({"a":{"dtype":"F32","shape":[0],"data_offsets":[8,0]}})", std::string(8, '\0')));
+    Error e = open_error(
+        dir, safetensors_bytes(R"({"a":{"dtype":"F32","shape":[0],"data_offsets":[8,0]}})",
+                               std::string(8, '\0')));
     EXPECT_EQ(e.code, ErrorCode::corrupt_file);
 }
 
 TEST(SafetensorsCorrupt, Overlap) {
     TempDir dir;
-    Error e = open_error(dir, safetensors_bytes(
-        R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
-        std::string(12, '\0')));
+    Error e = open_error(
+        dir,
+        safetensors_bytes(
+            R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+            std::string(12, '\0')));
     EXPECT_EQ(e.code, ErrorCode::corrupt_file);
     EXPECT_NE(e.message.find("overlap"), std::string::npos) << e.message;
 }
 
 TEST(SafetensorsCorrupt, UnsupportedDtype) {
     TempDir dir;
-    Error e = open_error(dir, safetensors_bytes(
-        R"({"a":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}})", std::string(8, '\0')));
+    Error e = open_error(
+        dir, safetensors_bytes(R"({"a":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}})",
+                               std::string(8, '\0')));
     EXPECT_EQ(e.code, ErrorCode::unsupported);
     EXPECT_NE(e.message.find("F64"), std::string::npos) << e.message;
 }
 
 TEST(SafetensorsCorrupt, UnknownDtype) {
     TempDir dir;
-    Error e = open_error(dir, safetensors_bytes(
-        R"({"a":{"dtype":"Q9","shape":[1],"data_offsets":[0,1]}})", std::string(1, '\0')));
+    Error e = open_error(
+        dir, safetensors_bytes(R"({"a":{"dtype":"Q9","shape":[1],"data_offsets":[0,1]}})",
+                               std::string(1, '\0')));
     EXPECT_EQ(e.code, ErrorCode::unsupported);
     EXPECT_NE(e.message.find("unknown dtype 'Q9'"), std::string::npos) << e.message;
     EXPECT_NE(e.message.find("'a'"), std::string::npos) << e.message;
@@ -209,34 +217,40 @@ TEST(SafetensorsCorrupt, UnknownDtype) {
 
 TEST(SafetensorsCorrupt, DuplicateName) {
     TempDir dir;
-    Error e = open_error(dir, safetensors_bytes(
-        R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"a":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}})",
-        std::string(2, '\0')));
+    Error e = open_error(
+        dir,
+        safetensors_bytes(
+            R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"a":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}})",
+            std::string(2, '\0')));
     EXPECT_EQ(e.code, ErrorCode::corrupt_file);
     EXPECT_NE(e.message.find("duplicate tensor name 'a'"), std::string::npos) << e.message;
 }
 
 TEST(SafetensorsCorrupt, MissingFields) {
     TempDir dir;
-    Error e = open_error(dir, safetensors_bytes(R"({"a":{"dtype":"U8","shape":[1]}})", std::string(1, '\0')));
+    Error e = open_error(
+        dir, safetensors_bytes(R"({"a":{"dtype":"U8","shape":[1]}})", std::string(1, '\0')));
     EXPECT_EQ(e.code, ErrorCode::corrupt_file);
     EXPECT_NE(e.message.find("data_offsets"), std::string::npos) << e.message;
 }
 
 TEST(SafetensorsCorrupt, NegativeDimension) {
     TempDir dir;
-    Error e = open_error(dir, safetensors_bytes(
-        R"({"a":{"dtype":"U8","shape":[-1],"data_offsets":[0,1]}})", std::string(1, '\0')));
+    Error e = open_error(
+        dir, safetensors_bytes(R"({"a":{"dtype":"U8","shape":[-1],"data_offsets":[0,1]}})",
+                               std::string(1, '\0')));
     EXPECT_EQ(e.code, ErrorCode::corrupt_file);
     EXPECT_NE(e.message.find("bad dimension"), std::string::npos) << e.message;
 }
 
 TEST(SafetensorsSharded, IndexLoadsAllShards) {
     TempDir dir;
-    write_bytes(dir.file("s1.safetensors"), safetensors_bytes(
-        R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", std::string(4, '\0')));
-    write_bytes(dir.file("s2.safetensors"), safetensors_bytes(
-        R"({"y":{"dtype":"BF16","shape":[2],"data_offsets":[0,4]}})", std::string(4, '\0')));
+    write_bytes(dir.file("s1.safetensors"),
+                safetensors_bytes(R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
+                                  std::string(4, '\0')));
+    write_bytes(dir.file("s2.safetensors"),
+                safetensors_bytes(R"({"y":{"dtype":"BF16","shape":[2],"data_offsets":[0,4]}})",
+                                  std::string(4, '\0')));
     write_bytes(dir.file("model.safetensors.index.json"),
                 R"({"metadata":{},"weight_map":{"x":"s1.safetensors","y":"s2.safetensors"}})");
     auto src = io::open_safetensors(dir.path().string());
@@ -248,8 +262,9 @@ TEST(SafetensorsSharded, IndexLoadsAllShards) {
 
 TEST(SafetensorsSharded, MissingShard) {
     TempDir dir;
-    write_bytes(dir.file("s1.safetensors"), safetensors_bytes(
-        R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", std::string(4, '\0')));
+    write_bytes(dir.file("s1.safetensors"),
+                safetensors_bytes(R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
+                                  std::string(4, '\0')));
     write_bytes(dir.file("model.safetensors.index.json"),
                 R"({"weight_map":{"x":"s1.safetensors","y":"s2.safetensors"}})");
     auto src = io::open_safetensors(dir.path().string());
@@ -261,8 +276,9 @@ TEST(SafetensorsSharded, MissingShard) {
 
 TEST(SafetensorsSharded, IndexNamesTensorNotInShard) {
     TempDir dir;
-    write_bytes(dir.file("s1.safetensors"), safetensors_bytes(
-        R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", std::string(4, '\0')));
+    write_bytes(dir.file("s1.safetensors"),
+                safetensors_bytes(R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
+                                  std::string(4, '\0')));
     write_bytes(dir.file("model.safetensors.index.json"),
                 R"({"weight_map":{"x":"s1.safetensors","z":"s1.safetensors"}})");
     auto src = io::open_safetensors(dir.path().string());

@@ -3,11 +3,10 @@
 // The only place in the model that touches JSON.
 #include "model/gemma4/config.h"
 
-#include <fstream>
-#include <sstream>
 #include <filesystem>
-
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 namespace gemma::gemma4 {
 namespace {
@@ -93,7 +92,8 @@ RopeParams parse_rope(const json & j, const RopeParams & fallback, Reader & pare
     p.factor = r.f("factor", 1.0f);
     if (!r.error().empty()) parent.fail_msg(r.error());
     if (p.type != "default" && p.type != "proportional")
-        parent.fail_msg(format("rope_type '%s' is not supported (default, proportional)", p.type.c_str()));
+        parent.fail_msg(
+            format("rope_type '%s' is not supported (default, proportional)", p.type.c_str()));
     return p;
 }
 
@@ -113,10 +113,15 @@ Status resolve_layer_types(const json & t, TextConfig & c, const std::string & o
     for (int l = 0; l < c.n_layers; ++l) {
         const json & v = (*it)[size_t(l)];
         std::string s = v.is_string() ? v.get<std::string>() : "";
-        if (s == "sliding_attention") c.layers[size_t(l)].type = LayerType::sliding;
-        else if (s == "full_attention") c.layers[size_t(l)].type = LayerType::full;
-        else return bad_config(format("%s: layer_types[%d] = %s is not sliding_attention or "
-                                      "full_attention", origin.c_str(), l, v.dump().c_str()));
+        if (s == "sliding_attention")
+            c.layers[size_t(l)].type = LayerType::sliding;
+        else if (s == "full_attention")
+            c.layers[size_t(l)].type = LayerType::full;
+        else
+            return bad_config(
+                format("%s: layer_types[%d] = %s is not sliding_attention or "
+                       "full_attention",
+                       origin.c_str(), l, v.dump().c_str()));
     }
     return Status::success();
 }
@@ -133,7 +138,8 @@ Status resolve_geometry(const json & t, TextConfig & c, const std::string & orig
         lc.n_kv_heads = c.n_kv_heads;
         lc.intermediate_size = c.intermediate_size;
         if (lc.type == LayerType::full && global_head_dim > 0) lc.head_dim = global_head_dim;
-        if (lc.type == LayerType::full && c.attention_k_eq_v && global_kv > 0) lc.n_kv_heads = global_kv;
+        if (lc.type == LayerType::full && c.attention_k_eq_v && global_kv > 0)
+            lc.n_kv_heads = global_kv;
     }
     auto plc = t.find("per_layer_config");
     if (plc != t.end() && plc->is_object()) {
@@ -141,8 +147,9 @@ Status resolve_geometry(const json & t, TextConfig & c, const std::string & orig
             char * end = nullptr;
             long l = std::strtol(it.key().c_str(), &end, 10);
             if (it.key().empty() || *end != '\0' || l < 0 || l >= c.n_layers || !it->is_object())
-                return bad_config(format("%s: per_layer_config key '%s' is not a layer index below %d",
-                                         origin.c_str(), it.key().c_str(), c.n_layers));
+                return bad_config(
+                    format("%s: per_layer_config key '%s' is not a layer index below %d",
+                           origin.c_str(), it.key().c_str(), c.n_layers));
             Reader lr(*it, format("%s: per_layer_config[%ld]", origin.c_str(), l));
             LayerConfig & lc = c.layers[size_t(l)];
             lc.head_dim = lr.i("head_dim", lc.head_dim);
@@ -154,7 +161,8 @@ Status resolve_geometry(const json & t, TextConfig & c, const std::string & orig
     c.global_head_dim = 0;
     for (const LayerConfig & lc : c.layers)
         if (lc.type == LayerType::full) c.global_head_dim = lc.head_dim;
-    if (c.global_head_dim == 0) c.global_head_dim = global_head_dim > 0 ? global_head_dim : c.head_dim;
+    if (c.global_head_dim == 0)
+        c.global_head_dim = global_head_dim > 0 ? global_head_dim : c.head_dim;
     return Status::success();
 }
 
@@ -171,9 +179,10 @@ Status resolve_donors(TextConfig & c, const std::string & origin) {
         for (int d = 0; d < first; ++d)
             if (c.layers[size_t(d)].type == lc.type) donor = d;
         if (donor < 0)
-            return bad_config(format("%s: layer %d shares KV but no earlier layer of its type owns a "
-                                     "cache (num_kv_shared_layers = %d)", origin.c_str(), l,
-                                     c.n_kv_shared_layers));
+            return bad_config(
+                format("%s: layer %d shares KV but no earlier layer of its type owns a "
+                       "cache (num_kv_shared_layers = %d)",
+                       origin.c_str(), l, c.n_kv_shared_layers));
         const LayerConfig & dc = c.layers[size_t(donor)];
         if (dc.head_dim != lc.head_dim || dc.n_kv_heads != lc.n_kv_heads)
             return bad_config(format("%s: layer %d and its KV donor %d differ in head_dim/KV heads",
@@ -186,23 +195,27 @@ Status resolve_donors(TextConfig & c, const std::string & origin) {
 Status validate_text(const TextConfig & c, const std::string & origin) {
     if (c.vocab_size <= 0 || c.hidden_size <= 0 || c.intermediate_size <= 0 || c.n_layers <= 0 ||
         c.n_heads <= 0 || c.n_kv_heads <= 0 || c.head_dim <= 0 || c.sliding_window <= 0)
-        return bad_config(format("%s: vocab_size, hidden_size, intermediate_size, num_hidden_layers, "
-                                 "num_attention_heads, num_key_value_heads, head_dim and "
-                                 "sliding_window must be positive", origin.c_str()));
+        return bad_config(
+            format("%s: vocab_size, hidden_size, intermediate_size, num_hidden_layers, "
+                   "num_attention_heads, num_key_value_heads, head_dim and "
+                   "sliding_window must be positive",
+                   origin.c_str()));
     if (c.n_kv_shared_layers < 0 || c.n_kv_shared_layers >= c.n_layers)
         return bad_config(format("%s: num_kv_shared_layers = %d must be in [0, %d)", origin.c_str(),
                                  c.n_kv_shared_layers, c.n_layers));
     if (c.hidden_size_per_layer_input > 0 && c.vocab_size_per_layer_input != c.vocab_size)
         return make_error(ErrorCode::unsupported,
                           format("%s: vocab_size_per_layer_input (%d) != vocab_size (%d) is not "
-                                 "supported", origin.c_str(), c.vocab_size_per_layer_input, c.vocab_size));
+                                 "supported",
+                                 origin.c_str(), c.vocab_size_per_layer_input, c.vocab_size));
     for (int l = 0; l < c.n_layers; ++l) {
         const LayerConfig & lc = c.layers[size_t(l)];
         if (lc.head_dim <= 0 || lc.head_dim % 2 != 0 || lc.n_kv_heads <= 0 ||
             c.n_heads % lc.n_kv_heads != 0 || lc.intermediate_size <= 0)
-            return bad_config(format("%s: layer %d: head_dim %d must be even and positive, and "
-                                     "num_attention_heads %d a multiple of its %d KV heads",
-                                     origin.c_str(), l, lc.head_dim, c.n_heads, lc.n_kv_heads));
+            return bad_config(
+                format("%s: layer %d: head_dim %d must be even and positive, and "
+                       "num_attention_heads %d a multiple of its %d KV heads",
+                       origin.c_str(), l, lc.head_dim, c.n_heads, lc.n_kv_heads));
     }
     return Status::success();
 }
@@ -210,13 +223,17 @@ Status validate_text(const TextConfig & c, const std::string & origin) {
 Status check_supported(Reader & r, const std::string & origin) {
     std::string act = r.s("hidden_activation", "gelu_pytorch_tanh");
     if (act != "gelu_pytorch_tanh" && act != "gelu_tanh")
-        return make_error(ErrorCode::unsupported, format("%s: hidden_activation '%s' is not supported "
-                                                         "(gelu_pytorch_tanh)", origin.c_str(), act.c_str()));
+        return make_error(ErrorCode::unsupported,
+                          format("%s: hidden_activation '%s' is not supported "
+                                 "(gelu_pytorch_tanh)",
+                                 origin.c_str(), act.c_str()));
     if (r.b("enable_moe_block", false))
         return make_error(ErrorCode::unsupported, format("%s: MoE Gemma 4 checkpoints "
-                                                         "(enable_moe_block) are not supported yet", origin.c_str()));
+                                                         "(enable_moe_block) are not supported yet",
+                                                         origin.c_str()));
     if (r.b("attention_bias", false))
-        return make_error(ErrorCode::unsupported, format("%s: attention_bias is not supported", origin.c_str()));
+        return make_error(ErrorCode::unsupported,
+                          format("%s: attention_bias is not supported", origin.c_str()));
     return Status::success();
 }
 
@@ -248,10 +265,12 @@ Result<TextConfig> parse_text(const json & t, const std::string & origin) {
     if (!r.error().empty()) return bad_config(r.error());
     if (c.use_bidirectional_attention == "all")
         return make_error(ErrorCode::unsupported, format("%s: use_bidirectional_attention \"all\" "
-                                                         "(encoder-style) is not supported", origin.c_str()));
+                                                         "(encoder-style) is not supported",
+                                                         origin.c_str()));
     if (c.attention_k_eq_v)
         return make_error(ErrorCode::unsupported, format("%s: attention_k_eq_v checkpoints are not "
-                                                         "supported yet", origin.c_str()));
+                                                         "supported yet",
+                                                         origin.c_str()));
     RopeParams sliding_default{"default", 10000.0f, 1.0f, 1.0f};
     RopeParams full_default{"proportional", 1000000.0f, 0.25f, 1.0f};
     auto rp = t.find("rope_parameters");
@@ -259,7 +278,8 @@ Result<TextConfig> parse_text(const json & t, const std::string & origin) {
     c.rope_sliding = parse_rope(rope.value("sliding_attention", json()), sliding_default, r);
     c.rope_full = parse_rope(rope.value("full_attention", json()), full_default, r);
     if (!r.error().empty()) return bad_config(r.error());
-    if (c.n_layers <= 0 || c.n_layers > 4096) return bad_config(origin + ": num_hidden_layers out of range");
+    if (c.n_layers <= 0 || c.n_layers > 4096)
+        return bad_config(origin + ": num_hidden_layers out of range");
     GEMMA_TRY(resolve_layer_types(t, c, origin));
     GEMMA_TRY(resolve_geometry(t, c, origin));
     GEMMA_TRY(validate_text(c, origin));
@@ -287,7 +307,8 @@ Result<Config> parse_config(const std::string & json_text, const std::string & o
     bool nested = j.contains("text_config") && j["text_config"].is_object();
     if (cfg.architecture.empty())
         cfg.architecture = nested ? "Gemma4ForConditionalGeneration" : "Gemma4ForCausalLM";
-    if (cfg.architecture != "Gemma4ForConditionalGeneration" && cfg.architecture != "Gemma4ForCausalLM")
+    if (cfg.architecture != "Gemma4ForConditionalGeneration" &&
+        cfg.architecture != "Gemma4ForCausalLM")
         return make_error(ErrorCode::unsupported,
                           format("%s: architecture '%s' is not a Gemma 4 model (expected "
                                  "Gemma4ForConditionalGeneration or Gemma4ForCausalLM)",
@@ -315,11 +336,14 @@ Result<Config> parse_config(const std::string & json_text, const std::string & o
 Result<Config> load_config(const std::string & path) {
     std::string file = path;
     std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) file = (std::filesystem::path(path) / "config.json").string();
+    if (std::filesystem::is_directory(path, ec))
+        file = (std::filesystem::path(path) / "config.json").string();
     std::ifstream in(file, std::ios::binary);
     if (!in)
-        return make_error(ErrorCode::not_found, format("cannot read '%s'; --model must be a checkpoint "
-                                                       "directory with config.json", file.c_str()));
+        return make_error(ErrorCode::not_found,
+                          format("cannot read '%s'; --model must be a checkpoint "
+                                 "directory with config.json",
+                                 file.c_str()));
     std::stringstream ss;
     ss << in.rdbuf();
     return parse_config(ss.str(), file);
