@@ -1,5 +1,5 @@
-// matmul cases: decode-sized x (the GEMV path, n ≤ 8) and prefill-sized x (the sgemm path),
-// bf16/f16/f32 weights, round E4B-like and odd sizes (tails of every SIMD width and block).
+// matmul cases: decode-sized x (one row, or fewer than a 4x4 tile) and prefill-sized x (tiles,
+// several 32-row x blocks), bf16/f16/f32 weights, round E4B-like and odd sizes (all tails).
 #include "op_harness.h"
 
 namespace gemma::test {

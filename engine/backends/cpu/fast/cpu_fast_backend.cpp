@@ -20,9 +20,7 @@ public:
     explicit CpuFastBackend(int n_threads) : pool_(n_threads) {}
 
     BackendInfo info() const override {
-        return {"cpu",
-                format("CPU fast (%d threads, %s SIMD, OpenBLAS prefill)", pool_.size(),
-                       simd::target_name()),
+        return {"cpu", format("CPU fast (%d threads, %s SIMD)", pool_.size(), simd::target_name()),
                 Where::host, 0};
     }
 

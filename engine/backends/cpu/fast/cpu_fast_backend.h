@@ -1,5 +1,5 @@
 // The fast CPU backend ("cpu"): host memory, eager in-order execution, every op multithreaded over
-// all cores with Highway SIMD kernels (dynamic dispatch) and OpenBLAS sgemm for prefill GEMMs.
+// all cores with Highway SIMD kernels (dynamic dispatch; a register-tiled GEMM for prefill).
 // Results match "cpu-ref" to f32 rounding (checked op by op in tests/backend_ops).
 #pragma once
 

@@ -12,10 +12,6 @@ namespace gemma::cpu::fast {
 // Mutable f32 element pointer of a (const) tensor view: a const view still owns writable data.
 inline float * f32_data(const Tensor & t) { return static_cast<float *>(t.data); }
 
-// x rows at or below this count use the Highway GEMV/GEMM kernel for every weight dtype; above
-// it, bf16 weights still do, f32/f16 weights go to OpenBLAS sgemm (see matmul.cpp).
-constexpr int64_t kGemvMaxRows = 8;
-
 void matmul(ThreadPool & pool, const Tensor & x, const Tensor & w, const Tensor & out);
 void rms_norm(ThreadPool & pool, const Tensor & x, const Tensor & w, float eps, const Tensor & out);
 void rope(ThreadPool & pool, const Tensor & x, const Tensor & positions, const Tensor & freqs,
