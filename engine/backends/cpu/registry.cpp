@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "backends/cpu/cpu_ref_backend.h"
+#include "backends/cpu/fast/cpu_fast_backend.h"
 #if GEMMA_HAS_CUDA
 #include "backends/cuda/cuda_backend.h"
 #endif
@@ -25,6 +26,9 @@ std::vector<BackendEntry> & registry() {
         e.push_back(
             {"cpu-ref", "CPU reference: scalar loops, f32 accumulation (for verification)",
              []() -> Result<std::unique_ptr<Backend>> { return cpu::make_cpu_ref_backend(); }});
+        e.push_back(
+            {"cpu", "CPU fast: all cores, Highway SIMD kernels",
+             []() -> Result<std::unique_ptr<Backend>> { return cpu::make_cpu_fast_backend(); }});
 #if GEMMA_HAS_CUDA
         e.push_back({"cuda", "NVIDIA GPU (CUDA): tensor-core prefill (split bf16), f32 decode, CUDA graphs",
                      []() { return cuda::make_cuda_backend({}); }});
