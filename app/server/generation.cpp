@@ -75,15 +75,18 @@ GenerationOutcome run_generation(EventStream & stream, OutputFilter & filter, co
         return true;
     };
     Event e;
+    auto next_check = std::chrono::steady_clock::now();
     for (;;) {
-        if (!stream.next(e, std::chrono::milliseconds(50))) {
-            if (hooks.client_gone && hooks.client_gone()) {
+        // Check for a hang-up every 50 ms, whether or not events keep coming.
+        if (hooks.client_gone && std::chrono::steady_clock::now() >= next_check) {
+            next_check = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+            if (hooks.client_gone()) {
                 out.client_gone = true;
                 stream.cancel();
                 break;
             }
-            continue;
         }
+        if (!stream.next(e, std::chrono::milliseconds(50))) continue;
         if (is_delta(e)) {
             bool stop = filter.feed(e, deltas);
             if (!deliver()) {
