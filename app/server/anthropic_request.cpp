@@ -11,10 +11,12 @@ namespace {
 using nlohmann::json;
 
 bool is_text_block(const json & b) {
-    return b.is_object() && b.contains("type") && b["type"] == "text" && b.contains("text") && b["text"].is_string();
+    return b.is_object() && b.contains("type") && b["type"] == "text" && b.contains("text") &&
+           b["text"].is_string();
 }
 
-ApiResult<MediaInput> image_block(const json & block, const std::string & at, const MediaPolicy & policy) {
+ApiResult<MediaInput> image_block(const json & block, const std::string & at,
+                                  const MediaPolicy & policy) {
     const json * source = block.contains("source") ? &block["source"] : nullptr;
     if (!source || !source->is_object())
         return bad_request("'" + at + ".source' must be an object", at + ".source");
@@ -39,10 +41,12 @@ ApiResult<json> tool_result_content(const json & block, const std::string & at) 
     auto it = block.find("content");
     if (it == block.end() || it->is_null()) return json("");
     if (it->is_string()) return *it;
-    if (!it->is_array()) return bad_request("'" + at + ".content' must be a string or text blocks", at + ".content");
+    if (!it->is_array())
+        return bad_request("'" + at + ".content' must be a string or text blocks", at + ".content");
     json parts = json::array();
     for (const auto & b : *it) {
-        if (!is_text_block(b)) return bad_request("'" + at + ".content' may hold only text blocks", at + ".content");
+        if (!is_text_block(b))
+            return bad_request("'" + at + ".content' may hold only text blocks", at + ".content");
         parts.push_back({{"type", "text"}, {"text", b["text"]}});
     }
     return parts;
@@ -55,8 +59,9 @@ struct Converted {
     std::string reasoning;
 };
 
-std::optional<ApiError> convert_block(const json & block, const std::string & at, const std::string & role,
-                                      Converted & out, CompletionJob & job, const MediaPolicy & policy) {
+std::optional<ApiError> convert_block(const json & block, const std::string & at,
+                                      const std::string & role, Converted & out,
+                                      CompletionJob & job, const MediaPolicy & policy) {
     if (!block.is_object()) return bad_request("'" + at + "' must be an object", at);
     FieldReader r(block, at + ".");
     std::string type = r.require_string("type");
@@ -75,40 +80,52 @@ std::optional<ApiError> convert_block(const json & block, const std::string & at
         if (!r.ok()) return *r.error();
         auto content = tool_result_content(block, at);
         if (!content.ok()) return content.error();
-        out.tool_messages.push_back({{"role", "tool"}, {"tool_call_id", id}, {"content", content.value()}});
+        out.tool_messages.push_back(
+            {{"role", "tool"}, {"tool_call_id", id}, {"content", content.value()}});
     } else if (type == "tool_use" && role == "assistant") {
         std::string id = r.require_string("id");
         std::string name = r.require_string("name");
         if (!r.ok()) return *r.error();
-        json input = block.contains("input") && block["input"].is_object() ? block["input"] : json::object();
-        out.tool_calls.push_back({{"id", id}, {"type", "function"}, {"function", {{"name", name}, {"arguments", input}}}});
+        json input =
+            block.contains("input") && block["input"].is_object() ? block["input"] : json::object();
+        out.tool_calls.push_back({{"id", id},
+                                  {"type", "function"},
+                                  {"function", {{"name", name}, {"arguments", input}}}});
     } else if ((type == "thinking" || type == "redacted_thinking") && role == "assistant") {
         out.reasoning += r.get_string("thinking");
         if (!r.ok()) return *r.error();
     } else {
-        return bad_request("'" + at + ".type' \"" + type + "\" is not valid in a " + role + " message", at + ".type");
+        return bad_request(
+            "'" + at + ".type' \"" + type + "\" is not valid in a " + role + " message",
+            at + ".type");
     }
     return std::nullopt;
 }
 
-std::optional<ApiError> convert_message(const json & m, size_t index, CompletionJob & job, const MediaPolicy & policy) {
+std::optional<ApiError> convert_message(const json & m, size_t index, CompletionJob & job,
+                                        const MediaPolicy & policy) {
     std::string where = gemma::format("messages[%zu]", index);
-    if (!m.is_object()) return bad_request("'" + where + "' must be an object with role and content", where);
+    if (!m.is_object())
+        return bad_request("'" + where + "' must be an object with role and content", where);
     FieldReader r(m, where + ".");
     std::string role = r.require_string("role");
     if (!r.ok()) return *r.error();
     if (role != "user" && role != "assistant")
-        return bad_request("'" + where + ".role' must be user or assistant (put system text in 'system')", where + ".role");
+        return bad_request(
+            "'" + where + ".role' must be user or assistant (put system text in 'system')",
+            where + ".role");
     const json * content = r.find("content");
     Converted c;
     if (content && content->is_string()) {
         c.parts.push_back({{"type", "text"}, {"text", *content}});
     } else if (content && content->is_array()) {
         for (size_t i = 0; i < content->size(); ++i)
-            if (auto e = convert_block((*content)[i], where + gemma::format(".content[%zu]", i), role, c, job, policy))
+            if (auto e = convert_block((*content)[i], where + gemma::format(".content[%zu]", i),
+                                       role, c, job, policy))
                 return e;
     } else {
-        return bad_request("'" + where + ".content' must be a string or an array of content blocks", where + ".content");
+        return bad_request("'" + where + ".content' must be a string or an array of content blocks",
+                           where + ".content");
     }
     for (auto & t : c.tool_messages) job.messages.push_back(std::move(t));
     if (role == "user" && c.parts.empty()) return std::nullopt;  // only tool results
@@ -126,7 +143,8 @@ std::optional<ApiError> read_system(FieldReader & r, CompletionJob & job) {
         job.messages.push_back({{"role", "system"}, {"content", *system}});
         return std::nullopt;
     }
-    if (!system->is_array()) return bad_request("'system' must be a string or text blocks", "system");
+    if (!system->is_array())
+        return bad_request("'system' must be a string or text blocks", "system");
     json parts = json::array();
     for (const auto & b : *system) {
         if (!is_text_block(b)) return bad_request("'system' may hold only text blocks", "system");
@@ -157,29 +175,39 @@ std::optional<ApiError> read_tools(FieldReader & r, CompletionJob & job) {
     FieldReader c(*tc, "tool_choice.");
     std::string type = tc->is_object() ? c.require_string("type") : "";
     if (!c.ok()) return *c.error();
-    if (type == "auto") job.tool_choice = ToolChoice::auto_;
-    else if (type == "none") job.tool_choice = ToolChoice::none;
-    else if (type == "any") job.tool_choice = ToolChoice::required;
+    if (type == "auto")
+        job.tool_choice = ToolChoice::auto_;
+    else if (type == "none")
+        job.tool_choice = ToolChoice::none;
+    else if (type == "any")
+        job.tool_choice = ToolChoice::required;
     else if (type == "tool") {
         job.tool_choice = ToolChoice::named;
         job.tool_choice_name = c.require_string("name");
         if (!c.ok()) return *c.error();
-    } else return bad_request("'tool_choice.type' must be auto, any, tool or none", "tool_choice.type");
+    } else
+        return bad_request("'tool_choice.type' must be auto, any, tool or none",
+                           "tool_choice.type");
     if (c.get_bool("disable_parallel_tool_use", false)) job.parallel_tool_calls = false;
     if (!c.ok()) return *c.error();
-    if ((job.tool_choice == ToolChoice::required || job.tool_choice == ToolChoice::named) && job.tools.empty())
-        return unprocessable("'tool_choice' asks for a tool call, but the request declares no tools", "tool_choice");
+    if ((job.tool_choice == ToolChoice::required || job.tool_choice == ToolChoice::named) &&
+        job.tools.empty())
+        return unprocessable(
+            "'tool_choice' asks for a tool call, but the request declares no tools", "tool_choice");
     if (job.tool_choice == ToolChoice::named) {
         for (const auto & t : job.tools)
             if (t["function"]["name"] == job.tool_choice_name) return std::nullopt;
-        return unprocessable("'tool_choice.name' \"" + job.tool_choice_name + "\" is not in 'tools'", "tool_choice.name");
+        return unprocessable(
+            "'tool_choice.name' \"" + job.tool_choice_name + "\" is not in 'tools'",
+            "tool_choice.name");
     }
     return std::nullopt;
 }
 
 }  // namespace
 
-ApiResult<ApiRequest> parse_anthropic_request(const nlohmann::json & body, const MediaPolicy & media) {
+ApiResult<ApiRequest> parse_anthropic_request(const nlohmann::json & body,
+                                              const MediaPolicy & media) {
     ApiRequest req;
     CompletionJob & job = req.job;
     FieldReader r(body);
@@ -189,7 +217,8 @@ ApiResult<ApiRequest> parse_anthropic_request(const nlohmann::json & body, const
     if (auto e = read_system(r, job)) return *e;
     const json * messages = r.find("messages");
     if (!messages || !messages->is_array() || messages->empty())
-        return bad_request("'messages' must be a non-empty array of {role, content} objects", "messages");
+        return bad_request("'messages' must be a non-empty array of {role, content} objects",
+                           "messages");
     for (size_t i = 0; i < messages->size(); ++i)
         if (auto e = convert_message((*messages)[i], i, job, media)) return *e;
     if (auto e = read_tools(r, job)) return *e;

@@ -11,6 +11,7 @@
 namespace gemdesk::server {
 
 // 400 naming the field for malformed requests (Anthropic requires max_tokens).
-ApiResult<ApiRequest> parse_anthropic_request(const nlohmann::json & body, const MediaPolicy & media);
+ApiResult<ApiRequest> parse_anthropic_request(const nlohmann::json & body,
+                                              const MediaPolicy & media);
 
 }  // namespace gemdesk::server

@@ -68,7 +68,7 @@ struct TokenLogprob {
 };
 
 struct ToolCall {
-    std::string id;         // unique, "chatcmpl-tool-<hex>"
+    std::string id;  // unique, "chatcmpl-tool-<hex>"
     std::string name;
     std::string arguments;  // a JSON object as text
 };
@@ -86,13 +86,13 @@ struct Usage {
 struct Event {
     enum class Kind { content, reasoning, tool_call, finish, error };
     Kind kind = Kind::content;
-    std::string text;                   // content / reasoning delta
-    std::vector<TokenLogprob> logprobs;  // content only, when the job asked for them
-    ToolCall tool_call;                 // tool_call: one complete call
+    std::string text;                          // content / reasoning delta
+    std::vector<TokenLogprob> logprobs;        // content only, when the job asked for them
+    ToolCall tool_call;                        // tool_call: one complete call
     FinishReason finish = FinishReason::stop;  // finish
-    Usage usage;                        // finish
-    double audio_seconds = 0.0;         // finish: length of the job's audio input, if any
-    gemma::Error error;                 // error: generation failed midway (stream ends)
+    Usage usage;                               // finish
+    double audio_seconds = 0.0;                // finish: length of the job's audio input, if any
+    gemma::Error error;                        // error: generation failed midway (stream ends)
 };
 
 // A running job. next() and cancel() may be called from different threads; after a finish or
@@ -115,9 +115,9 @@ struct ModelInfo {
 };
 
 struct ServiceStats {
-    int queue_depth = 0;     // jobs waiting for a slot
-    int running = 0;         // jobs decoding now
-    double kv_used = 0.0;    // fraction of the KV cache in use, 0..1
+    int queue_depth = 0;   // jobs waiting for a slot
+    int running = 0;       // jobs decoding now
+    double kv_used = 0.0;  // fraction of the KV cache in use, 0..1
 };
 
 // Thread-safe. submit() fails with invalid_argument (bad job, e.g. undecodable media),

@@ -11,7 +11,8 @@ namespace {
 
 class UnavailableChatService : public ChatService {
 public:
-    UnavailableChatService(ModelInfo info, std::string why) : info_(std::move(info)), why_(std::move(why)) {}
+    UnavailableChatService(ModelInfo info, std::string why)
+        : info_(std::move(info)), why_(std::move(why)) {}
     ModelInfo model() const override { return info_; }
     ServiceState state() const override { return ServiceState::unavailable; }
     std::string state_message() const override { return why_; }
@@ -43,17 +44,22 @@ gemma::Result<std::shared_ptr<ChatService>> make_engine_chat_service(const std::
     std::filesystem::path dir(model_dir);
     std::error_code ec;
     if (model_dir.empty() || !std::filesystem::is_regular_file(dir / "config.json", ec))
-        return gemma::make_error(gemma::ErrorCode::invalid_argument,
-                                 "--model must name a model directory containing config.json (got '" + model_dir + "')");
+        return gemma::make_error(
+            gemma::ErrorCode::invalid_argument,
+            "--model must name a model directory containing config.json (got '" + model_dir + "')");
     ModelInfo info;
     info.id = std::filesystem::absolute(dir).lexically_normal().filename().string();
-    if (info.id.empty()) info.id = std::filesystem::absolute(dir).lexically_normal().parent_path().filename().string();
+    if (info.id.empty())
+        info.id =
+            std::filesystem::absolute(dir).lexically_normal().parent_path().filename().string();
     info.context_length = context_length_of(dir / "config.json");
-    std::string why = "this build of gemdesk-server has no inference runtime yet (backend '" +
-                      (backend.empty() ? std::string("auto") : backend) +
-                      "'); generation is unavailable until the runtime lands. Use --upstream URL to forward to "
-                      "another OpenAI-compatible server meanwhile.";
-    return std::shared_ptr<ChatService>(std::make_shared<UnavailableChatService>(std::move(info), std::move(why)));
+    std::string why =
+        "this build of gemdesk-server has no inference runtime yet (backend '" +
+        (backend.empty() ? std::string("auto") : backend) +
+        "'); generation is unavailable until the runtime lands. Use --upstream URL to forward to "
+        "another OpenAI-compatible server meanwhile.";
+    return std::shared_ptr<ChatService>(
+        std::make_shared<UnavailableChatService>(std::move(info), std::move(why)));
 }
 
 }  // namespace gemdesk::server

@@ -15,14 +15,16 @@ using nlohmann::json;
 
 json fake_value_for_schema(const json & schema, const std::string & name, int depth) {
     if (!schema.is_object() || depth > 16) return "fake " + name;
-    if (auto e = schema.find("enum"); e != schema.end() && e->is_array() && !e->empty()) return (*e)[0];
+    if (auto e = schema.find("enum"); e != schema.end() && e->is_array() && !e->empty())
+        return (*e)[0];
     if (auto c = schema.find("const"); c != schema.end()) return *c;
     for (const char * key : {"anyOf", "oneOf", "allOf"})
         if (auto a = schema.find(key); a != schema.end() && a->is_array() && !a->empty())
             return fake_value_for_schema((*a)[0], name, depth + 1);
     std::string type = "string";
     if (auto t = schema.find("type"); t != schema.end()) {
-        if (t->is_string()) type = t->get<std::string>();
+        if (t->is_string())
+            type = t->get<std::string>();
         else if (t->is_array())
             for (const auto & x : *t)
                 if (x.is_string() && x != "null") {
@@ -34,22 +36,27 @@ json fake_value_for_schema(const json & schema, const std::string & name, int de
     }
     auto number = [&](double fallback) {
         double v = fallback;
-        if (auto m = schema.find("minimum"); m != schema.end() && m->is_number()) v = std::max(v, m->get<double>());
-        if (auto m = schema.find("maximum"); m != schema.end() && m->is_number()) v = std::min(v, m->get<double>());
+        if (auto m = schema.find("minimum"); m != schema.end() && m->is_number())
+            v = std::max(v, m->get<double>());
+        if (auto m = schema.find("maximum"); m != schema.end() && m->is_number())
+            v = std::min(v, m->get<double>());
         return v;
     };
     if (type == "object") {
         json out = json::object();
         if (auto p = schema.find("properties"); p != schema.end() && p->is_object())
-            for (const auto & [key, sub] : p->items()) out[key] = fake_value_for_schema(sub, key, depth + 1);
+            for (const auto & [key, sub] : p->items())
+                out[key] = fake_value_for_schema(sub, key, depth + 1);
         return out;
     }
     if (type == "array") {
         json out = json::array();
         long long n = 1;
-        if (auto m = schema.find("minItems"); m != schema.end() && m->is_number_integer()) n = std::max(1LL, m->get<long long>());
+        if (auto m = schema.find("minItems"); m != schema.end() && m->is_number_integer())
+            n = std::max(1LL, m->get<long long>());
         for (long long i = 0; i < std::min(n, 8LL); ++i)
-            out.push_back(fake_value_for_schema(schema.value("items", json::object()), name, depth + 1));
+            out.push_back(
+                fake_value_for_schema(schema.value("items", json::object()), name, depth + 1));
         return out;
     }
     if (type == "integer") return (long long)number(1.0);
@@ -105,7 +112,8 @@ std::string text_of(const json & content) {
     std::string out;
     if (content.is_array())
         for (const auto & p : content)
-            if (p.is_object() && p.value("type", json()) == "text" && p.contains("text") && p["text"].is_string())
+            if (p.is_object() && p.value("type", json()) == "text" && p.contains("text") &&
+                p["text"].is_string())
                 out += p["text"].get<std::string>();
     return out;
 }
@@ -122,8 +130,10 @@ void add_tool_calls(const CompletionJob & job, const std::string & user, Script 
     std::vector<const json *> chosen;
     for (const auto & t : job.tools) {
         const std::string name = t["function"]["name"];
-        bool pick = job.tool_choice == ToolChoice::named ? name == job.tool_choice_name
-                                                         : user.find("all tools") != std::string::npos || user.find(name) != std::string::npos;
+        bool pick = job.tool_choice == ToolChoice::named
+                        ? name == job.tool_choice_name
+                        : user.find("all tools") != std::string::npos ||
+                              user.find(name) != std::string::npos;
         if (pick) chosen.push_back(&t);
     }
     if (chosen.empty() && job.tool_choice != ToolChoice::named) chosen.push_back(&job.tools[0]);
@@ -143,17 +153,23 @@ Script make_script(const CompletionJob & job) {
         s.prompt_tokens += 3 + count_words(t);
         if (m.value("role", json()) == "user") user = t;
     }
-    if (job.kind == CompletionJob::Kind::text) user = job.prompt, s.prompt_tokens = 1 + count_words(job.prompt);
+    if (job.kind == CompletionJob::Kind::text)
+        user = job.prompt, s.prompt_tokens = 1 + count_words(job.prompt);
     for (const auto & media : job.media) {
         s.prompt_tokens += 64;
-        if (media.kind == MediaInput::Kind::audio) s.audio_seconds += wav_duration_seconds(media.bytes);
+        if (media.kind == MediaInput::Kind::audio)
+            s.audio_seconds += wav_duration_seconds(media.bytes);
     }
     if (job.enable_thinking) s.reasoning = split_words("The user said: " + user.substr(0, 40));
-    bool wants_tool = !job.tools.empty() && job.tool_choice != ToolChoice::none &&
-                      (job.tool_choice != ToolChoice::auto_ || user.find("tool") != std::string::npos);
-    bool has_audio = std::any_of(job.media.begin(), job.media.end(), [](const MediaInput & m) { return m.kind == MediaInput::Kind::audio; });
+    bool wants_tool =
+        !job.tools.empty() && job.tool_choice != ToolChoice::none &&
+        (job.tool_choice != ToolChoice::auto_ || user.find("tool") != std::string::npos);
+    bool has_audio = std::any_of(job.media.begin(), job.media.end(), [](const MediaInput & m) {
+        return m.kind == MediaInput::Kind::audio;
+    });
     if (has_audio) {
-        s.content = split_words(gemma::format("Transcript of a %.2f second clip.", s.audio_seconds));
+        s.content =
+            split_words(gemma::format("Transcript of a %.2f second clip.", s.audio_seconds));
     } else if (wants_tool) {
         add_tool_calls(job, user, s);
     } else if (job.response_format.kind != ResponseFormat::Kind::text) {
@@ -171,9 +187,13 @@ Script make_script(const CompletionJob & job) {
 
 class FakeStream : public EventStream {
 public:
-    FakeStream(Script script, const CompletionJob & job, std::chrono::milliseconds delay, std::shared_ptr<FakeCounters> counters)
-        : script_(std::move(script)), max_tokens_(job.max_tokens < 0 ? 100000 : job.max_tokens),
-          top_logprobs_(job.top_logprobs), delay_(delay), counters_(std::move(counters)),
+    FakeStream(Script script, const CompletionJob & job, std::chrono::milliseconds delay,
+               std::shared_ptr<FakeCounters> counters)
+        : script_(std::move(script)),
+          max_tokens_(job.max_tokens < 0 ? 100000 : job.max_tokens),
+          top_logprobs_(job.top_logprobs),
+          delay_(delay),
+          counters_(std::move(counters)),
           due_(std::chrono::steady_clock::now() + delay) {
         counters_->active++;
     }
@@ -199,7 +219,8 @@ public:
 
 private:
     bool produce(Event & out) {
-        size_t n_r = script_.reasoning.size(), n_c = script_.content.size(), n_t = script_.calls.size();
+        size_t n_r = script_.reasoning.size(), n_c = script_.content.size(),
+               n_t = script_.calls.size();
         bool more = pos_ < n_r + n_c + n_t || script_.long_tail;
         if (!more) return finish(out, n_t ? FinishReason::tool_calls : FinishReason::stop);
         if (emitted_ >= max_tokens_) return finish(out, FinishReason::length);
@@ -210,7 +231,8 @@ private:
             reasoning_tokens_++;
         } else if (pos_ < n_r + n_c || (pos_ >= n_r + n_c + n_t && script_.long_tail)) {
             out.kind = Event::Kind::content;
-            out.text = pos_ < n_r + n_c ? script_.content[pos_ - n_r] : std::string(pos_ % 7 ? "lorem " : "ipsum ");
+            out.text = pos_ < n_r + n_c ? script_.content[pos_ - n_r]
+                                        : std::string(pos_ % 7 ? "lorem " : "ipsum ");
             if (top_logprobs_ >= 0) out.logprobs.push_back(logprob_for(out.text));
         } else {
             out.kind = Event::Kind::tool_call;
@@ -252,9 +274,12 @@ private:
 
 }  // namespace
 
-FakeChatService::FakeChatService(FakeOptions options) : options_(std::move(options)), counters_(std::make_shared<FakeCounters>()) {}
+FakeChatService::FakeChatService(FakeOptions options)
+    : options_(std::move(options)), counters_(std::make_shared<FakeCounters>()) {}
 
-ModelInfo FakeChatService::model() const { return {options_.model_id, options_.context_length, true, true}; }
+ModelInfo FakeChatService::model() const {
+    return {options_.model_id, options_.context_length, true, true};
+}
 
 ServiceState FakeChatService::state() const {
     std::lock_guard lock(mu_);
@@ -280,11 +305,14 @@ void FakeChatService::set_state(ServiceState state, std::string message) {
 gemma::Result<std::unique_ptr<EventStream>> FakeChatService::submit(CompletionJob job) {
     Script script = make_script(job);
     if (script.prompt_tokens > options_.context_length)
-        return gemma::make_error(gemma::ErrorCode::context_full,
-                                 gemma::format("the prompt has %d tokens but the context holds %d; shorten the conversation",
-                                               script.prompt_tokens, options_.context_length));
+        return gemma::make_error(
+            gemma::ErrorCode::context_full,
+            gemma::format(
+                "the prompt has %d tokens but the context holds %d; shorten the conversation",
+                script.prompt_tokens, options_.context_length));
     counters_->submitted++;
-    return std::unique_ptr<EventStream>(std::make_unique<FakeStream>(std::move(script), job, options_.token_delay, counters_));
+    return std::unique_ptr<EventStream>(
+        std::make_unique<FakeStream>(std::move(script), job, options_.token_delay, counters_));
 }
 
 }  // namespace gemdesk::server

@@ -27,7 +27,8 @@ struct FakeCounters {
 
 // A value satisfying `schema` (type, properties, required, items, enum, const, anyOf/oneOf,
 // minimum/maximum, minItems): the fake's stand-in for schema-constrained decoding.
-nlohmann::json fake_value_for_schema(const nlohmann::json & schema, const std::string & name = "value", int depth = 0);
+nlohmann::json fake_value_for_schema(const nlohmann::json & schema,
+                                     const std::string & name = "value", int depth = 0);
 
 // Seconds of audio in a RIFF/WAVE file; 0 when the bytes are not a readable WAV.
 double wav_duration_seconds(const std::string & bytes);

@@ -7,20 +7,24 @@ namespace gemdesk::server {
 
 std::string random_id(const std::string & prefix) {
     thread_local std::mt19937_64 rng{std::random_device{}()};
-    return prefix + gemma::format("%08llx%016llx", (unsigned long long)(rng() & 0xFFFFFFFFull), (unsigned long long)rng());
+    return prefix + gemma::format("%08llx%016llx", (unsigned long long)(rng() & 0xFFFFFFFFull),
+                                  (unsigned long long)rng());
 }
 
 long long unix_time_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
 }
 
 std::optional<ApiError> check_model(const RouteContext & ctx, const std::string & requested) {
     if (requested.empty() || !ctx.service) return std::nullopt;
     std::string id = ctx.service->model().id;
     if (requested == id) return std::nullopt;
-    ApiError e = not_found_error("The model '" + requested + "' does not exist; this server serves '" + id +
-                                     "' (see GET /v1/models)",
-                                 "model_not_found");
+    ApiError e =
+        not_found_error("The model '" + requested + "' does not exist; this server serves '" + id +
+                            "' (see GET /v1/models)",
+                        "model_not_found");
     e.param = "model";
     return e;
 }
@@ -28,9 +32,12 @@ std::optional<ApiError> check_model(const RouteContext & ctx, const std::string 
 std::optional<ApiError> check_ready(const RouteContext & ctx) {
     if (!ctx.service) return unavailable("no inference engine is configured on this server");
     switch (ctx.service->state()) {
-        case ServiceState::ready: return std::nullopt;
-        case ServiceState::loading: return unavailable("the model is still loading; retry in a few seconds");
-        case ServiceState::unavailable: return unavailable(ctx.service->state_message());
+        case ServiceState::ready:
+            return std::nullopt;
+        case ServiceState::loading:
+            return unavailable("the model is still loading; retry in a few seconds");
+        case ServiceState::unavailable:
+            return unavailable(ctx.service->state_message());
     }
     return std::nullopt;
 }
@@ -38,7 +45,8 @@ std::optional<ApiError> check_ready(const RouteContext & ctx) {
 namespace {
 
 bool is_delta(const Event & e) {
-    return e.kind == Event::Kind::content || e.kind == Event::Kind::reasoning || e.kind == Event::Kind::tool_call;
+    return e.kind == Event::Kind::content || e.kind == Event::Kind::reasoning ||
+           e.kind == Event::Kind::tool_call;
 }
 
 // After cancelling, wait briefly for the job's own finish event (it carries usage).
@@ -58,15 +66,18 @@ void drain_after_cancel(EventStream & stream, GenerationOutcome & out) {
 
 }  // namespace
 
-GenerationOutcome run_generation(EventStream & stream, OutputFilter & filter, const GenerationHooks & hooks,
-                                 Metrics & metrics, std::chrono::steady_clock::time_point started) {
+GenerationOutcome run_generation(EventStream & stream, OutputFilter & filter,
+                                 const GenerationHooks & hooks, Metrics & metrics,
+                                 std::chrono::steady_clock::time_point started) {
     GenerationOutcome out;
     bool first = true;
     std::vector<Event> deltas;
     auto deliver = [&]() {
         for (const Event & d : deltas) {
             if (first) {
-                metrics.observe_ttft(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+                metrics.observe_ttft(
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+                        .count());
                 first = false;
             }
             if (!hooks.on_delta(d)) return false;
@@ -114,7 +125,8 @@ GenerationOutcome run_generation(EventStream & stream, OutputFilter & filter, co
         }
     }
     metrics.count_tokens(out.usage.prompt_tokens, out.usage.completion_tokens);
-    metrics.observe_latency(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    metrics.observe_latency(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     return out;
 }
 

@@ -56,7 +56,8 @@ struct GenerationHooks {
 
 // Drains `stream` until it finishes, fails, or the client leaves (then cancels it). Records TTFT,
 // latency and token metrics.
-GenerationOutcome run_generation(EventStream & stream, OutputFilter & filter, const GenerationHooks & hooks,
-                                 Metrics & metrics, std::chrono::steady_clock::time_point started);
+GenerationOutcome run_generation(EventStream & stream, OutputFilter & filter,
+                                 const GenerationHooks & hooks, Metrics & metrics,
+                                 std::chrono::steady_clock::time_point started);
 
 }  // namespace gemdesk::server

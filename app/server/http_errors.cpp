@@ -28,28 +28,35 @@ ApiError api_error_from(const gemma::Error & error) {
     using gemma::ErrorCode;
     switch (error.code) {
         case ErrorCode::invalid_argument:
-        case ErrorCode::corrupt_file: return bad_request(error.message);
+        case ErrorCode::corrupt_file:
+            return bad_request(error.message);
         case ErrorCode::context_full: {
             ApiError e = bad_request(error.message, "messages");
             e.code = "context_length_exceeded";
             return e;
         }
-        case ErrorCode::unsupported: return unprocessable(error.message);
-        case ErrorCode::not_found: return not_found_error(error.message);
-        case ErrorCode::out_of_memory: return unavailable(error.message);
-        case ErrorCode::cancelled: return {499, "cancelled", error.message, "", "cancelled"};
+        case ErrorCode::unsupported:
+            return unprocessable(error.message);
+        case ErrorCode::not_found:
+            return not_found_error(error.message);
+        case ErrorCode::out_of_memory:
+            return unavailable(error.message);
+        case ErrorCode::cancelled:
+            return {499, "cancelled", error.message, "", "cancelled"};
         case ErrorCode::device_error:
-        case ErrorCode::internal: break;
+        case ErrorCode::internal:
+            break;
     }
     return {500, "server_error", error.message, "", "internal_error"};
 }
 
 std::string openai_error_body(const ApiError & error) {
-    nlohmann::json body = {{"error",
-                            {{"message", error.message},
-                             {"type", error.type},
-                             {"param", error.param.empty() ? nlohmann::json() : nlohmann::json(error.param)},
-                             {"code", error.code.empty() ? nlohmann::json() : nlohmann::json(error.code)}}}};
+    nlohmann::json body = {
+        {"error",
+         {{"message", error.message},
+          {"type", error.type},
+          {"param", error.param.empty() ? nlohmann::json() : nlohmann::json(error.param)},
+          {"code", error.code.empty() ? nlohmann::json() : nlohmann::json(error.code)}}}};
     return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -60,7 +67,8 @@ std::string anthropic_error_body(const ApiError & error) {
     if (error.status == 503) type = "overloaded_error";
     if (error.status >= 500 && error.status != 503) type = "api_error";
     if (error.status == 413) type = "request_too_large";
-    nlohmann::json body = {{"type", "error"}, {"error", {{"type", type}, {"message", error.message}}}};
+    nlohmann::json body = {{"type", "error"},
+                           {"error", {{"type", type}, {"message", error.message}}}};
     return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

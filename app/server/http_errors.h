@@ -13,9 +13,9 @@ namespace gemdesk::server {
 struct ApiError {
     int status = 400;
     std::string type = "invalid_request_error";  // OpenAI error.type
-    std::string message;                           // what was wrong and what to do
-    std::string param;                             // offending field, "" if none
-    std::string code;                              // machine-readable code, "" if none
+    std::string message;                         // what was wrong and what to do
+    std::string param;                           // offending field, "" if none
+    std::string code;                            // machine-readable code, "" if none
 };
 
 ApiError bad_request(std::string message, std::string param = "");

@@ -14,17 +14,17 @@ namespace gemdesk::server {
 
 struct ServerConfig {
     std::string host = "127.0.0.1";
-    int port = 8080;                       // 0: pick a free port (see HttpServer::port())
-    std::string api_key;                   // "" = no key; only allowed on a loopback host
-    std::vector<std::string> cors_origins; // allowed browser Origins; empty = none
-    size_t max_body_bytes = 32u << 20;     // larger bodies get 413
-    int max_concurrent = 16;               // generation requests at once; more get 429
-    int retry_after_s = 1;                 // Retry-After on 429 / 503
-    int read_timeout_s = 30;               // reading a request
-    int write_timeout_s = 30;              // writing a response chunk
+    int port = 8080;                        // 0: pick a free port (see HttpServer::port())
+    std::string api_key;                    // "" = no key; only allowed on a loopback host
+    std::vector<std::string> cors_origins;  // allowed browser Origins; empty = none
+    size_t max_body_bytes = 32u << 20;      // larger bodies get 413
+    int max_concurrent = 16;                // generation requests at once; more get 429
+    int retry_after_s = 1;                  // Retry-After on 429 / 503
+    int read_timeout_s = 30;                // reading a request
+    int write_timeout_s = 30;               // writing a response chunk
     int keep_alive_timeout_s = 5;
     MediaPolicy media;
-    std::string upstream_url;              // "http://host:port": forward generation to it
+    std::string upstream_url;  // "http://host:port": forward generation to it
     std::string upstream_api_key;
 };
 
@@ -35,13 +35,14 @@ gemma::Status validate_config(const ServerConfig & config);
 class HttpServer {
 public:
     // `service` may be null only when config.upstream_url is set. Starts nothing yet.
-    static gemma::Result<std::unique_ptr<HttpServer>> create(ServerConfig config, std::shared_ptr<ChatService> service);
+    static gemma::Result<std::unique_ptr<HttpServer>> create(ServerConfig config,
+                                                             std::shared_ptr<ChatService> service);
     ~HttpServer();  // stops the server
 
     // Binds and serves on background threads. Fails when the address cannot be bound.
     gemma::Status start();
-    int port() const;       // the bound port, valid after start()
-    void stop();            // stops accepting, waits for the listener thread; idempotent
+    int port() const;  // the bound port, valid after start()
+    void stop();       // stops accepting, waits for the listener thread; idempotent
 
     HttpServer(const HttpServer &) = delete;
     HttpServer & operator=(const HttpServer &) = delete;

@@ -12,8 +12,8 @@ using nlohmann::json;
 
 // Content: a string, null, or a list of parts; media parts become {"type":"image"|"audio",
 // "media_index":i} with the bytes appended to job.media.
-ApiResult<json> normalize_content(const json & content, const std::string & where, CompletionJob & job,
-                                  const MediaPolicy & policy) {
+ApiResult<json> normalize_content(const json & content, const std::string & where,
+                                  CompletionJob & job, const MediaPolicy & policy) {
     if (content.is_null() || content.is_string()) return content;
     if (!content.is_array())
         return bad_request("'" + where + "' must be a string or an array of content parts", where);
@@ -32,10 +32,12 @@ ApiResult<json> normalize_content(const json & content, const std::string & wher
         } else if (type == "image_url") {
             const json * iu = r.find("image_url");
             std::string url;
-            if (iu && iu->is_string()) url = iu->get<std::string>();
+            if (iu && iu->is_string())
+                url = iu->get<std::string>();
             else if (iu && iu->is_object() && iu->contains("url") && (*iu)["url"].is_string())
                 url = (*iu)["url"].get<std::string>();
-            else return bad_request("'" + at + ".image_url.url' is required", at + ".image_url.url");
+            else
+                return bad_request("'" + at + ".image_url.url' is required", at + ".image_url.url");
             auto media = load_image_url(url, policy, at + ".image_url.url");
             if (!media.ok()) return media.error();
             job.media.push_back(std::move(media.value()));
@@ -43,7 +45,9 @@ ApiResult<json> normalize_content(const json & content, const std::string & wher
         } else if (type == "input_audio") {
             const json * ia = r.find("input_audio");
             if (!ia || !ia->is_object())
-                return bad_request("'" + at + ".input_audio' must be an object with data and format", at + ".input_audio");
+                return bad_request(
+                    "'" + at + ".input_audio' must be an object with data and format",
+                    at + ".input_audio");
             FieldReader a(*ia, at + ".input_audio.");
             std::string data = a.require_string("data");
             std::string format = a.require_string("format");
@@ -53,7 +57,9 @@ ApiResult<json> normalize_content(const json & content, const std::string & wher
             job.media.push_back(std::move(media.value()));
             parts.push_back({{"type", "audio"}, {"media_index", job.media.size() - 1}});
         } else {
-            return bad_request("'" + at + ".type' must be text, image_url or input_audio, got \"" + type + "\"", at + ".type");
+            return bad_request(
+                "'" + at + ".type' must be text, image_url or input_audio, got \"" + type + "\"",
+                at + ".type");
         }
     }
     return parts;
@@ -68,7 +74,8 @@ ApiResult<json> normalize_tool_calls(const json & calls, const std::string & whe
         FieldReader r(calls[i], at + ".");
         const json * fn = r.find("function");
         if (!calls[i].is_object() || !fn || !fn->is_object())
-            return bad_request("'" + at + ".function' must be an object with name and arguments", at + ".function");
+            return bad_request("'" + at + ".function' must be an object with name and arguments",
+                               at + ".function");
         std::string id = r.get_string("id");
         FieldReader f(*fn, at + ".function.");
         std::string name = f.require_string("name");
@@ -81,14 +88,18 @@ ApiResult<json> normalize_tool_calls(const json & calls, const std::string & whe
                 if (!text.empty()) {
                     auto parsed = parse_json_object(text);
                     if (!parsed.ok())
-                        return bad_request("'" + at + ".function.arguments' must be a JSON object encoded as a string: " +
-                                               parsed.error().message, at + ".function.arguments");
+                        return bad_request(
+                            "'" + at +
+                                ".function.arguments' must be a JSON object encoded as a string: " +
+                                parsed.error().message,
+                            at + ".function.arguments");
                     args = std::move(parsed.value());
                 }
             } else if (a->is_object()) {
                 args = *a;
             } else {
-                return bad_request("'" + at + ".function.arguments' must be a JSON string", at + ".function.arguments");
+                return bad_request("'" + at + ".function.arguments' must be a JSON string",
+                                   at + ".function.arguments");
             }
         }
         json call = {{"type", "function"}, {"function", {{"name", name}, {"arguments", args}}}};
@@ -98,20 +109,27 @@ ApiResult<json> normalize_tool_calls(const json & calls, const std::string & whe
     return out;
 }
 
-ApiResult<json> normalize_message(const json & m, size_t index, CompletionJob & job, const MediaPolicy & policy) {
+ApiResult<json> normalize_message(const json & m, size_t index, CompletionJob & job,
+                                  const MediaPolicy & policy) {
     std::string where = gemma::format("messages[%zu]", index);
-    if (!m.is_object()) return bad_request("'" + where + "' must be an object with role and content", where);
+    if (!m.is_object())
+        return bad_request("'" + where + "' must be an object with role and content", where);
     FieldReader r(m, where + ".");
     std::string role = r.require_string("role");
     if (!r.ok()) return *r.error();
-    if (role != "system" && role != "developer" && role != "user" && role != "assistant" && role != "tool")
-        return bad_request("'" + where + ".role' must be system, developer, user, assistant or tool, got \"" + role + "\"",
+    if (role != "system" && role != "developer" && role != "user" && role != "assistant" &&
+        role != "tool")
+        return bad_request("'" + where +
+                               ".role' must be system, developer, user, assistant or tool, got \"" +
+                               role + "\"",
                            where + ".role");
     json out = {{"role", role}};
     const json * content = r.find("content");
     if (!content && role != "assistant" && role != "tool")
-        return bad_request("'" + where + ".content' is required for role " + role, where + ".content");
-    auto normalized = normalize_content(content ? *content : json(), where + ".content", job, policy);
+        return bad_request("'" + where + ".content' is required for role " + role,
+                           where + ".content");
+    auto normalized =
+        normalize_content(content ? *content : json(), where + ".content", job, policy);
     if (!normalized.ok()) return normalized.error();
     out["content"] = std::move(normalized.value());
     std::string name = r.get_string("name");
@@ -141,25 +159,38 @@ std::optional<ApiError> read_tool_choice(FieldReader & r, CompletionJob & job) {
     }
     if (tc->is_string()) {
         std::string s = tc->get<std::string>();
-        if (s == "auto") job.tool_choice = ToolChoice::auto_;
-        else if (s == "none") job.tool_choice = ToolChoice::none;
-        else if (s == "required") job.tool_choice = ToolChoice::required;
-        else return bad_request("'tool_choice' must be auto, none, required or {\"type\":\"function\",...}, got \"" + s + "\"",
-                                "tool_choice");
+        if (s == "auto")
+            job.tool_choice = ToolChoice::auto_;
+        else if (s == "none")
+            job.tool_choice = ToolChoice::none;
+        else if (s == "required")
+            job.tool_choice = ToolChoice::required;
+        else
+            return bad_request(
+                "'tool_choice' must be auto, none, required or {\"type\":\"function\",...}, got "
+                "\"" +
+                    s + "\"",
+                "tool_choice");
     } else if (tc->is_object() && tc->contains("function") && (*tc)["function"].is_object() &&
                (*tc)["function"].contains("name") && (*tc)["function"]["name"].is_string()) {
         job.tool_choice = ToolChoice::named;
         job.tool_choice_name = (*tc)["function"]["name"].get<std::string>();
     } else {
-        return bad_request("'tool_choice' object must look like {\"type\":\"function\",\"function\":{\"name\":\"...\"}}",
-                           "tool_choice");
+        return bad_request(
+            "'tool_choice' object must look like "
+            "{\"type\":\"function\",\"function\":{\"name\":\"...\"}}",
+            "tool_choice");
     }
-    if ((job.tool_choice == ToolChoice::required || job.tool_choice == ToolChoice::named) && job.tools.empty())
-        return unprocessable("'tool_choice' asks for a tool call, but the request declares no tools", "tool_choice");
+    if ((job.tool_choice == ToolChoice::required || job.tool_choice == ToolChoice::named) &&
+        job.tools.empty())
+        return unprocessable(
+            "'tool_choice' asks for a tool call, but the request declares no tools", "tool_choice");
     if (job.tool_choice == ToolChoice::named) {
         for (const auto & t : job.tools)
             if (t["function"]["name"] == job.tool_choice_name) return std::nullopt;
-        return unprocessable("'tool_choice' names \"" + job.tool_choice_name + "\", which is not in 'tools'", "tool_choice");
+        return unprocessable(
+            "'tool_choice' names \"" + job.tool_choice_name + "\", which is not in 'tools'",
+            "tool_choice");
     }
     return std::nullopt;
 }
@@ -184,7 +215,8 @@ std::optional<ApiError> read_response_format(FieldReader & r, CompletionJob & jo
         job.response_format.schema = (*js)["schema"];
         return std::nullopt;
     }
-    return bad_request("'response_format.type' must be text, json_object or json_schema", "response_format.type");
+    return bad_request("'response_format.type' must be text, json_object or json_schema",
+                       "response_format.type");
 }
 
 }  // namespace
@@ -204,7 +236,8 @@ ApiResult<ApiRequest> parse_chat_request(const nlohmann::json & body, const Medi
     req.model = r.get_string("model");
     const json * messages = r.find("messages");
     if (!messages || !messages->is_array() || messages->empty())
-        return bad_request("'messages' must be a non-empty array of {role, content} objects", "messages");
+        return bad_request("'messages' must be a non-empty array of {role, content} objects",
+                           "messages");
     for (size_t i = 0; i < messages->size(); ++i) {
         auto m = normalize_message((*messages)[i], i, job, media);
         if (!m.ok()) return m.error();
@@ -219,7 +252,8 @@ ApiResult<ApiRequest> parse_chat_request(const nlohmann::json & body, const Medi
     if (auto e = read_response_format(r, job)) return *e;
     job.parallel_tool_calls = r.get_bool("parallel_tool_calls", true);
     if (const json * kw = r.find("chat_template_kwargs")) {
-        if (!kw->is_object()) return bad_request("'chat_template_kwargs' must be an object", "chat_template_kwargs");
+        if (!kw->is_object())
+            return bad_request("'chat_template_kwargs' must be an object", "chat_template_kwargs");
         FieldReader k(*kw, "chat_template_kwargs.");
         job.enable_thinking = k.get_bool("enable_thinking", false);
         job.preserve_thinking = k.get_bool("preserve_thinking", false);
@@ -233,7 +267,8 @@ ApiResult<ApiRequest> parse_chat_request(const nlohmann::json & body, const Medi
     if (const json * so = r.find("stream_options")) {
         FieldReader s(*so, "stream_options.");
         req.include_usage = s.get_bool("include_usage", false);
-        if (!so->is_object()) return bad_request("'stream_options' must be an object", "stream_options");
+        if (!so->is_object())
+            return bad_request("'stream_options' must be an object", "stream_options");
         if (!s.ok()) return *s.error();
     }
     req.logprobs = r.get_bool("logprobs", false);
@@ -243,7 +278,8 @@ ApiResult<ApiRequest> parse_chat_request(const nlohmann::json & body, const Medi
     if (req.logprobs) job.top_logprobs = int(top);
     long long n = r.get_int("n", 1, 1, 128);
     if (!r.ok()) return *r.error();
-    if (n != 1) return unprocessable("this server returns one choice per request; send 'n': 1", "n");
+    if (n != 1)
+        return unprocessable("this server returns one choice per request; send 'n': 1", "n");
     return req;
 }
 
@@ -254,11 +290,13 @@ ApiResult<ApiRequest> parse_completion_request(const nlohmann::json & body) {
     FieldReader r(body);
     req.model = r.get_string("model");
     const json * prompt = r.find("prompt");
-    if (prompt && prompt->is_array() && prompt->size() == 1 && (*prompt)[0].is_string()) prompt = &(*prompt)[0];
+    if (prompt && prompt->is_array() && prompt->size() == 1 && (*prompt)[0].is_string())
+        prompt = &(*prompt)[0];
     if (!prompt || !prompt->is_string())
         return bad_request("'prompt' must be a string (one prompt per request)", "prompt");
     job.prompt = prompt->get<std::string>();
-    job.max_tokens = int(r.get_int("max_tokens", 16, 1, kMaxTokensLimit));  // OpenAI's default is 16
+    job.max_tokens =
+        int(r.get_int("max_tokens", 16, 1, kMaxTokensLimit));  // OpenAI's default is 16
     read_sampling(r, job.sampling);
     req.stop = r.get_string_list("stop", 16);
     req.stream = r.get_bool("stream", false);
@@ -275,9 +313,13 @@ ApiResult<ApiRequest> parse_completion_request(const nlohmann::json & body) {
     long long n = r.get_int("n", 1, 1, 128);
     long long best_of = r.get_int("best_of", 1, 1, 128);
     if (!r.ok()) return *r.error();
-    if (echo) return unprocessable("'echo' is not supported; the prompt is not repeated in the output", "echo");
-    if (!suffix.empty()) return unprocessable("'suffix' (insertion) is not supported by Gemma 4", "suffix");
-    if (n != 1 || best_of != 1) return unprocessable("this server returns one choice per request; send 'n': 1", "n");
+    if (echo)
+        return unprocessable("'echo' is not supported; the prompt is not repeated in the output",
+                             "echo");
+    if (!suffix.empty())
+        return unprocessable("'suffix' (insertion) is not supported by Gemma 4", "suffix");
+    if (n != 1 || best_of != 1)
+        return unprocessable("this server returns one choice per request; send 'n': 1", "n");
     return req;
 }
 

@@ -32,7 +32,8 @@ private:
 nlohmann::json usage_json(const Usage & usage);
 nlohmann::json logprobs_json(const std::vector<TokenLogprob> & tokens);
 // Legacy /v1/completions logprobs: {"tokens","token_logprobs","top_logprobs","text_offset"}.
-nlohmann::json completion_logprobs_json(const std::vector<TokenLogprob> & tokens, size_t text_offset);
+nlohmann::json completion_logprobs_json(const std::vector<TokenLogprob> & tokens,
+                                        size_t text_offset);
 
 // The delta objects for one filtered event: one for content/reasoning, two for a tool call
 // (header with empty arguments, then the arguments), as vLLM streams them.
@@ -43,9 +44,11 @@ struct ChunkHeader {
     long long created = 0;
     std::string model;
 };
-nlohmann::json chat_chunk(const ChunkHeader & h, const nlohmann::json & delta, const nlohmann::json & finish_reason,
+nlohmann::json chat_chunk(const ChunkHeader & h, const nlohmann::json & delta,
+                          const nlohmann::json & finish_reason,
                           const nlohmann::json & logprobs = nullptr);
-nlohmann::json text_chunk(const ChunkHeader & h, const std::string & text, const nlohmann::json & finish_reason,
+nlohmann::json text_chunk(const ChunkHeader & h, const std::string & text,
+                          const nlohmann::json & finish_reason,
                           const nlohmann::json & logprobs = nullptr);
 
 }  // namespace gemdesk::server

@@ -48,7 +48,8 @@ std::string StopMatcher::flush() {
     return out;
 }
 
-OutputFilter::OutputFilter(FilterOptions options) : options_(std::move(options)), stop_(options_.stop) {}
+OutputFilter::OutputFilter(FilterOptions options)
+    : options_(std::move(options)), stop_(options_.stop) {}
 
 bool OutputFilter::feed(const Event & event, std::vector<Event> & out) {
     if (stopped_) return true;
@@ -63,7 +64,8 @@ bool OutputFilter::feed(const Event & event, std::vector<Event> & out) {
             out.push_back(event);
             return false;
         case Event::Kind::content: {
-            held_logprobs_.insert(held_logprobs_.end(), event.logprobs.begin(), event.logprobs.end());
+            held_logprobs_.insert(held_logprobs_.end(), event.logprobs.begin(),
+                                  event.logprobs.end());
             bool hit = false;
             std::string text = stop_.feed(event.text, hit);
             if (!text.empty() || (hit && !held_logprobs_.empty())) {
@@ -78,7 +80,8 @@ bool OutputFilter::feed(const Event & event, std::vector<Event> & out) {
             return hit;
         }
         case Event::Kind::finish:
-        case Event::Kind::error: break;
+        case Event::Kind::error:
+            break;
     }
     return false;
 }
@@ -97,16 +100,21 @@ void OutputFilter::flush(std::vector<Event> & out) {
 FinishReason OutputFilter::finish_reason(FinishReason engine_reason) const {
     if (stopped_) return FinishReason::stop;
     if (n_tool_calls_ > 0) return FinishReason::tool_calls;
-    if (engine_reason == FinishReason::tool_calls) return FinishReason::stop;  // every call was dropped
+    if (engine_reason == FinishReason::tool_calls)
+        return FinishReason::stop;  // every call was dropped
     return engine_reason;
 }
 
 const char * finish_reason_name(FinishReason reason) {
     switch (reason) {
-        case FinishReason::stop: return "stop";
-        case FinishReason::length: return "length";
-        case FinishReason::tool_calls: return "tool_calls";
-        case FinishReason::cancelled: return "cancelled";
+        case FinishReason::stop:
+            return "stop";
+        case FinishReason::length:
+            return "length";
+        case FinishReason::tool_calls:
+            return "tool_calls";
+        case FinishReason::cancelled:
+            return "cancelled";
     }
     return "stop";
 }

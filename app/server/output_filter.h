@@ -28,8 +28,8 @@ private:
 
 struct FilterOptions {
     std::vector<std::string> stop;
-    bool drop_tool_calls = false;    // tool_choice "none"
-    bool single_tool_call = false;   // parallel_tool_calls false
+    bool drop_tool_calls = false;   // tool_choice "none"
+    bool single_tool_call = false;  // parallel_tool_calls false
 };
 
 class OutputFilter {

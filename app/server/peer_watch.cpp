@@ -40,7 +40,8 @@ bool same_endpoint(const sockaddr_storage & addr, const std::string & ip, int po
 
 }  // namespace
 
-PeerWatch::PeerWatch(const std::string & remote_addr, int remote_port, const std::string & local_addr, int local_port) {
+PeerWatch::PeerWatch(const std::string & remote_addr, int remote_port,
+                     const std::string & local_addr, int local_port) {
     DIR * dir = opendir("/proc/self/fd");
     if (!dir) return;
     while (dirent * entry = readdir(dir)) {
@@ -53,7 +54,8 @@ PeerWatch::PeerWatch(const std::string & remote_addr, int remote_port, const std
         socklen_t peer_len = sizeof peer, local_len = sizeof local;
         if (getpeername(int(fd), reinterpret_cast<sockaddr *>(&peer), &peer_len) != 0) continue;
         if (getsockname(int(fd), reinterpret_cast<sockaddr *>(&local), &local_len) != 0) continue;
-        if (same_endpoint(peer, remote_addr, remote_port) && same_endpoint(local, local_addr, local_port)) {
+        if (same_endpoint(peer, remote_addr, remote_port) &&
+            same_endpoint(local, local_addr, local_port)) {
             fd_ = int(fd);
             break;
         }

@@ -10,7 +10,8 @@ namespace gemdesk::server {
 class PeerWatch {
 public:
     // Finds the connected socket whose local/remote addresses match the request's.
-    PeerWatch(const std::string & remote_addr, int remote_port, const std::string & local_addr, int local_port);
+    PeerWatch(const std::string & remote_addr, int remote_port, const std::string & local_addr,
+              int local_port);
     bool found() const { return fd_ >= 0; }
     // True when the peer closed or reset the connection. Never blocks.
     bool closed() const;

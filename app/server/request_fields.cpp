@@ -15,16 +15,21 @@ int json_depth(std::string_view text, int limit) {
     bool in_string = false, escaped = false;
     for (char c : text) {
         if (in_string) {
-            if (escaped) escaped = false;
-            else if (c == '\\') escaped = true;
-            else if (c == '"') in_string = false;
+            if (escaped)
+                escaped = false;
+            else if (c == '\\')
+                escaped = true;
+            else if (c == '"')
+                in_string = false;
             continue;
         }
-        if (c == '"') in_string = true;
+        if (c == '"')
+            in_string = true;
         else if (c == '{' || c == '[') {
             max_depth = std::max(max_depth, ++depth);
             if (max_depth > limit) return max_depth;
-        } else if (c == '}' || c == ']') depth--;
+        } else if (c == '}' || c == ']')
+            depth--;
     }
     return max_depth;
 }
@@ -85,7 +90,8 @@ double FieldReader::get_number(const std::string & key, double fallback, double 
     return d;
 }
 
-long long FieldReader::get_int(const std::string & key, long long fallback, long long min, long long max) {
+long long FieldReader::get_int(const std::string & key, long long fallback, long long min,
+                               long long max) {
     const nlohmann::json * v = find(key);
     if (!v) return fallback;
     if (!v->is_number_integer()) {
@@ -153,7 +159,8 @@ bool is_valid_tool_name(const std::string & name) {
 }
 
 ApiResult<nlohmann::json> normalize_openai_tools(const nlohmann::json & tools) {
-    if (!tools.is_array()) return bad_request("'tools' must be an array of function tools", "tools");
+    if (!tools.is_array())
+        return bad_request("'tools' must be an array of function tools", "tools");
     nlohmann::json out = nlohmann::json::array();
     std::set<std::string> names;
     for (size_t i = 0; i < tools.size(); ++i) {
@@ -163,25 +170,32 @@ ApiResult<nlohmann::json> normalize_openai_tools(const nlohmann::json & tools) {
         if (!t.is_object()) return bad_request("'" + where + "' must be an object", where);
         std::string type = r.get_string("type", "function");
         if (r.ok() && type != "function")
-            return bad_request("'" + where + ".type' must be \"function\", got \"" + type + "\"", where + ".type");
+            return bad_request("'" + where + ".type' must be \"function\", got \"" + type + "\"",
+                               where + ".type");
         const nlohmann::json * fn = r.find("function");
         if (!fn || !fn->is_object())
-            return bad_request("'" + where + ".function' must be an object with a name", where + ".function");
+            return bad_request("'" + where + ".function' must be an object with a name",
+                               where + ".function");
         FieldReader f(*fn, where + ".function.");
         std::string name = f.require_string("name");
         std::string description = f.get_string("description");
         if (!f.ok()) return *f.error();
         if (!r.ok()) return *r.error();
         if (!is_valid_tool_name(name))
-            return bad_request("'" + where + ".function.name' must be 1-64 characters of A-Z a-z 0-9 _ . -, got \"" + name + "\"",
-                               where + ".function.name");
+            return bad_request(
+                "'" + where +
+                    ".function.name' must be 1-64 characters of A-Z a-z 0-9 _ . -, got \"" + name +
+                    "\"",
+                where + ".function.name");
         if (!names.insert(name).second)
-            return bad_request("tool name \"" + name + "\" is declared twice", where + ".function.name");
+            return bad_request("tool name \"" + name + "\" is declared twice",
+                               where + ".function.name");
         nlohmann::json params = {{"type", "object"}, {"properties", nlohmann::json::object()}};
         if (const nlohmann::json * p = f.find("parameters")) {
             if (!p->is_object())
-                return bad_request("'" + where + ".function.parameters' must be a JSON Schema object",
-                                   where + ".function.parameters");
+                return bad_request(
+                    "'" + where + ".function.parameters' must be a JSON Schema object",
+                    where + ".function.parameters");
             params = *p;
             if (!params.contains("type")) params["type"] = "object";
         }

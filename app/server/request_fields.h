@@ -23,7 +23,8 @@ ApiResult<nlohmann::json> parse_json_object(std::string_view body);
 // messages, e.g. "messages[2]." .
 class FieldReader {
 public:
-    FieldReader(const nlohmann::json & obj, std::string prefix = "") : obj_(obj), prefix_(std::move(prefix)) {}
+    FieldReader(const nlohmann::json & obj, std::string prefix = "")
+        : obj_(obj), prefix_(std::move(prefix)) {}
 
     const nlohmann::json * find(const std::string & key) const;  // nullptr if absent or null
     bool get_bool(const std::string & key, bool fallback);

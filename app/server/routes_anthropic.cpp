@@ -14,9 +14,12 @@ using nlohmann::json;
 const char * stop_reason(const GenerationOutcome & o) {
     if (o.stop_hit) return "stop_sequence";
     switch (o.finish) {
-        case FinishReason::length: return "max_tokens";
-        case FinishReason::tool_calls: return "tool_use";
-        default: return "end_turn";
+        case FinishReason::length:
+            return "max_tokens";
+        case FinishReason::tool_calls:
+            return "tool_use";
+        default:
+            return "end_turn";
     }
 }
 
@@ -29,11 +32,14 @@ json tool_input(const ToolCall & call) {
     return parsed.ok() ? parsed.value() : json::object();
 }
 
-json usage(const Usage & u) { return {{"input_tokens", u.prompt_tokens}, {"output_tokens", u.completion_tokens}}; }
+json usage(const Usage & u) {
+    return {{"input_tokens", u.prompt_tokens}, {"output_tokens", u.completion_tokens}};
+}
 
 json message_shell(const Job & job) {
-    return {{"id", job.header.id}, {"type", "message"}, {"role", "assistant"}, {"model", job.header.model},
-            {"content", json::array()}, {"stop_reason", nullptr}, {"stop_sequence", nullptr}};
+    return {{"id", job.header.id},       {"type", "message"},        {"role", "assistant"},
+            {"model", job.header.model}, {"content", json::array()}, {"stop_reason", nullptr},
+            {"stop_sequence", nullptr}};
 }
 
 void whole(Job & job, httplib::Response & res) {
@@ -43,13 +49,17 @@ void whole(Job & job, httplib::Response & res) {
         return true;
     });
     if (outcome.client_gone) return;
-    if (outcome.error) return send_error(res, api_error_from(*outcome.error), ErrorStyle::anthropic);
+    if (outcome.error)
+        return send_error(res, api_error_from(*outcome.error), ErrorStyle::anthropic);
     json msg = message_shell(job);
     if (!acc.reasoning().empty())
-        msg["content"].push_back({{"type", "thinking"}, {"thinking", acc.reasoning()}, {"signature", ""}});
-    if (!acc.content().empty()) msg["content"].push_back({{"type", "text"}, {"text", acc.content()}});
+        msg["content"].push_back(
+            {{"type", "thinking"}, {"thinking", acc.reasoning()}, {"signature", ""}});
+    if (!acc.content().empty())
+        msg["content"].push_back({{"type", "text"}, {"text", acc.content()}});
     for (const auto & c : acc.tool_calls())
-        msg["content"].push_back({{"type", "tool_use"}, {"id", c.id}, {"name", c.name}, {"input", tool_input(c)}});
+        msg["content"].push_back(
+            {{"type", "tool_use"}, {"id", c.id}, {"name", c.name}, {"input", tool_input(c)}});
     msg["stop_reason"] = stop_reason(outcome);
     msg["stop_sequence"] = stop_sequence(job, outcome);
     msg["usage"] = usage(outcome.usage);
@@ -63,14 +73,19 @@ public:
 
     bool delta(const Event & d) {
         if (d.kind == Event::Kind::tool_call) {
-            if (!open("tool_use", {{"type", "tool_use"}, {"id", d.tool_call.id}, {"name", d.tool_call.name},
+            if (!open("tool_use", {{"type", "tool_use"},
+                                   {"id", d.tool_call.id},
+                                   {"name", d.tool_call.name},
                                    {"input", json::object()}}))
                 return false;
-            return send_delta({{"type", "input_json_delta"}, {"partial_json", d.tool_call.arguments}}) && close();
+            return send_delta(
+                       {{"type", "input_json_delta"}, {"partial_json", d.tool_call.arguments}}) &&
+                   close();
         }
         if (d.text.empty()) return true;
         if (d.kind == Event::Kind::reasoning) {
-            if (type_ != "thinking" && !open("thinking", {{"type", "thinking"}, {"thinking", ""}})) return false;
+            if (type_ != "thinking" && !open("thinking", {{"type", "thinking"}, {"thinking", ""}}))
+                return false;
             return send_delta({{"type", "thinking_delta"}, {"thinking", d.text}});
         }
         if (type_ != "text" && !open("text", {{"type", "text"}, {"text", ""}})) return false;
@@ -79,9 +94,11 @@ public:
 
     bool close() {
         if (type_.empty()) return true;
-        if (type_ == "thinking" && !send_delta({{"type", "signature_delta"}, {"signature", ""}})) return false;
+        if (type_ == "thinking" && !send_delta({{"type", "signature_delta"}, {"signature", ""}}))
+            return false;
         type_.clear();
-        return write_(sse_event("content_block_stop", {{"type", "content_block_stop"}, {"index", index_}}));
+        return write_(
+            sse_event("content_block_stop", {{"type", "content_block_stop"}, {"index", index_}}));
     }
 
 private:
@@ -89,11 +106,14 @@ private:
         if (!close()) return false;
         type_ = type;
         index_++;
-        return write_(sse_event("content_block_start",
-                                {{"type", "content_block_start"}, {"index", index_}, {"content_block", block}}));
+        return write_(sse_event(
+            "content_block_start",
+            {{"type", "content_block_start"}, {"index", index_}, {"content_block", block}}));
     }
     bool send_delta(const json & delta) {
-        return write_(sse_event("content_block_delta", {{"type", "content_block_delta"}, {"index", index_}, {"delta", delta}}));
+        return write_(
+            sse_event("content_block_delta",
+                      {{"type", "content_block_delta"}, {"index", index_}, {"delta", delta}}));
     }
 
     const StreamWrite & write_;
@@ -104,7 +124,8 @@ private:
 void streamed(std::shared_ptr<Job> job, const StreamWrite & write) {
     json start = message_shell(*job);
     start["usage"] = {{"input_tokens", 0}, {"output_tokens", 0}};
-    if (!write(sse_event("message_start", {{"type", "message_start"}, {"message", start}}))) return job->stream->cancel();
+    if (!write(sse_event("message_start", {{"type", "message_start"}, {"message", start}})))
+        return job->stream->cancel();
     BlockWriter blocks(write);
     auto outcome = run_job(*job, [&](const Event & d) { return blocks.delta(d); });
     if (outcome.client_gone) return;
@@ -114,8 +135,11 @@ void streamed(std::shared_ptr<Job> job, const StreamWrite & write) {
         return;
     }
     if (!blocks.close()) return;
-    json delta = {{"stop_reason", stop_reason(outcome)}, {"stop_sequence", stop_sequence(*job, outcome)}};
-    if (!write(sse_event("message_delta", {{"type", "message_delta"}, {"delta", delta}, {"usage", usage(outcome.usage)}})))
+    json delta = {{"stop_reason", stop_reason(outcome)},
+                  {"stop_sequence", stop_sequence(*job, outcome)}};
+    if (!write(sse_event(
+            "message_delta",
+            {{"type", "message_delta"}, {"delta", delta}, {"usage", usage(outcome.usage)}})))
         return;
     write(sse_event("message_stop", {{"type", "message_stop"}}));
 }
@@ -124,11 +148,14 @@ void streamed(std::shared_ptr<Job> job, const StreamWrite & write) {
 
 void register_anthropic_routes(httplib::Server & server, const RouteContext & ctx) {
     server.Post("/v1/messages", [ctx](const httplib::Request & req, httplib::Response & res) {
-        ParseFn parse = [&ctx](const json & body) { return parse_anthropic_request(body, ctx.media); };
+        ParseFn parse = [&ctx](const json & body) {
+            return parse_anthropic_request(body, ctx.media);
+        };
         auto job = start_job(ctx, req, res, parse, ErrorStyle::anthropic, "msg_");
         if (!job) return;
         if (!job->request.stream) return whole(*job, res);
-        stream_body(res, "text/event-stream", [job](const StreamWrite & write) { streamed(job, write); });
+        stream_body(res, "text/event-stream",
+                    [job](const StreamWrite & write) { streamed(job, write); });
     });
 }
 

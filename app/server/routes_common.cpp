@@ -1,7 +1,6 @@
 // Helpers shared by the route files: error and JSON responses, streamed bodies, admission.
-#include "server/routes.h"
-
 #include "server/request_fields.h"
+#include "server/routes.h"
 #include "server/sse.h"
 
 namespace gemdesk::server {
@@ -9,8 +8,9 @@ namespace gemdesk::server {
 void send_error(httplib::Response & res, const ApiError & error, ErrorStyle style) {
     res.status = error.status;
     if (error.status == 503) res.set_header("Retry-After", "1");
-    res.set_content(style == ErrorStyle::anthropic ? anthropic_error_body(error) : openai_error_body(error),
-                    "application/json");
+    res.set_content(
+        style == ErrorStyle::anthropic ? anthropic_error_body(error) : openai_error_body(error),
+        "application/json");
 }
 
 void send_json(httplib::Response & res, const nlohmann::json & body, int status) {
@@ -22,7 +22,8 @@ PeerWatch peer_watch_for(const httplib::Request & req) {
     return PeerWatch(req.remote_addr, req.remote_port, req.local_addr, req.local_port);
 }
 
-void stream_body(httplib::Response & res, const std::string & content_type, std::function<void(const StreamWrite &)> produce) {
+void stream_body(httplib::Response & res, const std::string & content_type,
+                 std::function<void(const StreamWrite &)> produce) {
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Accel-Buffering", "no");
     auto fn = std::make_shared<std::function<void(const StreamWrite &)>>(std::move(produce));
@@ -38,8 +39,8 @@ void stream_body(httplib::Response & res, const std::string & content_type, std:
     });
 }
 
-std::shared_ptr<GateSlot> admit(const RouteContext & ctx, const std::string & model, httplib::Response & res,
-                                ErrorStyle style) {
+std::shared_ptr<GateSlot> admit(const RouteContext & ctx, const std::string & model,
+                                httplib::Response & res, ErrorStyle style) {
     if (auto e = check_model(ctx, model)) {
         send_error(res, *e, style);
         return nullptr;
@@ -51,31 +52,38 @@ std::shared_ptr<GateSlot> admit(const RouteContext & ctx, const std::string & mo
     auto slot = std::make_shared<GateSlot>(*ctx.gate);
     if (!slot->held()) {
         ctx.metrics->count_rejected();
-        send_error(res, too_many_requests("too many concurrent requests; retry after the Retry-After delay"), style);
+        send_error(
+            res,
+            too_many_requests("too many concurrent requests; retry after the Retry-After delay"),
+            style);
         res.set_header("Retry-After", std::to_string(ctx.retry_after_s));
         return nullptr;
     }
     return slot;
 }
 
-std::shared_ptr<Job> submit_job(const RouteContext & ctx, const httplib::Request & req, httplib::Response & res,
-                                ApiRequest request, ErrorStyle style, const std::string & id_prefix,
+std::shared_ptr<Job> submit_job(const RouteContext & ctx, const httplib::Request & req,
+                                httplib::Response & res, ApiRequest request, ErrorStyle style,
+                                const std::string & id_prefix,
                                 std::chrono::steady_clock::time_point started) {
     auto slot = admit(ctx, request.model, res, style);
     if (!slot) return nullptr;
-    FilterOptions fo{request.stop, request.job.tool_choice == ToolChoice::none, !request.job.parallel_tool_calls};
+    FilterOptions fo{request.stop, request.job.tool_choice == ToolChoice::none,
+                     !request.job.parallel_tool_calls};
     auto submitted = ctx.service->submit(request.job);
     if (!submitted.ok()) {
         send_error(res, api_error_from(submitted.error()), style);
         return nullptr;
     }
     ChunkHeader header{random_id(id_prefix), unix_time_now(), ctx.service->model().id};
-    return std::shared_ptr<Job>(new Job{slot, std::move(submitted.value()), OutputFilter(fo), std::move(request),
-                                        std::move(header), peer_watch_for(req), started, ctx.metrics, ctx.stopping});
+    return std::shared_ptr<Job>(new Job{slot, std::move(submitted.value()), OutputFilter(fo),
+                                        std::move(request), std::move(header), peer_watch_for(req),
+                                        started, ctx.metrics, ctx.stopping});
 }
 
-std::shared_ptr<Job> start_job(const RouteContext & ctx, const httplib::Request & req, httplib::Response & res,
-                               const ParseFn & parse, ErrorStyle style, const std::string & id_prefix) {
+std::shared_ptr<Job> start_job(const RouteContext & ctx, const httplib::Request & req,
+                               httplib::Response & res, const ParseFn & parse, ErrorStyle style,
+                               const std::string & id_prefix) {
     auto started = std::chrono::steady_clock::now();
     auto body = parse_json_object(req.body);
     if (!body.ok()) {
@@ -91,7 +99,8 @@ std::shared_ptr<Job> start_job(const RouteContext & ctx, const httplib::Request 
 }
 
 GenerationOutcome run_job(Job & job, const std::function<bool(const Event &)> & on_delta) {
-    GenerationHooks hooks{on_delta, [&job] { return job.watch.closed() || (job.stopping && *job.stopping); }};
+    GenerationHooks hooks{on_delta,
+                          [&job] { return job.watch.closed() || (job.stopping && *job.stopping); }};
     return run_generation(*job.stream, job.filter, hooks, *job.metrics, job.started);
 }
 

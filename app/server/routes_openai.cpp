@@ -16,7 +16,11 @@ namespace {
 using nlohmann::json;
 
 json model_json(const ModelInfo & m) {
-    return {{"id", m.id}, {"object", "model"}, {"created", 0}, {"owned_by", "gemdesk"}, {"max_model_len", m.context_length}};
+    return {{"id", m.id},
+            {"object", "model"},
+            {"created", 0},
+            {"owned_by", "gemdesk"},
+            {"max_model_len", m.context_length}};
 }
 
 json error_event(const gemma::Error & error) {
@@ -26,10 +30,13 @@ json error_event(const gemma::Error & error) {
 
 void chat_stream(std::shared_ptr<Job> job, const StreamWrite & write) {
     const ChunkHeader & h = job->header;
-    if (!write(sse_data(chat_chunk(h, {{"role", "assistant"}, {"content", ""}}, nullptr)))) return job->stream->cancel();
+    if (!write(sse_data(chat_chunk(h, {{"role", "assistant"}, {"content", ""}}, nullptr))))
+        return job->stream->cancel();
     int tool_index = 0;
     auto outcome = run_job(*job, [&](const Event & d) {
-        json lp = job->request.logprobs && d.kind == Event::Kind::content ? logprobs_json(d.logprobs) : json();
+        json lp = job->request.logprobs && d.kind == Event::Kind::content
+                      ? logprobs_json(d.logprobs)
+                      : json();
         for (const json & delta : chat_deltas(d, tool_index))
             if (!write(sse_data(chat_chunk(h, delta, nullptr, lp)))) return false;
         if (d.kind == Event::Kind::tool_call) tool_index++;
@@ -58,11 +65,16 @@ void chat_whole(Job & job, httplib::Response & res) {
     });
     if (outcome.client_gone) return;
     if (outcome.error) return send_error(res, api_error_from(*outcome.error));
-    json choice = {{"index", 0}, {"message", acc.message()},
+    json choice = {{"index", 0},
+                   {"message", acc.message()},
                    {"logprobs", job.request.logprobs ? acc.logprobs() : json()},
                    {"finish_reason", finish_reason_name(outcome.finish)}};
-    send_json(res, {{"id", job.header.id}, {"object", "chat.completion"}, {"created", job.header.created},
-                    {"model", job.header.model}, {"choices", json::array({choice})}, {"usage", usage_json(outcome.usage)}});
+    send_json(res, {{"id", job.header.id},
+                    {"object", "chat.completion"},
+                    {"created", job.header.created},
+                    {"model", job.header.model},
+                    {"choices", json::array({choice})},
+                    {"usage", usage_json(outcome.usage)}});
 }
 
 void text_stream(std::shared_ptr<Job> job, const StreamWrite & write) {
@@ -96,13 +108,15 @@ void text_whole(Job & job, httplib::Response & res) {
     });
     if (outcome.client_gone) return;
     if (outcome.error) return send_error(res, api_error_from(*outcome.error));
-    json body = text_chunk(job.header, acc.content(), finish_reason_name(outcome.finish),
-                           job.request.logprobs ? completion_logprobs_json(acc.token_logprobs(), 0) : json());
+    json body = text_chunk(
+        job.header, acc.content(), finish_reason_name(outcome.finish),
+        job.request.logprobs ? completion_logprobs_json(acc.token_logprobs(), 0) : json());
     body["usage"] = usage_json(outcome.usage);
     send_json(res, body);
 }
 
-void handle_generation(const RouteContext & ctx, const httplib::Request & req, httplib::Response & res, bool chat) {
+void handle_generation(const RouteContext & ctx, const httplib::Request & req,
+                       httplib::Response & res, bool chat) {
     ParseFn parse = [&ctx, chat](const json & body) {
         return chat ? parse_chat_request(body, ctx.media) : parse_completion_request(body);
     };
@@ -125,13 +139,15 @@ void register_openai_routes(httplib::Server & server, const RouteContext & ctx) 
     server.Get(R"(/v1/models/(.+))", [ctx](const httplib::Request & req, httplib::Response & res) {
         std::string id = req.matches[1];
         if (!ctx.service || ctx.service->model().id != id)
-            return send_error(res, not_found_error("The model '" + id + "' does not exist (see GET /v1/models)",
-                                                   "model_not_found"));
+            return send_error(
+                res, not_found_error("The model '" + id + "' does not exist (see GET /v1/models)",
+                                     "model_not_found"));
         send_json(res, model_json(ctx.service->model()));
     });
-    server.Post("/v1/chat/completions", [ctx](const httplib::Request & req, httplib::Response & res) {
-        handle_generation(ctx, req, res, true);
-    });
+    server.Post("/v1/chat/completions",
+                [ctx](const httplib::Request & req, httplib::Response & res) {
+                    handle_generation(ctx, req, res, true);
+                });
     server.Post("/v1/completions", [ctx](const httplib::Request & req, httplib::Response & res) {
         handle_generation(ctx, req, res, false);
     });

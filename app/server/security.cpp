@@ -1,8 +1,9 @@
 // Key comparison, header parsing, loopback and origin checks, the concurrency gate.
 #include "server/security.h"
 
-#include <algorithm>
 #include <arpa/inet.h>
+
+#include <algorithm>
 
 namespace gemdesk::server {
 
@@ -22,8 +23,9 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 std::string api_key_from_headers(const std::string & authorization, const std::string & x_api_key) {
     static const std::string kBearer = "Bearer ";
     if (authorization.size() > kBearer.size() &&
-        std::equal(kBearer.begin(), kBearer.end(), authorization.begin(),
-                   [](char a, char b) { return std::tolower((unsigned char)a) == std::tolower((unsigned char)b); })) {
+        std::equal(kBearer.begin(), kBearer.end(), authorization.begin(), [](char a, char b) {
+            return std::tolower((unsigned char)a) == std::tolower((unsigned char)b);
+        })) {
         std::string key = authorization.substr(kBearer.size());
         while (!key.empty() && key.back() == ' ') key.pop_back();
         return key;

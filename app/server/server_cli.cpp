@@ -14,7 +14,8 @@ namespace gemdesk::server {
 namespace {
 
 const char * kUsage =
-    "usage: gemdesk-server --model DIR [--host 127.0.0.1] [--port 8080] [--api-key KEY | --api-key-file F]\n"
+    "usage: gemdesk-server --model DIR [--host 127.0.0.1] [--port 8080] [--api-key KEY | "
+    "--api-key-file F]\n"
     "                      [--backend B] [--upstream http://HOST:PORT [--upstream-api-key KEY]]\n"
     "                      [--cors-origin ORIGIN,...] [--media-dir DIR,...] [--max-concurrent 16]\n"
     "                      [--max-body-mb 32] [--timeout 30]\n"
@@ -32,11 +33,15 @@ std::vector<std::string> split_list(const std::string & s) {
 
 gemma::Result<std::string> read_key_file(const std::string & path) {
     std::ifstream in(path);
-    if (!in) return gemma::make_error(gemma::ErrorCode::not_found, "cannot read --api-key-file '" + path + "'");
+    if (!in)
+        return gemma::make_error(gemma::ErrorCode::not_found,
+                                 "cannot read --api-key-file '" + path + "'");
     std::string key;
     std::getline(in, key);
     while (!key.empty() && (key.back() == '\r' || key.back() == ' ')) key.pop_back();
-    if (key.empty()) return gemma::make_error(gemma::ErrorCode::invalid_argument, "--api-key-file '" + path + "' is empty");
+    if (key.empty())
+        return gemma::make_error(gemma::ErrorCode::invalid_argument,
+                                 "--api-key-file '" + path + "' is empty");
     return key;
 }
 
@@ -47,21 +52,23 @@ gemma::Result<ServerConfig> config_from_args(const cli::Args & args) {
     c.api_key = args.get("api-key");
     if (args.has("api-key-file")) {
         if (!c.api_key.empty())
-            return gemma::make_error(gemma::ErrorCode::invalid_argument, "give either --api-key or --api-key-file, not both");
+            return gemma::make_error(gemma::ErrorCode::invalid_argument,
+                                     "give either --api-key or --api-key-file, not both");
         auto key = read_key_file(args.get("api-key-file"));
         if (!key.ok()) return key.error();
         c.api_key = key.value();
     }
     c.cors_origins = split_list(args.get("cors-origin"));
-    for (const auto & dir : split_list(args.get("media-dir"))) c.media.allowed_dirs.emplace_back(dir);
+    for (const auto & dir : split_list(args.get("media-dir")))
+        c.media.allowed_dirs.emplace_back(dir);
     c.max_concurrent = int(args.get_int("max-concurrent", c.max_concurrent));
     c.max_body_bytes = size_t(args.get_int("max-body-mb", 32)) << 20;
     c.read_timeout_s = c.write_timeout_s = int(args.get_int("timeout", 30));
     c.upstream_url = args.get("upstream");
     c.upstream_api_key = args.get("upstream-api-key");
-    std::string err = args.check_known({"model", "host", "port", "api-key", "api-key-file", "backend", "upstream",
-                                        "upstream-api-key", "cors-origin", "media-dir", "max-concurrent", "max-body-mb",
-                                        "timeout"});
+    std::string err = args.check_known({"model", "host", "port", "api-key", "api-key-file",
+                                        "backend", "upstream", "upstream-api-key", "cors-origin",
+                                        "media-dir", "max-concurrent", "max-body-mb", "timeout"});
     if (!err.empty()) return gemma::make_error(gemma::ErrorCode::invalid_argument, err);
     GEMMA_TRY(validate_config(c));
     return c;
@@ -102,9 +109,11 @@ int run_server_cli(int argc, char ** argv, const ServiceFactory & make_service) 
         std::fprintf(stderr, "gemdesk-server: %s\n", started.error().message.c_str());
         return 1;
     }
-    std::printf("gemdesk-server: listening on http://%s:%d\n", host.c_str(), server.value()->port());
+    std::printf("gemdesk-server: listening on http://%s:%d\n", host.c_str(),
+                server.value()->port());
     if (service && service->state() != ServiceState::ready)
-        std::printf("gemdesk-server: generation unavailable: %s\n", service->state_message().c_str());
+        std::printf("gemdesk-server: generation unavailable: %s\n",
+                    service->state_message().c_str());
     std::fflush(stdout);
     int sig = 0;
     sigwait(&stop_signals, &sig);

@@ -12,8 +12,8 @@
 namespace gemdesk::server {
 
 // Builds the ChatService for --model DIR and --backend B.
-using ServiceFactory =
-    std::function<gemma::Result<std::shared_ptr<ChatService>>(const std::string & model_dir, const std::string & backend)>;
+using ServiceFactory = std::function<gemma::Result<std::shared_ptr<ChatService>>(
+    const std::string & model_dir, const std::string & backend)>;
 
 // Returns the process exit code: 0 after a clean shutdown, 2 for bad options, 1 when the server
 // cannot start. Prints "gemdesk-server: listening on http://HOST:PORT" once it accepts requests.

@@ -43,10 +43,12 @@ std::string sanitize(std::string s) {
 std::string encode_multipart(const httplib::Request & req, const std::string & boundary) {
     std::string body;
     for (const auto & [name, file] : req.files) {
-        body += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + sanitize(name) + "\"";
+        body +=
+            "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + sanitize(name) + "\"";
         if (!file.filename.empty()) body += "; filename=\"" + sanitize(file.filename) + "\"";
         body += "\r\n";
-        if (!file.content_type.empty()) body += "Content-Type: " + sanitize(file.content_type) + "\r\n";
+        if (!file.content_type.empty())
+            body += "Content-Type: " + sanitize(file.content_type) + "\r\n";
         body += "\r\n" + file.content + "\r\n";
     }
     return body + "--" + boundary + "--\r\n";
@@ -94,7 +96,10 @@ void forward(const RouteContext & ctx, const UpstreamTarget & target, const std:
     auto slot = std::make_shared<GateSlot>(*ctx.gate);
     if (!slot->held()) {
         ctx.metrics->count_rejected();
-        send_error(res, too_many_requests("too many concurrent requests; retry after the Retry-After delay"), style);
+        send_error(
+            res,
+            too_many_requests("too many concurrent requests; retry after the Retry-After delay"),
+            style);
         res.set_header("Retry-After", std::to_string(ctx.retry_after_s));
         return;
     }
@@ -120,10 +125,11 @@ void forward(const RouteContext & ctx, const UpstreamTarget & target, const std:
         std::unique_lock lock(relay->mu);
         relay->cv.wait(lock, [&] { return relay->headers || relay->done; });
         if (!relay->headers) {
-            ApiError e{502, "upstream_error",
-                       gemma::format("the upstream server %s:%d did not answer (%s); check --upstream", target.host.c_str(),
-                                     target.port, relay->failure.c_str()),
-                       "", "upstream_unreachable"};
+            ApiError e{
+                502, "upstream_error",
+                gemma::format("the upstream server %s:%d did not answer (%s); check --upstream",
+                              target.host.c_str(), target.port, relay->failure.c_str()),
+                "", "upstream_unreachable"};
             lock.unlock();
             return send_error(res, e, style);
         }
@@ -160,11 +166,13 @@ void forward(const RouteContext & ctx, const UpstreamTarget & target, const std:
 
 gemma::Result<UpstreamTarget> parse_upstream_url(const std::string & url) {
     auto bad = [&](const std::string & why) {
-        return gemma::make_error(gemma::ErrorCode::invalid_argument,
-                                 "--upstream '" + url + "': " + why + " (expected http://host:port)");
+        return gemma::make_error(
+            gemma::ErrorCode::invalid_argument,
+            "--upstream '" + url + "': " + why + " (expected http://host:port)");
     };
     const std::string scheme = "http://";
-    if (url.rfind("https://", 0) == 0) return bad("https upstreams are not supported; use http on a trusted network");
+    if (url.rfind("https://", 0) == 0)
+        return bad("https upstreams are not supported; use http on a trusted network");
     if (url.rfind(scheme, 0) != 0) return bad("must start with http://");
     std::string rest = url.substr(scheme.size());
     size_t slash = rest.find('/');
@@ -187,14 +195,16 @@ gemma::Result<UpstreamTarget> parse_upstream_url(const std::string & url) {
     return t;
 }
 
-void register_upstream_routes(httplib::Server & server, const RouteContext & ctx, const UpstreamTarget & target,
-                              const std::string & upstream_api_key) {
-    auto handler = [ctx, target, upstream_api_key](const httplib::Request & req, httplib::Response & res) {
+void register_upstream_routes(httplib::Server & server, const RouteContext & ctx,
+                              const UpstreamTarget & target, const std::string & upstream_api_key) {
+    auto handler = [ctx, target, upstream_api_key](const httplib::Request & req,
+                                                   httplib::Response & res) {
         forward(ctx, target, upstream_api_key, req, res);
     };
     server.Get("/v1/models", handler);
     server.Get(R"(/v1/models/(.+))", handler);
-    for (const char * path : {"/v1/chat/completions", "/v1/completions", "/v1/messages", "/v1/audio/transcriptions"})
+    for (const char * path :
+         {"/v1/chat/completions", "/v1/completions", "/v1/messages", "/v1/audio/transcriptions"})
         server.Post(path, handler);
 }
 

@@ -22,7 +22,7 @@ struct UpstreamTarget {
 // "http://host[:port][/prefix]"; a trailing "/v1" is dropped. https is not supported.
 gemma::Result<UpstreamTarget> parse_upstream_url(const std::string & url);
 
-void register_upstream_routes(httplib::Server & server, const RouteContext & ctx, const UpstreamTarget & target,
-                              const std::string & upstream_api_key);
+void register_upstream_routes(httplib::Server & server, const RouteContext & ctx,
+                              const UpstreamTarget & target, const std::string & upstream_api_key);
 
 }  // namespace gemdesk::server

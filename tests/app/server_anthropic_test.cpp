@@ -6,7 +6,9 @@ namespace gemdesk::server::testing {
 namespace {
 
 json message_request(const std::string & text) {
-    return {{"model", "tiny-gemma4-chat"}, {"max_tokens", 64}, {"messages", json::array({{{"role", "user"}, {"content", text}}})}};
+    return {{"model", "tiny-gemma4-chat"},
+            {"max_tokens", 64},
+            {"messages", json::array({{{"role", "user"}, {"content", text}}})}};
 }
 
 TEST(ServerAnthropic, TextAnswerWithUsage) {
@@ -26,7 +28,9 @@ TEST(ServerAnthropic, ThinkingAndToolUseBlocks) {
     TestServer s;
     json req = message_request("weather in Oslo?");
     req["thinking"] = {{"type", "enabled"}, {"budget_tokens", 1024}};
-    json schema = {{"type", "object"}, {"properties", {{"city", {{"type", "string"}}}}}, {"required", {"city"}}};
+    json schema = {{"type", "object"},
+                   {"properties", {{"city", {{"type", "string"}}}}},
+                   {"required", {"city"}}};
     json tool = {{"name", "get_weather"}, {"input_schema", schema}};
     req["tools"] = json::array({tool});
     req["tool_choice"] = {{"type", "any"}};
@@ -46,8 +50,14 @@ TEST(ServerAnthropic, ToolResultHistoryIsAccepted) {
     req["system"] = "Be brief.";
     req["messages"] = json::array(
         {{{"role", "user"}, {"content", "weather?"}},
-         {{"role", "assistant"}, {"content", {{{"type", "tool_use"}, {"id", "t1"}, {"name", "get_weather"}, {"input", {{"city", "Rome"}}}}}}},
-         {{"role", "user"}, {"content", {{{"type", "tool_result"}, {"tool_use_id", "t1"}, {"content", "sunny"}}}}}});
+         {{"role", "assistant"},
+          {"content",
+           {{{"type", "tool_use"},
+             {"id", "t1"},
+             {"name", "get_weather"},
+             {"input", {{"city", "Rome"}}}}}}},
+         {{"role", "user"},
+          {"content", {{{"type", "tool_result"}, {"tool_use_id", "t1"}, {"content", "sunny"}}}}}});
     req["tools"] = json::array({{{"name", "get_weather"}, {"input_schema", {{"type", "object"}}}}});
     EXPECT_EQ(s.post("/v1/messages", req)->status, 200);
 }
@@ -81,7 +91,8 @@ TEST(ServerAnthropic, StreamFollowsTheEventSequenceAndMatchesNonStream) {
     std::string stop_reason;
     for (const auto & e : sse_data(res->body)) {
         if (e["type"] == "content_block_delta") {
-            if (e["delta"]["type"] == "thinking_delta") thinking += e["delta"]["thinking"].get<std::string>();
+            if (e["delta"]["type"] == "thinking_delta")
+                thinking += e["delta"]["thinking"].get<std::string>();
             if (e["delta"]["type"] == "text_delta") text += e["delta"]["text"].get<std::string>();
         }
         if (e["type"] == "message_delta") stop_reason = e["delta"]["stop_reason"];

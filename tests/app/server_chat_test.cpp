@@ -25,17 +25,21 @@ Chat merge_stream(const std::string & body) {
         const json & choice = chunk["choices"][0];
         const json & d = choice["delta"];
         if (i == 0) c.first_is_role = d.value("role", "") == "assistant";
-        if (d.contains("content") && d["content"].is_string()) c.content += d["content"].get<std::string>();
-        if (d.contains("reasoning") && d["reasoning"].is_string()) c.reasoning += d["reasoning"].get<std::string>();
+        if (d.contains("content") && d["content"].is_string())
+            c.content += d["content"].get<std::string>();
+        if (d.contains("reasoning") && d["reasoning"].is_string())
+            c.reasoning += d["reasoning"].get<std::string>();
         if (d.contains("tool_calls"))
             for (const auto & tc : d["tool_calls"]) {
                 size_t idx = tc["index"];
                 while (c.tool_calls.size() <= idx)
                     c.tool_calls.push_back({{"function", {{"name", ""}, {"arguments", ""}}}});
                 if (tc.contains("id")) c.tool_calls[idx]["id"] = tc["id"];
-                if (tc["function"].contains("name")) c.tool_calls[idx]["function"]["name"] = tc["function"]["name"];
+                if (tc["function"].contains("name"))
+                    c.tool_calls[idx]["function"]["name"] = tc["function"]["name"];
                 c.tool_calls[idx]["function"]["arguments"] =
-                    c.tool_calls[idx]["function"]["arguments"].get<std::string>() + tc["function"].value("arguments", "");
+                    c.tool_calls[idx]["function"]["arguments"].get<std::string>() +
+                    tc["function"].value("arguments", "");
             }
         if (!choice["finish_reason"].is_null()) c.finish = choice["finish_reason"];
     }
@@ -74,8 +78,8 @@ TEST(ServerChat, NonStreamReturnsMessageFinishAndUsage) {
     EXPECT_FALSE(choice["message"].contains("tool_calls"));
     EXPECT_EQ(choice["finish_reason"], "stop");
     EXPECT_EQ(body["usage"]["completion_tokens"], 3);  // "Echo: " "hello " "there"
-    EXPECT_EQ(body["usage"]["total_tokens"],
-              body["usage"]["prompt_tokens"].get<int>() + body["usage"]["completion_tokens"].get<int>());
+    EXPECT_EQ(body["usage"]["total_tokens"], body["usage"]["prompt_tokens"].get<int>() +
+                                                 body["usage"]["completion_tokens"].get<int>());
 }
 
 TEST(ServerChat, StreamDeltasConcatenateToTheNonStreamResult) {
@@ -88,7 +92,8 @@ TEST(ServerChat, StreamDeltasConcatenateToTheNonStreamResult) {
     auto streamed = s.post("/v1/chat/completions", req);
     ASSERT_TRUE(whole && streamed);
     ASSERT_EQ(streamed->status, 200);
-    EXPECT_NE(streamed->get_header_value("Content-Type").find("text/event-stream"), std::string::npos);
+    EXPECT_NE(streamed->get_header_value("Content-Type").find("text/event-stream"),
+              std::string::npos);
     json msg = parse(whole->body)["choices"][0]["message"];
     Chat c = merge_stream(streamed->body);
     EXPECT_TRUE(c.done);
@@ -154,7 +159,10 @@ TEST(ServerChat, NamedToolChoiceCallsThatToolAndUndeclaredNameIs422) {
     json choice = parse(s.post("/v1/chat/completions", req)->body)["choices"][0];
     ASSERT_EQ(choice["message"]["tool_calls"].size(), 1u);
     EXPECT_EQ(choice["message"]["tool_calls"][0]["function"]["name"], "get_time");
-    EXPECT_EQ(parse(choice["message"]["tool_calls"][0]["function"]["arguments"].get<std::string>())["zone"], "UTC");
+    EXPECT_EQ(
+        parse(
+            choice["message"]["tool_calls"][0]["function"]["arguments"].get<std::string>())["zone"],
+        "UTC");
     req["tool_choice"]["function"]["name"] = "launch_rocket";
     auto bad = s.post("/v1/chat/completions", req);
     EXPECT_EQ(bad->status, 422);
@@ -165,7 +173,8 @@ TEST(ServerChat, ParallelToolCallsFalseKeepsOnlyTheFirst) {
     TestServer s;
     json req = user_chat("use all tools");
     req["tools"] = json::array({weather_tool(), time_tool()});
-    json calls = parse(s.post("/v1/chat/completions", req)->body)["choices"][0]["message"]["tool_calls"];
+    json calls =
+        parse(s.post("/v1/chat/completions", req)->body)["choices"][0]["message"]["tool_calls"];
     ASSERT_EQ(calls.size(), 2u);
     EXPECT_NE(calls[0]["id"], calls[1]["id"]);
     req["stream"] = true;
@@ -223,14 +232,17 @@ TEST(ServerChat, LogprobsCoverEveryContentToken) {
 TEST(ServerChat, ResponseFormatJsonSchemaYieldsConformingJson) {
     TestServer s;
     json req = user_chat("give me a person");
-    req["response_format"] = {{"type", "json_schema"},
-                              {"json_schema",
-                               {{"name", "person"},
-                                {"schema",
-                                 {{"type", "object"},
-                                  {"properties", {{"name", {{"type", "string"}}}, {"age", {{"type", "integer"}}}}},
-                                  {"required", {"name", "age"}}}}}}};
-    json content = parse(parse(s.post("/v1/chat/completions", req)->body)["choices"][0]["message"]["content"].get<std::string>());
+    req["response_format"] = {
+        {"type", "json_schema"},
+        {"json_schema",
+         {{"name", "person"},
+          {"schema",
+           {{"type", "object"},
+            {"properties", {{"name", {{"type", "string"}}}, {"age", {{"type", "integer"}}}}},
+            {"required", {"name", "age"}}}}}}};
+    json content =
+        parse(parse(s.post("/v1/chat/completions", req)->body)["choices"][0]["message"]["content"]
+                  .get<std::string>());
     ASSERT_TRUE(content.is_object());
     EXPECT_TRUE(content["name"].is_string());
     EXPECT_TRUE(content["age"].is_number_integer());
@@ -239,11 +251,14 @@ TEST(ServerChat, ResponseFormatJsonSchemaYieldsConformingJson) {
 TEST(ServerChat, HistoryToolCallArgumentsMustBeJson) {
     TestServer s;
     json req = user_chat("x");
-    req["messages"].push_back({{"role", "assistant"},
-                               {"content", nullptr},
-                               {"reasoning_content", "thinking about Oslo"},
-                               {"tool_calls", {{{"id", "a"}, {"type", "function"},
-                                                {"function", {{"name", "get_weather"}, {"arguments", "{\"city\":\"Oslo\"}"}}}}}}});
+    req["messages"].push_back(
+        {{"role", "assistant"},
+         {"content", nullptr},
+         {"reasoning_content", "thinking about Oslo"},
+         {"tool_calls",
+          {{{"id", "a"},
+            {"type", "function"},
+            {"function", {{"name", "get_weather"}, {"arguments", "{\"city\":\"Oslo\"}"}}}}}}});
     req["messages"].push_back({{"role", "tool"}, {"tool_call_id", "a"}, {"content", "-3C"}});
     req["tools"] = json::array({weather_tool()});
     EXPECT_EQ(s.post("/v1/chat/completions", req)->status, 200);
@@ -266,7 +281,8 @@ TEST(ServerChat, CompletionsEndpointStreamsAndNot) {
     std::string finish;
     for (const auto & chunk : sse_data(s.post("/v1/completions", req)->body, &done)) {
         text += chunk["choices"][0]["text"].get<std::string>();
-        if (!chunk["choices"][0]["finish_reason"].is_null()) finish = chunk["choices"][0]["finish_reason"];
+        if (!chunk["choices"][0]["finish_reason"].is_null())
+            finish = chunk["choices"][0]["finish_reason"];
     }
     EXPECT_TRUE(done);
     EXPECT_EQ(text, body["choices"][0]["text"]);

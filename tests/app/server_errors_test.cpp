@@ -49,7 +49,8 @@ int connect_loopback(int port) {
 }
 
 std::string http_post(const std::string & path, const std::string & body) {
-    return "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: " +
+    return "POST " + path +
+           " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: " +
            std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
@@ -59,7 +60,8 @@ TEST(ServerErrors, MalformedRequestsGet400NamingTheField) {
     expect_openai_error(c.Post("/v1/chat/completions", "{not json", "application/json"), 400);
     expect_openai_error(c.Post("/v1/chat/completions", "[1,2]", "application/json"), 400);
     expect_openai_error(c.Post("/v1/chat/completions", "", "application/json"), 400);
-    expect_openai_error(s.post("/v1/chat/completions", {{"model", "tiny-gemma4-chat"}}), 400, "messages");
+    expect_openai_error(s.post("/v1/chat/completions", {{"model", "tiny-gemma4-chat"}}), 400,
+                        "messages");
     json req = user_chat("hi");
     req["temperature"] = "hot";
     expect_openai_error(s.post("/v1/chat/completions", req), 400, "temperature");
@@ -72,7 +74,8 @@ TEST(ServerErrors, MalformedRequestsGet400NamingTheField) {
     req["tools"] = json::array({{{"type", "function"}, {"function", {{"name", "bad name!"}}}}});
     expect_openai_error(s.post("/v1/chat/completions", req), 400, "tools[0].function.name");
     std::string deep(200, '[');
-    expect_openai_error(c.Post("/v1/chat/completions", "{\"messages\":" + deep, "application/json"), 400);
+    expect_openai_error(c.Post("/v1/chat/completions", "{\"messages\":" + deep, "application/json"),
+                        400);
 }
 
 TEST(ServerErrors, UnprocessableRequestsGet422) {
@@ -101,10 +104,17 @@ TEST(ServerErrors, ApiKeyIsRequiredWhenConfigured) {
     auto none = s.post("/v1/chat/completions", user_chat("hi"));
     expect_openai_error(none, 401);
     EXPECT_EQ(parse(none->body)["error"]["type"], "authentication_error");
-    expect_openai_error(s.post("/v1/chat/completions", user_chat("hi"), {{"Authorization", "Bearer s3cret-key-124"}}), 401);
+    expect_openai_error(s.post("/v1/chat/completions", user_chat("hi"),
+                               {{"Authorization", "Bearer s3cret-key-124"}}),
+                        401);
     expect_openai_error(s.client().Get("/v1/models"), 401);
-    EXPECT_EQ(s.post("/v1/chat/completions", user_chat("hi"), {{"Authorization", "Bearer s3cret-key-123"}})->status, 200);
-    EXPECT_EQ(s.post("/v1/chat/completions", user_chat("hi"), {{"x-api-key", "s3cret-key-123"}})->status, 200);
+    EXPECT_EQ(s.post("/v1/chat/completions", user_chat("hi"),
+                     {{"Authorization", "Bearer s3cret-key-123"}})
+                  ->status,
+              200);
+    EXPECT_EQ(
+        s.post("/v1/chat/completions", user_chat("hi"), {{"x-api-key", "s3cret-key-123"}})->status,
+        200);
     EXPECT_EQ(s.client().Get("/health")->status, 200);  // health stays open for probes
 }
 
@@ -143,7 +153,8 @@ TEST(ServerErrors, ConcurrencyCapAnswers429WithRetryAfter) {
     EXPECT_EQ(res->get_header_value("Retry-After"), "1");
     slow.join();
     EXPECT_EQ(s.post("/v1/chat/completions", user_chat("hi"))->status, 200);
-    EXPECT_NE(s.client().Get("/metrics")->body.find("gemdesk_rejected_requests_total 1"), std::string::npos);
+    EXPECT_NE(s.client().Get("/metrics")->body.find("gemdesk_rejected_requests_total 1"),
+              std::string::npos);
 }
 
 TEST(ServerErrors, LoadingModelAnswers503UntilReady) {
@@ -170,34 +181,47 @@ TEST(ServerErrors, PromptLongerThanContextIs400ContextLengthExceeded) {
 
 TEST(ServerErrors, CorsAllowlistIsEmptyByDefault) {
     TestServer closed;
-    auto res = closed.post("/v1/chat/completions", user_chat("hi"), {{"Origin", "https://evil.example"}});
+    auto res =
+        closed.post("/v1/chat/completions", user_chat("hi"), {{"Origin", "https://evil.example"}});
     EXPECT_EQ(res->status, 403);
     EXPECT_FALSE(res->has_header("Access-Control-Allow-Origin"));
 
     ServerConfig config;
     config.cors_origins = {"https://app.example"};
     TestServer open(config);
-    auto ok = open.post("/v1/chat/completions", user_chat("hi"), {{"Origin", "https://app.example"}});
+    auto ok =
+        open.post("/v1/chat/completions", user_chat("hi"), {{"Origin", "https://app.example"}});
     EXPECT_EQ(ok->status, 200);
     EXPECT_EQ(ok->get_header_value("Access-Control-Allow-Origin"), "https://app.example");
-    auto preflight = open.client().Options("/v1/chat/completions", {{"Origin", "https://app.example"},
-                                                                    {"Access-Control-Request-Method", "POST"}});
+    auto preflight = open.client().Options(
+        "/v1/chat/completions",
+        {{"Origin", "https://app.example"}, {"Access-Control-Request-Method", "POST"}});
     EXPECT_EQ(preflight->status, 204);
-    EXPECT_NE(preflight->get_header_value("Access-Control-Allow-Headers").find("Authorization"), std::string::npos);
-    EXPECT_EQ(open.post("/v1/chat/completions", user_chat("hi"), {{"Origin", "https://other.example"}})->status, 403);
+    EXPECT_NE(preflight->get_header_value("Access-Control-Allow-Headers").find("Authorization"),
+              std::string::npos);
+    EXPECT_EQ(
+        open.post("/v1/chat/completions", user_chat("hi"), {{"Origin", "https://other.example"}})
+            ->status,
+        403);
 }
 
 TEST(ServerErrors, GarbageNeverGets5xx) {
     TestServer s;
-    const char * bodies[] = {"null", "{}", "{\"messages\":null}", "{\"messages\":[null]}", "{\"messages\":[{}]}",
-                             "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\"}]}]}",
-                             "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"input_audio\",\"input_audio\":{\"data\":\"!!\",\"format\":\"wav\"}}]}]}",
-                             "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"max_tokens\":-5}",
-                             "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"seed\":1e400}",
-                             "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"stop\":[1,2]}",
-                             "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"tools\":{}}",
-                             "{\"messages\":[{\"role\":\"user\",\"content\":\"\\ud800\"}]}",
-                             "\xff\xfe{"};
+    const char * bodies[] = {
+        "null",
+        "{}",
+        "{\"messages\":null}",
+        "{\"messages\":[null]}",
+        "{\"messages\":[{}]}",
+        "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\"}]}]}",
+        "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"input_audio\",\"input_audio\":{"
+        "\"data\":\"!!\",\"format\":\"wav\"}}]}]}",
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"max_tokens\":-5}",
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"seed\":1e400}",
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"stop\":[1,2]}",
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"tools\":{}}",
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"\\ud800\"}]}",
+        "\xff\xfe{"};
     for (const char * path : {"/v1/chat/completions", "/v1/completions", "/v1/messages"}) {
         for (const char * body : bodies) {
             auto res = s.client().Post(path, body, "application/json");
@@ -212,7 +236,9 @@ TEST(ServerErrors, ClientDisconnectMidStreamCancelsGeneration) {
     TestServer s;
     int fd = connect_loopback(s.port());
     ASSERT_GE(fd, 0);
-    std::string req = http_post("/v1/chat/completions", R"({"messages":[{"role":"user","content":"[long]"}],"stream":true})");
+    std::string req =
+        http_post("/v1/chat/completions",
+                  R"({"messages":[{"role":"user","content":"[long]"}],"stream":true})");
     ASSERT_EQ(send(fd, req.data(), req.size(), 0), ssize_t(req.size()));
     char buf[512];
     ASSERT_GT(recv(fd, buf, sizeof buf, 0), 0);  // headers and the first chunks arrive
@@ -225,7 +251,8 @@ TEST(ServerErrors, ClientDisconnectDuringNonStreamCancelsGeneration) {
     TestServer s;
     int fd = connect_loopback(s.port());
     ASSERT_GE(fd, 0);
-    std::string req = http_post("/v1/chat/completions", R"({"messages":[{"role":"user","content":"[long]"}]})");
+    std::string req =
+        http_post("/v1/chat/completions", R"({"messages":[{"role":"user","content":"[long]"}]})");
     ASSERT_EQ(send(fd, req.data(), req.size(), 0), ssize_t(req.size()));
     ASSERT_TRUE(eventually([&] { return s.fake->counters().active.load() == 1; }));
     close(fd);  // nothing was written yet: only the hang-up check can notice
@@ -236,12 +263,20 @@ TEST(ServerErrors, MetricsExposeRequestsTokensAndHistograms) {
     TestServer s;
     ASSERT_EQ(s.post("/v1/chat/completions", user_chat("count me"))->status, 200);
     ASSERT_EQ(s.client().Get("/nowhere")->status, 404);
-    std::string text = s.client().Get("/metrics")->body;
-    EXPECT_NE(text.find("gemdesk_requests_total{route=\"/v1/chat/completions\",status=\"200\"} 1"), std::string::npos);
-    EXPECT_NE(text.find("gemdesk_requests_total{route=\"other\",status=\"404\"} 1"), std::string::npos);
+    // Requests are counted once their response is written, so the count may trail the reply.
+    std::string text;
+    EXPECT_TRUE(eventually([&] {
+        text = s.client().Get("/metrics")->body;
+        return text.find("route=\"other\",status=\"404\"") != std::string::npos;
+    }));
+    EXPECT_NE(text.find("gemdesk_requests_total{route=\"/v1/chat/completions\",status=\"200\"} 1"),
+              std::string::npos);
+    EXPECT_NE(text.find("gemdesk_requests_total{route=\"other\",status=\"404\"} 1"),
+              std::string::npos);
     EXPECT_NE(text.find("gemdesk_completion_tokens_total 3"), std::string::npos);
     EXPECT_NE(text.find("gemdesk_time_to_first_token_seconds_count 1"), std::string::npos);
-    EXPECT_NE(text.find("gemdesk_request_duration_seconds_bucket{le=\"+Inf\"} 1"), std::string::npos);
+    EXPECT_NE(text.find("gemdesk_request_duration_seconds_bucket{le=\"+Inf\"} 1"),
+              std::string::npos);
     EXPECT_NE(text.find("gemdesk_queue_depth 0"), std::string::npos);
     EXPECT_NE(text.find("gemdesk_kv_cache_usage_ratio"), std::string::npos);
 }

@@ -23,7 +23,9 @@ inline std::string read_file(const std::string & path) {
     return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-inline std::string data_path(const std::string & rel) { return std::string(GEMMA_TEST_DATA_DIR) + "/" + rel; }
+inline std::string data_path(const std::string & rel) {
+    return std::string(GEMMA_TEST_DATA_DIR) + "/" + rel;
+}
 
 struct TestServer {
     std::shared_ptr<FakeChatService> fake;
@@ -44,7 +46,8 @@ struct TestServer {
         c.set_read_timeout(20);
         return c;
     }
-    httplib::Result post(const std::string & path, const json & body, const httplib::Headers & headers = {}) const {
+    httplib::Result post(const std::string & path, const json & body,
+                         const httplib::Headers & headers = {}) const {
         return client().Post(path.c_str(), headers, body.dump(), "application/json");
     }
 };
@@ -84,7 +87,8 @@ inline std::vector<std::string> sse_event_names(const std::string & body) {
 }
 
 inline json user_chat(const std::string & text) {
-    return {{"model", "tiny-gemma4-chat"}, {"messages", json::array({{{"role", "user"}, {"content", text}}})}};
+    return {{"model", "tiny-gemma4-chat"},
+            {"messages", json::array({{{"role", "user"}, {"content", text}}})}};
 }
 
 inline json weather_tool() {
@@ -94,7 +98,8 @@ inline json weather_tool() {
               {"description", "Get weather"},
               {"parameters",
                {{"type", "object"},
-                {"properties", {{"city", {{"type", "string"}}}, {"days", {{"type", "integer"}, {"minimum", 1}}}}},
+                {"properties",
+                 {{"city", {{"type", "string"}}}, {"days", {{"type", "integer"}, {"minimum", 1}}}}},
                 {"required", json::array({"city"})}}}}}};
 }
 
@@ -102,7 +107,9 @@ inline json time_tool() {
     return {{"type", "function"},
             {"function",
              {{"name", "get_time"},
-              {"parameters", {{"type", "object"}, {"properties", {{"zone", {{"type", "string"}, {"enum", {"UTC", "CET"}}}}}}}}}}};
+              {"parameters",
+               {{"type", "object"},
+                {"properties", {{"zone", {{"type", "string"}, {"enum", {"UTC", "CET"}}}}}}}}}}};
 }
 
 }  // namespace gemdesk::server::testing

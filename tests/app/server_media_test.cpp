@@ -1,17 +1,20 @@
 // Media inputs: base64 (RFC 4648 vectors), format sniffing on the fixture files, data: URLs,
 // local files limited to allowed folders, remote URLs refused, input_audio and transcriptions.
-#include "server/media.h"
-
 #include <filesystem>
 
+#include "server/media.h"
 #include "server_fixture.h"
 
 namespace gemdesk::server::testing {
 namespace {
 
 TEST(Media, Base64MatchesRfc4648Vectors) {
-    const std::pair<const char *, const char *> vectors[] = {{"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},
-                                                             {"foo", "Zm9v"}, {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
+    const std::pair<const char *, const char *> vectors[] = {{"", ""},
+                                                             {"f", "Zg=="},
+                                                             {"fo", "Zm8="},
+                                                             {"foo", "Zm9v"},
+                                                             {"foob", "Zm9vYg=="},
+                                                             {"fooba", "Zm9vYmE="},
                                                              {"foobar", "Zm9vYmFy"}};
     for (const auto & [plain, encoded] : vectors) {
         EXPECT_EQ(base64_encode(plain), encoded);
@@ -36,12 +39,15 @@ TEST(Media, ImageUrlsDataLocalAndRemote) {
     ASSERT_TRUE(data.ok());
     EXPECT_EQ(data.value().bytes, png);
     EXPECT_FALSE(load_image_url("https://example.com/cat.png", none, "p").ok());
-    EXPECT_FALSE(load_image_url(data_path("tiny-gemma4/image.png"), none, "p").ok());  // no allowed folders
+    EXPECT_FALSE(
+        load_image_url(data_path("tiny-gemma4/image.png"), none, "p").ok());  // no allowed folders
     MediaPolicy allowed;
     allowed.allowed_dirs = {data_path("tiny-gemma4")};
     EXPECT_TRUE(load_image_url("file://" + data_path("tiny-gemma4/image.png"), allowed, "p").ok());
     // A path that climbs out of the allowed folder is refused even though the file exists.
-    EXPECT_FALSE(load_image_url(data_path("tiny-gemma4/../tiny-gemma4-chat/config.json"), allowed, "p").ok());
+    EXPECT_FALSE(
+        load_image_url(data_path("tiny-gemma4/../tiny-gemma4-chat/config.json"), allowed, "p")
+            .ok());
     // Not an image.
     EXPECT_FALSE(load_image_url("file://" + data_path("tiny-gemma4/audio.wav"), allowed, "p").ok());
 }
@@ -62,10 +68,12 @@ TEST(Media, ChatAcceptsImageAndAudioParts) {
     req["messages"][0]["content"][1]["image_url"]["url"] = "http://example.com/x.png";
     auto remote = s.post("/v1/chat/completions", req);
     EXPECT_EQ(remote->status, 400);
-    EXPECT_NE(parse(remote->body)["error"]["message"].get<std::string>().find("remote"), std::string::npos);
+    EXPECT_NE(parse(remote->body)["error"]["message"].get<std::string>().find("remote"),
+              std::string::npos);
 }
 
-httplib::Result transcribe(const TestServer & s, const std::string & bytes, const std::string & format) {
+httplib::Result transcribe(const TestServer & s, const std::string & bytes,
+                           const std::string & format) {
     httplib::MultipartFormDataItems items = {{"file", bytes, "audio.wav", "audio/wav"},
                                              {"model", "tiny-gemma4-chat", "", ""},
                                              {"response_format", format, "", ""}};
@@ -83,8 +91,10 @@ TEST(Media, TranscriptionFormats) {
     EXPECT_NEAR(verbose["duration"].get<double>(), 2.3, 1e-3);
     EXPECT_EQ(verbose["segments"][0]["text"], verbose["text"]);
     EXPECT_EQ(transcribe(s, wav, "text")->body, "Transcript of a 2.30 second clip.\n");
-    EXPECT_EQ(transcribe(s, wav, "srt")->body, "1\n00:00:00,000 --> 00:00:02,300\nTranscript of a 2.30 second clip.\n\n");
-    EXPECT_EQ(transcribe(s, wav, "vtt")->body.rfind("WEBVTT\n\n00:00:00.000 --> 00:00:02.300\n", 0), 0u);
+    EXPECT_EQ(transcribe(s, wav, "srt")->body,
+              "1\n00:00:00,000 --> 00:00:02,300\nTranscript of a 2.30 second clip.\n\n");
+    EXPECT_EQ(transcribe(s, wav, "vtt")->body.rfind("WEBVTT\n\n00:00:00.000 --> 00:00:02.300\n", 0),
+              0u);
     EXPECT_EQ(transcribe(s, "not audio at all", "json")->status, 400);
     EXPECT_EQ(transcribe(s, wav, "docx")->status, 400);
     EXPECT_EQ(s.client().Post("/v1/audio/transcriptions", "{}", "application/json")->status, 400);

@@ -8,7 +8,8 @@
 namespace gemdesk::server::testing {
 namespace {
 
-std::string run_stop(const std::vector<std::string> & stops, const std::vector<std::string> & chunks, bool & hit) {
+std::string run_stop(const std::vector<std::string> & stops,
+                     const std::vector<std::string> & chunks, bool & hit) {
     StopMatcher m(stops);
     std::string out;
     hit = false;
@@ -48,7 +49,8 @@ TEST(ServerUnits, OutputFilterDecidesFinishReason) {
     OutputFilter none({{}, /*drop_tool_calls=*/true, false});
     none.feed(call, out);
     EXPECT_TRUE(out.empty());
-    EXPECT_EQ(none.finish_reason(FinishReason::tool_calls), FinishReason::stop);  // never tool_calls without calls
+    EXPECT_EQ(none.finish_reason(FinishReason::tool_calls),
+              FinishReason::stop);  // never tool_calls without calls
     OutputFilter single({{}, false, /*single_tool_call=*/true});
     single.feed(call, out);
     single.feed(call, out);
@@ -95,12 +97,13 @@ TEST(ServerUnits, UpstreamUrls) {
 }
 
 TEST(ServerUnits, FakeSchemaValuesSatisfyTheSchema) {
-    json schema = {{"type", "object"},
-                   {"properties",
-                    {{"n", {{"type", "integer"}, {"minimum", 5}}},
-                     {"tags", {{"type", "array"}, {"items", {{"type", "string"}}}, {"minItems", 2}}},
-                     {"mode", {{"enum", {"fast", "slow"}}}},
-                     {"opt", {{"type", {"null", "boolean"}}}}}}};
+    json schema = {
+        {"type", "object"},
+        {"properties",
+         {{"n", {{"type", "integer"}, {"minimum", 5}}},
+          {"tags", {{"type", "array"}, {"items", {{"type", "string"}}}, {"minItems", 2}}},
+          {"mode", {{"enum", {"fast", "slow"}}}},
+          {"opt", {{"type", {"null", "boolean"}}}}}}};
     json v = fake_value_for_schema(schema);
     EXPECT_GE(v["n"].get<int>(), 5);
     EXPECT_EQ(v["tags"].size(), 2u);

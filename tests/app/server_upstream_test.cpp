@@ -30,19 +30,22 @@ TEST(ServerUpstream, ForwardsChatModelsStreamsAndTranscriptions) {
     auto direct = engine.post("/v1/chat/completions", req);
     auto forwarded = c.Post("/v1/chat/completions", req.dump(), "application/json");
     ASSERT_EQ(forwarded->status, 200) << forwarded->body;
-    EXPECT_EQ(parse(forwarded->body)["choices"][0]["message"], parse(direct->body)["choices"][0]["message"]);
+    EXPECT_EQ(parse(forwarded->body)["choices"][0]["message"],
+              parse(direct->body)["choices"][0]["message"]);
 
     req["stream"] = true;
     auto streamed = c.Post("/v1/chat/completions", req.dump(), "application/json");
     bool done = false;
     std::string content;
     for (const auto & chunk : sse_data(streamed->body, &done))
-        if (chunk["choices"][0]["delta"].contains("content")) content += chunk["choices"][0]["delta"]["content"].get<std::string>();
+        if (chunk["choices"][0]["delta"].contains("content"))
+            content += chunk["choices"][0]["delta"]["content"].get<std::string>();
     EXPECT_TRUE(done);
     EXPECT_EQ(content, "Echo: via the proxy");
 
-    httplib::MultipartFormDataItems items = {{"file", read_file(data_path("tiny-gemma4/audio.wav")), "a.wav", "audio/wav"},
-                                             {"response_format", "text", "", ""}};
+    httplib::MultipartFormDataItems items = {
+        {"file", read_file(data_path("tiny-gemma4/audio.wav")), "a.wav", "audio/wav"},
+        {"response_format", "text", "", ""}};
     auto transcript = c.Post("/v1/audio/transcriptions", items);
     EXPECT_EQ(transcript->status, 200);
     EXPECT_EQ(transcript->body, "Transcript of a 2.30 second clip.\n");
@@ -55,15 +58,20 @@ TEST(ServerUpstream, LocalKeyIsCheckedAndDeadUpstreamIs502) {
     TestServer engine;
     auto proxy = make_proxy(engine.port(), "proxy-key-123");
     httplib::Client c("127.0.0.1", proxy->port());
-    EXPECT_EQ(c.Post("/v1/chat/completions", user_chat("x").dump(), "application/json")->status, 401);
+    EXPECT_EQ(c.Post("/v1/chat/completions", user_chat("x").dump(), "application/json")->status,
+              401);
     httplib::Headers key = {{"Authorization", "Bearer proxy-key-123"}};
-    EXPECT_EQ(c.Post("/v1/chat/completions", key, user_chat("x").dump(), "application/json")->status, 200);
+    EXPECT_EQ(
+        c.Post("/v1/chat/completions", key, user_chat("x").dump(), "application/json")->status,
+        200);
     int dead_port = engine.port();
     engine.server->stop();
     auto dead = c.Post("/v1/chat/completions", key, user_chat("x").dump(), "application/json");
     ASSERT_TRUE(dead);
     EXPECT_EQ(dead->status, 502);
-    EXPECT_NE(parse(dead->body)["error"]["message"].get<std::string>().find(std::to_string(dead_port)), std::string::npos);
+    EXPECT_NE(
+        parse(dead->body)["error"]["message"].get<std::string>().find(std::to_string(dead_port)),
+        std::string::npos);
 }
 
 }  // namespace
