@@ -176,6 +176,7 @@ gemma::Result<std::unique_ptr<HttpServer>> HttpServer::create(
     http.set_read_timeout(c.read_timeout_s);
     http.set_write_timeout(c.write_timeout_s);
     http.set_keep_alive_timeout(c.keep_alive_timeout_s);
+    http.set_keep_alive_max_count(100);  // httplib's default of 5 reconnects streaming clients often
     http.set_pre_routing_handler([&c](const httplib::Request & req, httplib::Response & res) {
         return pre_route(c, req, res);
     });

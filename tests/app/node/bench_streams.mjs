@@ -42,7 +42,7 @@ async function oneRequest(url, i, stats, model) {
 const server = await startServer(args.server, ['--model', args.model, '--max-concurrent', String(streams * 2)],
   { GEMDESK_FAKE_TOKEN_MS: args['token-ms'] ?? '2' });
 const modelId = (await (await fetch(`${server.url}/v1/models`)).json()).data[0].id;
-const stats = { requests: 0, errors: 0, tokens: 0, ttft: [], firstError: null };
+const stats = { requests: 0, errors: 0, tokens: 0, ttft: [], errorKinds: {} };
 const rss = [rssKiB(server.proc.pid)];
 const deadline = Date.now() + seconds * 1000;
 const sampler = setInterval(() => rss.push(rssKiB(server.proc.pid)), 10000);
@@ -53,7 +53,8 @@ await Promise.all(Array.from({ length: streams }, async (_, i) => {
       await oneRequest(server.url, i, stats, modelId);
     } catch (e) {
       stats.errors++;
-      stats.firstError ??= String(e);
+      const why = `${e}${e.cause ? ` (cause: ${e.cause.code ?? ''} ${e.cause.message ?? e.cause})` : ''}`;
+      stats.errorKinds[why] = (stats.errorKinds[why] ?? 0) + 1;
     }
   }
 }));
@@ -63,7 +64,7 @@ await server.stop();
 const elapsed = (Date.now() - t0) / 1000;
 stats.ttft.sort((a, b) => a - b);
 console.log(JSON.stringify({
-  streams, seconds: elapsed, requests: stats.requests, errors: stats.errors, first_error: stats.firstError,
+  streams, seconds: elapsed, requests: stats.requests, errors: stats.errors, error_kinds: stats.errorKinds,
   tokens: stats.tokens, aggregate_tok_s: +(stats.tokens / elapsed).toFixed(1),
   ttft_ms_p50: +stats.ttft[Math.floor(stats.ttft.length / 2)]?.toFixed(2), ttft_ms_p99: +stats.ttft[Math.floor(stats.ttft.length * 0.99)]?.toFixed(2),
   rss_kib_start: rss[0], rss_kib_end: rss[rss.length - 1], rss_kib_max: Math.max(...rss),
