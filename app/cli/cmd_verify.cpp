@@ -1,13 +1,221 @@
-// gemdesk-cli verify: not built yet (issue #3).
+// gemdesk-cli verify: runs the model on every case of a golden file (fixtures README schema) and
+// compares with the reference: one line per case (relative error ||out-ref||/||ref||, PASS/FAIL or
+// SKIP with the reason), then `verify: N passed, M failed`. Exit 0 all passed, 1 any failure,
+// 2 bad usage or a model/golden that cannot be loaded.
+#include <cmath>
 #include <cstdio>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "cli/commands.h"
+#include "common/args.h"
+#include "core/registry.h"
+#include "io/tensor_source.h"
+#include "model/gemma4/text.h"
 
 namespace gemdesk::cli {
+namespace {
 
-int cmd_verify(int, char **) {
-    std::fprintf(stderr, "gemdesk-cli verify: not available yet (tracked in issue #3)\n");
+using gemma::Result;
+using gemma::Tensor;
+using Floats = std::vector<float>;
+
+struct Ctx {
+    std::unique_ptr<gemma::Backend> backend;
+    std::unique_ptr<gemma::gemma4::TextModel> model;
+    const gemma::io::TensorSource * golden = nullptr;
+    std::map<std::string, Floats> text_taps;  // filled by the first text.* case
+};
+
+std::vector<int32_t> golden_ids(const Ctx & ctx, const std::string & name) {
+    auto t = ctx.golden->get(name);
+    if (!t.ok() || t->dtype != gemma::DType::i32) return {};
+    return std::vector<int32_t>(t->ptr<int32_t>(), t->ptr<int32_t>() + t->numel());
+}
+
+Result<Floats> missing_input(const std::string & name) {
+    return gemma::make_error(gemma::ErrorCode::not_found,
+                             "input '" + name + "' (i32) is missing from the golden file");
+}
+
+// One prefill over `ids` returning all logits; taps collect intermediates when given.
+Result<Floats> prefill_all(Ctx & ctx, const std::vector<int32_t> & ids,
+                           gemma::gemma4::DebugTap * tap) {
+    auto kv = ctx.model->make_kv_cache(int(ids.size()), int(ids.size()));
+    if (!kv.ok()) return kv.error();
+    auto logits = ctx.model->forward({ids, {}, true}, *kv, tap);
+    if (!logits.ok()) return logits.error();
+    return gemma::gemma4::read_f32(ctx.model->backend(), *logits);
+}
+
+// text.logits and text.hidden.<i>: one full-sequence forward over text.input_ids, tapped.
+Result<Floats> run_text(Ctx & ctx, const std::string & name) {
+    if (ctx.text_taps.empty()) {
+        std::vector<int32_t> ids = golden_ids(ctx, "text.input_ids");
+        if (ids.empty()) return missing_input("text.input_ids");
+        gemma::gemma4::DebugTap tap = [&](const std::string & n, const Tensor & t) {
+            auto v = gemma::gemma4::read_f32(ctx.model->backend(), t);
+            if (v.ok()) ctx.text_taps[n] = std::move(*v);
+        };
+        auto logits = prefill_all(ctx, ids, &tap);
+        if (!logits.ok()) return logits.error();
+        ctx.text_taps["text.logits"] = std::move(*logits);
+    }
+    auto it = ctx.text_taps.find(name);
+    if (it == ctx.text_taps.end())
+        return gemma::make_error(gemma::ErrorCode::not_found,
+                                 "the model produced no '" + name + "'");
+    return it->second;
+}
+
+// decode.forced_logits / decode.logits: prefill text.input_ids, then feed the tokens one at a
+// time; row 0 = logits at the prompt's last position, row i = after token i-1.
+Result<Floats> run_decode(Ctx & ctx, const std::string & name) {
+    std::vector<int32_t> ids = golden_ids(ctx, "text.input_ids");
+    std::string tokens_name =
+        name == "decode.forced_logits" ? "decode.forced_tokens" : "decode.tokens";
+    std::vector<int32_t> tokens = golden_ids(ctx, tokens_name);
+    if (ids.empty()) return missing_input("text.input_ids");
+    if (tokens.empty()) return missing_input(tokens_name);
+    auto ref = ctx.golden->get(name);
+    if (!ref.ok()) return ref.error();
+    size_t rows = size_t(ref->dim(0));
+    auto & model = *ctx.model;
+    auto kv = model.make_kv_cache(int(ids.size() + tokens.size()), int(ids.size()));
+    if (!kv.ok()) return kv.error();
+    Floats out;
+    auto logits = model.forward({ids, {}, false}, *kv);
+    for (size_t row = 0; row < rows; ++row) {
+        if (row > 0 && row <= tokens.size())
+            logits = model.forward({std::span<const int32_t>(&tokens[row - 1], 1), {}, false}, *kv);
+        if (!logits.ok()) return logits.error();
+        auto v = gemma::gemma4::read_f32(model.backend(), *logits);
+        if (!v.ok()) return v.error();
+        out.insert(out.end(), v->begin(), v->end());
+    }
+    return out;
+}
+
+Result<Floats> run_chat(Ctx & ctx, const std::string &) {
+    std::vector<int32_t> ids = golden_ids(ctx, "chat.input_ids");
+    if (ids.empty()) return missing_input("chat.input_ids");
+    return prefill_all(ctx, ids, nullptr);
+}
+
+// The case table: golden outputs by name prefix, how to produce them, or why they are skipped.
+// Inputs (ids, pixel values, features) are not cases. Add a row to verify a new output.
+struct CaseKind {
+    const char * prefix;
+    std::function<Result<Floats>(Ctx &, const std::string &)> run;  // null = skipped
+    const char * skip_reason;
+};
+
+const std::vector<CaseKind> & case_kinds() {
+    static const std::vector<CaseKind> kinds = {
+        {"text.logits", run_text, nullptr},
+        {"text.hidden.", run_text, nullptr},
+        {"decode.forced_logits", run_decode, nullptr},
+        {"decode.logits", run_decode, nullptr},
+        {"chat.logits", run_chat, nullptr},
+        {"image.pixel_values", nullptr, nullptr},  // inputs
+        {"image.position_ids", nullptr, nullptr},
+        {"image.", nullptr, "vision encoder not in the engine yet"},
+        {"audio.input_features", nullptr, nullptr},
+        {"audio.", nullptr, "audio encoder not in the engine yet"},
+        {"mm.input_ids", nullptr, nullptr},
+        {"mm_image.input_ids", nullptr, nullptr},
+        {"mm", nullptr,
+         "multimodal prompts need the vision/audio encoders (not in the engine yet)"},
+    };
+    return kinds;
+}
+
+const CaseKind * find_kind(const std::string & name) {
+    for (const CaseKind & k : case_kinds())
+        if (name.rfind(k.prefix, 0) == 0) return &k;
+    return nullptr;
+}
+
+double rel_error(const Floats & out, const Tensor & ref) {
+    double num = 0, den = 0;
+    for (int64_t i = 0; i < ref.numel(); ++i) {
+        double r = ref.ptr<float>()[i], d = double(out[size_t(i)]) - r;
+        num += d * d;
+        den += r * r;
+    }
+    return std::sqrt(num / (den > 0 ? den : 1.0));
+}
+
+// Runs one case; prints its line; returns true when it passed.
+bool run_case(Ctx & ctx, const CaseKind & kind, const std::string & name, double tol) {
+    auto ref = ctx.golden->get(name);
+    auto out = kind.run(ctx, name);
+    if (!out.ok()) {
+        std::printf("%-24s FAIL  (%s)\n", name.c_str(), out.error().message.c_str());
+        return false;
+    }
+    if (!ref.ok() || ref->dtype != gemma::DType::f32 || size_t(ref->numel()) != out->size()) {
+        std::printf("%-24s FAIL  (produced %zu values, golden has %lld)\n", name.c_str(),
+                    out->size(), ref.ok() ? (long long)ref->numel() : -1LL);
+        return false;
+    }
+    double err = rel_error(*out, *ref);
+    bool pass = std::isfinite(err) && err <= tol;
+    std::printf("%-24s %.3e  %s\n", name.c_str(), err, pass ? "PASS" : "FAIL");
+    return pass;
+}
+
+int usage(const std::string & msg) {
+    std::fprintf(stderr,
+                 "gemdesk-cli verify: %s\nusage: gemdesk-cli verify --model DIR --golden FILE "
+                 "[--backend NAME] [--tolerance T]\n",
+                 msg.c_str());
     return 2;
+}
+
+}  // namespace
+
+int cmd_verify(int argc, char ** argv) {
+    Args args(argc, argv, {});
+    std::string unknown = args.check_known({"model", "golden", "backend", "tolerance"});
+    if (!unknown.empty()) return usage(unknown);
+    double tol =
+        args.get_double("tolerance", 1e-4);  // fp32 compute vs fp32 reference (fixtures README)
+    if (!args.error().empty()) return usage(args.error());
+    if (!args.has("model") || !args.has("golden"))
+        return usage("--model and --golden are required");
+    Ctx ctx;
+    auto backend = gemma::backend_create(args.get("backend", "cpu-ref"));
+    if (!backend.ok()) return usage(backend.error().message);
+    ctx.backend = std::move(*backend);
+    auto golden = gemma::io::open_safetensors(args.get("golden"));
+    if (!golden.ok()) return usage("cannot read the golden file: " + golden.error().message);
+    ctx.golden = golden->get();
+    int64_t max_len = 64;
+    for (const char * in : {"text.input_ids", "chat.input_ids"}) {
+        const gemma::io::TensorInfo * info = ctx.golden->find_or_null(in);
+        if (info && !info->shape.empty()) max_len = std::max(max_len, info->shape[0]);
+    }
+    int batch = int(std::min<int64_t>(max_len, 8192));
+    auto model = gemma::gemma4::load_text_model(args.get("model"), *ctx.backend, {batch, batch});
+    if (!model.ok()) return usage("cannot load the model: " + model.error().message);
+    ctx.model = std::move(*model);
+    int passed = 0, failed = 0;
+    for (const std::string & name : ctx.golden->names()) {
+        const CaseKind * kind = find_kind(name);
+        if (kind == nullptr || (!kind->run && !kind->skip_reason)) continue;  // an input
+        if (!kind->run) {
+            std::printf("%-24s SKIP  (%s)\n", name.c_str(), kind->skip_reason);
+            continue;
+        }
+        (run_case(ctx, *kind, name, tol) ? passed : failed)++;
+    }
+    if (passed + failed == 0) std::printf("no verifiable case in %s\n", args.get("golden").c_str());
+    std::printf("verify: %d passed, %d failed\n", passed, failed);
+    return (failed == 0 && passed > 0) ? 0 : 1;
 }
 
 }  // namespace gemdesk::cli

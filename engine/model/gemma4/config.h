@@ -13,7 +13,7 @@ namespace gemma::gemma4 {
 enum class LayerType { sliding, full };
 
 struct RopeParams {
-    std::string type = "default";   // "default" | "proportional"
+    std::string type = "default";  // "default" | "proportional"
     float theta = 10000.0f;
     float partial_rotary_factor = 1.0f;
     float factor = 1.0f;
@@ -23,8 +23,8 @@ struct LayerConfig {
     LayerType type = LayerType::sliding;
     int head_dim = 0;
     int n_kv_heads = 0;
-    int kv_source = 0;      // layer whose K/V this layer attends over (itself for owners)
-    bool owns_kv = true;    // false for KV-shared layers
+    int kv_source = 0;    // layer whose K/V this layer attends over (itself for owners)
+    bool owns_kv = true;  // false for KV-shared layers
     int intermediate_size = 0;
 };
 
@@ -35,9 +35,9 @@ struct TextConfig {
     int n_layers = 0;
     int n_heads = 0;
     int n_kv_heads = 0;
-    int head_dim = 0;            // sliding layers' head dim (base value)
-    int global_head_dim = 0;     // full layers' head dim after resolution
-    int sliding_window = 0;      // counts the query itself
+    int head_dim = 0;         // sliding layers' head dim (base value)
+    int global_head_dim = 0;  // full layers' head dim after resolution
+    int sliding_window = 0;   // counts the query itself
     int max_position_embeddings = 0;
     int n_kv_shared_layers = 0;
     int vocab_size_per_layer_input = 0;
@@ -51,12 +51,16 @@ struct TextConfig {
     RopeParams rope_full;
     int pad_token_id = 0, bos_token_id = 2;
     std::vector<int> eos_token_ids;
-    std::vector<LayerConfig> layers;  // resolved per layer
+    bool use_double_wide_mlp = false;  // shared layers get 2x intermediate_size (E2B)
+    std::vector<LayerConfig> layers;   // resolved per layer
+
+    int first_shared_layer() const { return n_layers - n_kv_shared_layers; }
+    int max_head_dim() const;
 };
 
 struct Config {
-    std::string architecture;        // "Gemma4ForConditionalGeneration" | "Gemma4ForCausalLM"
-    std::string weight_prefix;       // "model.language_model." or "model."
+    std::string architecture;   // "Gemma4ForConditionalGeneration" | "Gemma4ForCausalLM"
+    std::string weight_prefix;  // "model.language_model." or "model."
     TextConfig text;
     bool has_vision = false, has_audio = false;
     int image_token_id = -1, audio_token_id = -1, video_token_id = -1;
@@ -69,5 +73,9 @@ struct Config {
 Result<Config> load_config(const std::string & path);
 // Same, from JSON text (for tests and in-memory synthetic configs).
 Result<Config> parse_config(const std::string & json_text, const std::string & origin);
+
+// Named presets for synthetic (random-weight) models: "e4b" (spec gemma4-text §1.1 values,
+// text-only) and "tiny" (the tiny-gemma4 fixture's text geometry). not_found for other names.
+Result<Config> preset_config(const std::string & name);
 
 }  // namespace gemma::gemma4

@@ -1,0 +1,139 @@
+// CpuRefBackend: validates each call with core op_check, then runs the ref/ kernel at once.
+#include "backends/cpu/cpu_ref_backend.h"
+
+#include <cstring>
+
+#include "backends/cpu/ref/ref_ops.h"
+
+namespace gemma::cpu {
+namespace {
+
+Status need_host(const Tensor & t, const char * what) {
+    if (t.where == Where::host) return Status::success();
+    return make_error(ErrorCode::invalid_argument,
+                      format("cpu-ref: %s is not in host memory", what));
+}
+
+class CpuRefBackend final : public Backend {
+public:
+    BackendInfo info() const override {
+        return {"cpu-ref", "CPU reference (scalar loops, f32 accumulation)", Where::host, 0};
+    }
+
+    bool supports(const OpDesc & op) const override {
+        auto is_float = [](DType t) {
+            return t == DType::f32 || t == DType::f16 || t == DType::bf16;
+        };
+        return is_float(op.a) && is_float(op.b);
+    }
+
+    Result<Tensor> alloc(DType dtype, const Shape & shape) override {
+        for (int64_t d : shape)
+            if (d < 0) return make_error(ErrorCode::invalid_argument, "alloc: negative dimension");
+        return tensor_host(dtype, shape);
+    }
+
+    Result<Tensor> upload(const Tensor & host) override {
+        GEMMA_TRY(need_host(host, "upload source"));
+        return host;  // zero-copy: the view keeps the mapping alive through its owner
+    }
+
+    Status write(const Tensor & dst, const void * src, size_t nbytes) override {
+        GEMMA_TRY(need_host(dst, "write target"));
+        if (nbytes > dst.nbytes())
+            return make_error(
+                ErrorCode::invalid_argument,
+                format("write: %zu bytes into a %zu-byte tensor", nbytes, dst.nbytes()));
+        std::memcpy(dst.data, src, nbytes);
+        return Status::success();
+    }
+
+    Status read(const Tensor & src, void * dst, size_t nbytes) override {
+        GEMMA_TRY(need_host(src, "read source"));
+        if (nbytes > src.nbytes())
+            return make_error(
+                ErrorCode::invalid_argument,
+                format("read: %zu bytes from a %zu-byte tensor", nbytes, src.nbytes()));
+        std::memcpy(dst, src.data, nbytes);
+        return Status::success();
+    }
+
+    Status synchronize() override { return Status::success(); }
+
+    Status get_rows(const Tensor & table, const Tensor & ids, float s,
+                    const Tensor & out) override {
+        GEMMA_TRY(op_check::get_rows(table, ids, out));
+        ref::get_rows(table, ids, s, out);
+        return Status::success();
+    }
+    Status matmul(const Tensor & x, const Tensor & w, const Tensor & out) override {
+        GEMMA_TRY(op_check::matmul(x, w, out));
+        ref::matmul(x, w, out);
+        return Status::success();
+    }
+    Status rms_norm(const Tensor & x, const Tensor & w, float eps, const Tensor & out) override {
+        GEMMA_TRY(op_check::rms_norm(x, w, out));
+        ref::rms_norm(x, w, eps, out);
+        return Status::success();
+    }
+    Status rope(const Tensor & x, const Tensor & pos, const Tensor & freqs,
+                const Tensor & out) override {
+        GEMMA_TRY(op_check::rope(x, pos, freqs, out));
+        ref::rope(x, pos, freqs, out);
+        return Status::success();
+    }
+    Status kv_store(const Tensor & k, const Tensor & v, const Tensor & pos, const Tensor & kc,
+                    const Tensor & vc) override {
+        GEMMA_TRY(op_check::kv_store(k, v, pos, kc, vc));
+        ref::kv_store(k, v, pos, kc, vc);
+        return Status::success();
+    }
+    Status attention(const Tensor & q, const Tensor & kc, const Tensor & vc, const Tensor & pos,
+                     const Tensor & blocks, const AttentionDesc & desc,
+                     const Tensor & out) override {
+        GEMMA_TRY(op_check::attention(q, kc, vc, pos, blocks, out));
+        ref::attention(q, kc, vc, pos, blocks, desc, out);
+        return Status::success();
+    }
+    Status gelu_tanh_mul(const Tensor & gate, const Tensor & up, const Tensor & out) override {
+        GEMMA_TRY(op_check::binary(Op::gelu_tanh_mul, gate, up, out));
+        ref::gelu_tanh_mul(gate, up, out);
+        return Status::success();
+    }
+    Status add(const Tensor & a, const Tensor & b, const Tensor & out) override {
+        GEMMA_TRY(op_check::binary(Op::add, a, b, out));
+        ref::add(a, b, out);
+        return Status::success();
+    }
+    Status mul(const Tensor & a, const Tensor & b, const Tensor & out) override {
+        GEMMA_TRY(op_check::binary(Op::mul, a, b, out));
+        ref::mul(a, b, out);
+        return Status::success();
+    }
+    Status scale(const Tensor & x, float s, const Tensor & out) override {
+        GEMMA_TRY(op_check::unary(Op::scale, x, out));
+        ref::scale(x, s, out);
+        return Status::success();
+    }
+    Status softcap(const Tensor & x, float cap, const Tensor & out) override {
+        GEMMA_TRY(op_check::unary(Op::softcap, x, out));
+        ref::softcap(x, cap, out);
+        return Status::success();
+    }
+    Status copy(const Tensor & src, const Tensor & dst) override {
+        GEMMA_TRY(op_check::copy(src, dst));
+        ref::copy(src, dst);
+        return Status::success();
+    }
+    Status transpose01(const Tensor & x, const Tensor & out) override {
+        GEMMA_TRY(op_check::transpose01(x, out));
+        ref::transpose01(x, out);
+        return Status::success();
+    }
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_ref_backend() { return std::make_unique<CpuRefBackend>(); }
+
+}  // namespace gemma::cpu

@@ -1,0 +1,84 @@
+// kv_store and attention over a (ring-buffer) KV cache: GQA, causal, optional sliding window and
+// bidirectional block overlay, f32 scores and softmax (spec gemma4-text §6.2-6.5, §8).
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "backends/cpu/ref/ref_ops.h"
+
+namespace gemma::cpu::ref {
+
+void kv_store(const Tensor & k, const Tensor & v, const Tensor & positions, const Tensor & k_cache,
+              const Tensor & v_cache) {
+    int64_t n = k.dim(0), row = k.dim(1) * k.dim(2), slots = k_cache.dim(0);
+    for (int64_t t = 0; t < n; ++t) {
+        int64_t slot = int64_t(positions.ptr<int32_t>()[t]) % slots;
+        for (int64_t j = 0; j < row; ++j) {
+            f32_data(k_cache)[slot * row + j] = f32_data(k)[t * row + j];
+            f32_data(v_cache)[slot * row + j] = f32_data(v)[t * row + j];
+        }
+    }
+}
+
+namespace {
+
+// Whether the query at chunk index i (position p) may see key position t.
+bool allowed(int64_t i, int64_t p, int64_t t, int64_t pos0, int64_t n, const Tensor & block_ids,
+             int window) {
+    if (window > 0 && p - t >= window) return false;
+    if (t <= p) return true;
+    if (block_ids.empty() || t - pos0 >= n) return false;
+    int32_t bq = block_ids.ptr<int32_t>()[i];
+    return bq >= 0 && block_ids.ptr<int32_t>()[t - pos0] == bq;
+}
+
+}  // namespace
+
+void attention(const Tensor & q, const Tensor & k_cache, const Tensor & v_cache,
+               const Tensor & positions, const Tensor & block_ids, const AttentionDesc & desc,
+               const Tensor & out) {
+    int64_t n = q.dim(0), hq = q.dim(1), d = q.dim(2);
+    int64_t hkv = k_cache.dim(1), slots = k_cache.dim(0), group = hq / hkv;
+    int64_t pos0 = positions.ptr<int32_t>()[0];
+    int64_t last = pos0 + n - 1;  // the chunk's keys are stored: logical positions [0, last]
+    const float * kc = static_cast<const float *>(k_cache.data);
+    const float * vc = static_cast<const float *>(v_cache.data);
+    std::vector<float> scores;
+    for (int64_t i = 0; i < n; ++i) {
+        int64_t p = positions.ptr<int32_t>()[i];
+        int64_t t_lo = desc.window > 0 ? std::max<int64_t>(0, p - desc.window + 1) : 0;
+        t_lo = std::max(t_lo, last - slots + 1);  // older keys were overwritten in the ring
+        int64_t t_hi = block_ids.empty() ? p : last;
+        for (int64_t h = 0; h < hq; ++h) {
+            const float * qh = f32_data(q) + (i * hq + h) * d;
+            int64_t kvh = h / group;
+            scores.assign(size_t(t_hi - t_lo + 1), -std::numeric_limits<float>::infinity());
+            float mx = -std::numeric_limits<float>::infinity();
+            for (int64_t t = t_lo; t <= t_hi; ++t) {
+                if (!allowed(i, p, t, pos0, n, block_ids, desc.window)) continue;
+                const float * kt = kc + ((t % slots) * hkv + kvh) * d;
+                float s = 0.0f;
+                for (int64_t j = 0; j < d; ++j) s += qh[j] * kt[j];
+                s *= desc.scale;
+                scores[size_t(t - t_lo)] = s;
+                mx = std::max(mx, s);
+            }
+            float * o = f32_data(out) + (i * hq + h) * d;
+            for (int64_t j = 0; j < d; ++j) o[j] = 0.0f;
+            if (mx == -std::numeric_limits<float>::infinity()) continue;  // nothing visible
+            float sum = 0.0f;
+            for (float & s : scores) {
+                s = std::exp(s - mx);  // exp(-inf) = 0 for masked keys
+                sum += s;
+            }
+            for (int64_t t = t_lo; t <= t_hi; ++t) {
+                float a = scores[size_t(t - t_lo)] / sum;
+                if (a == 0.0f) continue;
+                const float * vt = vc + ((t % slots) * hkv + kvh) * d;
+                for (int64_t j = 0; j < d; ++j) o[j] += a * vt[j];
+            }
+        }
+    }
+}
+
+}  // namespace gemma::cpu::ref

@@ -1,0 +1,37 @@
+// CPU reference kernels: plain scalar loops, f32 accumulation, readable before fast. They are the
+// truth that optimized backends are compared against (tests/backend_ops), and the fallback a fast
+// CPU backend may call for ops it does not specialise. Inputs are host tensors already validated
+// by core op_check; math and shapes are those of core/ops.h.
+#pragma once
+
+#include "core/ops.h"
+#include "core/tensor.h"
+
+namespace gemma::cpu::ref {
+
+// Mutable f32 element pointer of a (const) tensor view: a const view still owns writable data.
+inline float * f32_data(const Tensor & t) { return static_cast<float *>(t.data); }
+
+// Element i of a float tensor (f32/f16/bf16) as f32.
+float load_f32(const Tensor & t, int64_t i);
+// Row r (of width d) of a 2-D float tensor into dst[0..d).
+void load_row_f32(const Tensor & t, int64_t r, float * dst);
+
+void get_rows(const Tensor & table, const Tensor & ids, float scale, const Tensor & out);
+void matmul(const Tensor & x, const Tensor & w, const Tensor & out);
+void rms_norm(const Tensor & x, const Tensor & w, float eps, const Tensor & out);
+void rope(const Tensor & x, const Tensor & positions, const Tensor & freqs, const Tensor & out);
+void kv_store(const Tensor & k, const Tensor & v, const Tensor & positions, const Tensor & k_cache,
+              const Tensor & v_cache);
+void attention(const Tensor & q, const Tensor & k_cache, const Tensor & v_cache,
+               const Tensor & positions, const Tensor & block_ids, const AttentionDesc & desc,
+               const Tensor & out);
+void gelu_tanh_mul(const Tensor & gate, const Tensor & up, const Tensor & out);
+void add(const Tensor & a, const Tensor & b, const Tensor & out);
+void mul(const Tensor & a, const Tensor & b, const Tensor & out);
+void scale(const Tensor & x, float s, const Tensor & out);
+void softcap(const Tensor & x, float cap, const Tensor & out);
+void copy(const Tensor & src, const Tensor & dst);
+void transpose01(const Tensor & x, const Tensor & out);
+
+}  // namespace gemma::cpu::ref

@@ -1,0 +1,143 @@
+// Shape and dtype checks shared by all backends, so every backend rejects the same bad calls
+// with the same messages (op name, argument, shapes) before touching memory.
+#include "core/backend.h"
+
+namespace gemma::op_check {
+namespace {
+
+bool is_float(DType t) { return t == DType::f32 || t == DType::f16 || t == DType::bf16; }
+
+Error bad(Op op, const std::string & what) {
+    return make_error(ErrorCode::invalid_argument, format("%s: %s", op_name(op), what.c_str()));
+}
+
+Status need(bool ok, Op op, const char * what, const Tensor & a, const Tensor & b) {
+    if (ok) return Status::success();
+    return bad(op,
+               format("%s (got %s %s and %s %s)", what, dtype_name(a.dtype),
+                      shape_str(a.shape).c_str(), dtype_name(b.dtype), shape_str(b.shape).c_str()));
+}
+
+Status need_f32(Op op, const char * arg, const Tensor & t) {
+    if (t.dtype == DType::f32 && !t.empty()) return Status::success();
+    return bad(op, format("%s must be a non-empty f32 tensor (got %s %s)", arg, dtype_name(t.dtype),
+                          shape_str(t.shape).c_str()));
+}
+
+Status need_i32(Op op, const char * arg, const Tensor & t, int64_t n) {
+    if (t.dtype == DType::i32 && t.ndim() == 1 && t.dim(0) == n) return Status::success();
+    return bad(op, format("%s must be i32 [%lld] (got %s %s)", arg, (long long)n,
+                          dtype_name(t.dtype), shape_str(t.shape).c_str()));
+}
+
+Status need_weight(Op op, const Tensor & w) {
+    if (is_float(w.dtype)) return Status::success();
+    return make_error(ErrorCode::unsupported, format("%s: weight dtype %s is not supported here",
+                                                     op_name(op), dtype_name(w.dtype)));
+}
+
+}  // namespace
+
+Status get_rows(const Tensor & table, const Tensor & ids, const Tensor & out) {
+    GEMMA_TRY(need_weight(Op::get_rows, table));
+    GEMMA_TRY(need(table.ndim() == 2 && ids.ndim() == 1, Op::get_rows, "table must be 2-D, ids 1-D",
+                   table, ids));
+    GEMMA_TRY(need_i32(Op::get_rows, "ids", ids, ids.dim(0)));
+    GEMMA_TRY(need_f32(Op::get_rows, "out", out));
+    return need(out.ndim() == 2 && out.dim(0) == ids.dim(0) && out.dim(1) == table.dim(1),
+                Op::get_rows, "out must be [n_ids, row width]", table, out);
+}
+
+Status matmul(const Tensor & x, const Tensor & w, const Tensor & out) {
+    GEMMA_TRY(need_f32(Op::matmul, "x", x));
+    GEMMA_TRY(need_weight(Op::matmul, w));
+    GEMMA_TRY(need_f32(Op::matmul, "out", out));
+    GEMMA_TRY(need(x.ndim() == 2 && w.ndim() == 2 && x.dim(1) == w.dim(1), Op::matmul,
+                   "x [n, k] and w [m, k] must agree on k", x, w));
+    return need(out.ndim() == 2 && out.dim(0) == x.dim(0) && out.dim(1) == w.dim(0), Op::matmul,
+                "out must be [n, m]", x, out);
+}
+
+Status rms_norm(const Tensor & x, const Tensor & w, const Tensor & out) {
+    GEMMA_TRY(need_f32(Op::rms_norm, "x", x));
+    GEMMA_TRY(need_f32(Op::rms_norm, "out", out));
+    GEMMA_TRY(need(x.ndim() == 2 && out.shape == x.shape, Op::rms_norm,
+                   "x must be [r, d], out like x", x, out));
+    if (w.empty()) return Status::success();
+    GEMMA_TRY(need_weight(Op::rms_norm, w));
+    return need(w.numel() == x.dim(1), Op::rms_norm, "w must have d elements", x, w);
+}
+
+Status rope(const Tensor & x, const Tensor & positions, const Tensor & freqs, const Tensor & out) {
+    GEMMA_TRY(need_f32(Op::rope, "x", x));
+    GEMMA_TRY(need_f32(Op::rope, "freqs", freqs));
+    GEMMA_TRY(need(x.ndim() == 3 && x.dim(2) % 2 == 0 && out.shape == x.shape, Op::rope,
+                   "x must be [n, heads, D] with even D, out like x", x, out));
+    GEMMA_TRY(need_i32(Op::rope, "positions", positions, x.dim(0)));
+    return need(freqs.numel() == x.dim(2) / 2, Op::rope, "freqs must have D/2 elements", x, freqs);
+}
+
+Status kv_store(const Tensor & k, const Tensor & v, const Tensor & positions,
+                const Tensor & k_cache, const Tensor & v_cache) {
+    for (const Tensor * t : {&k, &v, &k_cache, &v_cache})
+        GEMMA_TRY(need_f32(Op::kv_store, "k/v/cache", *t));
+    GEMMA_TRY(need(k.ndim() == 3 && v.shape == k.shape, Op::kv_store,
+                   "k and v must be [n, h_kv, D]", k, v));
+    GEMMA_TRY(need(k_cache.ndim() == 3 && v_cache.shape == k_cache.shape &&
+                       k_cache.dim(1) == k.dim(1) && k_cache.dim(2) == k.dim(2) &&
+                       k_cache.dim(0) > 0,
+                   Op::kv_store, "caches must be [S, h_kv, D] matching k", k, k_cache));
+    return need_i32(Op::kv_store, "positions", positions, k.dim(0));
+}
+
+Status attention(const Tensor & q, const Tensor & k_cache, const Tensor & v_cache,
+                 const Tensor & positions, const Tensor & block_ids, const Tensor & out) {
+    for (const Tensor * t : {&q, &k_cache, &v_cache, &out})
+        GEMMA_TRY(need_f32(Op::attention, "q/cache/out", *t));
+    GEMMA_TRY(need(q.ndim() == 3 && out.shape == q.shape, Op::attention,
+                   "q must be [n, h_q, D], out like q", q, out));
+    GEMMA_TRY(
+        need(k_cache.ndim() == 3 && v_cache.shape == k_cache.shape && k_cache.dim(2) == q.dim(2) &&
+                 k_cache.dim(1) > 0 && q.dim(1) % k_cache.dim(1) == 0 && k_cache.dim(0) > 0,
+             Op::attention, "caches must be [S, h_kv, D] with h_q a multiple of h_kv", q, k_cache));
+    GEMMA_TRY(need_i32(Op::attention, "positions", positions, q.dim(0)));
+    if (!block_ids.empty()) GEMMA_TRY(need_i32(Op::attention, "block_ids", block_ids, q.dim(0)));
+    return Status::success();
+}
+
+Status binary(Op op, const Tensor & a, const Tensor & b, const Tensor & out) {
+    GEMMA_TRY(need_f32(op, "a", a));
+    GEMMA_TRY(need_f32(op, "out", out));
+    GEMMA_TRY(need(out.numel() == a.numel() && a.ndim() >= 1, op, "out must match a", a, out));
+    if (op == Op::gelu_tanh_mul)
+        return need(b.dtype == DType::f32 && b.shape == a.shape, op, "up must match gate", a, b);
+    GEMMA_TRY(need_weight(op, b));
+    int64_t d = a.dim(-1);
+    bool ok = b.numel() == a.numel() || b.numel() == d || b.numel() == 1;
+    return need(ok && !b.empty(), op, "b must match a, one row of a, or be a scalar", a, b);
+}
+
+Status unary(Op op, const Tensor & x, const Tensor & out) {
+    GEMMA_TRY(need_f32(op, "x", x));
+    GEMMA_TRY(need_f32(op, "out", out));
+    return need(out.numel() == x.numel(), op, "out must have x's element count", x, out);
+}
+
+Status copy(const Tensor & src, const Tensor & dst) {
+    if (!is_float(src.dtype) || !is_float(dst.dtype))
+        return make_error(ErrorCode::unsupported,
+                          format("copy: %s -> %s is not supported", dtype_name(src.dtype),
+                                 dtype_name(dst.dtype)));
+    return need(src.numel() == dst.numel() && !src.empty() && !dst.empty(), Op::copy,
+                "src and dst must have the same element count", src, dst);
+}
+
+Status transpose01(const Tensor & x, const Tensor & out) {
+    GEMMA_TRY(need_f32(Op::transpose01, "x", x));
+    GEMMA_TRY(need_f32(Op::transpose01, "out", out));
+    return need(x.ndim() == 3 && out.ndim() == 3 && out.dim(0) == x.dim(1) &&
+                    out.dim(1) == x.dim(0) && out.dim(2) == x.dim(2) && out.data != x.data,
+                Op::transpose01, "out must be [b, a, c] for x [a, b, c], not aliased", x, out);
+}
+
+}  // namespace gemma::op_check

@@ -1,0 +1,81 @@
+// The op list every backend implements: names, shape rules and the math, once. Backends
+// (cpu-ref, cpu, cuda, ...) implement these as Backend methods (core/backend.h); the model is
+// written once against them. Shape checks shared by all backends live in ops.cpp.
+//
+// Conventions for every op:
+// - Activations are f32 row-major tensors of the backend's Where; `out` is preallocated by the
+//   caller (Backend::alloc or a view of it) and may alias an input only where noted.
+// - Integer inputs (token ids, positions, block ids) are i32 tensors on the backend, so a decode
+//   step reads nothing back to the host (a CUDA graph can capture it).
+// - Weights may be f32, f16 or bf16 (q8_0 / q4_0 reserved: supports() says no until implemented);
+//   every product is accumulated in f32.
+#pragma once
+
+#include <cstdint>
+
+#include "core/dtype.h"
+
+namespace gemma {
+
+enum class Op : uint8_t {
+    // table: [V, d] (f32/f16/bf16 weight or f32 activation), ids: [n] i32 -> out [n, d] f32
+    // out[i, :] = table[ids[i], :] * scale. An id outside [0, V) -> zero row (checked on host
+    // where ids are host-visible; device kernels clamp) - callers validate ids before upload.
+    get_rows,
+    // x: [n, k] f32, w: [m, k] (PyTorch Linear layout) -> out [n, m] f32; out = x · wᵀ.
+    matmul,
+    // x: [r, d] f32, w: [d] (any float dtype) or empty -> out like x (may alias x).
+    // out[i, :] = x[i, :] / sqrt(mean(x[i, :]²) + eps) ⊙ w   (w used as stored: no 1 + w).
+    // Per-head norm = the same op on the view [n·heads, head_dim].
+    rms_norm,
+    // x: [n, h, D] f32, positions: [n] i32, freqs: [D/2] f32 -> out like x (may alias x).
+    // NeoX pairing: θ = pos·freqs[i]; y[i] = x[i]cosθ − x[i+D/2]sinθ, y[i+D/2] = x[i+D/2]cosθ +
+    // x[i]sinθ.
+    // freqs carry the RoPE variant: default (base^(−2i/D)), proportional (zeros past the rotated
+    // pairs) and any factor; see rope_freqs() in model code.
+    rope,
+    // k, v: [n, h_kv, D] f32, positions: [n] i32, k_cache, v_cache: [S, h_kv, D] f32.
+    // Writes row i into slot positions[i] mod S (a ring buffer when S < context).
+    kv_store,
+    // q: [n, h_q, D], k_cache, v_cache: [S, h_kv, D], positions: [n] i32 (consecutive: one chunk
+    // of one sequence, already stored) -> out [n, h_q, D] f32. Query head h uses KV head
+    // h / (h_q / h_kv). For the query at position p, key position t is allowed when
+    //   t ≤ p and (window == 0 or p − t < window),
+    // or, with block_ids [n] i32 given (bidirectional vision overlay), when t lies in this chunk
+    // and block_ids[q] == block_ids[t − positions[0]] ≥ 0 (and the window term holds for t < p).
+    // Key t is read from slot t mod S; the caller sizes S ≥ window + n − 1 for sliding layers.
+    // s = scale · q·k (f32), softmax in f32 over allowed keys, out = Σ softmax · v.
+    attention,
+    // gate, up: [n, f] f32 -> out [n, f] f32 (may alias either):
+    // out = gelu_tanh(gate) ⊙ up, gelu_tanh(z) = 0.5 z (1 + tanh(√(2/π)(z + 0.044715 z³))).
+    gelu_tanh_mul,
+    // a: [r, d] f32; b: [r, d], [d] or [1] (any float dtype, broadcast) -> out like a (may alias
+    // a).
+    add,
+    mul,
+    // x -> out = x · s (s a host float; may alias x).
+    scale,
+    // x -> out = cap · tanh(x / cap) (may alias x).
+    softcap,
+    // src -> dst, same numel; converts between f32/f16/bf16 (dst may be a view of a larger tensor).
+    copy,
+    // x: [a, b, c] -> out [b, a, c] (swap the two outer dims; out must not alias x).
+    transpose01,
+};
+
+const char * op_name(Op op);
+
+// What supports() is asked: the op and the dtypes of its main and secondary (weight) inputs.
+struct OpDesc {
+    Op op = Op::matmul;
+    DType a = DType::f32;  // main input
+    DType b = DType::f32;  // weight / second operand
+};
+
+// Attention parameters (see Op::attention).
+struct AttentionDesc {
+    float scale = 1.0f;  // Gemma 4: 1.0 (q and k are RMS-normalized instead)
+    int window = 0;      // sliding window counting the query itself; 0 = full causal
+};
+
+}  // namespace gemma

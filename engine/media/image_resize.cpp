@@ -1,0 +1,122 @@
+// Separable antialiased bicubic resampling with uint8 rounding after each pass, mirroring Pillow's
+// Resample.c (weights, bounds, pass order) and ATen's uint8 antialias kernels (int16 weights).
+#include "media/image_resize.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace gemma::media {
+namespace {
+
+// Keys cubic convolution kernel with a = −0.5 (Pillow's bicubic_filter; support 2).
+double cubic(double x) {
+    const double a = -0.5;
+    x = std::fabs(x);
+    if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0;
+    if (x < 2.0) return (((x - 5.0) * x + 8.0) * x - 4.0) * a;
+    return 0.0;
+}
+
+// Per output index o: input taps [start[o], start[o] + count[o]) with fixed-point weights
+// w[o·ksize + j]; sum·w is rounded by adding half and shifting right by `bits`.
+struct AxisTaps {
+    int ksize = 0;
+    int bits = 0;
+    std::vector<int> start, count;
+    std::vector<int32_t> w;
+};
+
+// Round half away from zero, as both references convert double weights to integers.
+int32_t round_away(double v) { return int32_t(v < 0 ? v - 0.5 : v + 0.5); }
+
+AxisTaps axis_taps(int in_size, int out_size, ResizeFixedPoint fp) {
+    const double scale = double(in_size) / double(out_size);
+    const double filterscale = std::max(scale, 1.0);  // stretch the kernel when downscaling
+    const double support = 2.0 * filterscale;
+    AxisTaps t;
+    t.ksize = int(std::ceil(support)) * 2 + 1;
+    t.start.resize(size_t(out_size));
+    t.count.resize(size_t(out_size));
+    std::vector<double> kk(size_t(out_size) * size_t(t.ksize), 0.0);
+    double w_max = 0.0;
+    for (int o = 0; o < out_size; ++o) {
+        const double center = (o + 0.5) * scale;
+        int lo = std::max(int(center - support + 0.5), 0);
+        int n = std::min(int(center + support + 0.5), in_size) - lo;
+        double * k = &kk[size_t(o) * size_t(t.ksize)];
+        double total = 0.0;
+        for (int j = 0; j < n; ++j) total += (k[j] = cubic((j + lo - center + 0.5) / filterscale));
+        for (int j = 0; j < n && total != 0.0; ++j) w_max = std::max(w_max, k[j] /= total);
+        t.start[size_t(o)] = lo;
+        t.count[size_t(o)] = n;
+    }
+    if (fp == ResizeFixedPoint::pil) {
+        t.bits = 22;
+    } else {  // largest fraction whose rounded maximum weight still fits an int16
+        for (t.bits = 0; t.bits < 22; ++t.bits) {
+            if (int(0.5 + w_max * double(1 << (t.bits + 1))) >= (1 << 15)) break;
+        }
+    }
+    t.w.resize(kk.size());
+    for (size_t i = 0; i < kk.size(); ++i) t.w[i] = round_away(kk[i] * double(1 << t.bits));
+    return t;
+}
+
+inline uint8_t clip8(int64_t acc, int bits) {
+    int64_t v = acc >> bits;
+    return uint8_t(std::clamp<int64_t>(v, 0, 255));
+}
+
+// Resamples along x: rows of `in` (width in_w) -> rows of width t.start.size().
+std::vector<uint8_t> pass_x(const std::vector<uint8_t> & in, int in_w, int rows,
+                            const AxisTaps & t) {
+    const int out_w = int(t.start.size());
+    std::vector<uint8_t> out(size_t(out_w) * size_t(rows) * 3);
+    for (int y = 0; y < rows; ++y) {
+        const uint8_t * src = &in[size_t(y) * size_t(in_w) * 3];
+        for (int o = 0; o < out_w; ++o) {
+            const int32_t * k = &t.w[size_t(o) * size_t(t.ksize)];
+            for (int c = 0; c < 3; ++c) {
+                int64_t acc = int64_t(1) << (t.bits - 1);
+                for (int j = 0; j < t.count[size_t(o)]; ++j)
+                    acc += int64_t(src[size_t(t.start[size_t(o)] + j) * 3 + size_t(c)]) * k[j];
+                out[(size_t(y) * size_t(out_w) + size_t(o)) * 3 + size_t(c)] = clip8(acc, t.bits);
+            }
+        }
+    }
+    return out;
+}
+
+// Resamples along y: `in` has `width` columns; output rows = t.start.size().
+std::vector<uint8_t> pass_y(const std::vector<uint8_t> & in, int width, const AxisTaps & t) {
+    const int out_h = int(t.start.size());
+    const size_t stride = size_t(width) * 3;
+    std::vector<uint8_t> out(size_t(out_h) * stride);
+    for (int o = 0; o < out_h; ++o) {
+        const int32_t * k = &t.w[size_t(o) * size_t(t.ksize)];
+        for (size_t i = 0; i < stride; ++i) {
+            int64_t acc = int64_t(1) << (t.bits - 1);
+            for (int j = 0; j < t.count[size_t(o)]; ++j)
+                acc += int64_t(in[size_t(t.start[size_t(o)] + j) * stride + i]) * k[j];
+            out[size_t(o) * stride + i] = clip8(acc, t.bits);
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+Image image_resize_bicubic(const Image & in, int out_w, int out_h, ResizeFixedPoint fp) {
+    GEMMA_ASSERT(out_w > 0 && out_h > 0 && in.width > 0 && in.height > 0, "resize %dx%d -> %dx%d",
+                 in.width, in.height, out_w, out_h);
+    Image out;
+    out.width = out_w;
+    out.height = out_h;
+    out.rgb = in.rgb;
+    if (out_w != in.width)
+        out.rgb = pass_x(out.rgb, in.width, in.height, axis_taps(in.width, out_w, fp));
+    if (out_h != in.height) out.rgb = pass_y(out.rgb, out_w, axis_taps(in.height, out_h, fp));
+    return out;
+}
+
+}  // namespace gemma::media

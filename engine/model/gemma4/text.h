@@ -1,0 +1,109 @@
+// The Gemma 4 text decoder (spec gemma4-text §3-7, §12), written once against core/backend.h:
+// scaled embeddings, per-layer embeddings, sliding/full attention with their own head dims and
+// RoPE, KV sharing, GELU-tanh MLP, post-norms, layer scalars, final norm and logit soft cap.
+// Works for any checkpoint of the family: all geometry comes from the Config.
+//
+// One forward call runs a chunk of consecutive tokens of one sequence (batched prefill, or a
+// single token for decode) on a KvCache. Thread-compatible: one thread per model at a time.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/backend.h"
+#include "model/gemma4/config.h"
+#include "model/gemma4/kv_cache.h"
+#include "model/gemma4/weights.h"
+
+namespace gemma::gemma4 {
+
+// Debug tap: called with intermediates named like the goldens ("text.hidden.<i>": 0 = scaled
+// embeddings, i = after layer i-1, n_layers = after the final norm; "text.logits"). The tensor is
+// a backend tensor valid only during the call; a tap reads it with Backend::read.
+using DebugTap = std::function<void(const std::string & name, const Tensor & value)>;
+
+struct TextModelOptions {
+    int max_batch = 64;      // most tokens per forward call (scratch is sized for it)
+    int max_logit_rows = 1;  // rows of logits a call may return (all_logits needs >= batch)
+    // The precision the reference would run in; decides the rounding of the embedding scales
+    // (f32: exact sqrt(H), sqrt(P) as in the goldens; bf16: rounded, as the bf16 release runs).
+    DType compute_dtype = DType::f32;
+};
+
+// Multimodal soft tokens (spec §5.4): chunk rows [row, row + embeds.dim(0)) take `embeds`
+// (f32 [k, hidden] backend tensor from an encoder, not scaled by sqrt(H)) instead of token
+// embeddings; their ids are looked up as the pad id in both embedding tables, and the PLE context
+// is computed from the merged embeddings, as the reference does.
+struct EmbedOverride {
+    int row = 0;
+    Tensor embeds;
+};
+
+struct ForwardInput {
+    std::span<const int32_t> ids;        // token ids; positions are kv.n_past, kv.n_past + 1, ...
+    std::span<const int32_t> block_ids;  // optional bidirectional-vision block ids (spec §8)
+    bool all_logits = false;             // logits for every token (else only the last)
+    std::span<const EmbedOverride> overrides = {};  // optional soft-token runs
+};
+
+class TextModel {
+public:
+    // Takes the weights (already on `backend`); backend must outlive the model.
+    static Result<std::unique_ptr<TextModel>> create(Config cfg, TextWeights weights,
+                                                     Backend & backend, TextModelOptions opts = {});
+    ~TextModel();
+
+    const Config & config() const { return cfg_; }
+    const TextWeights & weights() const { return w_; }
+    Backend & backend() { return backend_; }
+    const TextModelOptions & options() const { return opts_; }
+
+    // A cache for this model; max_chunk defaults to (and is capped at) options().max_batch.
+    Result<KvCache> make_kv_cache(int n_ctx, int max_chunk = 0);
+
+    // Runs the tokens, appends their K/V to kv and returns logits [rows, vocab] (f32 backend
+    // tensor; a view into scratch, valid until the next call). Errors: invalid_argument (empty
+    // input, id out of range, chunk too large, block_ids size), context_full (kv has no room).
+    Result<Tensor> forward(const ForwardInput & in, KvCache & kv, const DebugTap * tap = nullptr);
+
+private:
+    struct Scratch;
+    TextModel(Config cfg, TextWeights w, Backend & backend, TextModelOptions opts);
+    Status init();
+    Status check_input(const ForwardInput & in, const KvCache & kv) const;
+    Status upload_inputs(const ForwardInput & in, const KvCache & kv);
+    Status embed(int n, std::span<const EmbedOverride> overrides, const DebugTap * tap);
+    Status ple_inputs(int n);
+    Status layer(int l, int n, KvCache & kv, bool overlay);
+    Status attention_block(int l, int n, KvCache & kv, bool overlay);
+    Status mlp_block(int l, int n);
+    Status ple_block(int l, int n);
+    Result<Tensor> logits(int n, bool all_logits, const DebugTap * tap);
+
+    Config cfg_;
+    TextWeights w_;
+    Backend & backend_;
+    TextModelOptions opts_;
+    std::unique_ptr<Scratch> s_;
+};
+
+// Loads config.json and the safetensors weights from `dir` onto `backend`.
+Result<std::unique_ptr<TextModel>> load_text_model(const std::string & dir, Backend & backend,
+                                                   TextModelOptions opts = {});
+// A model with random weights from a config (e.g. preset_config("e4b")): no file involved.
+Result<std::unique_ptr<TextModel>> make_synthetic_text_model(const Config & cfg, Backend & backend,
+                                                             uint64_t seed,
+                                                             TextModelOptions opts = {});
+
+// RoPE frequency vector (D/2 values) for a layer: default = base^(-2i/D); proportional = the same
+// for the first floor(rho*D/2) pairs, 0 (identity) after; all divided by factor (spec §6.3).
+Result<std::vector<float>> rope_freqs(const RopeParams & p, int head_dim);
+
+// Reads an f32 backend tensor into a host vector (synchronizes).
+Result<std::vector<float>> read_f32(Backend & backend, const Tensor & t);
+
+}  // namespace gemma::gemma4

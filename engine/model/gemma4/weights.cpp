@@ -1,0 +1,144 @@
+// Binding Gemma 4 text weights by name (spec gemma4-text §9.1) and making synthetic ones.
+#include "model/gemma4/weights.h"
+
+#include <cmath>
+
+namespace gemma::gemma4 {
+namespace {
+
+void add_layer_specs(const TextConfig & c, int l, const std::string & p, LayerWeights & lw,
+                     std::vector<WeightSpec> & out) {
+    const LayerConfig & lc = c.layers[size_t(l)];
+    const int64_t H = c.hidden_size, D = lc.head_dim, F = lc.intermediate_size;
+    const int64_t q_rows = int64_t(c.n_heads) * D, kv_rows = int64_t(lc.n_kv_heads) * D;
+    auto add = [&](const char * n, Shape s, Tensor * t) {
+        out.push_back({p + n, std::move(s), t});
+    };
+    add("input_layernorm.weight", {H}, &lw.input_norm);
+    add("self_attn.q_proj.weight", {q_rows, H}, &lw.q_proj);
+    add("self_attn.q_norm.weight", {D}, &lw.q_norm);
+    if (lc.owns_kv) {
+        add("self_attn.k_proj.weight", {kv_rows, H}, &lw.k_proj);
+        add("self_attn.k_norm.weight", {D}, &lw.k_norm);
+        add("self_attn.v_proj.weight", {kv_rows, H}, &lw.v_proj);
+    }
+    add("self_attn.o_proj.weight", {H, q_rows}, &lw.o_proj);
+    add("post_attention_layernorm.weight", {H}, &lw.post_attn_norm);
+    add("pre_feedforward_layernorm.weight", {H}, &lw.pre_ffw_norm);
+    add("mlp.gate_proj.weight", {F, H}, &lw.gate_proj);
+    add("mlp.up_proj.weight", {F, H}, &lw.up_proj);
+    add("mlp.down_proj.weight", {H, F}, &lw.down_proj);
+    add("post_feedforward_layernorm.weight", {H}, &lw.post_ffw_norm);
+    if (c.hidden_size_per_layer_input > 0) {
+        const int64_t P = c.hidden_size_per_layer_input;
+        add("per_layer_input_gate.weight", {P, H}, &lw.ple_gate);
+        add("per_layer_projection.weight", {H, P}, &lw.ple_proj);
+        add("post_per_layer_input_norm.weight", {H}, &lw.post_ple_norm);
+    }
+    add("layer_scalar", {1}, &lw.layer_scalar);
+}
+
+bool is_norm_name(const std::string & name) { return name.find("norm") != std::string::npos; }
+
+// xorshift64*: fast, deterministic, good enough for random test weights.
+struct Rng {
+    uint64_t s;
+    float uniform() {  // [-1, 1)
+        s ^= s >> 12;
+        s ^= s << 25;
+        s ^= s >> 27;
+        return float((s * 0x2545F4914F6CDD1DULL) >> 40) / float(1 << 23) - 1.0f;
+    }
+};
+
+Tensor random_tensor(const WeightSpec & spec, DType dtype, Rng & rng) {
+    Tensor t = tensor_host(dtype, spec.shape);
+    bool norm = is_norm_name(spec.name);
+    bool scalar = spec.name.find("layer_scalar") != std::string::npos;
+    float bound = spec.shape.size() == 2 ? 1.0f / std::sqrt(float(spec.shape[1])) : 1.0f;
+    int64_t n = t.numel();
+    for (int64_t i = 0; i < n; ++i) {
+        float u = rng.uniform();
+        float v = scalar ? 1.0f + 0.4f * u : norm ? 1.0f + 0.2f * u : bound * u;
+        if (dtype == DType::f32)
+            t.ptr<float>()[i] = v;
+        else if (dtype == DType::bf16)
+            t.ptr<uint16_t>()[i] = f32_to_bf16(v);
+        else
+            t.ptr<uint16_t>()[i] = f32_to_f16(v);
+    }
+    return t;
+}
+
+Status check_backend_dtype(Backend & backend, const std::string & name, const Tensor & t) {
+    if (backend.supports({Op::matmul, DType::f32, t.dtype})) return Status::success();
+    return make_error(ErrorCode::unsupported,
+                      format("tensor '%s' has dtype %s, which backend '%s' does not support",
+                             name.c_str(), dtype_name(t.dtype), backend.info().name.c_str()));
+}
+
+}  // namespace
+
+std::vector<WeightSpec> text_weight_specs(const TextConfig & c, const std::string & prefix,
+                                          TextWeights & w) {
+    std::vector<WeightSpec> out;
+    const int64_t V = c.vocab_size, H = c.hidden_size, P = c.hidden_size_per_layer_input;
+    out.push_back({prefix + "embed_tokens.weight", {V, H}, &w.embed});
+    if (P > 0) {
+        out.push_back(
+            {prefix + "embed_tokens_per_layer.weight", {V, int64_t(c.n_layers) * P}, &w.ple_embed});
+        out.push_back({prefix + "per_layer_model_projection.weight",
+                       {int64_t(c.n_layers) * P, H},
+                       &w.ple_model_proj});
+        out.push_back({prefix + "per_layer_projection_norm.weight", {P}, &w.ple_norm});
+    }
+    out.push_back({prefix + "norm.weight", {H}, &w.final_norm});
+    w.layers.resize(size_t(c.n_layers));
+    for (int l = 0; l < c.n_layers; ++l)
+        add_layer_specs(c, l, prefix + "layers." + std::to_string(l) + ".", w.layers[size_t(l)],
+                        out);
+    return out;
+}
+
+Result<TextWeights> load_text_weights(const io::TensorSource & src, const Config & cfg,
+                                      Backend & backend) {
+    TextWeights w;
+    for (const WeightSpec & spec : text_weight_specs(cfg.text, cfg.weight_prefix, w)) {
+        auto t = src.get_checked(spec.name, spec.shape);
+        if (!t.ok()) return t.error();
+        GEMMA_TRY(check_backend_dtype(backend, spec.name, *t));
+        auto up = backend.upload(*t);
+        if (!up.ok()) return up.error();
+        *spec.slot = std::move(*up);
+    }
+    w.lm_head = w.embed;
+    if (!cfg.text.tie_word_embeddings && src.find_or_null("lm_head.weight") != nullptr) {
+        auto t = src.get_checked("lm_head.weight", w.embed.shape);
+        if (!t.ok()) return t.error();
+        GEMMA_TRY(check_backend_dtype(backend, "lm_head.weight", *t));
+        auto up = backend.upload(*t);
+        if (!up.ok()) return up.error();
+        w.lm_head = std::move(*up);
+    }
+    return w;
+}
+
+Result<TextWeights> make_synthetic_text_weights(const Config & cfg, Backend & backend,
+                                                uint64_t seed, DType dtype) {
+    if (dtype != DType::f32 && dtype != DType::bf16 && dtype != DType::f16)
+        return make_error(ErrorCode::unsupported,
+                          format("synthetic weights in %s are not supported", dtype_name(dtype)));
+    TextWeights w;
+    Rng rng{seed * 0x9E3779B97F4A7C15ULL + 1};
+    for (const WeightSpec & spec : text_weight_specs(cfg.text, cfg.weight_prefix, w)) {
+        Tensor host = random_tensor(spec, dtype, rng);
+        GEMMA_TRY(check_backend_dtype(backend, spec.name, host));
+        auto up = backend.upload(host);
+        if (!up.ok()) return up.error();
+        *spec.slot = std::move(*up);
+    }
+    w.lm_head = w.embed;
+    return w;
+}
+
+}  // namespace gemma::gemma4
