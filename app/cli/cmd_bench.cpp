@@ -1,13 +1,252 @@
-// gemdesk-cli bench: not built yet (issue #3).
+// gemdesk-cli bench: text-decoder speed on a backend (issues #3, #5): a prefill of P tokens and G
+// greedy decode steps per stream, on random weights of a preset's real shapes (--synthetic e4b,
+// built in memory, no file) or a checkpoint (--model DIR). Reports TTFT, prefill and decode tok/s
+// and peak RSS, per stream and aggregate; --json prints one JSON object instead of text.
+#include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <vector>
 
 #include "cli/commands.h"
+#include "common/args.h"
+#include "core/registry.h"
+#include "model/gemma4/text.h"
 
 namespace gemdesk::cli {
+namespace {
 
-int cmd_bench(int, char **) {
-    std::fprintf(stderr, "gemdesk-cli bench: not available yet (tracked in issue #3)\n");
+using Clock = std::chrono::steady_clock;
+namespace g4 = gemma::gemma4;
+
+// Until the runtime scheduler batches streams, C > 1 runs them one after another on one model.
+constexpr const char * kConcurrencyMode =
+    "sequential: prefills one after another, decode steps round-robin (no batched scheduler yet)";
+
+struct BenchOptions {
+    std::string synthetic, model_dir, backend = "cpu";
+    int prompt = 128, gen = 32, concurrency = 1, batch = 256;
+    uint64_t seed = 1;
+    bool json = false;
+};
+
+struct Stream {
+    g4::KvCache kv;
+    std::vector<int32_t> prompt;
+    int32_t next = 0;
+    double ttft_s = 0, prefill_s = 0, decode_s = 0;
+};
+
+struct BenchResult {
+    std::string model, backend;
+    double build_s = 0, weight_gib = 0, decode_wall_s = 0;
+    long peak_rss_kib = -1;
+    std::vector<Stream> streams;
+};
+
+double seconds_since(Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// VmHWM (peak resident set) of this process from /proc/self/status; -1 when unavailable.
+long peak_rss_kib() {
+    std::ifstream f("/proc/self/status");
+    std::string line;
+    while (std::getline(f, line))
+        if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+    return -1;
+}
+
+double weight_gib(const g4::TextWeights & w) {
+    size_t bytes = w.embed.nbytes() + w.ple_embed.nbytes() + w.ple_model_proj.nbytes() +
+                   w.ple_norm.nbytes() + w.final_norm.nbytes();
+    if (w.lm_head.data != w.embed.data) bytes += w.lm_head.nbytes();
+    for (const g4::LayerWeights & l : w.layers)
+        for (const gemma::Tensor * t :
+             {&l.input_norm, &l.q_proj, &l.q_norm, &l.k_proj, &l.k_norm, &l.v_proj, &l.o_proj,
+              &l.post_attn_norm, &l.pre_ffw_norm, &l.gate_proj, &l.up_proj, &l.down_proj,
+              &l.post_ffw_norm, &l.ple_gate, &l.ple_proj, &l.post_ple_norm, &l.layer_scalar})
+            if (!t->empty()) bytes += t->nbytes();
+    return double(bytes) / double(1ull << 30);
+}
+
+gemma::Result<std::unique_ptr<g4::TextModel>> build_model(const BenchOptions & o,
+                                                          gemma::Backend & backend) {
+    g4::TextModelOptions mo;
+    mo.max_batch = std::max(1, std::min(o.batch, o.prompt));
+    if (!o.model_dir.empty()) return g4::load_text_model(o.model_dir, backend, mo);
+    auto cfg = g4::preset_config(o.synthetic);
+    if (!cfg.ok()) return cfg.error();
+    return g4::make_synthetic_text_model(*cfg, backend, o.seed, mo);
+}
+
+// Greedy next token from the logits of the last forward.
+gemma::Result<int32_t> argmax_logits(g4::TextModel & m, const gemma::Tensor & logits) {
+    auto v = g4::read_f32(m.backend(), logits);
+    if (!v.ok()) return v.error();
+    size_t best = 0;
+    for (size_t i = 1; i < v->size(); ++i)
+        if ((*v)[i] > (*v)[best]) best = i;
+    return int32_t(best);
+}
+
+// The whole prompt in chunks of the model's max batch; TTFT counts from `t_arrival`.
+gemma::Status prefill(g4::TextModel & m, Stream & s, Clock::time_point t_arrival) {
+    auto t0 = Clock::now();
+    size_t chunk = size_t(m.options().max_batch);
+    gemma::Tensor logits;
+    for (size_t i = 0; i < s.prompt.size(); i += chunk) {
+        size_t n = std::min(chunk, s.prompt.size() - i);
+        auto r = m.forward({std::span<const int32_t>(s.prompt.data() + i, n), {}, false}, s.kv);
+        if (!r.ok()) return r.error();
+        logits = *r;
+    }
+    auto next = argmax_logits(m, logits);
+    if (!next.ok()) return next.error();
+    s.next = *next;
+    s.prefill_s = seconds_since(t0);
+    s.ttft_s = seconds_since(t_arrival);
+    return gemma::Status::success();
+}
+
+gemma::Status decode_step(g4::TextModel & m, Stream & s) {
+    auto t0 = Clock::now();
+    auto r = m.forward({std::span<const int32_t>(&s.next, 1), {}, false}, s.kv);
+    if (!r.ok()) return r.error();
+    auto next = argmax_logits(m, *r);
+    if (!next.ok()) return next.error();
+    s.next = *next;
+    s.decode_s += seconds_since(t0);
+    return gemma::Status::success();
+}
+
+gemma::Status run_streams(const BenchOptions & o, g4::TextModel & m, BenchResult & res) {
+    std::mt19937 rng(uint32_t(o.seed));
+    std::uniform_int_distribution<int32_t> tok(3, m.config().text.vocab_size - 1);
+    for (int c = 0; c < o.concurrency; ++c) {
+        auto kv = m.make_kv_cache(o.prompt + o.gen);
+        if (!kv.ok()) return kv.error();
+        Stream s{std::move(*kv), {}, 0, 0, 0, 0};
+        s.prompt.push_back(m.config().text.bos_token_id);
+        while (int(s.prompt.size()) < o.prompt) s.prompt.push_back(tok(rng));
+        res.streams.push_back(std::move(s));
+    }
+    auto t_arrival = Clock::now();  // every stream's request arrives at once
+    for (Stream & s : res.streams) GEMMA_TRY(prefill(m, s, t_arrival));
+    auto t_decode = Clock::now();
+    for (int step = 0; step < o.gen; ++step)
+        for (Stream & s : res.streams) GEMMA_TRY(decode_step(m, s));
+    res.decode_wall_s = seconds_since(t_decode);
+    return gemma::Status::success();
+}
+
+void print_text(const BenchOptions & o, const BenchResult & r) {
+    std::printf("bench: model %s (%.2f GiB of weights, built/loaded in %.1f s)\n", r.model.c_str(),
+                r.weight_gib, r.build_s);
+    std::printf("bench: backend %s; prompt %d, gen %d, concurrency %d%s%s\n", r.backend.c_str(),
+                o.prompt, o.gen, o.concurrency, o.concurrency > 1 ? "; " : "",
+                o.concurrency > 1 ? kConcurrencyMode : "");
+    double prefill_total = 0;
+    for (size_t i = 0; i < r.streams.size(); ++i) {
+        const Stream & s = r.streams[i];
+        prefill_total += s.prefill_s;
+        std::printf("stream %zu: TTFT %.3f s, prefill %.2f tok/s, decode %.2f tok/s\n", i, s.ttft_s,
+                    o.prompt / s.prefill_s, o.gen / r.decode_wall_s);
+    }
+    std::printf("aggregate: prefill %.2f tok/s, decode %.2f tok/s, peak RSS %.2f GiB\n",
+                o.prompt * o.concurrency / prefill_total, o.gen * o.concurrency / r.decode_wall_s,
+                r.peak_rss_kib / 1048576.0);
+}
+
+void print_json(const BenchOptions & o, const BenchResult & r) {
+    nlohmann::json j;
+    j["model"] = r.model;
+    j["backend"] = r.backend;
+    j["weights_gib"] = r.weight_gib;
+    j["build_s"] = r.build_s;
+    j["prompt_tokens"] = o.prompt;
+    j["gen_tokens"] = o.gen;
+    j["concurrency"] = o.concurrency;
+    j["concurrency_mode"] = o.concurrency > 1 ? kConcurrencyMode : "single stream";
+    double prefill_total = 0;
+    for (const Stream & s : r.streams) {
+        prefill_total += s.prefill_s;
+        j["streams"].push_back({{"ttft_s", s.ttft_s},
+                                {"prefill_tok_s", o.prompt / s.prefill_s},
+                                {"decode_tok_s", o.gen / r.decode_wall_s}});
+    }
+    j["aggregate"] = {{"prefill_tok_s", o.prompt * o.concurrency / prefill_total},
+                      {"decode_tok_s", o.gen * o.concurrency / r.decode_wall_s}};
+    j["peak_rss_kib"] = r.peak_rss_kib;
+    std::printf("%s\n", j.dump(2).c_str());
+}
+
+int usage(const std::string & msg) {
+    std::fprintf(stderr,
+                 "gemdesk-cli bench: %s\nusage: gemdesk-cli bench (--synthetic e4b|tiny | --model "
+                 "DIR) [--backend B] [--prompt P] [--gen G] [--concurrency C] [--batch N] "
+                 "[--seed S] [--json]\n",
+                 msg.c_str());
     return 2;
+}
+
+// Parses and checks the options; an empty string means they are usable.
+std::string parse_options(int argc, char ** argv, BenchOptions & o) {
+    Args args(argc, argv, {"json"});
+    std::string bad = args.check_known(
+        {"synthetic", "model", "backend", "prompt", "gen", "concurrency", "batch", "seed", "json"});
+    if (!bad.empty()) return bad;
+    o.synthetic = args.get("synthetic");
+    o.model_dir = args.get("model");
+    o.backend = args.get("backend", o.backend);
+    o.prompt = int(args.get_int("prompt", o.prompt));
+    o.gen = int(args.get_int("gen", o.gen));
+    o.concurrency = int(args.get_int("concurrency", o.concurrency));
+    o.batch = int(args.get_int("batch", o.batch));
+    o.seed = uint64_t(args.get_int("seed", int64_t(o.seed)));
+    o.json = args.has("json");
+    if (!args.error().empty()) return args.error();
+    if (o.synthetic.empty() == o.model_dir.empty())
+        return "give exactly one of --synthetic PRESET or --model DIR";
+    if (o.prompt < 1 || o.gen < 1 || o.concurrency < 1 || o.batch < 1)
+        return "--prompt, --gen, --concurrency and --batch must be at least 1";
+    return "";
+}
+
+}  // namespace
+
+int cmd_bench(int argc, char ** argv) {
+    BenchOptions o;
+    std::string bad = parse_options(argc, argv, o);
+    if (!bad.empty()) return usage(bad);
+    auto backend = gemma::backend_create(o.backend);
+    if (!backend.ok()) return usage(backend.error().message);
+    BenchResult res;
+    res.model = o.model_dir.empty() ? "synthetic " + o.synthetic : o.model_dir;
+    res.backend = (*backend)->info().name + " (" + (*backend)->info().description + ")";
+    auto t_build = Clock::now();
+    auto model = build_model(o, **backend);
+    if (!model.ok()) {
+        std::fprintf(stderr, "gemdesk-cli bench: cannot build the model: %s\n",
+                     model.error().message.c_str());
+        return 1;
+    }
+    res.build_s = seconds_since(t_build);
+    res.weight_gib = weight_gib((*model)->weights());
+    gemma::Status st = run_streams(o, **model, res);
+    if (!st.ok()) {
+        std::fprintf(stderr, "gemdesk-cli bench: run failed: %s\n", st.error().message.c_str());
+        return 1;
+    }
+    res.peak_rss_kib = peak_rss_kib();
+    if (o.json)
+        print_json(o, res);
+    else
+        print_text(o, res);
+    return 0;
 }
 
 }  // namespace gemdesk::cli

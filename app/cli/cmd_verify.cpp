@@ -16,6 +16,22 @@
 #include "io/tensor_source.h"
 #include "model/gemma4/text.h"
 
+namespace {
+// This process's own peak resident set (VmHWM, KiB), or -1. VmHWM belongs to the address space
+// created at exec, so unlike a parent's RUSAGE_CHILDREN it excludes the launcher's memory.
+long peak_rss_kib() {
+    std::FILE * f = std::fopen("/proc/self/status", "r");
+    if (f == nullptr) return -1;
+    char line[256];
+    long kib = -1;
+    while (std::fgets(line, sizeof line, f) != nullptr) {
+        if (std::sscanf(line, "VmHWM: %ld kB", &kib) == 1) break;
+    }
+    std::fclose(f);
+    return kib;
+}
+}  // namespace
+
 namespace gemdesk::cli {
 namespace {
 
@@ -215,6 +231,8 @@ int cmd_verify(int argc, char ** argv) {
     }
     if (passed + failed == 0) std::printf("no verifiable case in %s\n", args.get("golden").c_str());
     std::printf("verify: %d passed, %d failed\n", passed, failed);
+    long hwm_kib = peak_rss_kib();
+    if (hwm_kib >= 0) std::printf("peak RSS: %ld KiB\n", hwm_kib);
     return (failed == 0 && passed > 0) ? 0 : 1;
 }
 

@@ -1,7 +1,6 @@
 // Runs the built gemdesk-cli verify (GEMMA_BIN_DIR) as a separate process: exit code and summary
 // line on the fixtures, a clear error and no crash on a corrupt model dir, and its peak RSS.
 #include <gtest/gtest.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include <array>
@@ -99,13 +98,14 @@ TEST(TextCli, BadUsage) {
 }
 
 // Memory: the weights are mapped, not copied, so verify on the tiny fixture peaks far below
-// 50 MB. ru_maxrss of waited-for children (KiB) covers every verify run of this process.
+// 50 MB. verify prints its own VmHWM (its address space only; a parent's RUSAGE_CHILDREN would also
+// count the test process copied by fork before exec).
 TEST(TextCli, VerifyPeakRssUnder50MB) {
     RunResult r = run("verify --model " + kTiny + " --golden " + kTiny + "/golden.safetensors");
     ASSERT_EQ(r.exit_code, 0) << r.output;
-    struct rusage ru {};
-    ASSERT_EQ(getrusage(RUSAGE_CHILDREN, &ru), 0);
-    EXPECT_GT(ru.ru_maxrss, 0);
-    EXPECT_LT(ru.ru_maxrss, 50 * 1024) << "peak RSS " << ru.ru_maxrss << " KiB";
-    std::printf("verify peak RSS: %ld KiB\n", ru.ru_maxrss);
+    auto at = r.output.find("peak RSS: ");
+    ASSERT_NE(at, std::string::npos) << r.output;
+    long kib = std::stol(r.output.substr(at + 10));
+    EXPECT_GT(kib, 1024) << r.output;  // a real reading: the binary alone maps more than 1 MiB
+    EXPECT_LT(kib, 50 * 1024) << "peak RSS " << kib << " KiB";
 }

@@ -7,6 +7,10 @@
 #include <mutex>
 
 #include "backends/cpu/cpu_ref_backend.h"
+#include "backends/cpu/fast/cpu_fast_backend.h"
+#if GEMMA_HAS_CUDA
+#include "backends/cuda/cuda_backend.h"
+#endif
 
 namespace gemma {
 namespace {
@@ -22,6 +26,17 @@ std::vector<BackendEntry> & registry() {
         e.push_back(
             {"cpu-ref", "CPU reference: scalar loops, f32 accumulation (for verification)",
              []() -> Result<std::unique_ptr<Backend>> { return cpu::make_cpu_ref_backend(); }});
+        e.push_back(
+            {"cpu", "CPU fast: all cores, Highway SIMD kernels",
+             []() -> Result<std::unique_ptr<Backend>> { return cpu::make_cpu_fast_backend(); }});
+#if GEMMA_HAS_CUDA
+        e.push_back({"cuda", "NVIDIA GPU (CUDA): tensor-core prefill (split bf16), f32 decode, CUDA graphs",
+                     []() { return cuda::make_cuda_backend({}); }});
+        e.push_back({"cuda-f32", "NVIDIA GPU (CUDA), every product in f32 (verification)",
+                     []() { return cuda::make_cuda_backend({.precision = cuda::CudaPrecision::f32}); }});
+        e.push_back({"cuda-bf16", "NVIDIA GPU (CUDA), single-pass bf16 prefill GEMMs (fastest, ~1e-2)",
+                     []() { return cuda::make_cuda_backend({.precision = cuda::CudaPrecision::bf16}); }});
+#endif
         return e;
     }();
     return entries;

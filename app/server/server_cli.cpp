@@ -1,0 +1,125 @@
+// Option parsing and the run loop of gemdesk-server.
+#include "server/server_cli.h"
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "common/args.h"
+#include "server/http_server.h"
+
+namespace gemdesk::server {
+
+namespace {
+
+const char * kUsage =
+    "usage: gemdesk-server --model DIR [--host 127.0.0.1] [--port 8080] [--api-key KEY | "
+    "--api-key-file F]\n"
+    "                      [--backend B] [--upstream http://HOST:PORT [--upstream-api-key KEY]]\n"
+    "                      [--cors-origin ORIGIN,...] [--media-dir DIR,...] [--max-concurrent 16]\n"
+    "                      [--max-body-mb 32] [--timeout 30]\n"
+    "  --port 0 picks a free port. A host other than loopback requires an API key.\n"
+    "  With --upstream, requests are forwarded to that server and --model is optional.\n";
+
+std::vector<std::string> split_list(const std::string & s) {
+    std::vector<std::string> out;
+    std::stringstream in(s);
+    std::string item;
+    while (std::getline(in, item, ','))
+        if (!item.empty()) out.push_back(item);
+    return out;
+}
+
+gemma::Result<std::string> read_key_file(const std::string & path) {
+    std::ifstream in(path);
+    if (!in)
+        return gemma::make_error(gemma::ErrorCode::not_found,
+                                 "cannot read --api-key-file '" + path + "'");
+    std::string key;
+    std::getline(in, key);
+    while (!key.empty() && (key.back() == '\r' || key.back() == ' ')) key.pop_back();
+    if (key.empty())
+        return gemma::make_error(gemma::ErrorCode::invalid_argument,
+                                 "--api-key-file '" + path + "' is empty");
+    return key;
+}
+
+gemma::Result<ServerConfig> config_from_args(const cli::Args & args) {
+    ServerConfig c;
+    c.host = args.get("host", c.host);
+    c.port = int(args.get_int("port", c.port));
+    c.api_key = args.get("api-key");
+    if (args.has("api-key-file")) {
+        if (!c.api_key.empty())
+            return gemma::make_error(gemma::ErrorCode::invalid_argument,
+                                     "give either --api-key or --api-key-file, not both");
+        auto key = read_key_file(args.get("api-key-file"));
+        if (!key.ok()) return key.error();
+        c.api_key = key.value();
+    }
+    c.cors_origins = split_list(args.get("cors-origin"));
+    for (const auto & dir : split_list(args.get("media-dir")))
+        c.media.allowed_dirs.emplace_back(dir);
+    c.max_concurrent = int(args.get_int("max-concurrent", c.max_concurrent));
+    c.max_body_bytes = size_t(args.get_int("max-body-mb", 32)) << 20;
+    c.read_timeout_s = c.write_timeout_s = int(args.get_int("timeout", 30));
+    c.upstream_url = args.get("upstream");
+    c.upstream_api_key = args.get("upstream-api-key");
+    std::string err = args.check_known({"model", "host", "port", "api-key", "api-key-file",
+                                        "backend", "upstream", "upstream-api-key", "cors-origin",
+                                        "media-dir", "max-concurrent", "max-body-mb", "timeout"});
+    if (!err.empty()) return gemma::make_error(gemma::ErrorCode::invalid_argument, err);
+    GEMMA_TRY(validate_config(c));
+    return c;
+}
+
+}  // namespace
+
+int run_server_cli(int argc, char ** argv, const ServiceFactory & make_service) {
+    cli::Args args(argc, argv, {});
+    auto config = config_from_args(args);
+    if (!config.ok()) {
+        std::fprintf(stderr, "gemdesk-server: %s\n%s", config.error().message.c_str(), kUsage);
+        return 2;
+    }
+    std::shared_ptr<ChatService> service;
+    if (config.value().upstream_url.empty() || args.has("model")) {
+        auto made = make_service(args.get("model"), args.get("backend"));
+        if (!made.ok()) {
+            std::fprintf(stderr, "gemdesk-server: %s\n%s", made.error().message.c_str(), kUsage);
+            return 2;
+        }
+        service = made.value();
+    }
+    // Block the stop signals before any server thread exists; the main thread waits for them.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+    std::string host = config.value().host;
+    auto server = HttpServer::create(std::move(config.value()), service);
+    if (!server.ok()) {
+        std::fprintf(stderr, "gemdesk-server: %s\n", server.error().message.c_str());
+        return 2;
+    }
+    if (auto started = server.value()->start(); !started.ok()) {
+        std::fprintf(stderr, "gemdesk-server: %s\n", started.error().message.c_str());
+        return 1;
+    }
+    std::printf("gemdesk-server: listening on http://%s:%d\n", host.c_str(),
+                server.value()->port());
+    if (service && service->state() != ServiceState::ready)
+        std::printf("gemdesk-server: generation unavailable: %s\n",
+                    service->state_message().c_str());
+    std::fflush(stdout);
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    std::printf("gemdesk-server: stopping (signal %d)\n", sig);
+    server.value()->stop();
+    return 0;
+}
+
+}  // namespace gemdesk::server

@@ -1,0 +1,107 @@
+// kv_store (row copies into the ring-buffer cache) and attention: one task per (query row, head),
+// f32 scores with SIMD dots, softmax with SIMD exp, output as SIMD axpy over the visible values.
+// Masking follows core/ops.h exactly (causal, sliding window, ring wrap, bidirectional blocks).
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "backends/cpu/fast/fast_ops.h"
+#include "backends/cpu/fast/simd.h"
+
+namespace gemma::cpu::fast {
+namespace {
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+// What one query row may see (see Op::attention).
+struct QueryView {
+    int64_t i, p;            // chunk index and absolute position of the query
+    int64_t pos0, n;         // the chunk: positions [pos0, pos0 + n)
+    int64_t t_lo, t_hi;      // candidate key positions [t_lo, t_hi]
+    const int32_t * blocks;  // block ids of the chunk, or null
+    int window;
+};
+
+bool allowed(const QueryView & qv, int64_t t) {
+    if (qv.window > 0 && qv.p - t >= qv.window) return false;
+    if (t <= qv.p) return true;
+    if (qv.blocks == nullptr || t - qv.pos0 >= qv.n) return false;
+    int32_t bq = qv.blocks[qv.i];
+    return bq >= 0 && qv.blocks[t - qv.pos0] == bq;
+}
+
+struct HeadArgs {
+    const float * q;   // [D] query head
+    const float * kc;  // cache base for this KV head: slot s at kc + s·stride
+    const float * vc;
+    int64_t stride, slots, d;
+    float scale;
+    float * out;  // [D]
+};
+
+void attend_head(const QueryView & qv, const HeadArgs & a, std::vector<float> & scores) {
+    int64_t len = qv.t_hi - qv.t_lo + 1;
+    scores.assign(size_t(std::max<int64_t>(len, 0)), kNegInf);
+    std::fill_n(a.out, a.d, 0.0f);
+    if (len <= 0) return;
+    bool all_visible = qv.blocks == nullptr;  // [t_lo, p] is exactly the causal/window range
+    for (int64_t t = qv.t_lo; t <= qv.t_hi; ++t) {
+        if (!all_visible && !allowed(qv, t)) continue;
+        scores[size_t(t - qv.t_lo)] =
+            a.scale * simd::dot(a.q, a.kc + (t % a.slots) * a.stride, a.d);
+    }
+    float mx = simd::max_value(scores.data(), len);
+    if (mx == kNegInf) return;  // nothing visible
+    float inv_sum = 1.0f / simd::exp_sub_sum(scores.data(), len, mx);
+    for (int64_t t = qv.t_lo; t <= qv.t_hi; ++t) {
+        float w = scores[size_t(t - qv.t_lo)];
+        if (w == 0.0f) continue;
+        simd::axpy(w * inv_sum, a.vc + (t % a.slots) * a.stride, a.out, a.d);
+    }
+}
+
+}  // namespace
+
+void kv_store(const Tensor & k, const Tensor & v, const Tensor & positions, const Tensor & k_cache,
+              const Tensor & v_cache) {
+    int64_t n = k.dim(0), row = k.dim(1) * k.dim(2), slots = k_cache.dim(0);
+    for (int64_t t = 0; t < n; ++t) {
+        int64_t slot = int64_t(positions.ptr<int32_t>()[t]) % slots;
+        std::memcpy(f32_data(k_cache) + slot * row, f32_data(k) + t * row, size_t(row) * 4);
+        std::memcpy(f32_data(v_cache) + slot * row, f32_data(v) + t * row, size_t(row) * 4);
+    }
+}
+
+void attention(ThreadPool & pool, const Tensor & q, const Tensor & k_cache, const Tensor & v_cache,
+               const Tensor & positions, const Tensor & block_ids, const AttentionDesc & desc,
+               const Tensor & out) {
+    int64_t n = q.dim(0), hq = q.dim(1), d = q.dim(2);
+    int64_t hkv = k_cache.dim(1), slots = k_cache.dim(0), group = hq / hkv;
+    const int32_t * pos = positions.ptr<int32_t>();
+    int64_t pos0 = pos[0], last = pos0 + n - 1;  // the chunk's keys are stored: [0, last]
+    const int32_t * blocks = block_ids.empty() ? nullptr : block_ids.ptr<int32_t>();
+    pool.parallel_for(n * hq, 1, [&](int64_t j0, int64_t j1) {
+        thread_local std::vector<float> scores;
+        for (int64_t j = j0; j < j1; ++j) {
+            int64_t i = j / hq, h = j % hq, p = pos[i];
+            QueryView qv{i, p, pos0, n, 0, 0, blocks, desc.window};
+            qv.t_lo = desc.window > 0 ? std::max<int64_t>(0, p - desc.window + 1) : 0;
+            qv.t_lo =
+                std::max(qv.t_lo, last - slots + 1);  // older keys were overwritten in the ring
+            qv.t_hi = blocks == nullptr ? p : last;
+            int64_t kvh = h / group;
+            HeadArgs a{f32_data(q) + (i * hq + h) * d,
+                       f32_data(k_cache) + kvh * d,
+                       f32_data(v_cache) + kvh * d,
+                       hkv * d,
+                       slots,
+                       d,
+                       desc.scale,
+                       f32_data(out) + (i * hq + h) * d};
+            attend_head(qv, a, scores);
+        }
+    });
+}
+
+}  // namespace gemma::cpu::fast

@@ -1,0 +1,148 @@
+// CpuFastBackend: validates each call with core op_check, then runs the fast/ kernel at once on
+// its thread pool. Memory handling is the same as cpu-ref (host tensors, zero-copy upload).
+#include "backends/cpu/fast/cpu_fast_backend.h"
+
+#include <cstring>
+
+#include "backends/cpu/fast/fast_ops.h"
+#include "backends/cpu/fast/simd.h"
+
+namespace gemma::cpu {
+namespace {
+
+Status need_host(const Tensor & t, const char * what) {
+    if (t.where == Where::host) return Status::success();
+    return make_error(ErrorCode::invalid_argument, format("cpu: %s is not in host memory", what));
+}
+
+class CpuFastBackend final : public Backend {
+public:
+    explicit CpuFastBackend(int n_threads) : pool_(n_threads) {}
+
+    BackendInfo info() const override {
+        return {"cpu", format("CPU fast (%d threads, %s SIMD)", pool_.size(), simd::target_name()),
+                Where::host, 0};
+    }
+
+    bool supports(const OpDesc & op) const override {
+        auto is_float = [](DType t) {
+            return t == DType::f32 || t == DType::f16 || t == DType::bf16;
+        };
+        return is_float(op.a) && is_float(op.b);
+    }
+
+    Result<Tensor> alloc(DType dtype, const Shape & shape) override {
+        for (int64_t d : shape)
+            if (d < 0) return make_error(ErrorCode::invalid_argument, "alloc: negative dimension");
+        return tensor_host(dtype, shape);
+    }
+
+    Result<Tensor> upload(const Tensor & host) override {
+        GEMMA_TRY(need_host(host, "upload source"));
+        return host;  // zero-copy: the view keeps the mapping alive through its owner
+    }
+
+    Status write(const Tensor & dst, const void * src, size_t nbytes) override {
+        GEMMA_TRY(need_host(dst, "write target"));
+        if (nbytes > dst.nbytes())
+            return make_error(
+                ErrorCode::invalid_argument,
+                format("write: %zu bytes into a %zu-byte tensor", nbytes, dst.nbytes()));
+        std::memcpy(dst.data, src, nbytes);
+        return Status::success();
+    }
+
+    Status read(const Tensor & src, void * dst, size_t nbytes) override {
+        GEMMA_TRY(need_host(src, "read source"));
+        if (nbytes > src.nbytes())
+            return make_error(
+                ErrorCode::invalid_argument,
+                format("read: %zu bytes from a %zu-byte tensor", nbytes, src.nbytes()));
+        std::memcpy(dst, src.data, nbytes);
+        return Status::success();
+    }
+
+    Status synchronize() override { return Status::success(); }
+
+    Status get_rows(const Tensor & table, const Tensor & ids, float s,
+                    const Tensor & out) override {
+        GEMMA_TRY(op_check::get_rows(table, ids, out));
+        fast::get_rows(pool_, table, ids, s, out);
+        return Status::success();
+    }
+    Status matmul(const Tensor & x, const Tensor & w, const Tensor & out) override {
+        GEMMA_TRY(op_check::matmul(x, w, out));
+        fast::matmul(pool_, x, w, out);
+        return Status::success();
+    }
+    Status rms_norm(const Tensor & x, const Tensor & w, float eps, const Tensor & out) override {
+        GEMMA_TRY(op_check::rms_norm(x, w, out));
+        fast::rms_norm(pool_, x, w, eps, out);
+        return Status::success();
+    }
+    Status rope(const Tensor & x, const Tensor & pos, const Tensor & freqs,
+                const Tensor & out) override {
+        GEMMA_TRY(op_check::rope(x, pos, freqs, out));
+        fast::rope(pool_, x, pos, freqs, out);
+        return Status::success();
+    }
+    Status kv_store(const Tensor & k, const Tensor & v, const Tensor & pos, const Tensor & kc,
+                    const Tensor & vc) override {
+        GEMMA_TRY(op_check::kv_store(k, v, pos, kc, vc));
+        fast::kv_store(k, v, pos, kc, vc);
+        return Status::success();
+    }
+    Status attention(const Tensor & q, const Tensor & kc, const Tensor & vc, const Tensor & pos,
+                     const Tensor & blocks, const AttentionDesc & desc,
+                     const Tensor & out) override {
+        GEMMA_TRY(op_check::attention(q, kc, vc, pos, blocks, out));
+        fast::attention(pool_, q, kc, vc, pos, blocks, desc, out);
+        return Status::success();
+    }
+    Status gelu_tanh_mul(const Tensor & gate, const Tensor & up, const Tensor & out) override {
+        GEMMA_TRY(op_check::binary(Op::gelu_tanh_mul, gate, up, out));
+        fast::gelu_tanh_mul(pool_, gate, up, out);
+        return Status::success();
+    }
+    Status add(const Tensor & a, const Tensor & b, const Tensor & out) override {
+        GEMMA_TRY(op_check::binary(Op::add, a, b, out));
+        fast::add(pool_, a, b, out);
+        return Status::success();
+    }
+    Status mul(const Tensor & a, const Tensor & b, const Tensor & out) override {
+        GEMMA_TRY(op_check::binary(Op::mul, a, b, out));
+        fast::mul(pool_, a, b, out);
+        return Status::success();
+    }
+    Status scale(const Tensor & x, float s, const Tensor & out) override {
+        GEMMA_TRY(op_check::unary(Op::scale, x, out));
+        fast::scale(pool_, x, s, out);
+        return Status::success();
+    }
+    Status softcap(const Tensor & x, float cap, const Tensor & out) override {
+        GEMMA_TRY(op_check::unary(Op::softcap, x, out));
+        fast::softcap(pool_, x, cap, out);
+        return Status::success();
+    }
+    Status copy(const Tensor & src, const Tensor & dst) override {
+        GEMMA_TRY(op_check::copy(src, dst));
+        fast::copy(pool_, src, dst);
+        return Status::success();
+    }
+    Status transpose01(const Tensor & x, const Tensor & out) override {
+        GEMMA_TRY(op_check::transpose01(x, out));
+        fast::transpose01(x, out);
+        return Status::success();
+    }
+
+private:
+    mutable ThreadPool pool_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_fast_backend(int n_threads) {
+    return std::make_unique<CpuFastBackend>(n_threads > 0 ? n_threads : default_thread_count());
+}
+
+}  // namespace gemma::cpu

@@ -1,0 +1,90 @@
+// CUDA names behind the gpu* / gemma_* vocabulary of compat/gpu.h. compat/hip.h maps the same
+// names to HIP; kernels and cuda_backend.cpp use only these names.
+#pragma once
+
+#include <cublas_v2.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+// ---- runtime ----
+using gpuError_t = cudaError_t;
+using gpuStream_t = cudaStream_t;
+using gpuGraph_t = cudaGraph_t;
+using gpuGraphExec_t = cudaGraphExec_t;
+using gpuMemPool_t = cudaMemPool_t;
+using gpuDeviceProp = cudaDeviceProp;
+constexpr gpuError_t gpuSuccess = cudaSuccess;
+#define gpuGetErrorString cudaGetErrorString
+#define gpuGetLastError cudaGetLastError
+#define gpuGetDeviceCount cudaGetDeviceCount
+#define gpuGetDeviceProperties cudaGetDeviceProperties
+#define gpuSetDevice cudaSetDevice
+#define gpuStreamCreateWithFlags cudaStreamCreateWithFlags
+#define gpuStreamNonBlocking cudaStreamNonBlocking
+#define gpuStreamDestroy cudaStreamDestroy
+#define gpuStreamSynchronize cudaStreamSynchronize
+#define gpuMalloc cudaMalloc
+#define gpuFree cudaFree
+#define gpuMallocAsync cudaMallocAsync
+#define gpuFreeAsync cudaFreeAsync
+#define gpuMallocHost cudaMallocHost
+#define gpuFreeHost cudaFreeHost
+#define gpuMemsetAsync cudaMemsetAsync
+#define gpuMemcpyAsync cudaMemcpyAsync
+#define gpuMemcpyHostToDevice cudaMemcpyHostToDevice
+#define gpuMemcpyDeviceToHost cudaMemcpyDeviceToHost
+#define gpuMemcpyDeviceToDevice cudaMemcpyDeviceToDevice
+#define gpuMemGetInfo cudaMemGetInfo
+#define gpuDeviceGetDefaultMemPool cudaDeviceGetDefaultMemPool
+#define gpuMemPoolSetAttribute cudaMemPoolSetAttribute
+#define gpuMemPoolAttrReleaseThreshold cudaMemPoolAttrReleaseThreshold
+#define gpuHostRegister cudaHostRegister
+#define gpuHostUnregister cudaHostUnregister
+#define gpuHostRegisterMapped cudaHostRegisterMapped
+#define gpuHostRegisterReadOnly cudaHostRegisterReadOnly
+#define gpuHostGetDevicePointer cudaHostGetDevicePointer
+#define gpuStreamBeginCapture cudaStreamBeginCapture
+#define gpuStreamEndCapture cudaStreamEndCapture
+#define gpuStreamCaptureModeThreadLocal cudaStreamCaptureModeThreadLocal
+#define gpuGraphLaunch cudaGraphLaunch
+#define gpuGraphDestroy cudaGraphDestroy
+#define gpuGraphExecDestroy cudaGraphExecDestroy
+inline gpuError_t gpu_graph_instantiate(gpuGraphExec_t * exec, gpuGraph_t graph) {
+    return cudaGraphInstantiate(exec, graph, 0);
+}
+
+// ---- BLAS (cuBLAS) ----
+using gpublasHandle_t = cublasHandle_t;
+using gpublasStatus_t = cublasStatus_t;
+using gpublasDataType = cudaDataType_t;
+constexpr gpublasStatus_t gpublasSuccess = CUBLAS_STATUS_SUCCESS;
+constexpr gpublasDataType kGpuBlasF32 = CUDA_R_32F;
+constexpr gpublasDataType kGpuBlasF16 = CUDA_R_16F;
+constexpr gpublasDataType kGpuBlasBf16 = CUDA_R_16BF;
+#define gpublasCreate cublasCreate
+#define gpublasDestroy cublasDestroy
+#define gpublasSetStream cublasSetStream
+#define gpublasSetWorkspace cublasSetWorkspace
+#define gpublasGetStatusString cublasGetStatusString
+// out[n, m] (row-major, f32) = x[n, k] · w[m, k]ᵀ + beta · out, x and w of type `ab`, f32
+// accumulation. `pedantic`: no reduced-precision shortcuts (TF32) for f32 inputs.
+inline gpublasStatus_t gpublas_gemm_xwt(gpublasHandle_t h, int n, int m, int k, const void * x,
+                                        const void * w, gpublasDataType ab, float * out, float beta,
+                                        bool pedantic) {
+    const float one = 1.0f;
+    return cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &one, w, ab, k, x, ab, k, &beta, out,
+                        CUDA_R_32F, m, pedantic ? CUBLAS_COMPUTE_32F_PEDANTIC : CUBLAS_COMPUTE_32F,
+                        CUBLAS_GEMM_DEFAULT);
+}
+
+// ---- device side ----
+#define GEMMA_WARP 32
+#if defined(__CUDACC__)
+#define gemma_shfl_xor(v, m) __shfl_xor_sync(0xffffffffu, (v), (m))
+__device__ __forceinline__ float gemma_f16_to_f32(uint16_t h) {
+    return __half2float(__ushort_as_half(h));
+}
+__device__ __forceinline__ uint16_t gemma_f32_to_f16(float f) {
+    return __half_as_ushort(__float2half_rn(f));
+}
+#endif

@@ -1,0 +1,92 @@
+// HIP (ROCm) names behind the gpu* / gemma_* vocabulary of compat/gpu.h, so backends/hip builds
+// the CUDA sources unchanged. Differences between the two APIs live here, never in kernels.
+#pragma once
+
+#ifndef HIPBLAS_V2
+#define HIPBLAS_V2  // hipDataType / hipblasComputeType_t signatures (ROCm 6+)
+#endif
+#include <hip/hip_fp16.h>
+#include <hip/hip_runtime.h>
+#include <hipblas/hipblas.h>
+
+// ---- runtime ----
+using gpuError_t = hipError_t;
+using gpuStream_t = hipStream_t;
+using gpuGraph_t = hipGraph_t;
+using gpuGraphExec_t = hipGraphExec_t;
+using gpuMemPool_t = hipMemPool_t;
+using gpuDeviceProp = hipDeviceProp_t;
+constexpr gpuError_t gpuSuccess = hipSuccess;
+#define gpuGetErrorString hipGetErrorString
+#define gpuGetLastError hipGetLastError
+#define gpuGetDeviceCount hipGetDeviceCount
+#define gpuGetDeviceProperties hipGetDeviceProperties
+#define gpuSetDevice hipSetDevice
+#define gpuStreamCreateWithFlags hipStreamCreateWithFlags
+#define gpuStreamNonBlocking hipStreamNonBlocking
+#define gpuStreamDestroy hipStreamDestroy
+#define gpuStreamSynchronize hipStreamSynchronize
+#define gpuMalloc hipMalloc
+#define gpuFree hipFree
+#define gpuMallocAsync hipMallocAsync
+#define gpuFreeAsync hipFreeAsync
+#define gpuMallocHost hipHostMalloc
+#define gpuFreeHost hipHostFree
+#define gpuMemsetAsync hipMemsetAsync
+#define gpuMemcpyAsync hipMemcpyAsync
+#define gpuMemcpyHostToDevice hipMemcpyHostToDevice
+#define gpuMemcpyDeviceToHost hipMemcpyDeviceToHost
+#define gpuMemcpyDeviceToDevice hipMemcpyDeviceToDevice
+#define gpuMemGetInfo hipMemGetInfo
+#define gpuDeviceGetDefaultMemPool hipDeviceGetDefaultMemPool
+#define gpuMemPoolSetAttribute hipMemPoolSetAttribute
+#define gpuMemPoolAttrReleaseThreshold hipMemPoolAttrReleaseThreshold
+#define gpuHostRegister hipHostRegister
+#define gpuHostUnregister hipHostUnregister
+#define gpuHostRegisterMapped hipHostRegisterMapped
+#define gpuHostRegisterReadOnly hipHostRegisterReadOnly
+#define gpuHostGetDevicePointer hipHostGetDevicePointer
+#define gpuStreamBeginCapture hipStreamBeginCapture
+#define gpuStreamEndCapture hipStreamEndCapture
+#define gpuStreamCaptureModeThreadLocal hipStreamCaptureModeThreadLocal
+#define gpuGraphLaunch hipGraphLaunch
+#define gpuGraphDestroy hipGraphDestroy
+#define gpuGraphExecDestroy hipGraphExecDestroy
+inline gpuError_t gpu_graph_instantiate(gpuGraphExec_t * exec, gpuGraph_t graph) {
+    return hipGraphInstantiate(exec, graph, nullptr, nullptr, 0);
+}
+
+// ---- BLAS (hipBLAS) ----
+using gpublasHandle_t = hipblasHandle_t;
+using gpublasStatus_t = hipblasStatus_t;
+using gpublasDataType = hipDataType;
+constexpr gpublasStatus_t gpublasSuccess = HIPBLAS_STATUS_SUCCESS;
+constexpr gpublasDataType kGpuBlasF32 = HIP_R_32F;
+constexpr gpublasDataType kGpuBlasF16 = HIP_R_16F;
+constexpr gpublasDataType kGpuBlasBf16 = HIP_R_16BF;
+#define gpublasCreate hipblasCreate
+#define gpublasDestroy hipblasDestroy
+#define gpublasSetStream hipblasSetStream
+#define gpublasSetWorkspace hipblasSetWorkspace
+#define gpublasGetStatusString hipblasStatusToString
+// out[n, m] (row-major, f32) = x[n, k] · w[m, k]ᵀ + beta · out; see compat/cuda.h.
+inline gpublasStatus_t gpublas_gemm_xwt(gpublasHandle_t h, int n, int m, int k, const void * x,
+                                        const void * w, gpublasDataType ab, float * out, float beta,
+                                        bool) {
+    const float one = 1.0f;
+    return hipblasGemmEx(h, HIPBLAS_OP_T, HIPBLAS_OP_N, m, n, k, &one, w, ab, k, x, ab, k, &beta,
+                         out, HIP_R_32F, m, HIPBLAS_COMPUTE_32F, HIPBLAS_GEMM_DEFAULT);
+}
+
+// ---- device side ----
+// CDNA GPUs run 64-wide wavefronts (RDNA builds use -mwavefrontsize64 to match).
+#define GEMMA_WARP 64
+#if defined(__HIPCC__)
+#define gemma_shfl_xor(v, m) __shfl_xor((v), (m))
+__device__ __forceinline__ float gemma_f16_to_f32(uint16_t h) {
+    return __half2float(__ushort_as_half(h));
+}
+__device__ __forceinline__ uint16_t gemma_f32_to_f16(float f) {
+    return __half_as_ushort(__float2half_rn(f));
+}
+#endif

@@ -1,0 +1,347 @@
+// CudaBackend: validates each op with core op_check, checks that its tensors live on this device,
+// and records the matching kernel launch in the context's op queue (launched in segments,
+// replayed as CUDA graphs when repeated). Memory, uploads and host transfers go through
+// CudaContext. Kernels: ops/*.cu.
+#include "backends/cuda/cuda_backend.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "backends/cuda/cuda_context.h"
+
+namespace gemma::cuda {
+namespace {
+
+ElemType elem_type(DType t) {
+    switch (t) {
+        case DType::f32:
+            return ElemType::f32;
+        case DType::f16:
+            return ElemType::f16;
+        case DType::bf16:
+            return ElemType::bf16;
+        default:
+            return ElemType::none;
+    }
+}
+
+bool is_float(DType t) { return t == DType::f32 || t == DType::f16 || t == DType::bf16; }
+
+Status on_device(Op op, const char * arg, const Tensor & t) {
+    if (t.empty() || t.where == Where::device) return Status::success();
+    return make_error(
+        ErrorCode::invalid_argument,
+        format("cuda: %s: %s is in host memory; alloc() or upload() it on this backend first",
+               op_name(op), arg));
+}
+
+template <class T>
+T * f32p(const Tensor & t) {
+    return static_cast<T *>(t.data);
+}
+
+class CudaBackend final : public Backend {
+public:
+    explicit CudaBackend(std::shared_ptr<CudaContext> ctx) : ctx_(std::move(ctx)) {}
+    ~CudaBackend() override {
+        (void)ctx_->synchronize();
+        if (const char * e = std::getenv("GEMMA_CUDA_STATS"); e && std::strcmp(e, "1") == 0) {
+            OpQueue::Stats s = ctx_->queue().stats();
+            std::fprintf(stderr,
+                         "cuda: op segments: %zu eager, %zu captured, %zu replayed as graphs\n",
+                         s.eager_segments, s.captured, s.replayed);
+        }
+    }
+
+    BackendInfo info() const override {
+        const gpuDeviceProp & p = ctx_->props();
+        BackendInfo b;
+        static const char * const kNames[] = {"cuda", "cuda-f32", "cuda-bf16"};
+        static const char * const kModes[] = {"split-bf16 prefill GEMMs", "f32 products",
+                                              "bf16 prefill GEMMs"};
+        int mode = int(ctx_->options().precision);
+        b.name = kNames[mode];
+        b.description = format("%s (%d SMs, %.1f GiB), %s", p.name, p.multiProcessorCount,
+                               double(p.totalGlobalMem) / double(1ull << 30), kModes[mode]);
+        b.where = Where::device;
+        b.memory_bytes = p.totalGlobalMem;
+        return b;
+    }
+
+    bool supports(const OpDesc & op) const override { return is_float(op.a) && is_float(op.b); }
+
+    Result<Tensor> alloc(DType dtype, const Shape & shape) override {
+        for (int64_t d : shape)
+            if (d < 0)
+                return make_error(ErrorCode::invalid_argument, "cuda: alloc: negative dimension");
+        Tensor t;
+        t.dtype = dtype;
+        t.shape = shape;
+        t.where = Where::device;
+        auto mem = ctx_->alloc(t.nbytes(), true);
+        if (!mem) return mem.error();
+        t.owner = std::move(*mem);
+        t.data = t.owner.get();
+        return t;
+    }
+
+    Result<Tensor> upload(const Tensor & src) override {
+        Tensor t = src;
+        auto mem = ctx_->alloc(src.nbytes(), src.empty());
+        if (!mem) return mem.error();
+        t.owner = std::move(*mem);
+        t.data = t.owner.get();
+        t.where = Where::device;
+        if (!src.empty() && src.nbytes() > 0)
+            GEMMA_CUDA_TRY(gpuMemcpyAsync(
+                t.data, src.data, src.nbytes(),
+                src.where == Where::host ? gpuMemcpyHostToDevice : gpuMemcpyDeviceToDevice,
+                ctx_->stream()));
+        return t;
+    }
+
+    Status write(const Tensor & dst, const void * src, size_t nbytes) override {
+        GEMMA_TRY(check_transfer(dst, nbytes, "write"));
+        GEMMA_TRY(ctx_->flush());  // ops recorded before the write run before it
+        // Pageable host memory is staged before the call returns, so the caller may reuse src.
+        GEMMA_CUDA_TRY(
+            gpuMemcpyAsync(dst.data, src, nbytes, gpuMemcpyHostToDevice, ctx_->stream()));
+        return Status::success();
+    }
+
+    Status read(const Tensor & src, void * dst, size_t nbytes) override {
+        GEMMA_TRY(check_transfer(src, nbytes, "read"));
+        GEMMA_TRY(ctx_->flush());
+        auto stage = ctx_->staging(nbytes);
+        if (!stage) return stage.error();
+        GEMMA_CUDA_TRY(
+            gpuMemcpyAsync(*stage, src.data, nbytes, gpuMemcpyDeviceToHost, ctx_->stream()));
+        GEMMA_CUDA_TRY(gpuStreamSynchronize(ctx_->stream()));
+        std::memcpy(dst, *stage, nbytes);
+        return Status::success();
+    }
+
+    Status synchronize() override { return ctx_->synchronize(); }
+
+    CudaQueueStats queue_stats() {
+        OpQueue::Stats s = ctx_->queue().stats();
+        return {s.eager_segments, s.captured, s.replayed};
+    }
+
+    Status get_rows(const Tensor & table, const Tensor & ids, float scale,
+                    const Tensor & out) override {
+        GEMMA_TRY(op_check::get_rows(table, ids, out));
+        GEMMA_TRY(devices(Op::get_rows, {&ids, &out}));
+        const void * tab = table.data;
+        if (table.where ==
+            Where::host) {  // e.g. the PLE table kept in host memory: gather rows over PCIe
+            auto mapped = ctx_->map_host(table.data, table.nbytes(), table.owner);
+            if (!mapped) return mapped.error();
+            tab = *mapped;
+        }
+        GetRowsParams p{tab,          ids.ptr<int32_t>(), f32p<float>(out),       ids.dim(0),
+                        table.dim(1), table.dim(0),       elem_type(table.dtype), scale};
+        return ctx_->queue().push<GetRowsParams, launch_get_rows>("get_rows", p);
+    }
+
+    Status matmul(const Tensor & x, const Tensor & w, const Tensor & out) override {
+        GEMMA_TRY(op_check::matmul(x, w, out));
+        GEMMA_TRY(devices(Op::matmul, {&x, &w, &out}));
+        MatmulParams p{f32p<const float>(x),
+                       w.data,
+                       f32p<float>(out),
+                       nullptr,
+                       x.dim(0),
+                       x.dim(1),
+                       w.dim(0),
+                       elem_type(w.dtype),
+                       MatmulPath::tiled};
+        if (p.n <= kGemvMaxRows) {  // decode: never round x; odd layouts take the tiled kernel
+            if (matmul_gemv_ok(p.x, p.w, p.k, p.type)) p.path = MatmulPath::gemv;
+        } else if (p.type == ElemType::f32) {
+            p.path = MatmulPath::blas_f32;
+        } else if (ctx_->options().precision != CudaPrecision::f32) {
+            bool split = ctx_->options().precision == CudaPrecision::split16;
+            p.path = split ? MatmulPath::blas_split : MatmulPath::blas_lowp;
+            auto s = ctx_->scratch(0, size_t(p.n * p.k) * (split ? 4 : 2));
+            if (!s) return s.error();
+            p.scratch = *s;
+        }
+        return ctx_->queue().push<MatmulParams, launch_matmul>("matmul", p);
+    }
+
+    Status rms_norm(const Tensor & x, const Tensor & w, float eps, const Tensor & out) override {
+        GEMMA_TRY(op_check::rms_norm(x, w, out));
+        GEMMA_TRY(devices(Op::rms_norm, {&x, &w, &out}));
+        RmsNormParams p{f32p<const float>(x),
+                        w.data,
+                        f32p<float>(out),
+                        x.dim(0),
+                        x.dim(1),
+                        w.empty() ? ElemType::none : elem_type(w.dtype),
+                        eps};
+        return ctx_->queue().push<RmsNormParams, launch_rms_norm>("rms_norm", p);
+    }
+
+    Status rope(const Tensor & x, const Tensor & pos, const Tensor & freqs,
+                const Tensor & out) override {
+        GEMMA_TRY(op_check::rope(x, pos, freqs, out));
+        GEMMA_TRY(devices(Op::rope, {&x, &pos, &freqs, &out}));
+        RopeParams p{f32p<const float>(x),
+                     pos.ptr<int32_t>(),
+                     f32p<const float>(freqs),
+                     f32p<float>(out),
+                     x.dim(0),
+                     x.dim(1),
+                     x.dim(2)};
+        return ctx_->queue().push<RopeParams, launch_rope>("rope", p);
+    }
+
+    Status kv_store(const Tensor & k, const Tensor & v, const Tensor & pos, const Tensor & kc,
+                    const Tensor & vc) override {
+        GEMMA_TRY(op_check::kv_store(k, v, pos, kc, vc));
+        GEMMA_TRY(devices(Op::kv_store, {&k, &v, &pos, &kc, &vc}));
+        KvStoreParams p{f32p<const float>(k), f32p<const float>(v),
+                        pos.ptr<int32_t>(),   f32p<float>(kc),
+                        f32p<float>(vc),      k.dim(0),
+                        k.dim(1) * k.dim(2),  kc.dim(0)};
+        return ctx_->queue().push<KvStoreParams, launch_kv_store>("kv_store", p);
+    }
+
+    Status attention(const Tensor & q, const Tensor & kc, const Tensor & vc, const Tensor & pos,
+                     const Tensor & blocks, const AttentionDesc & desc,
+                     const Tensor & out) override {
+        GEMMA_TRY(op_check::attention(q, kc, vc, pos, blocks, out));
+        GEMMA_TRY(devices(Op::attention, {&q, &kc, &vc, &pos, &blocks, &out}));
+        if (q.dim(2) > 512)
+            return make_error(ErrorCode::unsupported,
+                              format("cuda: attention: head_dim %lld > 512 is not supported",
+                                     (long long)q.dim(2)));
+        int64_t n = q.dim(0), hq = q.dim(1), d = q.dim(2), slots = kc.dim(0);
+        int64_t max_keys = desc.window > 0 ? std::min<int64_t>(slots, desc.window + n - 1) : slots;
+        AttentionParams p{f32p<const float>(q),
+                          f32p<const float>(kc),
+                          f32p<const float>(vc),
+                          pos.ptr<int32_t>(),
+                          blocks.empty() ? nullptr : blocks.ptr<int32_t>(),
+                          f32p<float>(out),
+                          nullptr,
+                          n,
+                          hq,
+                          kc.dim(1),
+                          d,
+                          slots,
+                          1,
+                          desc.window,
+                          desc.scale};
+        p.n_splits = attention_splits(n, hq, max_keys, ctx_->env().n_sms);
+        if (p.n_splits > 1) {
+            auto s = ctx_->scratch(1, size_t(n * hq * p.n_splits * (d + 2)) * sizeof(float));
+            if (!s) return s.error();
+            p.partial = static_cast<float *>(*s);
+        }
+        return ctx_->queue().push<AttentionParams, launch_attention>("attention", p);
+    }
+
+    Status gelu_tanh_mul(const Tensor & gate, const Tensor & up, const Tensor & out) override {
+        GEMMA_TRY(op_check::binary(Op::gelu_tanh_mul, gate, up, out));
+        return elementwise(Op::gelu_tanh_mul, EltOp::gelu_tanh_mul, gate, up, 0.0f, out);
+    }
+    Status add(const Tensor & a, const Tensor & b, const Tensor & out) override {
+        GEMMA_TRY(op_check::binary(Op::add, a, b, out));
+        return elementwise(Op::add, EltOp::add, a, b, 0.0f, out);
+    }
+    Status mul(const Tensor & a, const Tensor & b, const Tensor & out) override {
+        GEMMA_TRY(op_check::binary(Op::mul, a, b, out));
+        return elementwise(Op::mul, EltOp::mul, a, b, 0.0f, out);
+    }
+    Status scale(const Tensor & x, float s, const Tensor & out) override {
+        GEMMA_TRY(op_check::unary(Op::scale, x, out));
+        return elementwise(Op::scale, EltOp::scale, x, Tensor{}, s, out);
+    }
+    Status softcap(const Tensor & x, float cap, const Tensor & out) override {
+        GEMMA_TRY(op_check::unary(Op::softcap, x, out));
+        return elementwise(Op::softcap, EltOp::softcap, x, Tensor{}, cap, out);
+    }
+
+    Status copy(const Tensor & src, const Tensor & dst) override {
+        GEMMA_TRY(op_check::copy(src, dst));
+        GEMMA_TRY(devices(Op::copy, {&src, &dst}));
+        CopyParams p{src.data, dst.data, src.numel(), elem_type(src.dtype), elem_type(dst.dtype)};
+        return ctx_->queue().push<CopyParams, launch_copy>("copy", p);
+    }
+
+    Status transpose01(const Tensor & x, const Tensor & out) override {
+        GEMMA_TRY(op_check::transpose01(x, out));
+        GEMMA_TRY(devices(Op::transpose01, {&x, &out}));
+        Transpose01Params p{f32p<const float>(x), f32p<float>(out), x.dim(0), x.dim(1), x.dim(2)};
+        return ctx_->queue().push<Transpose01Params, launch_transpose01>("transpose01", p);
+    }
+
+private:
+    Status devices(Op op, std::initializer_list<const Tensor *> ts) {
+        static const char * const kArgs[] = {"input 1", "input 2", "input 3",
+                                             "input 4", "input 5", "input 6"};
+        size_t i = 0;
+        for (const Tensor * t : ts) GEMMA_TRY(on_device(op, kArgs[std::min<size_t>(i++, 5)], *t));
+        return Status::success();
+    }
+
+    Status check_transfer(const Tensor & t, size_t nbytes, const char * what) {
+        if (t.where != Where::device || t.empty())
+            return make_error(
+                ErrorCode::invalid_argument,
+                format("cuda: %s: the tensor is not device memory of this backend", what));
+        if (nbytes > t.nbytes())
+            return make_error(ErrorCode::invalid_argument,
+                              format("cuda: %s: %zu bytes do not fit a %zu-byte tensor", what,
+                                     nbytes, t.nbytes()));
+        return Status::success();
+    }
+
+    Status elementwise(Op op, EltOp e, const Tensor & a, const Tensor & b, float s,
+                       const Tensor & out) {
+        GEMMA_TRY(devices(op, {&a, &b, &out}));
+        EltParams p{f32p<const float>(a),
+                    b.data,
+                    f32p<float>(out),
+                    a.numel(),
+                    a.dim(-1),
+                    b.empty() ? 0 : b.numel(),
+                    b.empty() ? ElemType::none : elem_type(b.dtype),
+                    e,
+                    s};
+        return ctx_->queue().push<EltParams, launch_elementwise>(op_name(op), p);
+    }
+
+    std::shared_ptr<CudaContext> ctx_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Backend>> make_cuda_backend(const CudaOptions & options) {
+    CudaOptions o = options;
+    if (const char * g = std::getenv("GEMMA_CUDA_GRAPHS"); g && std::strcmp(g, "0") == 0)
+        o.graphs = false;
+    auto ctx = CudaContext::create(o);
+    if (!ctx) return ctx.error();
+    return std::unique_ptr<Backend>(std::make_unique<CudaBackend>(std::move(*ctx)));
+}
+
+Result<CudaQueueStats> cuda_queue_stats(Backend & backend) {
+    auto * cuda = dynamic_cast<CudaBackend *>(&backend);
+    if (!cuda)
+        return make_error(ErrorCode::invalid_argument, "cuda_queue_stats: not a CUDA backend");
+    return cuda->queue_stats();
+}
+
+bool cuda_device_available() {
+    int count = 0;
+    gpuError_t e = gpuGetDeviceCount(&count);
+    if (e != gpuSuccess) (void)gpuGetLastError();
+    return e == gpuSuccess && count > 0;
+}
+
+}  // namespace gemma::cuda

@@ -1,0 +1,44 @@
+// The CUDA backend ("cuda", "cuda-f32"): device memory from a stream-ordered pool, one in-order
+// stream, ops recorded and replayed as CUDA graphs when a step repeats (op_queue.h), cuBLAS for
+// prefill GEMMs and weight-streaming GEMV kernels for decode. HIP builds reuse it (backends/hip).
+#pragma once
+
+#include <memory>
+
+#include "core/backend.h"
+
+namespace gemma::cuda {
+
+// How prefill GEMMs (more than 8 rows) with 16-bit weights treat the f32 activations. Decode
+// GEMV, attention, norms and everything else are f32 in every mode.
+enum class CudaPrecision {
+    split16 = 0,  // "cuda": x = hi + lo in w's type, two tensor-core GEMMs (f32 class, ~1e-5)
+    f32 = 1,      // "cuda-f32": f32 FMA everywhere (verification; 1e-4 class against goldens)
+    bf16 = 2,     // "cuda-bf16": x rounded once (fastest prefill; ~1e-2 against fp32 goldens)
+};
+
+struct CudaOptions {
+    int device = 0;
+    CudaPrecision precision = CudaPrecision::split16;
+    // Replay repeated op sequences as CUDA graphs (env GEMMA_CUDA_GRAPHS=0 turns this off).
+    bool graphs = true;
+};
+
+// device_error (saying why) when no usable GPU is present or the device cannot be set up.
+// The environment variable GEMMA_CUDA_GRAPHS=0 forces options.graphs off (debugging);
+// GEMMA_CUDA_STATS=1 prints how op segments ran when the backend is destroyed.
+Result<std::unique_ptr<Backend>> make_cuda_backend(const CudaOptions & options);
+
+// How the backend's op queue ran its segments so far (see op_queue.h).
+struct CudaQueueStats {
+    size_t eager_segments = 0;  // launched kernel by kernel
+    size_t captured = 0;        // captured into a new CUDA graph
+    size_t replayed = 0;        // replayed from a cached graph
+};
+// invalid_argument when `backend` is not a CUDA backend.
+Result<CudaQueueStats> cuda_queue_stats(Backend & backend);
+
+// Whether at least one CUDA device is visible (false without a driver). Never fails.
+bool cuda_device_available();
+
+}  // namespace gemma::cuda

@@ -1,0 +1,86 @@
+// OpQueue: the CUDA backend's recorder of enqueued ops. Each op becomes a record (launch
+// function + plain-data params); records are launched in segments of up to kSegmentOps, or
+// earlier when the backend flushes (write, read, synchronize). A segment whose records match
+// byte for byte one seen before is replayed as a CUDA graph: the first sighting runs eagerly, the
+// second is captured, later ones replay. A decode step (same buffers, positions on the device)
+// therefore costs a few graph launches instead of ~1000 kernel launches, while one-off work
+// (prefill of a new length) never pays for a capture.
+// Thread-compatible: driven by the backend's thread only.
+#pragma once
+
+#include <cstring>
+#include <type_traits>
+#include <unordered_map>
+#include <vector>
+
+#include "backends/cuda/ops/launch.h"
+#include "core/status.h"
+
+namespace gemma::cuda {
+
+class OpQueue {
+public:
+    using LaunchFn = LaunchResult (*)(const void * params, gpuStream_t s, const LaunchEnv & env);
+    static constexpr size_t kMaxParams = 120;
+    static constexpr size_t kSegmentOps = 64;
+    static constexpr size_t kMaxGraphs = 1024;
+
+    OpQueue(gpuStream_t stream, const LaunchEnv & env, bool use_graphs);
+    ~OpQueue();
+    OpQueue(const OpQueue &) = delete;
+    OpQueue & operator=(const OpQueue &) = delete;
+
+    // Records op `name` running F(params). Launches the segment when it is full; an error then
+    // (device_error naming the op) comes back here.
+    template <class P, LaunchResult (*F)(const P &, gpuStream_t, const LaunchEnv &)>
+    Status push(const char * name, const P & params) {
+        static_assert(std::is_trivially_copyable_v<P> && sizeof(P) <= kMaxParams);
+        Record & r = pending_.emplace_back();
+        std::memset(&r, 0, sizeof(Record));
+        r.fn = [](const void * p, gpuStream_t s, const LaunchEnv & e) {
+            return F(*static_cast<const P *>(p), s, e);
+        };
+        r.name = name;
+        r.size = uint32_t(sizeof(P));
+        std::memcpy(r.params, &params, sizeof(P));
+        if (pending_.size() >= kSegmentOps) return flush();
+        return Status::success();
+    }
+
+    // Launches every pending record (does not wait for them).
+    Status flush();
+    bool empty() const { return pending_.empty(); }
+
+    struct Stats {
+        size_t eager_segments = 0, captured = 0, replayed = 0;
+    };
+    Stats stats() const { return stats_; }
+
+private:
+    struct Record {
+        LaunchFn fn;
+        const char * name;
+        uint64_t size;
+        alignas(8) unsigned char params[kMaxParams];
+    };
+    struct Graph {
+        std::vector<Record> records;
+        gpuGraphExec_t exec = nullptr;
+    };
+
+    static bool same(const Record & a, const Record & b);
+    uint64_t hash_pending() const;
+    Status run_pending(bool capturing);
+    Status capture_and_launch(uint64_t key);
+    void clear_graphs();
+
+    gpuStream_t stream_;
+    LaunchEnv env_;
+    bool use_graphs_;
+    std::vector<Record> pending_;
+    std::unordered_map<uint64_t, Graph> graphs_;
+    std::unordered_map<uint64_t, int> seen_;
+    Stats stats_;
+};
+
+}  // namespace gemma::cuda

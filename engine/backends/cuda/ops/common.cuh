@@ -1,0 +1,55 @@
+// Helpers shared by the kernels in ops/*.cu: typed element loads/stores of raw weight storage,
+// launch-error capture and grid sizing. Device code here uses only compat/gpu.h names.
+#pragma once
+
+#include "backends/cuda/compat/gpu.h"
+#include "backends/cuda/ops/launch.h"
+
+namespace gemma::cuda {
+
+// Element i of a float-like array of type t, as f32 (bf16/f16 upcast exactly).
+__device__ __forceinline__ float load_elem(const void * p, int64_t i, ElemType t) {
+    switch (t) {
+        case ElemType::f32:
+            return static_cast<const float *>(p)[i];
+        case ElemType::bf16:
+            return gemma_bf16_to_f32(static_cast<const uint16_t *>(p)[i]);
+        case ElemType::f16:
+            return gemma_f16_to_f32(static_cast<const uint16_t *>(p)[i]);
+        default:
+            return 0.0f;
+    }
+}
+
+// Stores v into element i, rounding to nearest even for 16-bit types.
+__device__ __forceinline__ void store_elem(void * p, int64_t i, ElemType t, float v) {
+    switch (t) {
+        case ElemType::f32:
+            static_cast<float *>(p)[i] = v;
+            break;
+        case ElemType::bf16:
+            static_cast<uint16_t *>(p)[i] = gemma_f32_to_bf16(v);
+            break;
+        case ElemType::f16:
+            static_cast<uint16_t *>(p)[i] = gemma_f32_to_f16(v);
+            break;
+        default:
+            break;
+    }
+}
+
+// nullptr when the last launch on this thread succeeded, else the runtime's message.
+inline LaunchResult launch_error() {
+    gpuError_t e = gpuGetLastError();
+    return e == gpuSuccess ? nullptr : gpuGetErrorString(e);
+}
+
+// Blocks for a grid-stride loop over n items: enough to fill the GPU, never zero.
+inline unsigned grid_blocks(int64_t n, int threads, const LaunchEnv & env) {
+    int64_t want = (n + threads - 1) / threads;
+    int64_t cap = int64_t(env.n_sms) * 32;
+    if (want > cap) want = cap;
+    return unsigned(want < 1 ? 1 : want);
+}
+
+}  // namespace gemma::cuda

@@ -1,0 +1,51 @@
+// Element-wise ops on f32 activations (core/ops.h): add and mul with b broadcast (b full, one row
+// of width d, or one value; f32/f16/bf16), gelu_tanh_mul (gate, up f32), scale and softcap.
+// out may alias a (each element is read before it is written by the same thread).
+// gelu_tanh(z) = 0.5 z (1 + tanh(√(2/π)(z + 0.044715 z³))) with the accurate tanhf, as cpu-ref.
+#include "backends/cuda/ops/common.cuh"
+
+namespace gemma::cuda {
+namespace {
+
+__device__ __forceinline__ float elt_b(const EltParams & p, int64_t i) {
+    int64_t j = p.nb == p.n ? i : p.nb == 1 ? 0 : i % p.d;
+    return load_elem(p.b, j, p.btype);
+}
+
+__global__ void elementwise_kernel(EltParams p) {
+    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < p.n;
+         i += int64_t(gridDim.x) * blockDim.x) {
+        float a = p.a[i], r = 0.0f;
+        switch (p.op) {
+            case EltOp::add:
+                r = a + elt_b(p, i);
+                break;
+            case EltOp::mul:
+                r = a * elt_b(p, i);
+                break;
+            case EltOp::gelu_tanh_mul: {
+                const float k = 0.7978845608028654f;  // sqrt(2/pi)
+                float g = 0.5f * a * (1.0f + tanhf(k * (a + 0.044715f * a * a * a)));
+                r = g * static_cast<const float *>(p.b)[i];
+                break;
+            }
+            case EltOp::scale:
+                r = a * p.s;
+                break;
+            case EltOp::softcap:
+                r = p.s * tanhf(a / p.s);
+                break;
+        }
+        p.out[i] = r;
+    }
+}
+
+}  // namespace
+
+LaunchResult launch_elementwise(const EltParams & p, gpuStream_t s, const LaunchEnv & env) {
+    if (p.n == 0) return nullptr;
+    elementwise_kernel<<<grid_blocks(p.n, 256, env), 256, 0, s>>>(p);
+    return launch_error();
+}
+
+}  // namespace gemma::cuda

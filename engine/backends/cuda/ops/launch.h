@@ -1,0 +1,142 @@
+// Host-side entry points of the CUDA kernels (defined in ops/*.cu), one per op. Each takes a
+// plain-data parameter struct: the backend records (function, params) pairs, and a repeated
+// sequence of identical records is replayed as a CUDA graph (op_queue.h), so params hold every
+// pointer, size and scalar a launch depends on and nothing else.
+// A launch returns nullptr on success or a static string naming the failure (launch error,
+// cuBLAS status). Shapes were validated by core op_check before a record is made.
+#pragma once
+
+#include <cstdint>
+
+#include "backends/cuda/compat/gpu.h"
+
+namespace gemma::cuda {
+
+// Per-backend state every launch may use; fixed for the backend's lifetime.
+struct LaunchEnv {
+    gpublasHandle_t blas = nullptr;
+    int n_sms = 1;
+};
+
+// Element type of a weight-like operand (table, w, b, copy src/dst).
+enum class ElemType : int32_t { f32 = 0, f16 = 1, bf16 = 2, none = 3 };
+
+using LaunchResult = const char *;
+
+// table [v, d] (device or mapped host), ids [n] -> out [n, d] = table[ids] * scale, zero rows
+// for ids outside [0, v).
+struct GetRowsParams {
+    const void * table;
+    const int32_t * ids;
+    float * out;
+    int64_t n, d, v;
+    ElemType type;
+    float scale;
+};
+LaunchResult launch_get_rows(const GetRowsParams & p, gpuStream_t s, const LaunchEnv & env);
+
+// How a matmul runs; chosen on the host (it decides the scratch size).
+enum class MatmulPath : int32_t {
+    gemv = 0,  // n ≤ kGemvMaxRows, 16-byte aligned rows: weight-streaming warp-per-row kernel
+    blas_lowp = 1,   // x rounded to w's 16-bit type in scratch, cuBLAS tensor cores, f32 accumulate
+    blas_split = 2,  // x = hi + lo (two 16-bit terms), two tensor-core GEMMs: f32-class accuracy
+    blas_f32 = 3,    // f32 weights: cuBLAS without TF32
+    tiled = 4,       // any shape/alignment, f32 FMA (the exact fallback)
+};
+constexpr int64_t kGemvMaxRows = 8;
+
+// x [n, k] f32, w [m, k] -> out [n, m] f32.
+struct MatmulParams {
+    const float * x;
+    const void * w;
+    float * out;
+    void * scratch;  // blas_lowp: n·k 16-bit values; blas_split: 2·n·k
+    int64_t n, k, m;
+    ElemType type;
+    MatmulPath path;
+};
+LaunchResult launch_matmul(const MatmulParams & p, gpuStream_t s, const LaunchEnv & env);
+// Whether the gemv kernel can read these operands with 16-byte loads.
+bool matmul_gemv_ok(const float * x, const void * w, int64_t k, ElemType type);
+
+// x [r, d] -> out = x / sqrt(mean(x²) + eps) ⊙ w (type none: no w).
+struct RmsNormParams {
+    const float * x;
+    const void * w;
+    float * out;
+    int64_t rows, d;
+    ElemType type;
+    float eps;
+};
+LaunchResult launch_rms_norm(const RmsNormParams & p, gpuStream_t s, const LaunchEnv & env);
+
+// x [n, h, d], positions [n], freqs [d/2] -> out (NeoX pairs i, i + d/2).
+struct RopeParams {
+    const float * x;
+    const int32_t * positions;
+    const float * freqs;
+    float * out;
+    int64_t n, h, d;
+};
+LaunchResult launch_rope(const RopeParams & p, gpuStream_t s, const LaunchEnv & env);
+
+// k, v [n, row] -> caches [slots, row] at slot positions[i] mod slots.
+struct KvStoreParams {
+    const float * k;
+    const float * v;
+    const int32_t * positions;
+    float * k_cache;
+    float * v_cache;
+    int64_t n, row, slots;
+};
+LaunchResult launch_kv_store(const KvStoreParams & p, gpuStream_t s, const LaunchEnv & env);
+
+// Split-KV attention (core/ops.h Op::attention). partial holds n·hq·n_splits·(d + 2) floats
+// when n_splits > 1.
+struct AttentionParams {
+    const float * q;
+    const float * k_cache;
+    const float * v_cache;
+    const int32_t * positions;
+    const int32_t * block_ids;  // may be null
+    float * out;
+    float * partial;
+    int64_t n, hq, hkv, d, slots, n_splits;
+    int64_t window;
+    float scale;
+};
+LaunchResult launch_attention(const AttentionParams & p, gpuStream_t s, const LaunchEnv & env);
+// Splits of the key range per query head: enough blocks to fill the GPU for short batches.
+int64_t attention_splits(int64_t n, int64_t hq, int64_t max_keys, int n_sms);
+
+// Element-wise ops on f32 a with b broadcast (full, one row of width d, or one value).
+enum class EltOp : int32_t { add = 0, mul = 1, gelu_tanh_mul = 2, scale = 3, softcap = 4 };
+struct EltParams {
+    const float * a;
+    const void * b;  // null for scale / softcap
+    float * out;
+    int64_t n, d, nb;
+    ElemType btype;
+    EltOp op;
+    float s;  // scale factor or soft cap
+};
+LaunchResult launch_elementwise(const EltParams & p, gpuStream_t s, const LaunchEnv & env);
+
+// src -> dst (n elements), converting between f32 / f16 / bf16.
+struct CopyParams {
+    const void * src;
+    void * dst;
+    int64_t n;
+    ElemType stype, dtype;
+};
+LaunchResult launch_copy(const CopyParams & p, gpuStream_t s, const LaunchEnv & env);
+
+// x [a, b, c] -> out [b, a, c].
+struct Transpose01Params {
+    const float * x;
+    float * out;
+    int64_t a, b, c;
+};
+LaunchResult launch_transpose01(const Transpose01Params & p, gpuStream_t s, const LaunchEnv & env);
+
+}  // namespace gemma::cuda

@@ -1,0 +1,200 @@
+// matmul: x [n, k] f32 · w [m, k]ᵀ (PyTorch Linear layout; w f32/f16/bf16) -> out [n, m] f32.
+// Three kernels, chosen on the host (MatmulPath):
+// - gemv (decode, n ≤ 8): one warp per weight row streams the row with 16-byte loads, several in
+//   flight per lane, and dots it with every x row (x stays in L1/L2); f32 accumulation, so the
+//   result differs from cpu-ref only in summation order. Batch 1 decode is bound by these reads.
+// - blas (prefill): cuBLAS on tensor cores with f32 accumulation. blas_split writes x as
+//   hi + lo in w's 16-bit type and runs two GEMMs (x error ~2^-17: f32 class, twice the
+//   FLOPs); blas_lowp rounds x once (error ~2^-9 per product: the fast bf16-compute mode).
+//   f32 weights use f32 cuBLAS without TF32.
+// - tiled: a plain 64×64 shared-memory tile kernel with f32 FMAs for every other case (exact-f32
+//   mode with 16-bit weights, unaligned views).
+#include "backends/cuda/ops/common.cuh"
+
+namespace gemma::cuda {
+namespace {
+
+constexpr int kGemvThreads = 256;
+constexpr int kGemvUnroll = 4;  // 16-byte loads in flight per lane
+
+// Unpacks one 16-byte vector of weights into f32 (8 values for 16-bit types, 4 for f32).
+template <ElemType T>
+__device__ __forceinline__ void unpack16(const uint4 & v, float * f) {
+    const uint32_t u[4] = {v.x, v.y, v.z, v.w};
+    if constexpr (T == ElemType::f32) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) f[e] = __uint_as_float(u[e]);
+    } else {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+            if constexpr (T == ElemType::bf16) {
+                f[2 * e] = __uint_as_float(u[e] << 16);
+                f[2 * e + 1] = __uint_as_float(u[e] & 0xffff0000u);
+            } else {
+                f[2 * e] = gemma_f16_to_f32(uint16_t(u[e] & 0xffffu));
+                f[2 * e + 1] = gemma_f16_to_f32(uint16_t(u[e] >> 16));
+            }
+        }
+    }
+}
+
+// NR = x rows handled (≥ n, a power of two); rows r ≥ n are skipped at run time.
+template <int NR, ElemType T>
+__global__ void __launch_bounds__(kGemvThreads) gemv_kernel(MatmulParams p) {
+    constexpr int kVec = T == ElemType::f32 ? 4 : 8;
+    int64_t row = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / GEMMA_WARP;
+    int lane = threadIdx.x % GEMMA_WARP;
+    if (row >= p.m) return;
+    int64_t n_vec = p.k / kVec;
+    const uint4 * w = static_cast<const uint4 *>(p.w) + row * n_vec;
+    float acc[NR];
+#pragma unroll
+    for (int r = 0; r < NR; ++r) acc[r] = 0.0f;
+    for (int64_t c0 = lane; c0 < n_vec; c0 += GEMMA_WARP * kGemvUnroll) {
+        uint4 wv[kGemvUnroll];
+#pragma unroll
+        for (int u = 0; u < kGemvUnroll; ++u) {
+            int64_t c = c0 + int64_t(u) * GEMMA_WARP;
+            wv[u] = c < n_vec ? w[c] : make_uint4(0, 0, 0, 0);
+        }
+#pragma unroll
+        for (int u = 0; u < kGemvUnroll; ++u) {
+            int64_t c = c0 + int64_t(u) * GEMMA_WARP;
+            if (c >= n_vec) break;
+            float wf[kVec];
+            unpack16<T>(wv[u], wf);
+#pragma unroll
+            for (int r = 0; r < NR; ++r) {
+                if (r >= p.n) break;
+                const float4 * xr = reinterpret_cast<const float4 *>(p.x + r * p.k + c * kVec);
+#pragma unroll
+                for (int q = 0; q < kVec / 4; ++q) {
+                    float4 xv = xr[q];
+                    acc[r] += wf[4 * q] * xv.x + wf[4 * q + 1] * xv.y + wf[4 * q + 2] * xv.z +
+                              wf[4 * q + 3] * xv.w;
+                }
+            }
+        }
+    }
+#pragma unroll
+    for (int r = 0; r < NR; ++r) {
+        float v = gemma_warp_sum(acc[r]);
+        if (lane == 0 && r < p.n) p.out[r * p.m + row] = v;
+    }
+}
+
+template <ElemType T>
+LaunchResult launch_gemv_t(const MatmulParams & p, gpuStream_t s) {
+    int64_t rows_per_block = kGemvThreads / GEMMA_WARP;
+    unsigned blocks = unsigned((p.m + rows_per_block - 1) / rows_per_block);
+    if (p.n <= 1)
+        gemv_kernel<1, T><<<blocks, kGemvThreads, 0, s>>>(p);
+    else if (p.n <= 2)
+        gemv_kernel<2, T><<<blocks, kGemvThreads, 0, s>>>(p);
+    else if (p.n <= 4)
+        gemv_kernel<4, T><<<blocks, kGemvThreads, 0, s>>>(p);
+    else
+        gemv_kernel<8, T><<<blocks, kGemvThreads, 0, s>>>(p);
+    return launch_error();
+}
+
+// 64×64 output tile per block, 256 threads with 4×4 outputs each, k in steps of 16.
+constexpr int kTile = 64, kTileK = 16;
+
+__global__ void __launch_bounds__(256) tiled_kernel(MatmulParams p) {
+    __shared__ float xs[kTileK][kTile + 1];
+    __shared__ float ws[kTileK][kTile + 1];
+    int64_t n0 = int64_t(blockIdx.y) * kTile, m0 = int64_t(blockIdx.x) * kTile;
+    int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
+    float acc[4][4] = {};
+    for (int64_t k0 = 0; k0 < p.k; k0 += kTileK) {
+        for (int e = threadIdx.x; e < kTile * kTileK; e += blockDim.x) {
+            int r = e / kTileK, kk = e % kTileK;
+            int64_t kg = k0 + kk;
+            bool kin = kg < p.k;
+            xs[kk][r] = (kin && n0 + r < p.n) ? p.x[(n0 + r) * p.k + kg] : 0.0f;
+            ws[kk][r] = (kin && m0 + r < p.m) ? load_elem(p.w, (m0 + r) * p.k + kg, p.type) : 0.0f;
+        }
+        __syncthreads();
+#pragma unroll
+        for (int kk = 0; kk < kTileK; ++kk) {
+#pragma unroll
+            for (int i = 0; i < 4; ++i)
+#pragma unroll
+                for (int j = 0; j < 4; ++j) acc[i][j] += xs[kk][ty * 4 + i] * ws[kk][tx * 4 + j];
+        }
+        __syncthreads();
+    }
+    for (int i = 0; i < 4; ++i)
+        for (int j = 0; j < 4; ++j) {
+            int64_t r = n0 + ty * 4 + i, c = m0 + tx * 4 + j;
+            if (r < p.n && c < p.m) p.out[r * p.m + c] = acc[i][j];
+        }
+}
+
+__device__ __forceinline__ uint16_t round16(float v, ElemType t) {
+    return t == ElemType::bf16 ? gemma_f32_to_bf16(v) : gemma_f32_to_f16(v);
+}
+__device__ __forceinline__ float widen16(uint16_t v, ElemType t) {
+    return t == ElemType::bf16 ? gemma_bf16_to_f32(v) : gemma_f16_to_f32(v);
+}
+
+// x f32 -> 16-bit type of w in scratch (A operand of the tensor-core GEMM); with `lo`, also the
+// rounding remainder x − hi in lo (the second term of the split).
+__global__ void round_x_kernel(const float * x, uint16_t * hi, uint16_t * lo, int64_t n,
+                               ElemType t) {
+    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+         i += int64_t(gridDim.x) * blockDim.x) {
+        uint16_t h = round16(x[i], t);
+        hi[i] = h;
+        if (lo) lo[i] = round16(x[i] - widen16(h, t), t);
+    }
+}
+
+LaunchResult blas_status(gpublasStatus_t st) {
+    return st == gpublasSuccess ? nullptr : gpublasGetStatusString(st);
+}
+
+}  // namespace
+
+bool matmul_gemv_ok(const float * x, const void * w, int64_t k, ElemType type) {
+    int64_t vec = type == ElemType::f32 ? 4 : 8;
+    return reinterpret_cast<uintptr_t>(x) % 16 == 0 && reinterpret_cast<uintptr_t>(w) % 16 == 0 &&
+           k % vec == 0 && k > 0;
+}
+
+LaunchResult launch_matmul(const MatmulParams & p, gpuStream_t s, const LaunchEnv & env) {
+    if (p.n == 0 || p.m == 0) return nullptr;
+    switch (p.path) {
+        case MatmulPath::gemv:
+            if (p.type == ElemType::bf16) return launch_gemv_t<ElemType::bf16>(p, s);
+            if (p.type == ElemType::f16) return launch_gemv_t<ElemType::f16>(p, s);
+            return launch_gemv_t<ElemType::f32>(p, s);
+        case MatmulPath::blas_lowp:
+        case MatmulPath::blas_split: {
+            int64_t count = p.n * p.k;
+            uint16_t * hi = static_cast<uint16_t *>(p.scratch);
+            uint16_t * lo = p.path == MatmulPath::blas_split ? hi + count : nullptr;
+            round_x_kernel<<<grid_blocks(count, 256, env), 256, 0, s>>>(p.x, hi, lo, count, p.type);
+            if (LaunchResult e = launch_error()) return e;
+            gpublasDataType t = p.type == ElemType::bf16 ? kGpuBlasBf16 : kGpuBlasF16;
+            int n = int(p.n), m = int(p.m), k = int(p.k);
+            if (LaunchResult e = blas_status(
+                    gpublas_gemm_xwt(env.blas, n, m, k, hi, p.w, t, p.out, 0.0f, false)))
+                return e;
+            if (!lo) return nullptr;
+            return blas_status(gpublas_gemm_xwt(env.blas, n, m, k, lo, p.w, t, p.out, 1.0f, false));
+        }
+        case MatmulPath::blas_f32:
+            return blas_status(gpublas_gemm_xwt(env.blas, int(p.n), int(p.m), int(p.k), p.x, p.w,
+                                                kGpuBlasF32, p.out, 0.0f, true));
+        case MatmulPath::tiled: {
+            dim3 grid(unsigned((p.m + kTile - 1) / kTile), unsigned((p.n + kTile - 1) / kTile));
+            tiled_kernel<<<grid, 256, 0, s>>>(p);
+            return launch_error();
+        }
+    }
+    return "unknown matmul path";
+}
+
+}  // namespace gemma::cuda
