@@ -3,10 +3,13 @@
 // built in memory, no file) or a checkpoint (--model DIR). Reports TTFT, prefill and decode tok/s
 // and peak RSS, per stream and aggregate; --json prints one JSON object instead of text.
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -15,6 +18,7 @@
 #include "common/args.h"
 #include "core/registry.h"
 #include "model/gemma4/text.h"
+#include "runtime/scheduler.h"
 
 namespace gemdesk::cli {
 namespace {
@@ -22,9 +26,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 namespace g4 = gemma::gemma4;
 
-// Until the runtime scheduler batches streams, C > 1 runs them one after another on one model.
+// C > 1 runs the streams as concurrent requests through the runtime scheduler.
 constexpr const char * kConcurrencyMode =
-    "sequential: prefills one after another, decode steps round-robin (no batched scheduler yet)";
+    "runtime scheduler: continuous batching (decode steps batched, prefill chunked alongside)";
 
 struct BenchOptions {
     std::string synthetic, model_dir, backend = "cpu";
@@ -76,7 +80,8 @@ double weight_gib(const g4::TextWeights & w) {
 gemma::Result<std::unique_ptr<g4::TextModel>> build_model(const BenchOptions & o,
                                                           gemma::Backend & backend) {
     g4::TextModelOptions mo;
-    mo.max_batch = std::max(1, std::min(o.batch, o.prompt));
+    mo.max_batch = std::max(o.concurrency, std::min(o.batch, o.prompt));
+    mo.max_logit_rows = o.concurrency;
     if (!o.model_dir.empty()) return g4::load_text_model(o.model_dir, backend, mo);
     auto cfg = g4::preset_config(o.synthetic);
     if (!cfg.ok()) return cfg.error();
@@ -123,17 +128,84 @@ gemma::Status decode_step(g4::TextModel & m, Stream & s) {
     return gemma::Status::success();
 }
 
+// Times one scheduler request: arrival, first token (TTFT) and last token.
+class TimingSink : public gemma::runtime::TokenSink {
+public:
+    bool on_token(const gemma::runtime::SampleResult &) override {
+        std::lock_guard<std::mutex> lock(mu_);
+        last = Clock::now();
+        if (n++ == 0) first = last;
+        return false;
+    }
+    void on_finish(gemma::runtime::FinishReason, const gemma::runtime::Usage &,
+                   const gemma::Error * e) override {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (e) error = *e;
+        done_ = true;
+        cv_.notify_all();
+    }
+    void wait() {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return done_; });
+    }
+    Clock::time_point first, last;
+    int n = 0;
+    std::optional<gemma::Error> error;
+
+private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool done_ = false;
+};
+
+// Every stream is a request to the scheduler; the first token comes from the prefill, then G
+// batched decode steps. Per-stream prefill time is its TTFT (chunks are interleaved).
+gemma::Status run_streams_scheduled(const BenchOptions & o, g4::TextModel & m, BenchResult & res) {
+    gemma::runtime::SchedulerOptions so;
+    so.n_ctx = o.prompt + o.gen + 2;
+    so.max_seqs = o.concurrency;
+    so.max_step_tokens = so.prefill_chunk = m.options().max_batch;
+    so.max_cached = 0;
+    so.snapshot_prompts = false;
+    auto sched = gemma::runtime::Scheduler::create(m, so);
+    if (!sched.ok()) return sched.error();
+    std::vector<std::shared_ptr<TimingSink>> sinks;
+    auto t_arrival = Clock::now();
+    for (Stream & s : res.streams) {
+        gemma::runtime::TokenRequest r;
+        r.prompt = s.prompt;
+        r.max_tokens = o.gen + 1;
+        r.sampling.temperature = 0.0f;
+        r.use_prefix_cache = false;
+        sinks.push_back(std::make_shared<TimingSink>());
+        auto id = (*sched)->submit(std::move(r), sinks.back());
+        if (!id.ok()) return id.error();
+    }
+    Clock::time_point first = Clock::time_point::max(), last = t_arrival;
+    for (size_t i = 0; i < sinks.size(); ++i) {
+        sinks[i]->wait();
+        if (sinks[i]->error) return *sinks[i]->error;
+        Stream & s = res.streams[i];
+        s.ttft_s = s.prefill_s = std::chrono::duration<double>(sinks[i]->first - t_arrival).count();
+        first = std::min(first, sinks[i]->first);
+        last = std::max(last, sinks[i]->last);
+    }
+    res.decode_wall_s = std::chrono::duration<double>(last - first).count();
+    return gemma::Status::success();
+}
+
 gemma::Status run_streams(const BenchOptions & o, g4::TextModel & m, BenchResult & res) {
     std::mt19937 rng(uint32_t(o.seed));
     std::uniform_int_distribution<int32_t> tok(3, m.config().text.vocab_size - 1);
     for (int c = 0; c < o.concurrency; ++c) {
-        auto kv = m.make_kv_cache(o.prompt + o.gen);
+        auto kv = m.make_kv_cache(o.concurrency > 1 ? 1 : o.prompt + o.gen);  // scheduler: own pool
         if (!kv.ok()) return kv.error();
         Stream s{std::move(*kv), {}, 0, 0, 0, 0};
         s.prompt.push_back(m.config().text.bos_token_id);
         while (int(s.prompt.size()) < o.prompt) s.prompt.push_back(tok(rng));
         res.streams.push_back(std::move(s));
     }
+    if (o.concurrency > 1) return run_streams_scheduled(o, m, res);
     auto t_arrival = Clock::now();  // every stream's request arrives at once
     for (Stream & s : res.streams) GEMMA_TRY(prefill(m, s, t_arrival));
     auto t_decode = Clock::now();
