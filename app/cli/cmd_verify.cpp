@@ -230,9 +230,9 @@ int cmd_verify(int argc, char ** argv) {
         (run_case(ctx, *kind, name, tol) ? passed : failed)++;
     }
     if (passed + failed == 0) std::printf("no verifiable case in %s\n", args.get("golden").c_str());
-    std::printf("verify: %d passed, %d failed\n", passed, failed);
     long hwm_kib = peak_rss_kib();
     if (hwm_kib >= 0) std::printf("peak RSS: %ld KiB\n", hwm_kib);
+    std::printf("verify: %d passed, %d failed\n", passed, failed);
     return (failed == 0 && passed > 0) ? 0 : 1;
 }
 
