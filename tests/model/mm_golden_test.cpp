@@ -85,7 +85,7 @@ TEST(MmGolden, MixedImageAudioPromptLogits) {
     ASSERT_EQ(p->overrides.size(), 2u);
     EXPECT_EQ(p->overrides[0].row, 7);
     EXPECT_EQ(p->overrides[0].embeds.dim(0), 60);
-    EXPECT_EQ(p->overrides[1].row, 7 + 60 + 1 + 4 + 1 + 1);
+    EXPECT_EQ(p->overrides[1].row, 7 + 60 + 1 + 4 + 1);  // image, eoi, 4 text, boa
     EXPECT_EQ(p->overrides[1].embeds.dim(0), 58);
     ASSERT_EQ(p->block_ids.size(), ids.size());
     for (size_t i = 0; i < ids.size(); ++i)

@@ -74,9 +74,7 @@ TEST(MmPrompt, ImageAndSplitAudioExpandWithDelimiters) {
     EXPECT_TRUE(std::isnan(soft_value_at(*p, 2)));  // BOI is an ordinary token
     // tiny-gemma4 sets use_bidirectional_attention "vision": the image run is block 0; audio and
     // the delimiters are never in a block (spec text §8).
-    std::vector<int32_t> blocks(p->ids.size(), -1);
-    for (int i = 3; i < 7; ++i) blocks[size_t(i)] = 0;
-    EXPECT_EQ(p->block_ids, blocks);
+    EXPECT_EQ(p->block_ids, cat({repeat(-1, 3), repeat(0, 4), repeat(-1, 12)}));
     EXPECT_EQ(p->types[3], MmTokenType::image);
     EXPECT_EQ(p->types[10], MmTokenType::audio);
     EXPECT_EQ(p->types[2], MmTokenType::text);
