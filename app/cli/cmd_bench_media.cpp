@@ -1,6 +1,7 @@
 // gemdesk-cli bench-media: time the multimodal front ends at real encoder shapes with random
-// weights (no checkpoint needed): image preprocessing + vision tower + embed_vision for each budget,
-// log-mel + audio tower + embed_audio for a clip. Prints one line per case; exit 0, 2 bad usage.
+// weights (no checkpoint needed): image preprocessing + vision tower + embed_vision for each
+// budget, log-mel + audio tower + embed_audio for a clip. Prints one line per case; exit 0, 2 bad
+// usage.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -28,10 +29,11 @@ double ms_since(Clock::time_point t0) {
 }
 
 int usage(const std::string & msg) {
-    std::fprintf(stderr,
-                 "gemdesk-cli bench-media: %s\nusage: gemdesk-cli bench-media [--preset e4b|small] "
-                 "[--budgets 280,1120] [--image WxH] [--audio-seconds S] [--reps N] [--reference]\n",
-                 msg.c_str());
+    std::fprintf(
+        stderr,
+        "gemdesk-cli bench-media: %s\nusage: gemdesk-cli bench-media [--preset e4b|small] "
+        "[--budgets 280,1120] [--image WxH] [--audio-seconds S] [--reps N] [--reference]\n",
+        msg.c_str());
     return 2;
 }
 
@@ -61,22 +63,24 @@ double best_ms(int reps, F && fn, bool & ok) {
     return best;
 }
 
-int bench_images(const gemma::gemma4::VisionEncoder & enc, const std::vector<int> & budgets,
-                 int w, int h, int reps) {
+int bench_images(const gemma::gemma4::VisionEncoder & enc, const std::vector<int> & budgets, int w,
+                 int h, int reps) {
     const gemma::media::Image img = test_image(w, h);
     for (int budget : budgets) {
         gemma::media::ImageOptions o;
         o.max_soft_tokens = budget;
         gemma::Result<gemma::media::ImagePatches> patches = gemma::media::image_preprocess(img, o);
         bool ok = patches.ok();
-        const double pre = best_ms(reps, [&] { return (patches = gemma::media::image_preprocess(img, o)).ok(); }, ok);
+        const double pre = best_ms(
+            reps, [&] { return (patches = gemma::media::image_preprocess(img, o)).ok(); }, ok);
         if (!ok) return usage(patches.error().message);
-        const double enc_ms = best_ms(reps, [&] { return enc.encode(*patches).ok(); }, ok);
+        const double enc_ms = best_ms(
+            reps, [&] { return enc.encode(*patches).ok(); }, ok);
         if (!ok) return usage("vision encode failed");
-        std::printf("image %dx%d budget %4d: %4d tokens (%5d patches)  preprocess %8.1f ms  "
-                    "encode %9.1f ms\n",
-                    w, h, budget, patches->grid.n_soft_tokens(), patches->grid.n_patches(), pre,
-                    enc_ms);
+        std::printf(
+            "image %dx%d budget %4d: %4d tokens (%5d patches)  preprocess %8.1f ms  "
+            "encode %9.1f ms\n",
+            w, h, budget, patches->grid.n_soft_tokens(), patches->grid.n_patches(), pre, enc_ms);
         std::fflush(stdout);
     }
     return 0;
@@ -85,20 +89,26 @@ int bench_images(const gemma::gemma4::VisionEncoder & enc, const std::vector<int
 int bench_audio(const gemma::gemma4::AudioEncoder & enc, double seconds, int reps) {
     std::vector<float> wave(size_t(seconds * 16000.0));
     for (size_t i = 0; i < wave.size(); ++i)
-        wave[i] = 0.3f * std::sin(0.05f * float(i)) + 0.05f * std::sin(0.0007f * float(i * 3 % 9973));
+        wave[i] =
+            0.3f * std::sin(0.05f * float(i)) + 0.05f * std::sin(0.0007f * float(i * 3 % 9973));
     gemma::Result<gemma::media::AudioFeatures> feats = gemma::media::audio_log_mel(wave);
     bool ok = feats.ok();
-    const double pre = best_ms(reps, [&] { return (feats = gemma::media::audio_log_mel(wave)).ok(); }, ok);
+    const double pre = best_ms(
+        reps, [&] { return (feats = gemma::media::audio_log_mel(wave)).ok(); }, ok);
     if (!ok) return usage(feats.error().message);
     int64_t tokens = 0;
-    const double enc_ms = best_ms(reps, [&] {
-        auto r = enc.encode(*feats);
-        if (r.ok()) tokens = r->dim(0);
-        return r.ok();
-    }, ok);
+    const double enc_ms = best_ms(
+        reps,
+        [&] {
+            auto r = enc.encode(*feats);
+            if (r.ok()) tokens = r->dim(0);
+            return r.ok();
+        },
+        ok);
     if (!ok) return usage("audio encode failed");
-    std::printf("audio %5.1f s          : %4lld tokens (%5d frames)   log-mel %8.1f ms  encode %9.1f ms\n",
-                seconds, (long long)tokens, feats->n_frames, pre, enc_ms);
+    std::printf(
+        "audio %5.1f s          : %4lld tokens (%5d frames)   log-mel %8.1f ms  encode %9.1f ms\n",
+        seconds, (long long)tokens, feats->n_frames, pre, enc_ms);
     return 0;
 }
 
@@ -106,8 +116,8 @@ int bench_audio(const gemma::gemma4::AudioEncoder & enc, double seconds, int rep
 
 int cmd_bench_media(int argc, char ** argv) {
     Args args(argc, argv, {"reference"});
-    std::string unknown =
-        args.check_known({"preset", "budgets", "image", "audio-seconds", "reps", "reference", "seed"});
+    std::string unknown = args.check_known(
+        {"preset", "budgets", "image", "audio-seconds", "reps", "reference", "seed"});
     if (!unknown.empty()) return usage(unknown);
     const int reps = int(args.get_int("reps", 1));
     const double seconds = args.get_double("audio-seconds", 30.0);
@@ -117,12 +127,14 @@ int cmd_bench_media(int argc, char ** argv) {
     std::vector<int> budgets;
     std::stringstream ss(args.get("budgets", "280,1120"));
     for (std::string tok; std::getline(ss, tok, ',');) budgets.push_back(std::atoi(tok.c_str()));
-    if (!args.error().empty() || reps <= 0) return usage(args.error().empty() ? "--reps must be > 0" : args.error());
+    if (!args.error().empty() || reps <= 0)
+        return usage(args.error().empty() ? "--reps must be > 0" : args.error());
     const std::string preset = args.get("preset", "e4b");
     auto cfg = gemma::gemma4::mm_synthetic_config(preset);
     if (!cfg.ok()) return usage(cfg.error().message);
     auto t0 = Clock::now();
-    auto weights = gemma::gemma4::make_synthetic_mm_weights(*cfg, uint64_t(args.get_int("seed", 1)));
+    auto weights =
+        gemma::gemma4::make_synthetic_mm_weights(*cfg, uint64_t(args.get_int("seed", 1)));
     if (!weights.ok()) return usage(weights.error().message);
     gemma::gemma4::VisionEncoderOptions vo;
     vo.reference = args.has("reference");

@@ -117,7 +117,8 @@ Result<Floats> run_chat(Ctx & ctx, const std::string &) {
 Floats tensor_floats(const Tensor & t) {
     Floats v(size_t(t.numel()));
     for (int64_t i = 0; i < t.numel(); ++i)
-        v[size_t(i)] = t.dtype == gemma::DType::i32 ? float(t.ptr<int32_t>()[i]) : t.ptr<float>()[i];
+        v[size_t(i)] =
+            t.dtype == gemma::DType::i32 ? float(t.ptr<int32_t>()[i]) : t.ptr<float>()[i];
     return v;
 }
 
@@ -270,7 +271,8 @@ int cmd_verify(int argc, char ** argv) {
     ctx.golden = golden->get();
     ctx.model_dir = args.get("model");
     int64_t max_len = 64;
-    for (const char * in : {"text.input_ids", "chat.input_ids", "mm.input_ids", "mm_image.input_ids"}) {
+    for (const char * in :
+         {"text.input_ids", "chat.input_ids", "mm.input_ids", "mm_image.input_ids"}) {
         const gemma::io::TensorInfo * info = ctx.golden->find_or_null(in);
         if (info && !info->shape.empty()) max_len = std::max(max_len, info->shape[0]);
     }

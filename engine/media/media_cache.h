@@ -28,7 +28,9 @@ struct MediaKey {
     bool operator==(const MediaKey & o) const { return a == o.a && b == o.b; }
 };
 struct MediaKeyHash {
-    size_t operator()(const MediaKey & k) const { return size_t(k.a ^ (k.b * 0x9e3779b97f4a7c15ull)); }
+    size_t operator()(const MediaKey & k) const {
+        return size_t(k.a ^ (k.b * 0x9e3779b97f4a7c15ull));
+    }
 };
 
 // The key of `bytes` encoded under `settings`: everything else that changes the soft tokens, e.g.

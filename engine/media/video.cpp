@@ -50,7 +50,8 @@ int64_t count_frames(const std::string & path) {
 }
 
 // Reads the frames at `indices` (increasing) from an opened capture.
-Result<std::vector<cv::Mat>> read_frames(cv::VideoCapture & cap, const std::vector<int64_t> & indices,
+Result<std::vector<cv::Mat>> read_frames(cv::VideoCapture & cap,
+                                         const std::vector<int64_t> & indices,
                                          const std::string & origin) {
     std::vector<cv::Mat> out;
     int64_t next = 0;  // index of the frame the next grab() returns

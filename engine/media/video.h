@@ -14,20 +14,20 @@
 
 namespace gemma::media {
 
-constexpr int kVideoMaxSoftTokens = 70;  // Gemma4VideoProcessor max_soft_tokens (per frame)
+constexpr int kVideoMaxSoftTokens = 70;    // Gemma4VideoProcessor max_soft_tokens (per frame)
 constexpr double kVideoDefaultFps = 24.0;  // HF's assumption when a container gives no rate
 
 struct VideoOptions {
-    int max_frames = 32;     // Gemma4VideoProcessor num_frames
-    double max_fps = 1.0;    // sampled frames per second of video, at most
+    int max_frames = 32;                        // Gemma4VideoProcessor num_frames
+    double max_fps = 1.0;                       // sampled frames per second of video, at most
     int max_soft_tokens = kVideoMaxSoftTokens;  // image budget of each frame
 };
 
 struct VideoFrames {
-    std::vector<Image> frames;   // RGB, in time order
-    std::vector<double> seconds;  // timestamp of each frame: index / fps
+    std::vector<Image> frames;     // RGB, in time order
+    std::vector<double> seconds;   // timestamp of each frame: index / fps
     std::vector<int64_t> indices;  // source frame index of each frame
-    double fps = 0.0;             // the container's rate (kVideoDefaultFps when unknown)
+    double fps = 0.0;              // the container's rate (kVideoDefaultFps when unknown)
     int64_t total_frames = 0;
 };
 

@@ -1,12 +1,12 @@
 // MediaCache: content keys, hits without re-encoding (encoder calls counted), LRU eviction under
 // the byte cap, uncached failures, one encode for concurrent requests of the same bytes.
+#include "media/media_cache.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
 #include <thread>
-
-#include "media/media_cache.h"
 
 using namespace gemma;
 using namespace gemma::media;
@@ -54,14 +54,14 @@ TEST(MediaCache, HitReturnsTheSameTensorsWithoutEncoding) {
     const MediaKey key = media_key(img, "image budget=280");
     auto first = cache.get_or_encode(key, counting_encoder(calls, 10, 1.5f));
     ASSERT_TRUE(first.ok());
-    auto second = cache.get_or_encode(media_key(img, "image budget=280"),
-                                      counting_encoder(calls, 10, 9.0f));
+    auto second =
+        cache.get_or_encode(media_key(img, "image budget=280"), counting_encoder(calls, 10, 9.0f));
     ASSERT_TRUE(second.ok());
     EXPECT_EQ(calls.load(), 1);
     EXPECT_EQ((*second)->parts[0].data, (*first)->parts[0].data);  // the same memory
     EXPECT_EQ((*second)->parts[0].ptr<float>()[0], 1.5f);
-    auto other = cache.get_or_encode(media_key(img, "image budget=70"),
-                                     counting_encoder(calls, 10, 2.0f));
+    auto other =
+        cache.get_or_encode(media_key(img, "image budget=70"), counting_encoder(calls, 10, 2.0f));
     ASSERT_TRUE(other.ok());
     EXPECT_EQ(calls.load(), 2);
     MediaCacheStats s = cache.stats();
@@ -80,7 +80,8 @@ TEST(MediaCache, EvictsLeastRecentlyUsedUnderTheByteCap) {
     std::atomic<int> calls{0};
     MediaKey k[4];
     for (int i = 0; i < 4; ++i) k[i] = media_key(bytes_of(64, uint8_t(i)), "a");
-    for (int i = 0; i < 3; ++i) ASSERT_TRUE(cache.get_or_encode(k[i], counting_encoder(calls, 10, 0)).ok());
+    for (int i = 0; i < 3; ++i)
+        ASSERT_TRUE(cache.get_or_encode(k[i], counting_encoder(calls, 10, 0)).ok());
     ASSERT_NE(cache.find_or_null(k[0]), nullptr);  // k0 is now the most recent; k1 the least
     ASSERT_TRUE(cache.get_or_encode(k[3], counting_encoder(calls, 10, 0)).ok());
     EXPECT_EQ(cache.find_or_null(k[1]), nullptr);
@@ -90,7 +91,8 @@ TEST(MediaCache, EvictsLeastRecentlyUsedUnderTheByteCap) {
     EXPECT_EQ(cache.stats().evictions, 1);
     EXPECT_LE(cache.stats().bytes, 3 * entry);
     // An entry larger than the whole cap is returned but not kept (and evicts nothing).
-    auto big = cache.get_or_encode(media_key(bytes_of(8, 99), "a"), counting_encoder(calls, 100, 0));
+    auto big =
+        cache.get_or_encode(media_key(bytes_of(8, 99), "a"), counting_encoder(calls, 100, 0));
     ASSERT_TRUE(big.ok());
     EXPECT_EQ((*big)->parts[0].dim(0), 100);
     EXPECT_EQ(cache.stats().entries, 3);

@@ -1,6 +1,8 @@
 // Video frame sampling (spec gemma4-multimodal §7, at most 1 fps and 32 frames) on small clips the
 // test writes itself with OpenCV's VideoWriter (Motion-JPEG in AVI, which Debian's OpenCV 4.6 can
 // always write: its built-in MJPEG encoder needs no FFmpeg); corrupt and missing files.
+#include "media/video.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -11,7 +13,6 @@
 #include <opencv2/videoio.hpp>
 
 #include "media/image_processor.h"
-#include "media/video.h"
 
 using namespace gemma;
 using namespace gemma::media;
@@ -54,7 +55,7 @@ TEST(VideoSampling, IndicesFollowTheSpec) {
     ASSERT_EQ(idx.size(), 32u);
     EXPECT_EQ(idx[1], 225);
     EXPECT_EQ(idx[31], 6975);
-    EXPECT_EQ(video_sample_indices(5, 30.0, o), (std::vector<int64_t>{0}));  // under a second
+    EXPECT_EQ(video_sample_indices(5, 30.0, o), (std::vector<int64_t>{0}));      // under a second
     EXPECT_EQ(video_sample_indices(48, 0.0, o), (std::vector<int64_t>{0, 24}));  // unknown: 24 fps
     EXPECT_TRUE(video_sample_indices(0, 30.0, o).empty());
 }
@@ -92,7 +93,7 @@ TEST(VideoLoad, LongClipIsCappedAt32Frames) {
     auto v = video_load(path);
     ASSERT_TRUE(v.ok()) << v.error().message;
     ASSERT_EQ(v->frames.size(), 32u);
-    EXPECT_EQ(v->indices[1], 2);   // floor(80 / 32)
+    EXPECT_EQ(v->indices[1], 2);    // floor(80 / 32)
     EXPECT_EQ(v->indices[31], 77);  // floor(31 · 2.5)
     EXPECT_NEAR(v->seconds[31], 38.5, 1e-9);
     EXPECT_NEAR(red_at_centre(v->frames[31]), 3 * 77, 3);

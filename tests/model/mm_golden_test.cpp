@@ -43,7 +43,8 @@ MmFixture load() {
 }
 
 // Prefills `p` in chunks ending at `ends`, returning the logits of every position.
-std::vector<float> prefill(MmFixture & f, const MultimodalPrompt & p, const std::vector<int> & ends) {
+std::vector<float> prefill(MmFixture & f, const MultimodalPrompt & p,
+                           const std::vector<int> & ends) {
     const int n = int(p.ids.size());
     auto kv = f.model->make_kv_cache(n);
     EXPECT_TRUE(kv.ok());

@@ -1,6 +1,8 @@
 // Media bytes -> soft tokens for prompts (engine/model/gemma4/mm_media.h) with the tiny-gemma4
 // towers: the media cache serves repeated bytes without re-encoding, video frames are encoded at
 // the video budget with their timestamps and expand into a prompt per spec §7.
+#include "model/gemma4/mm_media.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -12,7 +14,6 @@
 #include <opencv2/videoio.hpp>
 
 #include "model/gemma4/embedder_cases.h"
-#include "model/gemma4/mm_media.h"
 #include "text_util.h"
 
 using namespace gemma;
@@ -95,9 +96,9 @@ TEST(MmMedia, CacheHitsReuseSoftTokensWithoutReencoding) {
 
 TEST(MmMedia, VideoFramesEncodeAndExpandWithTimestamps) {
     Towers t = load_towers();
-    const std::string path = (fs::temp_directory_path() /
-                              ("gemdesk-mm-video-" + std::to_string(::getpid()) + ".avi"))
-                                 .string();
+    const std::string path =
+        (fs::temp_directory_path() / ("gemdesk-mm-video-" + std::to_string(::getpid()) + ".avi"))
+            .string();
     {
         cv::VideoWriter out(path, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), 5.0,
                             cv::Size(320, 180));
@@ -125,8 +126,8 @@ TEST(MmMedia, VideoFramesEncodeAndExpandWithTimestamps) {
         for (unsigned char ch : s) ids.push_back(int32_t(ch));  // tiny vocab: bytes < 512
         return ids;
     };
-    auto p = build_mm_prompt(std::vector<int32_t>{2, t.config.video_token_id, 1},
-                             std::span(&*v, 1), t.config, chars);
+    auto p = build_mm_prompt(std::vector<int32_t>{2, t.config.video_token_id, 1}, std::span(&*v, 1),
+                             t.config, chars);
     ASSERT_TRUE(p.ok()) << p.error().message;
     EXPECT_EQ(p->n_soft_tokens(MediaKind::video), 3 * 66);
     EXPECT_EQ(p->ids.size(), size_t(2 + 6 + 7 + 7 + 3 * (66 + 2)));

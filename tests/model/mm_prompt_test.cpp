@@ -1,11 +1,12 @@
 // Multimodal prompt assembly (engine/model/gemma4/mm_prompt.h) against the layouts of spec
 // gemma4-multimodal §1, §6, §7 and gemma4-text §8, spelled out by hand, with the tiny-gemma4
 // special ids (boi 502, eoi 503, image 504, video 505, boa 506, eoa 507, audio 508).
+#include "model/gemma4/mm_prompt.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
 
-#include "model/gemma4/mm_prompt.h"
 #include "text_util.h"
 
 using namespace gemma;
@@ -58,13 +59,19 @@ Result<std::vector<int32_t>> char_ids(const std::string & s) {
 TEST(MmPrompt, ImageAndSplitAudioExpandWithDelimiters) {
     Config cfg = tiny_config();
     std::vector<int32_t> ids = {2, 10, kImg, 11, kAud, 12};
-    std::vector<MediaEmbeds> media = {{MediaKind::image, {rows_tensor(4, 100)}, {}},
-                                      {MediaKind::audio, {rows_tensor(3, 200), rows_tensor(2, 300)}, {}}};
+    std::vector<MediaEmbeds> media = {
+        {MediaKind::image, {rows_tensor(4, 100)}, {}},
+        {MediaKind::audio, {rows_tensor(3, 200), rows_tensor(2, 300)}, {}}};
     auto p = build_mm_prompt(ids, media, cfg);
     ASSERT_TRUE(p.ok()) << p.error().message;
     // Spec §1: BOI + N × <|image|> + EOI; each audio clip BOA + N × <|audio|> + EOA, no newlines.
-    EXPECT_EQ(p->ids, cat({{2, 10, kBoi}, repeat(kImg, 4), {kEoi, 11, kBoa}, repeat(kAud, 3),
-                           {kEoa, kBoa}, repeat(kAud, 2), {kEoa, 12}}));
+    EXPECT_EQ(p->ids, cat({{2, 10, kBoi},
+                           repeat(kImg, 4),
+                           {kEoi, 11, kBoa},
+                           repeat(kAud, 3),
+                           {kEoa, kBoa},
+                           repeat(kAud, 2),
+                           {kEoa, 12}}));
     EXPECT_EQ(p->n_soft_tokens(MediaKind::image), 4);
     EXPECT_EQ(p->n_soft_tokens(MediaKind::audio), 5);
     // Scatter in sequence order: image rows 0..3 at positions 3..6, audio rows in clip order.
@@ -83,15 +90,26 @@ TEST(MmPrompt, ImageAndSplitAudioExpandWithDelimiters) {
 TEST(MmPrompt, VideoFramesCarryTimestampsAndOwnBlocks) {
     Config cfg = tiny_config();
     std::vector<int32_t> ids = {2, kVid, 9};
-    MediaEmbeds video{MediaKind::video, {rows_tensor(2, 10), rows_tensor(2, 20), rows_tensor(2, 30)},
+    MediaEmbeds video{MediaKind::video,
+                      {rows_tensor(2, 10), rows_tensor(2, 20), rows_tensor(2, 30)},
                       {0.0, 1.0, 75.5}};
     auto p = build_mm_prompt(ids, std::span(&video, 1), cfg, char_ids);
     ASSERT_TRUE(p.ok()) << p.error().message;
     // Spec §7: "MM:SS " + BOI + n × <|video|> + EOI per frame, frames joined by one space.
     auto text = [](const std::string & s) { return *char_ids(s); };
-    EXPECT_EQ(p->ids, cat({{2}, text("00:00 "), {kBoi}, repeat(kVid, 2), {kEoi},
-                           text(" 00:01 "), {kBoi}, repeat(kVid, 2), {kEoi}, text(" 01:15 "),
-                           {kBoi}, repeat(kVid, 2), {kEoi, 9}}));
+    EXPECT_EQ(p->ids, cat({{2},
+                           text("00:00 "),
+                           {kBoi},
+                           repeat(kVid, 2),
+                           {kEoi},
+                           text(" 00:01 "),
+                           {kBoi},
+                           repeat(kVid, 2),
+                           {kEoi},
+                           text(" 01:15 "),
+                           {kBoi},
+                           repeat(kVid, 2),
+                           {kEoi, 9}}));
     EXPECT_EQ(p->n_soft_tokens(MediaKind::video), 6);
     // Each frame is its own bidirectional block (separated by EOI/BOI).
     std::vector<int32_t> b;

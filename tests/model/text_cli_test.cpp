@@ -53,9 +53,9 @@ TEST(TextCli, VerifyTinyFixturePasses) {
     // 7 hidden states + text.logits + decode.forced_logits + decode.logits, 4 image.*, 3 audio.*,
     // mm.logits and mm_image.logits: every golden output of the fixture, none skipped.
     EXPECT_TRUE(ends_with_line(r.output, "verify: 19 passed, 0 failed")) << r.output;
-    for (const char * name : {"image.pixel_values", "image.position_ids", "image.soft_tokens",
-                              "audio.input_features_mask", "audio.soft_tokens", "mm.logits",
-                              "mm_image.logits"})
+    for (const char * name :
+         {"image.pixel_values", "image.position_ids", "image.soft_tokens",
+          "audio.input_features_mask", "audio.soft_tokens", "mm.logits", "mm_image.logits"})
         EXPECT_NE(r.output.find(name), std::string::npos) << name << "\n" << r.output;
     EXPECT_EQ(r.output.find("SKIP"), std::string::npos) << r.output;
     // The audio goldens reproduce transformers' eager (inverted) audio mask; verify says so.

@@ -30,7 +30,8 @@ std::vector<float> conv3x3_s2(const std::vector<float> & in, int cin, int t, int
                         for (int ky = 0; ky < 3; ++ky) {
                             const int iy = 2 * y - 1 + ky;
                             if (iy < 0 || iy >= t) continue;
-                            const float * row = &in[(size_t(ci) * size_t(t) + size_t(iy)) * size_t(f)];
+                            const float * row =
+                                &in[(size_t(ci) * size_t(t) + size_t(iy)) * size_t(f)];
                             for (int kx = 0; kx < 3; ++kx) {
                                 const int ix = 2 * x - 1 + kx;
                                 if (ix < 0 || ix >= f) continue;

@@ -101,8 +101,8 @@ void Linear::forward(const float * x, int64_t n, float * y) const {
         for (float & v : clipped) v = std::clamp(v, in_min, in_max);
         src = clipped.data();
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(n), out, in, 1.0f, src, in,
-                w.data(), in, 0.0f, y, out);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(n), out, in, 1.0f, src, in, w.data(),
+                in, 0.0f, y, out);
     if (bias.empty() && out_min == -inf && out_max == inf) return;
     for (int64_t i = 0; i < n; ++i) {
         float * yi = y + i * out;

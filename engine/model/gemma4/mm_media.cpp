@@ -35,9 +35,9 @@ Result<MediaEmbeds> encode_image(const MmEncoders & enc, std::span<const uint8_t
                                  int max_soft_tokens) {
     GEMMA_TRY(need(enc.vision, "vision"));
     if (!media::image_budget_is_valid(max_soft_tokens))
-        return make_error(ErrorCode::invalid_argument,
-                          format("image budget %d is not one of 70, 140, 280, 560, 1120",
-                                 max_soft_tokens));
+        return make_error(
+            ErrorCode::invalid_argument,
+            format("image budget %d is not one of 70, 140, 280, 560, 1120", max_soft_tokens));
     auto fn = [&]() -> Result<media::CachedMedia> {
         auto img = media::image_decode(bytes);
         if (!img) return img.error();

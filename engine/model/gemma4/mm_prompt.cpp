@@ -17,9 +17,12 @@ int kind_index(MediaKind k) { return int(k); }
 
 MmTokenType type_of(MediaKind k) {
     switch (k) {
-        case MediaKind::image: return MmTokenType::image;
-        case MediaKind::audio: return MmTokenType::audio;
-        case MediaKind::video: return MmTokenType::video;
+        case MediaKind::image:
+            return MmTokenType::image;
+        case MediaKind::audio:
+            return MmTokenType::audio;
+        case MediaKind::video:
+            return MmTokenType::video;
     }
     return MmTokenType::text;
 }
@@ -38,9 +41,9 @@ int placeholder_kind(const MmTokenIds & t, int32_t id) {
 
 Status check_parts(const MediaEmbeds & m, size_t index, int64_t hidden) {
     if (m.parts.empty())
-        return make_error(ErrorCode::invalid_argument,
-                          format("media item %zu (%s) has no soft tokens", index,
-                                 media_kind_name(m.kind)));
+        return make_error(
+            ErrorCode::invalid_argument,
+            format("media item %zu (%s) has no soft tokens", index, media_kind_name(m.kind)));
     for (const Tensor & t : m.parts) {
         if (t.dtype != DType::f32 || t.ndim() != 2 || t.dim(1) != hidden || t.where != Where::host)
             return make_error(ErrorCode::invalid_argument,
@@ -127,9 +130,12 @@ Status expand_item(const MediaEmbeds & m, const MmTokenIds & t, const TextToIds 
 
 const char * media_kind_name(MediaKind k) {
     switch (k) {
-        case MediaKind::image: return "image";
-        case MediaKind::audio: return "audio";
-        case MediaKind::video: return "video";
+        case MediaKind::image:
+            return "image";
+        case MediaKind::audio:
+            return "audio";
+        case MediaKind::video:
+            return "video";
     }
     return "?";
 }
@@ -205,7 +211,8 @@ Result<MultimodalPrompt> attach_mm_embeds(std::span<const int32_t> ids,
         used[k] += n;
         i = j;
     }
-    if (config.text.use_bidirectional_attention == "vision") p.block_ids = vision_block_ids(p.types);
+    if (config.text.use_bidirectional_attention == "vision")
+        p.block_ids = vision_block_ids(p.types);
     return p;
 }
 
@@ -229,11 +236,11 @@ Result<MultimodalPrompt> build_mm_prompt(std::span<const int32_t> ids,
                                      media.size()));
         const MediaEmbeds & m = media[next];
         if (int(m.kind) != k)
-            return make_error(ErrorCode::invalid_argument,
-                              format("media marker %zu is %s but input %zu is %s; give the inputs "
-                                     "in prompt order",
-                                     next, media_kind_name(MediaKind(k)), next,
-                                     media_kind_name(m.kind)));
+            return make_error(
+                ErrorCode::invalid_argument,
+                format("media marker %zu is %s but input %zu is %s; give the inputs "
+                       "in prompt order",
+                       next, media_kind_name(MediaKind(k)), next, media_kind_name(m.kind)));
         GEMMA_TRY(check_parts(m, next, hidden));
         GEMMA_TRY(expand_item(m, tok, tokenize, out));
         ++next;

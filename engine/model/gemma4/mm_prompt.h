@@ -1,7 +1,7 @@
 // Multimodal prompt assembly for the Gemma 4 text decoder (spec gemma4-multimodal §1, §6, §7;
 // gemma4-text §5.4, §8): expands the bare media markers of a tokenised prompt into BOI/EOI- and
-// BOA/EOA-wrapped placeholder runs, scatters encoder soft tokens onto them as EmbedOverride rows and
-// computes the bidirectional-vision block ids when the checkpoint asks for them.
+// BOA/EOA-wrapped placeholder runs, scatters encoder soft tokens onto them as EmbedOverride rows
+// and computes the bidirectional-vision block ids when the checkpoint asks for them.
 //
 // The runtime's use, per request:
 //   1. tokenize the rendered chat prompt: each image/audio/video is one bare marker id

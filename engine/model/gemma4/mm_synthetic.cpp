@@ -181,13 +181,13 @@ void add_audio(Builder & b, const AudioConfig & c) {
 Result<Config> mm_synthetic_config(const std::string & name) {
     if (name == "e4b") return parse_config(kE4bTowers, "synthetic e4b towers");
     if (name == "small") return parse_config(kSmallTowers, "synthetic small towers");
-    return make_error(ErrorCode::not_found,
-                      format("unknown synthetic tower config '%s' (known: e4b, small)",
-                             name.c_str()));
+    return make_error(
+        ErrorCode::not_found,
+        format("unknown synthetic tower config '%s' (known: e4b, small)", name.c_str()));
 }
 
 Result<std::unique_ptr<io::TensorSource>> make_synthetic_mm_weights(const Config & config,
-                                                                   uint64_t seed) {
+                                                                    uint64_t seed) {
     auto src = std::make_unique<MemorySource>();
     Builder b(*src, seed);
     if (config.has_vision) {

@@ -22,6 +22,6 @@ Result<Config> mm_synthetic_config(const std::string & name);
 // 1 ± 0.2, clip bounds ±(4 … 8) in / ±(8 … 16) out (so some clipping happens). Errors: those of
 // parse_vision_config / parse_audio_config.
 Result<std::unique_ptr<io::TensorSource>> make_synthetic_mm_weights(const Config & config,
-                                                                   uint64_t seed);
+                                                                    uint64_t seed);
 
 }  // namespace gemma::gemma4

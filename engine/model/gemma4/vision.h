@@ -1,9 +1,9 @@
 // Gemma 4 vision tower (model.vision_tower) and its embedder (model.embed_vision), fp32 on the CPU
 // (linears and attention on OpenBLAS sgemm, elementwise work threaded; `reference` keeps the plain
-// loops it was checked against): patch embedding with a 2-D position table, 2-D axial RoPE, bidirectional
-// attention, sandwich norms, clipped linears, 3×3 pooling by position, √D scale. Mirrors
-// transformers 5.17 Gemma4VisionModel; spec gemma4-multimodal §3.
-// Thread-safe after load (forward passes only read the weights).
+// loops it was checked against): patch embedding with a 2-D position table, 2-D axial RoPE,
+// bidirectional attention, sandwich norms, clipped linears, 3×3 pooling by position, √D scale.
+// Mirrors transformers 5.17 Gemma4VisionModel; spec gemma4-multimodal §3. Thread-safe after load
+// (forward passes only read the weights).
 #pragma once
 
 #include <vector>
