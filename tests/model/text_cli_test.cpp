@@ -105,14 +105,17 @@ TEST(TextCli, BadUsage) {
     EXPECT_NE(b.output.find("unknown backend 'nope'"), std::string::npos) << b.output;
 }
 
-// Memory: the weights are mapped, not copied, so verify on the tiny fixture peaks far below
-// 50 MB. ru_maxrss of waited-for children (KiB) covers every verify run of this process.
-TEST(TextCli, VerifyPeakRssUnder50MB) {
+// Memory: the weights are mapped, not copied, so verify on the tiny fixture stays small. Since
+// verify runs the image/audio cases, gemdesk-cli loads the media decoders' shared libraries
+// (OpenCV imgcodecs and its ~150 dependencies, OpenBLAS): `gemdesk-cli --help` alone measured
+// 55 MB RSS, a full verify 77 MB; 100 MB still catches scratch sized by the context length.
+// ru_maxrss of waited-for children (KiB) covers every verify run of this process.
+TEST(TextCli, VerifyPeakRssUnder100MB) {
     RunResult r = run("verify --model " + kTiny + " --golden " + kTiny + "/golden.safetensors");
     ASSERT_EQ(r.exit_code, 0) << r.output;
     struct rusage ru {};
     ASSERT_EQ(getrusage(RUSAGE_CHILDREN, &ru), 0);
     EXPECT_GT(ru.ru_maxrss, 0);
-    EXPECT_LT(ru.ru_maxrss, 50 * 1024) << "peak RSS " << ru.ru_maxrss << " KiB";
+    EXPECT_LT(ru.ru_maxrss, 100 * 1024) << "peak RSS " << ru.ru_maxrss << " KiB";
     std::printf("verify peak RSS: %ld KiB\n", ru.ru_maxrss);
 }
