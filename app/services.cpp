@@ -38,8 +38,8 @@ Services::Services(const AppOptions & opts)
     engine.max_seqs = 4;  // the chat plus API clients
     m_model = std::make_unique<ModelController>(opts.modelDir, engine);
     m_settings = std::make_unique<SettingsController>(opts.settingsPath);
-    m_server = std::make_unique<ServerController>(m_settings.get(), m_model.get(),
-                                                  server_chat_service);
+    m_server =
+        std::make_unique<ServerController>(m_settings.get(), m_model.get(), server_chat_service);
     m_chat = std::make_unique<ChatController>(m_model.get(), m_settings.get(), m_store.get(),
                                               storageError);
 }

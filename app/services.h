@@ -15,9 +15,9 @@
 namespace gemdesk {
 
 struct AppOptions {
-    QString modelDir;       // --model
-    QString dbPath;         // --db; "" = <AppDataLocation>/chats.db
-    QString settingsPath;   // --settings; "" = the platform's native settings
+    QString modelDir;                         // --model
+    QString dbPath;                           // --db; "" = <AppDataLocation>/chats.db
+    QString settingsPath;                     // --settings; "" = the platform's native settings
     QString backend = QStringLiteral("cpu");  // --backend (core registry name)
     int contextLength = 8192;                 // --ctx, tokens per conversation
 };

@@ -1,10 +1,11 @@
 // gemdesk: the desktop app. Parses the command line, builds the services (app/services.cpp),
 // loads the QML window with them and starts loading the model in the background.
+#include <QtQml/qqmlextensionplugin.h>
+
 #include <QCommandLineParser>
 #include <QGuiApplication>
 #include <QQmlApplicationEngine>
 #include <QQuickStyle>
-#include <QtQml/qqmlextensionplugin.h>
 #include <cstdio>
 
 #include "services.h"
@@ -65,14 +66,16 @@ int main(int argc, char * argv[]) {
 
     gemdesk::Services services(cli.app);
     QQmlApplicationEngine engine;
+    engine.addImportPath(QStringLiteral("qrc:/"));  // the GemDesk module (Qt 6.4 lacks qrc:/qt/qml)
     std::unique_ptr<gemdesk::SmokeRun> smoke;
     if (cli.smoke) {
         smoke = std::make_unique<gemdesk::SmokeRun>(services, engine, cli.smokeOpts);
         smoke->start();
     }
     engine.setInitialProperties(services.qmlProperties());
-    QObject::connect(&engine, &QQmlApplicationEngine::objectCreationFailed, &app,
-                     []() { QCoreApplication::exit(1); }, Qt::QueuedConnection);
+    QObject::connect(
+        &engine, &QQmlApplicationEngine::objectCreationFailed, &app,
+        []() { QCoreApplication::exit(1); }, Qt::QueuedConnection);
     engine.load(QUrl(QStringLiteral("qrc:/GemDesk/qml/Main.qml")));
     if (engine.rootObjects().isEmpty()) return 1;
     services.model().load();

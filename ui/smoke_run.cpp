@@ -15,7 +15,8 @@ SmokeRun::SmokeRun(Services & services, QQmlApplicationEngine & qml, SmokeOption
 
 void SmokeRun::start() {
     connect(&m_qml, &QQmlApplicationEngine::warnings, this, [this](const QList<QQmlError> & w) {
-        for (const auto & e : w) std::fprintf(stderr, "smoke: QML warning: %s\n", qPrintable(e.toString()));
+        for (const auto & e : w)
+            std::fprintf(stderr, "smoke: QML warning: %s\n", qPrintable(e.toString()));
         m_qmlWarnings += int(w.size());
     });
     connect(&m_services.model(), &ModelController::stateChanged, this, &SmokeRun::onModelState);

@@ -48,8 +48,8 @@ private:
 gemma::Result<int64_t> query_int(sqlite3 * db, const char * sql, const std::string & what) {
     Stmt s(db, sql);
     if (!s.ok()) return s.error(what);
-    if (!s.step()) return s.done_ok() ? make_error(ErrorCode::internal, what + ": no row")
-                                      : s.error(what);
+    if (!s.step())
+        return s.done_ok() ? make_error(ErrorCode::internal, what + ": no row") : s.error(what);
     return s.col_int(0);
 }
 
@@ -96,8 +96,8 @@ gemma::Status check_readable(sqlite3 * db, const std::string & path) {
 
 // Copies the database next to itself before an existing history is migrated.
 gemma::Status backup(sqlite3 * db, const std::string & path, int version) {
-    std::string target = path + ".v" + std::to_string(version) + "-" + std::to_string(now_ms()) +
-                         ".bak";
+    std::string target =
+        path + ".v" + std::to_string(version) + "-" + std::to_string(now_ms()) + ".bak";
     Stmt s(db, "VACUUM INTO ?");
     s.bind(1, target);
     return s.run("back up the chat database to '" + target + "' before migrating it");
@@ -118,8 +118,8 @@ gemma::Result<std::unique_ptr<ChatStore>> ChatStore::open(const std::string & pa
         return make_error(ErrorCode::not_found, "cannot create the folder '" + parent.string() +
                                                     "' for the chat database: " + ec.message());
     sqlite3 * db = nullptr;
-    int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                             nullptr);
+    int rc =
+        sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
     if (rc != SQLITE_OK) {
         auto err = sqlite_error(db, rc, "cannot open the chat database '" + path + "'");
         sqlite3_close(db);
@@ -198,8 +198,7 @@ gemma::Result<std::vector<ChatSummary>> ChatStore::list_chats() {
 }
 
 gemma::Result<ChatSummary> ChatStore::chat(int64_t id) {
-    Stmt s(db_,
-           "SELECT id, title, system_prompt, created_at, updated_at FROM chats WHERE id = ?");
+    Stmt s(db_, "SELECT id, title, system_prompt, created_at, updated_at FROM chats WHERE id = ?");
     s.bind(1, id);
     if (!s.ok()) return s.error("read chat");
     if (!s.step()) {

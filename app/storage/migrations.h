@@ -7,7 +7,7 @@
 namespace gemdesk::storage {
 
 struct Migration {
-    int version;       // the file's number; PRAGMA user_version after it ran
+    int version;        // the file's number; PRAGMA user_version after it ran
     const char * name;  // "001_init.sql"
     const char * sql;
 };

@@ -48,7 +48,8 @@ gemma::Status Stmt::run(const std::string & what) {
 
 std::string Stmt::col_text(int i) const {
     const auto * p = sqlite3_column_text(stmt_, i);
-    return p ? std::string(reinterpret_cast<const char *>(p), size_t(sqlite3_column_bytes(stmt_, i)))
+    return p ? std::string(reinterpret_cast<const char *>(p),
+                           size_t(sqlite3_column_bytes(stmt_, i)))
              : std::string();
 }
 

@@ -1,6 +1,8 @@
 // ChatStore on real SQLite files: schema created from an empty file, data surviving a reopen,
 // deletes cascading to messages, and bad files (garbage, damaged pages, another program's
 // database, a newer schema) refused with a clear error while their bytes stay untouched.
+#include "storage/chat_store.h"
+
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -9,7 +11,6 @@
 #include <fstream>
 #include <iterator>
 
-#include "storage/chat_store.h"
 #include "storage/migrations.h"
 
 namespace gemdesk::storage {
@@ -21,9 +22,8 @@ class ChatStoreTest : public ::testing::Test {
 protected:
     void SetUp() override {
         const auto * info = ::testing::UnitTest::GetInstance()->current_test_info();
-        dir_ = fs::temp_directory_path() /
-               (std::string("gemdesk_chat_store_") + info->name() + "_" +
-                std::to_string(::getpid()));
+        dir_ = fs::temp_directory_path() / (std::string("gemdesk_chat_store_") + info->name() +
+                                            "_" + std::to_string(::getpid()));
         fs::remove_all(dir_);
         fs::create_directories(dir_);
     }

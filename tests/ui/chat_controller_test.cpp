@@ -2,9 +2,10 @@
 // streams a reply that matches what the engine itself generates for the same conversation, ends
 // with a finish event and is stored in SQLite; stop cancels; history reloads and continues;
 // delete removes; failures become readable messages.
+#include "controllers/chat_controller.h"
+
 #include <QTemporaryDir>
 
-#include "controllers/chat_controller.h"
 #include "controllers/chat_request.h"
 #include "controllers/settings_controller.h"
 #include "storage/chat_store.h"
@@ -227,8 +228,8 @@ private slots:
 
 private:
     std::unique_ptr<ChatController> makeChat() {
-        auto chat = std::make_unique<ChatController>(m_model.get(), m_settings.get(),
-                                                     m_store.get(), QString());
+        auto chat = std::make_unique<ChatController>(m_model.get(), m_settings.get(), m_store.get(),
+                                                     QString());
         chat->setMaxTokens(8);
         chat->setTemperature(0.0);  // greedy: random weights give a reproducible reply
         return chat;

@@ -52,9 +52,9 @@ private slots:
 
     void brokenWeightsFailReadably() {
         QTemporaryDir dir;
-        for (const char * f : {"config.json", "tokenizer.json", "tokenizer.model",
-                               "tokenizer_config.json", "chat_template.jinja",
-                               "generation_config.json"})
+        for (const char * f :
+             {"config.json", "tokenizer.json", "tokenizer.model", "tokenizer_config.json",
+              "chat_template.jinja", "generation_config.json"})
             QVERIFY(QFile::copy(tiny_model_dir() + "/" + f, dir.filePath(f)));
         QFile weights(dir.filePath("model.safetensors"));
         QVERIFY(weights.open(QIODevice::WriteOnly));

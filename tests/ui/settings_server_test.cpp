@@ -9,9 +9,9 @@
 
 #include <QTemporaryDir>
 
-#include "services.h"
 #include "controllers/server_controller.h"
 #include "controllers/settings_controller.h"
+#include "services.h"
 #include "ui_test_util.h"
 
 namespace gemdesk::testing {
@@ -100,7 +100,8 @@ private slots:
         httplib::Client client("127.0.0.1", free_port.port);
         auto health = client.Get("/health");  // needs no token
         QVERIFY(health);
-        QVERIFY2(health->status == 200 || health->status == 503, qPrintable(QString::number(health->status)));
+        QVERIFY2(health->status == 200 || health->status == 503,
+                 qPrintable(QString::number(health->status)));
         QVERIFY(health->body.find("\"status\"") != std::string::npos);
         auto models = client.Get("/v1/models");  // token required
         QVERIFY(models);

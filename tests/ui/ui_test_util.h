@@ -13,9 +13,7 @@
 
 namespace gemdesk::testing {
 
-inline QString tiny_model_dir() {
-    return QStringLiteral(GEMMA_TEST_DATA_DIR "/tiny-gemma4-chat");
-}
+inline QString tiny_model_dir() { return QStringLiteral(GEMMA_TEST_DATA_DIR "/tiny-gemma4-chat"); }
 
 // The engine the UI tests run on: the scalar reference backend (deterministic, no SIMD needed).
 inline gemma::runtime::EngineOptions tiny_engine_options(int n_ctx = 512) {

@@ -47,7 +47,8 @@ void read_stream(quint64 gen, std::shared_ptr<gemma::runtime::ResponseStream> st
         if (!stream->next(ev, std::chrono::milliseconds(200))) {
             if (!stream->ended()) continue;
             ev.kind = StreamEvent::Kind::error;  // ended without a last event: report it
-            ev.error = gemma::make_error(gemma::ErrorCode::internal, "the reply stream ended early");
+            ev.error =
+                gemma::make_error(gemma::ErrorCode::internal, "the reply stream ended early");
         }
         bool last = ev.kind == StreamEvent::Kind::finish || ev.kind == StreamEvent::Kind::error;
         if (ev.kind != StreamEvent::Kind::token) post(gen, std::move(ev));
@@ -74,7 +75,8 @@ ChatController::~ChatController() {
     if (m_gen->reader.joinable()) m_gen->reader.join();
     // Queued events are dropped with this object; keep what arrived so far.
     m_gen->reply.streaming = false;
-    if (m_gen->reply.finishReason.isEmpty()) m_gen->reply.finishReason = QStringLiteral("cancelled");
+    if (m_gen->reply.finishReason.isEmpty())
+        m_gen->reply.finishReason = QStringLiteral("cancelled");
     if (m_store && m_gen->chatId >= 0)
         (void)m_store->append_message(m_gen->chatId, message_item_to_stored(m_gen->reply));
 }
@@ -99,8 +101,8 @@ void ChatController::setTemperature(double t) {
 
 qint64 ChatController::ensureChat(const QString & firstMessage) {
     if (m_chatId >= 0 || !m_store) return m_chatId;
-    auto id = m_store->create_chat(chat_title(firstMessage).toStdString(),
-                                   m_systemPrompt.toStdString());
+    auto id =
+        m_store->create_chat(chat_title(firstMessage).toStdString(), m_systemPrompt.toStdString());
     if (!id.ok()) {
         setError(tr("Could not save the chat: %1").arg(QString::fromStdString(id.error().message)));
         return -1;
@@ -130,8 +132,11 @@ bool ChatController::send(const QString & text) {
     user.content = text;
     if (m_store && m_chatId >= 0) {
         auto id = m_store->append_message(m_chatId, message_item_to_stored(user));
-        if (id.ok()) user.id = *id;
-        else setError(tr("Could not save the message: %1").arg(QString::fromStdString(id.error().message)));
+        if (id.ok())
+            user.id = *id;
+        else
+            setError(tr("Could not save the message: %1")
+                         .arg(QString::fromStdString(id.error().message)));
     }
     m_messages.append(user);
 
@@ -216,8 +221,8 @@ void ChatController::finishReply() {
         if (id.ok())
             gen->reply.id = *id;
         else
-            setError(tr("Could not save the reply: %1")
-                         .arg(QString::fromStdString(id.error().message)));
+            setError(
+                tr("Could not save the reply: %1").arg(QString::fromStdString(id.error().message)));
     }
     if (gen->row >= 0 && gen->chatId == m_chatId)
         m_messages.update(gen->row, {}, [&](MessageItem & m) { m = gen->reply; });
@@ -252,9 +257,11 @@ void ChatController::newChat() {
 bool ChatController::openChat(qint64 id) {
     if (!m_store) return false;
     auto chat = m_store->chat(id);
-    auto msgs = chat.ok() ? m_store->messages(id) : gemma::Result<std::vector<storage::StoredMessage>>(chat.error());
+    auto msgs = chat.ok() ? m_store->messages(id)
+                          : gemma::Result<std::vector<storage::StoredMessage>>(chat.error());
     if (!msgs.ok()) {
-        setError(tr("Could not open the chat: %1").arg(QString::fromStdString(msgs.error().message)));
+        setError(
+            tr("Could not open the chat: %1").arg(QString::fromStdString(msgs.error().message)));
         return false;
     }
     if (m_gen && m_gen->chatId != id) cancelRunning();
@@ -280,7 +287,8 @@ bool ChatController::deleteChat(qint64 id) {
     }
     auto st = m_store->delete_chat(id);
     if (!st.ok()) {
-        setError(tr("Could not delete the chat: %1").arg(QString::fromStdString(st.error().message)));
+        setError(
+            tr("Could not delete the chat: %1").arg(QString::fromStdString(st.error().message)));
         return false;
     }
     if (id == m_chatId) newChat();

@@ -4,10 +4,11 @@
 // one reader thread per reply waits on the engine's stream so the GUI never blocks.
 #pragma once
 
+#include <QtQml/qqmlregistration.h>
+
 #include <QLoggingCategory>
 #include <QObject>
 #include <QString>
-#include <QtQml/qqmlregistration.h>
 #include <memory>
 #include <thread>
 

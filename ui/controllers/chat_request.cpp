@@ -20,8 +20,8 @@ gemma::chat::ChatMessage assistant_message(const MessageItem & item) {
     gemma::chat::ChatMessage m = text_message("assistant", item.content);
     for (const auto & v : item.toolCalls) {
         QVariantMap c = v.toMap();
-        auto args = gemma::chat::Json::parse(c.value("arguments").toString().toStdString(),
-                                             nullptr, false);
+        auto args =
+            gemma::chat::Json::parse(c.value("arguments").toString().toStdString(), nullptr, false);
         m.tool_calls.push_back({c.value("id").toString().toStdString(),
                                 c.value("name").toString().toStdString(),
                                 args.is_object() ? args : gemma::chat::Json::object()});
@@ -57,12 +57,14 @@ QString readable_generation_error(const gemma::Error & error) {
     QString detail = QString::fromStdString(error.message);
     switch (error.code) {
         case gemma::ErrorCode::context_full:
-            return QObject::tr("This conversation no longer fits in the model's context. Start a "
-                               "new chat to continue. (%1)")
+            return QObject::tr(
+                       "This conversation no longer fits in the model's context. Start a "
+                       "new chat to continue. (%1)")
                 .arg(detail);
         case gemma::ErrorCode::out_of_memory:
-            return QObject::tr("Out of memory while generating. Close other programs or use a "
-                               "smaller context. (%1)")
+            return QObject::tr(
+                       "Out of memory while generating. Close other programs or use a "
+                       "smaller context. (%1)")
                 .arg(detail);
         case gemma::ErrorCode::device_error:
             return QObject::tr("The compute device failed while generating: %1").arg(detail);

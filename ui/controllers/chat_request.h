@@ -13,7 +13,7 @@ namespace gemdesk {
 struct ChatTurnOptions {
     QString systemPrompt;  // "" = none
     bool thinking = false;
-    int maxTokens = -1;  // -1: until a stop token or the context is full
+    int maxTokens = -1;        // -1: until a stop token or the context is full
     double temperature = 1.0;  // 0 = greedy
 };
 

@@ -32,8 +32,9 @@ void ModelController::load() {
     if (m_state == State::Loading || m_state == State::Ready) return;
     if (m_loader.joinable()) m_loader.join();  // the previous, finished attempt
     if (m_path.isEmpty()) {
-        m_error = tr("No model selected. Start GemDesk with --model DIR, where DIR is a Gemma 4 "
-                     "model folder (config.json, model.safetensors, tokenizer).");
+        m_error =
+            tr("No model selected. Start GemDesk with --model DIR, where DIR is a Gemma 4 "
+               "model folder (config.json, model.safetensors, tokenizer).");
         setState(State::Failed);
         return;
     }
@@ -96,8 +97,8 @@ void ModelController::onLoadDone(std::shared_ptr<gemma::runtime::ChatEngine> eng
         setState(State::Cancelled);
         return;
     }
-    m_error = tr("Cannot load the model in '%1': %2")
-                  .arg(m_path, QString::fromStdString(error.message));
+    m_error =
+        tr("Cannot load the model in '%1': %2").arg(m_path, QString::fromStdString(error.message));
     qCWarning(lcModel).noquote() << m_error;
     setState(State::Failed);
 }

@@ -2,10 +2,11 @@
 // it got; the load can be cancelled. Owns the loaded engine, shared with chats and the server.
 #pragma once
 
+#include <QtQml/qqmlregistration.h>
+
 #include <QLoggingCategory>
 #include <QObject>
 #include <QString>
-#include <QtQml/qqmlregistration.h>
 #include <atomic>
 #include <memory>
 #include <thread>

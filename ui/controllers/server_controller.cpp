@@ -11,9 +11,11 @@ namespace gemdesk {
 ServerController::ServerController(SettingsController * settings, ModelController * model,
                                    ChatServiceFactory factory, QObject * parent)
     : QObject(parent), m_settings(settings), m_model(model), m_factory(std::move(factory)) {
-    m_server = std::make_unique<services::BackgroundServer>([this](const services::ServerStatus & s) {
-        QMetaObject::invokeMethod(this, [this, s] { onStatus(s); }, Qt::QueuedConnection);
-    });
+    m_server =
+        std::make_unique<services::BackgroundServer>([this](const services::ServerStatus & s) {
+            QMetaObject::invokeMethod(
+                this, [this, s] { onStatus(s); }, Qt::QueuedConnection);
+        });
     connect(m_settings, &SettingsController::serverChanged, this, &ServerController::apply);
     connect(m_model, &ModelController::stateChanged, this, &ServerController::apply);
     m_text = tr("Off");
@@ -67,11 +69,11 @@ void ServerController::onStatus(services::ServerStatus s) {
             break;
         case S::running:
             m_port = s.port;
-            setStatus(State::Running, tr("Running at http://127.0.0.1:%1/v1%2")
-                                          .arg(s.port)
-                                          .arg(m_settings->apiToken().isEmpty()
-                                                   ? tr(" (no token)")
-                                                   : tr(" (token required)")));
+            setStatus(State::Running,
+                      tr("Running at http://127.0.0.1:%1/v1%2")
+                          .arg(s.port)
+                          .arg(m_settings->apiToken().isEmpty() ? tr(" (no token)")
+                                                                : tr(" (token required)")));
             break;
         case S::failed:
             setStatus(State::Failed,

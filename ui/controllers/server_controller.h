@@ -2,9 +2,10 @@
 // engine when the settings say so, and shows its state: off, starting, running at URL, or failed.
 #pragma once
 
+#include <QtQml/qqmlregistration.h>
+
 #include <QObject>
 #include <QString>
-#include <QtQml/qqmlregistration.h>
 #include <functional>
 #include <memory>
 

@@ -2,10 +2,11 @@
 // background API server (on/off, port, token). Plain values; ServerController acts on them.
 #pragma once
 
+#include <QtQml/qqmlregistration.h>
+
 #include <QObject>
 #include <QSettings>
 #include <QString>
-#include <QtQml/qqmlregistration.h>
 #include <memory>
 
 namespace gemdesk {

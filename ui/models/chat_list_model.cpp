@@ -13,10 +13,14 @@ QVariant ChatListModel::data(const QModelIndex & index, int role) const {
     if (!index.isValid() || index.row() >= rowCount()) return {};
     const auto & c = m_chats[size_t(index.row())];
     switch (role) {
-        case IdRole: return qint64(c.id);
-        case TitleRole: return QString::fromStdString(c.title);
-        case UpdatedRole: return QDateTime::fromMSecsSinceEpoch(c.updated_at_ms);
-        default: return {};
+        case IdRole:
+            return qint64(c.id);
+        case TitleRole:
+            return QString::fromStdString(c.title);
+        case UpdatedRole:
+            return QDateTime::fromMSecsSinceEpoch(c.updated_at_ms);
+        default:
+            return {};
     }
 }
 

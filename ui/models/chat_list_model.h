@@ -1,8 +1,9 @@
 // The stored chats for the side panel, newest activity first.
 #pragma once
 
-#include <QAbstractListModel>
 #include <QtQml/qqmlregistration.h>
+
+#include <QAbstractListModel>
 #include <vector>
 
 #include "storage/chat_store.h"

@@ -49,16 +49,26 @@ QVariant MessageListModel::data(const QModelIndex & index, int role) const {
     if (!index.isValid() || index.row() >= rowCount()) return {};
     const MessageItem & m = m_items[size_t(index.row())];
     switch (role) {
-        case RoleRole: return m.role;
-        case ContentRole: return m.content;
-        case ReasoningRole: return m.reasoning;
-        case ToolCallsRole: return m.toolCalls;
-        case StreamingRole: return m.streaming;
-        case FinishReasonRole: return m.finishReason;
-        case ErrorTextRole: return m.errorText;
-        case PromptTokensRole: return m.promptTokens;
-        case CompletionTokensRole: return m.completionTokens;
-        default: return {};
+        case RoleRole:
+            return m.role;
+        case ContentRole:
+            return m.content;
+        case ReasoningRole:
+            return m.reasoning;
+        case ToolCallsRole:
+            return m.toolCalls;
+        case StreamingRole:
+            return m.streaming;
+        case FinishReasonRole:
+            return m.finishReason;
+        case ErrorTextRole:
+            return m.errorText;
+        case PromptTokensRole:
+            return m.promptTokens;
+        case CompletionTokensRole:
+            return m.completionTokens;
+        default:
+            return {};
     }
 }
 

@@ -2,10 +2,11 @@
 // a reply streams (content and thinking deltas, tool calls, the finish reason or an error).
 #pragma once
 
+#include <QtQml/qqmlregistration.h>
+
 #include <QAbstractListModel>
 #include <QString>
 #include <QVariantList>
-#include <QtQml/qqmlregistration.h>
 #include <vector>
 
 #include "storage/chat_store.h"

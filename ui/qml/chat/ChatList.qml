@@ -41,7 +41,7 @@ Pane {
                         Label {
                             text: Qt.formatDateTime(item.updated, "yyyy-MM-dd hh:mm")
                             font.pixelSize: 11
-                            color: "#5f6368"
+                            opacity: 0.7
                         }
                     }
                     ToolButton {

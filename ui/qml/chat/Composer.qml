@@ -19,6 +19,10 @@ Pane {
                 objectName: "messageInput"
                 placeholderText: qsTr("Message Gemma… (Enter to send, Shift+Enter for a new line)")
                 wrapMode: TextArea.Wrap
+                background: Rectangle {
+                    border.color: input.activeFocus ? "#1a73e8" : "#c4c7c5"
+                    radius: 6
+                }
                 Keys.onReturnPressed: (event) => {
                     if (event.modifiers & Qt.ShiftModifier) {
                         event.accepted = false
