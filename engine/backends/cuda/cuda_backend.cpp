@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "backends/cuda/cuda_context.h"
+#include "backends/cuda/cuda_module.h"
 
 namespace gemma::cuda {
 namespace {
@@ -321,7 +322,9 @@ private:
 
 }  // namespace
 
-Result<std::unique_ptr<Backend>> make_cuda_backend(const CudaOptions & options) {
+namespace module {
+
+Result<std::unique_ptr<Backend>> create(const CudaOptions & options) {
     CudaOptions o = options;
     if (const char * g = std::getenv("GEMMA_CUDA_GRAPHS"); g && std::strcmp(g, "0") == 0)
         o.graphs = false;
@@ -330,18 +333,20 @@ Result<std::unique_ptr<Backend>> make_cuda_backend(const CudaOptions & options) 
     return std::unique_ptr<Backend>(std::make_unique<CudaBackend>(std::move(*ctx)));
 }
 
-Result<CudaQueueStats> cuda_queue_stats(Backend & backend) {
+Result<CudaQueueStats> queue_stats(Backend & backend) {
     auto * cuda = dynamic_cast<CudaBackend *>(&backend);
     if (!cuda)
         return make_error(ErrorCode::invalid_argument, "cuda_queue_stats: not a CUDA backend");
     return cuda->queue_stats();
 }
 
-bool cuda_device_available() {
+bool device_available() {
     int count = 0;
     gpuError_t e = gpuGetDeviceCount(&count);
     if (e != gpuSuccess) (void)gpuGetLastError();
     return e == gpuSuccess && count > 0;
 }
+
+}  // namespace module
 
 }  // namespace gemma::cuda

@@ -1,6 +1,9 @@
 // The CUDA backend ("cuda", "cuda-f32"): device memory from a stream-ordered pool, one in-order
 // stream, ops recorded and replayed as CUDA graphs when a step repeats (op_queue.h), cuBLAS for
 // prefill GEMMs and weight-streaming GEMV kernels for decode. HIP builds reuse it (backends/hip).
+// The backend lives in a loadable module (libgemma_backend_cuda.so, cuda_module.h); the functions
+// below are the program-side API, implemented by loader/cuda_loader.cpp, which loads the module
+// on first use and keeps it loaded until exit. Programs therefore never link cudart or cuBLAS.
 #pragma once
 
 #include <memory>
@@ -24,7 +27,8 @@ struct CudaOptions {
     bool graphs = true;
 };
 
-// device_error (saying why) when no usable GPU is present or the device cannot be set up.
+// device_error (saying why) when the module cannot be loaded (not built, or its libraries, e.g.
+// cuBLAS, are missing), no usable GPU is present, or the device cannot be set up.
 // The environment variable GEMMA_CUDA_GRAPHS=0 forces options.graphs off (debugging);
 // GEMMA_CUDA_STATS=1 prints how op segments ran when the backend is destroyed.
 Result<std::unique_ptr<Backend>> make_cuda_backend(const CudaOptions & options);
@@ -38,7 +42,7 @@ struct CudaQueueStats {
 // invalid_argument when `backend` is not a CUDA backend.
 Result<CudaQueueStats> cuda_queue_stats(Backend & backend);
 
-// Whether at least one CUDA device is visible (false without a driver). Never fails.
+// Whether at least one CUDA device is visible (false without the module or a driver). Never fails.
 bool cuda_device_available();
 
 }  // namespace gemma::cuda
