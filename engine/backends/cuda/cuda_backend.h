@@ -25,12 +25,17 @@ struct CudaOptions {
     CudaPrecision precision = CudaPrecision::split16;
     // Replay repeated op sequences as CUDA graphs (env GEMMA_CUDA_GRAPHS=0 turns this off).
     bool graphs = true;
+    // Fuse decode op patterns into fewer kernels (fusion.h; env GEMMA_CUDA_FUSE=0 turns it off).
+    bool fuse = true;
+    // Programmatic dependent launch on sm_90+ (env GEMMA_CUDA_PDL=0 turns it off).
+    bool pdl = true;
 };
 
+// The environment variables GEMMA_CUDA_GRAPHS=0, GEMMA_CUDA_FUSE=0 and GEMMA_CUDA_PDL=0 turn the
+// matching option off (debugging, A/B timing); GEMMA_CUDA_STATS=1 prints how op segments ran
+// when the backend is destroyed.
 // device_error (saying why) when the module cannot be loaded (not built, or its libraries, e.g.
 // cuBLAS, are missing), no usable GPU is present, or the device cannot be set up.
-// The environment variable GEMMA_CUDA_GRAPHS=0 forces options.graphs off (debugging);
-// GEMMA_CUDA_STATS=1 prints how op segments ran when the backend is destroyed.
 Result<std::unique_ptr<Backend>> make_cuda_backend(const CudaOptions & options);
 
 // How the backend's op queue ran its segments so far (see op_queue.h).
@@ -38,6 +43,7 @@ struct CudaQueueStats {
     size_t eager_segments = 0;  // launched kernel by kernel
     size_t captured = 0;        // captured into a new CUDA graph
     size_t replayed = 0;        // replayed from a cached graph
+    size_t fused = 0;           // ops folded into the op recorded before them (fusion.h)
 };
 // invalid_argument when `backend` is not a CUDA backend.
 Result<CudaQueueStats> cuda_queue_stats(Backend & backend);

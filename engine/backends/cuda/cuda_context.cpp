@@ -53,6 +53,7 @@ Status CudaContext::init(const CudaOptions & options) {
         return blas_error("cublasSetWorkspace", st);
     env_.blas = blas_;
     env_.n_sms = props_.multiProcessorCount;
+    env_.pdl = options.pdl && props_.major >= 9;  // griddepcontrol needs sm_90
     queue_ = std::make_unique<OpQueue>(stream_, env_, options.graphs);
     return Status::success();
 }

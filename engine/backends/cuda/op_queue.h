@@ -36,15 +36,25 @@ public:
     Status push(const char * name, const P & params) {
         static_assert(std::is_trivially_copyable_v<P> && sizeof(P) <= kMaxParams);
         Record & r = pending_.emplace_back();
-        std::memset(&r, 0, sizeof(Record));
-        r.fn = [](const void * p, gpuStream_t s, const LaunchEnv & e) {
-            return F(*static_cast<const P *>(p), s, e);
-        };
-        r.name = name;
-        r.size = uint32_t(sizeof(P));
-        std::memcpy(r.params, &params, sizeof(P));
+        set<P, F>(r, name, params);
         if (pending_.size() >= kSegmentOps) return flush();
         return Status::success();
+    }
+
+    // Whether the last pending record runs F; if so copies its params to *out. Lets the backend
+    // fuse an op into the one recorded just before it (fusion.h).
+    template <class P, LaunchResult (*F)(const P &, gpuStream_t, const LaunchEnv &)>
+    bool last(P * out) const {
+        if (pending_.empty() || pending_.back().fn != &thunk<P, F>) return false;
+        std::memcpy(out, pending_.back().params, sizeof(P));
+        return true;
+    }
+    // Replaces the last pending record (which must exist) by op `name` running F(params).
+    template <class P, LaunchResult (*F)(const P &, gpuStream_t, const LaunchEnv &)>
+    void replace_last(const char * name, const P & params) {
+        static_assert(std::is_trivially_copyable_v<P> && sizeof(P) <= kMaxParams);
+        set<P, F>(pending_.back(), name, params);
+        ++stats_.fused;
     }
 
     // Launches every pending record (does not wait for them).
@@ -53,6 +63,7 @@ public:
 
     struct Stats {
         size_t eager_segments = 0, captured = 0, replayed = 0;
+        size_t fused = 0;  // ops folded into the record before them
     };
     Stats stats() const { return stats_; }
 
@@ -67,6 +78,19 @@ private:
         std::vector<Record> records;
         gpuGraphExec_t exec = nullptr;
     };
+
+    template <class P, LaunchResult (*F)(const P &, gpuStream_t, const LaunchEnv &)>
+    static LaunchResult thunk(const void * p, gpuStream_t s, const LaunchEnv & e) {
+        return F(*static_cast<const P *>(p), s, e);
+    }
+    template <class P, LaunchResult (*F)(const P &, gpuStream_t, const LaunchEnv &)>
+    static void set(Record & r, const char * name, const P & params) {
+        std::memset(&r, 0, sizeof(Record));
+        r.fn = &thunk<P, F>;
+        r.name = name;
+        r.size = uint32_t(sizeof(P));
+        std::memcpy(r.params, &params, sizeof(P));
+    }
 
     static bool same(const Record & a, const Record & b);
     uint64_t hash_pending() const;
