@@ -107,7 +107,7 @@ std::vector<float> step(Backend & b, Toy & t, const Tensor & h0, int32_t p0, int
     std::vector<int32_t> pos;
     for (int64_t i = 0; i < n; ++i) pos.push_back(p0 + int32_t(i));
     EXPECT_TRUE(b.write(t.pos, pos.data(), pos.size() * 4).ok());
-    EXPECT_TRUE(b.copy(h0, rows(t.h, n)).ok());
+    EXPECT_TRUE(b.copy(rows(h0, n), rows(t.h, n)).ok());
     for (const Weights & L : t.layers) {
         Status s = layer(b, t, L, n);
         EXPECT_TRUE(s.ok()) << s.error().message;

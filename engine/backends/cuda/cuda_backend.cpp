@@ -53,8 +53,13 @@ public:
             OpQueue::Stats s = ctx_->queue().stats();
             std::fprintf(stderr,
                          "cuda: op segments: %zu eager, %zu captured, %zu replayed as graphs; "
-                         "%zu ops fused\n",
-                         s.eager_segments, s.captured, s.replayed, s.fused);
+                         "%zu ops fused; host: %.1f ms launching segments, %.1f ms waiting for "
+                         "the GPU\n",
+                         s.eager_segments, s.captured, s.replayed, s.fused, s.flush_ms,
+                         ctx_->waited_ms());
+            for (const auto & [name, t] : ctx_->queue().profile())
+                std::fprintf(stderr, "cuda: profile %-16s %8zu calls %10.3f ms %8.2f us/call\n",
+                             name.c_str(), t.count, t.ms, 1000.0 * t.ms / double(t.count));
         }
     }
 
@@ -121,7 +126,7 @@ public:
         if (!stage) return stage.error();
         GEMMA_CUDA_TRY(
             gpuMemcpyAsync(*stage, src.data, nbytes, gpuMemcpyDeviceToHost, ctx_->stream()));
-        GEMMA_CUDA_TRY(gpuStreamSynchronize(ctx_->stream()));
+        GEMMA_TRY(ctx_->wait());
         std::memcpy(dst, *stage, nbytes);
         return Status::success();
     }
@@ -178,7 +183,8 @@ public:
             p.scratch = *s;
         }
         if (fuse() && fuse_matmul(ctx_->queue(), p)) return Status::success();
-        return ctx_->queue().push<MatmulParams, launch_matmul>("matmul", p);
+        const char * name = p.path == MatmulPath::gemv ? "matmul_gemv" : "matmul";
+        return ctx_->queue().push<MatmulParams, launch_matmul>(name, p);
     }
 
     Status rms_norm(const Tensor & x, const Tensor & w, float eps, const Tensor & out) override {

@@ -38,7 +38,7 @@ bool fuse_matmul(OpQueue & q, const MatmulParams & p) {
     prev.w2 = p.w;
     prev.out2 = p.out;
     prev.epilogue = GemvEpilogue::dual;
-    q.replace_last<MatmulParams, launch_matmul>("matmul2", prev);
+    q.replace_last<MatmulParams, launch_matmul>("matmul_gemv2", prev);
     return true;
 }
 
@@ -56,7 +56,7 @@ bool fuse_gelu_mul(OpQueue & q, const EltParams & p) {
     } else {
         return false;
     }
-    q.replace_last<MatmulParams, launch_matmul>("matmul_gelu", prev);
+    q.replace_last<MatmulParams, launch_matmul>("matmul_gemv_gelu", prev);
     return true;
 }
 
@@ -64,7 +64,7 @@ bool fuse_add(OpQueue & q, const EltParams & p) {
     RmsNormParams norm;
     if (!q.last<RmsNormParams, launch_rms_norm>(&norm)) return false;
     if (norm.x != norm.out || norm.out != p.b || p.btype != ElemType::f32 || p.nb != p.n ||
-        p.n != norm.rows * norm.d || p.d != norm.d)
+        p.n != norm.rows * norm.d || p.d != norm.d || norm.d > kRowFuseMaxD)
         return false;
     if (!same_or_apart(p.out, p.n, p.a, p.n) || !same_or_apart(p.out, p.n, norm.out, p.n) ||
         !same_or_apart(p.a, p.n, norm.out, p.n))

@@ -9,6 +9,8 @@
 #pragma once
 
 #include <cstring>
+#include <map>
+#include <string>
 #include <type_traits>
 #include <unordered_map>
 #include <vector>
@@ -22,10 +24,19 @@ class OpQueue {
 public:
     using LaunchFn = LaunchResult (*)(const void * params, gpuStream_t s, const LaunchEnv & env);
     static constexpr size_t kMaxParams = 120;
-    static constexpr size_t kSegmentOps = 64;
+    static constexpr size_t kSegmentOps = 64;  // default; env GEMMA_CUDA_SEGMENT overrides
     static constexpr size_t kMaxGraphs = 1024;
 
-    OpQueue(gpuStream_t stream, const LaunchEnv & env, bool use_graphs);
+    OpQueue(gpuStream_t stream, const LaunchEnv & env, bool use_graphs,
+            size_t segment_ops = kSegmentOps);
+    // Profiling mode (env GEMMA_CUDA_PROFILE=1): every op runs eagerly between two events and
+    // its GPU time is added to profile() under its record name. Slow; for finding hot ops.
+    void set_profiling(bool on) { profiling_ = on; }
+    struct OpTime {
+        size_t count = 0;
+        double ms = 0;
+    };
+    const std::map<std::string, OpTime> & profile() const { return profile_; }
     ~OpQueue();
     OpQueue(const OpQueue &) = delete;
     OpQueue & operator=(const OpQueue &) = delete;
@@ -37,7 +48,7 @@ public:
         static_assert(std::is_trivially_copyable_v<P> && sizeof(P) <= kMaxParams);
         Record & r = pending_.emplace_back();
         set<P, F>(r, name, params);
-        if (pending_.size() >= kSegmentOps) return flush();
+        if (pending_.size() >= segment_ops_) return flush();
         return Status::success();
     }
 
@@ -64,6 +75,7 @@ public:
     struct Stats {
         size_t eager_segments = 0, captured = 0, replayed = 0;
         size_t fused = 0;  // ops folded into the record before them
+        double flush_ms = 0;  // host time spent launching segments (hash, capture, launch)
     };
     Stats stats() const { return stats_; }
 
@@ -94,6 +106,8 @@ private:
 
     static bool same(const Record & a, const Record & b);
     uint64_t hash_pending() const;
+    Status flush_pending();
+    Status run_profiled();
     Status run_pending(bool capturing);
     Status capture_and_launch(uint64_t key);
     void clear_graphs();
@@ -101,6 +115,9 @@ private:
     gpuStream_t stream_;
     LaunchEnv env_;
     bool use_graphs_;
+    size_t segment_ops_;
+    bool profiling_ = false;
+    std::map<std::string, OpTime> profile_;
     std::vector<Record> pending_;
     std::unordered_map<uint64_t, Graph> graphs_;
     std::unordered_map<uint64_t, int> seen_;

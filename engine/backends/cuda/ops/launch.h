@@ -104,6 +104,7 @@ struct RowFuseParams {
     int32_t norm1;  // 1: a is normalized first (w1 may be none)
 };
 LaunchResult launch_row_fuse(const RowFuseParams & p, gpuStream_t s, const LaunchEnv & env);
+constexpr int64_t kRowFuseMaxD = 8192;  // longer rows are not fused
 
 // Per-head norms of q (or k and v), then RoPE on the first part, then optionally the KV-cache
 // store: a [rows_a, d] = rms_norm(a, wa) (rope'd when freqs: token of row r is r / heads);

@@ -1,13 +1,14 @@
 // row_fuse: the fused tail of a decoder sub-block (launch.h RowFuseParams), one block per row of
-// d: a = rms_norm(a, w1); h_out = (h_in + a) · scalar; x = rms_norm(h_out, w2). Each thread owns
-// the same elements in every phase, and the sums of squares use rms_norm.cu's thread count and
-// reduction order, so the result equals the unfused kernels bit for bit.
+// d ≤ 8192: a = rms_norm(a, w1); h_out = (h_in + a) · scalar; x = rms_norm(h_out, w2). Same f32
+// operations as the unfused kernels; the sums of squares are reduced in another order (f32
+// rounding differences only).
 #include "backends/cuda/ops/common.cuh"
 
 namespace gemma::cuda {
 namespace {
 
-constexpr int kThreads = 256;
+constexpr int kMaxThreads = 1024;
+constexpr int kPer = 8;  // elements per thread: rows up to kMaxThreads · kPer
 
 // 1 / sqrt(mean + eps) of the per-thread partial sums `ss` over a row of d (all threads).
 __device__ float block_inv_rms(float ss, int64_t d, float eps, float * warp_sums) {
@@ -27,39 +28,60 @@ __device__ float block_inv_rms(float ss, int64_t d, float eps, float * warp_sums
     return inv;
 }
 
-__global__ void __launch_bounds__(kThreads) row_fuse_kernel(RowFuseParams p) {
+// Each thread keeps its (at most kPer) elements in registers: every load of the row is issued
+// up front, so the kernel pays about one memory latency per phase instead of one per element
+// (a single decode row is latency-bound, not bandwidth-bound).
+__global__ void __launch_bounds__(kMaxThreads) row_fuse_kernel(RowFuseParams p) {
     pdl_enter();
-    __shared__ float warp_sums[kThreads / GEMMA_WARP];
+    __shared__ float warp_sums[kMaxThreads / GEMMA_WARP];
     const int64_t off = int64_t(blockIdx.x) * p.d;
     float * a = p.a + off;
     const float * h_in = p.h_in + off;
     float * h_out = p.h_out + off;
-    float inv1 = 1.0f;
-    if (p.norm1) {
-        float ss = 0.0f;
-        for (int64_t j = threadIdx.x; j < p.d; j += blockDim.x) ss += a[j] * a[j];
-        inv1 = block_inv_rms(ss, p.d, p.eps1, warp_sums);
+    float av[kPer], hv[kPer], w1[kPer], w2[kPer];
+#pragma unroll
+    for (int e = 0; e < kPer; ++e) {
+        int64_t j = threadIdx.x + int64_t(e) * blockDim.x;
+        bool in = j < p.d;
+        av[e] = in ? a[j] : 0.0f;
+        hv[e] = in ? h_in[j] : 0.0f;
+        w1[e] = in && p.w1_type != ElemType::none ? load_elem(p.w1, j, p.w1_type) : 1.0f;
+        w2[e] = in && p.x && p.w2_type != ElemType::none ? load_elem(p.w2, j, p.w2_type) : 1.0f;
     }
     float scale = p.scalar ? load_elem(p.scalar, 0, p.scalar_type) : 1.0f;
-    float ss2 = 0.0f;
-    for (int64_t j = threadIdx.x; j < p.d; j += blockDim.x) {
-        float v = a[j];
-        if (p.norm1) {
-            v = v * inv1;
-            if (p.w1_type != ElemType::none) v = v * load_elem(p.w1, j, p.w1_type);
-            a[j] = v;
+    if (p.norm1) {
+        float ss = 0.0f;
+#pragma unroll
+        for (int e = 0; e < kPer; ++e) ss += av[e] * av[e];
+        float inv1 = block_inv_rms(ss, p.d, p.eps1, warp_sums);
+#pragma unroll
+        for (int e = 0; e < kPer; ++e) {
+            av[e] = av[e] * inv1;
+            if (p.w1_type != ElemType::none) av[e] = av[e] * w1[e];
         }
-        float h = h_in[j] + v;
+    }
+    float ss2 = 0.0f;
+#pragma unroll
+    for (int e = 0; e < kPer; ++e) {
+        int64_t j = threadIdx.x + int64_t(e) * blockDim.x;
+        float h = hv[e] + av[e];
         if (p.scalar) h = h * scale;
-        h_out[j] = h;
-        ss2 += h * h;
+        hv[e] = h;
+        if (j < p.d) {
+            if (p.norm1) a[j] = av[e];
+            h_out[j] = h;
+            ss2 += h * h;
+        }
     }
     if (!p.x) return;  // uniform over the block
     float inv2 = block_inv_rms(ss2, p.d, p.eps2, warp_sums);
     float * x = p.x + off;
-    for (int64_t j = threadIdx.x; j < p.d; j += blockDim.x) {
-        float v = h_out[j] * inv2;
-        x[j] = p.w2_type == ElemType::none ? v : v * load_elem(p.w2, j, p.w2_type);
+#pragma unroll
+    for (int e = 0; e < kPer; ++e) {
+        int64_t j = threadIdx.x + int64_t(e) * blockDim.x;
+        if (j >= p.d) continue;
+        float v = hv[e] * inv2;
+        x[j] = p.w2_type == ElemType::none ? v : v * w2[e];
     }
 }
 
@@ -67,7 +89,10 @@ __global__ void __launch_bounds__(kThreads) row_fuse_kernel(RowFuseParams p) {
 
 LaunchResult launch_row_fuse(const RowFuseParams & p, gpuStream_t s, const LaunchEnv & env) {
     if (p.rows == 0) return nullptr;
-    int threads = p.d <= 64 ? 64 : p.d <= 128 ? 128 : kThreads;  // as rms_norm.cu
+    static_assert(kRowFuseMaxD <= int64_t(kMaxThreads) * kPer);
+    if (p.d > kRowFuseMaxD) return "row_fuse: row longer than kRowFuseMaxD";
+    int64_t warps = (p.d + int64_t(GEMMA_WARP) * kPer - 1) / (int64_t(GEMMA_WARP) * kPer);
+    int threads = int(warps < 2 ? 2 : warps) * GEMMA_WARP;
     return launch_kernel(row_fuse_kernel, unsigned(p.rows), threads, 0, s, env, p);
 }
 
