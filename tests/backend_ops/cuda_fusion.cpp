@@ -13,8 +13,8 @@
 namespace gemma::cuda_test {
 namespace {
 
-constexpr int64_t kH = 64, kHq = 4, kHkv = 2, kD = 32, kF = 128, kP = 16, kLayers = 3,
-                  kSlots = 16, kRows = 3;
+constexpr int64_t kH = 64, kHq = 4, kHkv = 2, kD = 32, kF = 128, kP = 16, kLayers = 3, kSlots = 16,
+                  kRows = 3;
 
 struct Weights {
     Tensor in_norm, q_norm, k_norm, post_attn, pre_ffw, post_ffw, post_ple, scalar;

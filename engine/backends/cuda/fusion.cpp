@@ -30,8 +30,8 @@ bool is_gemv(const MatmulParams & p) { return p.path == MatmulPath::gemv; }
 bool fuse_matmul(OpQueue & q, const MatmulParams & p) {
     MatmulParams prev;
     if (!is_gemv(p) || !q.last<MatmulParams, launch_matmul>(&prev)) return false;
-    if (!is_gemv(prev) || prev.epilogue != GemvEpilogue::none || prev.x != p.x ||
-        prev.n != p.n || prev.k != p.k || prev.m != p.m || prev.type != p.type)
+    if (!is_gemv(prev) || prev.epilogue != GemvEpilogue::none || prev.x != p.x || prev.n != p.n ||
+        prev.k != p.k || prev.m != p.m || prev.type != p.type)
         return false;
     int64_t out_n = p.n * p.m, x_n = p.n * p.k;
     if (!apart(p.out, out_n, prev.out, out_n) || !apart(p.out, out_n, p.x, x_n)) return false;
@@ -87,8 +87,7 @@ bool fuse_add(OpQueue & q, const EltParams & p) {
 bool fuse_mul(OpQueue & q, const EltParams & p) {
     RowFuseParams f;
     if (!q.last<RowFuseParams, launch_row_fuse>(&f)) return false;
-    if (f.scalar || f.x || p.nb != 1 || p.a != f.h_out || p.out != f.h_out ||
-        p.n != f.rows * f.d)
+    if (f.scalar || f.x || p.nb != 1 || p.a != f.h_out || p.out != f.h_out || p.n != f.rows * f.d)
         return false;
     f.scalar = p.b;
     f.scalar_type = p.btype;

@@ -27,7 +27,9 @@ uint64_t mix(uint64_t h, const void * data, size_t n) {
 }  // namespace
 
 OpQueue::OpQueue(gpuStream_t stream, const LaunchEnv & env, bool use_graphs, size_t segment_ops)
-    : stream_(stream), env_(env), use_graphs_(use_graphs),
+    : stream_(stream),
+      env_(env),
+      use_graphs_(use_graphs),
       segment_ops_(segment_ops < 1 ? 1 : segment_ops) {
     pending_.reserve(segment_ops_);
 }

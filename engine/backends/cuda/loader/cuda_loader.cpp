@@ -55,9 +55,10 @@ bool abi_matches(void * h, std::string & why) {
     if (got.version != want.version || got.size_options != want.size_options ||
         got.size_tensor != want.size_tensor || got.size_result != want.size_result ||
         got.size_info != want.size_info) {
-        why = format("it was built from another version (module ABI %d, program ABI %d); rebuild "
-                     "both from the same tree",
-                     got.version, want.version);
+        why = format(
+            "it was built from another version (module ABI %d, program ABI %d); rebuild "
+            "both from the same tree",
+            got.version, want.version);
         return false;
     }
     return true;
@@ -68,11 +69,12 @@ Module load() {
     std::string tried;
     void * h = open_module(tried);
     if (!h) {
-        m.error = format("cuda: cannot load the CUDA backend module %s; it is built with "
-                         "GEMMA_CUDA=ON and needs the CUDA libraries it links (cuBLAS). Tried:%s"
-                         "\nChoose the cpu backend, or install the module next to the program "
-                         "(<bin>/../lib) or on LD_LIBRARY_PATH",
-                         kCudaModuleFile, tried.c_str());
+        m.error = format(
+            "cuda: cannot load the CUDA backend module %s; it is built with "
+            "GEMMA_CUDA=ON and needs the CUDA libraries it links (cuBLAS). Tried:%s"
+            "\nChoose the cpu backend, or install the module next to the program "
+            "(<bin>/../lib) or on LD_LIBRARY_PATH",
+            kCudaModuleFile, tried.c_str());
         return m;
     }
     std::string why;
