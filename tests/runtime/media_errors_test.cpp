@@ -1,8 +1,9 @@
 // Bad media never crashes and never stalls the engine (tiny-gemma4): undecodable or truncated
-// files come back as the request's error event naming the item; inputs that do not match the
-// prompt's markers, a model without the tower, and bad budgets are refused at once; a prompt that
-// outgrows the context after expansion ends with context_full; cancelling while the worker holds
-// the request ends it as cancelled; requests around a failing one are served normally.
+// image / audio / video files come back as the request's error event naming the item; inputs that
+// do not match the prompt's markers, a model without the tower, and bad budgets are refused at
+// once; a prompt that outgrows the context after expansion ends with context_full; cancelling while
+// the worker holds the request ends it as cancelled; requests around a failing one are served
+// normally.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -160,4 +161,24 @@ TEST(MediaErrors, CancelWhileEncodingEndsCancelled) {
         ASSERT_EQ(last.kind, StreamEvent::Kind::finish);
         EXPECT_EQ(last.finish, FinishReason::cancelled);
     }
+}
+
+// Video needs a tokenizer for its frame timestamps (refused at once without one); undecodable
+// video bytes are the request's error event.
+TEST(MediaErrors, CorruptVideoIsAnErrorEvent) {
+    auto e = load_engine(kTiny, media_engine_options());
+    ASSERT_NE(e, nullptr);
+    const auto & cfg = e->text_model().config();
+    MediaRequest r;
+    r.tokens = greedy_request({2, 10, cfg.video_token_id, 11}, 2);
+    r.media = {media_input(gemma4::MediaKind::video, text_bytes("not a video container"))};
+    auto refused = e->generate(r, std::make_shared<MediaSink>());
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().code, ErrorCode::invalid_argument) << refused.error().message;
+    r.tokenize = [](const std::string & s) -> Result<std::vector<int32_t>> {
+        return std::vector<int32_t>(s.begin(), s.end());  // tiny vocab: bytes < 512
+    };
+    auto sink = run_media(*e, std::move(r));
+    EXPECT_EQ(sink->reason, FinishReason::error);
+    EXPECT_NE(sink->error.message.find("video 1"), std::string::npos) << sink->error.message;
 }
