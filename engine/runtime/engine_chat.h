@@ -27,6 +27,11 @@ struct ChatGenerateRequest {
                                // constrained to a JSON object (the schema itself is not
                                // enforced yet)
     bool use_prefix_cache = true;
+    // The encoded files of the image / audio / video parts of `chat`, in the order the parts
+    // appear across the messages. Clients send the whole history each turn, earlier media
+    // included: the media cache and the prefix cache make re-sent items cost nothing.
+    std::vector<MediaInput> media;
+    int image_budget = 0;  // soft tokens per image: 0 = the model's processor_config.json
 };
 
 // Raw prompt generation (/v1/completions): no template, text out as content deltas.
@@ -49,8 +54,11 @@ public:
 
     // Events: token (only when sampling.top_logprobs >= 0, with the token's text), content,
     // reasoning, tool_call, then finish (usage; reason stop / length / tool_calls / cancelled) or
-    // error. Errors now: invalid_argument (template or sampling), context_full, unsupported
-    // (image/audio parts: media input is not wired to the encoders yet).
+    // error. Errors now: invalid_argument (template, sampling, media parts and inputs that do not
+    // match, bad image budget), context_full, unsupported (a media kind the model has no tower
+    // for). With media the call returns at once; decoding / encoding failures (corrupt file,
+    // unsupported format, an expanded prompt that outgrows the context) arrive as the error
+    // event.
     Result<std::unique_ptr<ResponseStream>> generate(const ChatGenerateRequest & req);
     Result<std::unique_ptr<ResponseStream>> complete(const TextGenerateRequest & req);
 
@@ -65,6 +73,8 @@ public:
 private:
     ChatEngine() = default;
     std::shared_ptr<const std::vector<std::string>> token_texts();
+    Result<uint64_t> submit_media(TokenRequest tr, const ChatGenerateRequest & req,
+                                  std::shared_ptr<TokenSink> sink);
 
     std::unique_ptr<Engine> engine_;
     std::unique_ptr<tok::Tokenizer> tok_;
