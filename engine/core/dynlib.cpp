@@ -47,8 +47,10 @@ Result<DynLib> dynlib_open(const std::string & file) {
     std::string tried;
     for (const std::string & path : candidates(file)) {
         if (void * h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL)) return DynLib{h, path};
+        // dlerror() names the library that failed, which may be a dependency, not `path`.
         const char * why = dlerror();
-        tried += "\n  " + (why ? std::string(why) : path + ": unknown dlopen error");
+        const std::string reason = why ? why : "unknown dlopen error";
+        tried += "\n  " + (reason.rfind(path, 0) == 0 ? reason : path + ": " + reason);
     }
     return make_error(ErrorCode::not_found,
                       format("cannot load %s; tried:%s", file.c_str(), tried.c_str()));
