@@ -7,8 +7,10 @@ pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET GLOBAL sentencepiece)
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET GLOBAL cpp-httplib)
 find_package(nlohmann_json 3 REQUIRED GLOBAL)
 find_package(SQLite3 REQUIRED GLOBAL)
-# Media decoding (engine/media). Debian's component -dev packages ship no OpenCVConfig.cmake
-# (that comes with libopencv-dev), so fall back to the headers and libraries themselves.
+# Image and video codecs. Only the codec module (engine/media/codecs, dlopen()ed on first use) and
+# tests that write media fixtures link this: it pulls in ~150 libraries (gdal, ffmpeg, gstreamer).
+# Debian's component -dev packages ship no OpenCVConfig.cmake (that comes with libopencv-dev),
+# so fall back to the headers and libraries themselves.
 set(gemma_opencv_components core imgproc imgcodecs videoio)
 find_package(OpenCV QUIET COMPONENTS ${gemma_opencv_components})
 add_library(gemma_opencv INTERFACE)

@@ -1,7 +1,7 @@
-// gemdesk-cli verify: runs the model on every case of a golden file (fixtures README schema) and
-// compares with the reference: one line per case (relative error ||out-ref||/||ref||, PASS/FAIL or
-// SKIP with the reason), then `verify: N passed, M failed`. Exit 0 all passed, 1 any failure,
-// 2 bad usage or a model/golden that cannot be loaded.
+// gemdesk-cli verify: runs the model on every case of a golden file (fixtures README schema), or
+// those named by --cases, and compares with the reference: one line per case (relative error
+// ||out-ref||/||ref||, PASS/FAIL or SKIP with the reason), then `verify: N passed, M failed`.
+// Exit 0 all passed, 1 any failure, 2 bad usage or a model/golden that cannot be loaded.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -262,17 +262,41 @@ bool run_case(Ctx & ctx, const CaseKind & kind, const std::string & name, double
 int usage(const std::string & msg) {
     std::fprintf(stderr,
                  "gemdesk-cli verify: %s\nusage: gemdesk-cli verify --model DIR --golden FILE "
-                 "[--backend NAME] [--tolerance T]\n",
+                 "[--backend NAME] [--tolerance T] [--cases PREFIX[,PREFIX...]]\n"
+                 "  --cases  run only the golden outputs whose names start with a PREFIX, e.g. "
+                 "text.,decode.\n",
                  msg.c_str());
     return 2;
+}
+
+// --cases "text.,decode." -> {"text.", "decode."}; empty when not given (every case runs).
+std::vector<std::string> split_prefixes(const std::string & list) {
+    std::vector<std::string> out;
+    size_t at = 0;
+    while (at <= list.size()) {
+        size_t comma = std::min(list.find(',', at), list.size());
+        if (comma > at) out.push_back(list.substr(at, comma - at));
+        at = comma + 1;
+    }
+    return out;
+}
+
+bool selected(const std::vector<std::string> & prefixes, const std::string & name) {
+    if (prefixes.empty()) return true;
+    for (const std::string & p : prefixes)
+        if (name.rfind(p, 0) == 0) return true;
+    return false;
 }
 
 }  // namespace
 
 int cmd_verify(int argc, char ** argv) {
     Args args(argc, argv, {});
-    std::string unknown = args.check_known({"model", "golden", "backend", "tolerance"});
+    std::string unknown = args.check_known({"model", "golden", "backend", "tolerance", "cases"});
     if (!unknown.empty()) return usage(unknown);
+    const std::vector<std::string> cases = split_prefixes(args.get("cases"));
+    if (args.has("cases") && cases.empty())
+        return usage("--cases needs one or more name prefixes, e.g. --cases text.,decode.");
     double tol =
         args.get_double("tolerance", 1e-4);  // fp32 compute vs fp32 reference (fixtures README)
     if (!args.error().empty()) return usage(args.error());
@@ -300,13 +324,16 @@ int cmd_verify(int argc, char ** argv) {
     for (const std::string & name : ctx.golden->names()) {
         const CaseKind * kind = find_kind(name);
         if (kind == nullptr || (!kind->run && !kind->skip_reason)) continue;  // an input
+        if (!selected(cases, name)) continue;
         if (!kind->run) {
             std::printf("%-24s SKIP  (%s)\n", name.c_str(), kind->skip_reason);
             continue;
         }
         (run_case(ctx, *kind, name, tol) ? passed : failed)++;
     }
-    if (passed + failed == 0) std::printf("no verifiable case in %s\n", args.get("golden").c_str());
+    if (passed + failed == 0)
+        std::printf("no verifiable case%s%s in %s\n", cases.empty() ? "" : " matching --cases ",
+                    args.get("cases").c_str(), args.get("golden").c_str());
     long hwm_kib = peak_rss_kib();
     if (hwm_kib >= 0) std::printf("peak RSS: %ld KiB\n", hwm_kib);
     std::printf("verify: %d passed, %d failed\n", passed, failed);

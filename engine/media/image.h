@@ -46,7 +46,8 @@ Result<ImageHeader> image_probe(std::span<const uint8_t> bytes);
 // 8 bits, and alpha is composited on white with Pillow's rounding (the transformers convert_to_rgb
 // pastes RGBA onto a white canvas). `origin` names the input in error messages (a path or "image").
 // Errors: invalid_argument (empty input, image larger than kMaxImagePixels), unsupported (format),
-// corrupt_file (the decoder rejected the data).
+// corrupt_file (the decoder rejected the data); unsupported also when the image codec module
+// (libgemma_media_image.so, loaded on the first decode: media/codecs.h) cannot be loaded.
 Result<Image> image_decode(std::span<const uint8_t> bytes, const std::string & origin = "image");
 
 // Reads the file and decodes it. Errors: not_found when the file cannot be read, else as above.

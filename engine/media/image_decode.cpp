@@ -1,83 +1,13 @@
-// Image decoding through OpenCV's codecs, normalised to what the Gemma 4 image processor sees:
-// upright, 8-bit, RGB, opaque. OpenCV exceptions are caught here and returned as errors.
+// Image decoding, normalised to what the Gemma 4 image processor sees: upright, 8-bit, RGB, opaque.
+// The header checks and the EXIF orientation are here; the pixel decoder (OpenCV) lives in the
+// image codec module (codecs.h), loaded on the first decode.
 #include <fstream>
 #include <iterator>
-#include <new>
-#include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
 
+#include "media/codecs.h"
 #include "media/image.h"
 
 namespace gemma::media {
-namespace {
-
-// Pillow's DIV255: round(v / 255) for v in [0, 255·255] without a division.
-inline uint8_t div255(uint32_t v) {
-    uint32_t t = v + 128;
-    return uint8_t(((t >> 8) + t) >> 8);
-}
-
-// One channel sample as 8 bits; 16-bit sources keep their high byte (as Pillow's RGB;16B unpacker
-// and OpenCV's own 16->8 conversion do).
-inline uint32_t sample8(const cv::Mat & m, int y, int x, int c) {
-    int cn = m.channels();
-    if (m.depth() == CV_16U) return uint32_t(m.ptr<uint16_t>(y)[x * cn + c]) >> 8;
-    return m.ptr<uint8_t>(y)[x * cn + c];
-}
-
-// OpenCV's channel order is B, G, R(, A); grayscale is 1 channel (2 with alpha).
-Image to_rgb_on_white(const cv::Mat & m) {
-    Image out;
-    out.width = m.cols;
-    out.height = m.rows;
-    out.rgb.resize(size_t(m.cols) * size_t(m.rows) * 3);
-    int cn = m.channels();
-    bool gray = cn <= 2, alpha = cn == 2 || cn == 4;
-    for (int y = 0; y < m.rows; ++y) {
-        for (int x = 0; x < m.cols; ++x) {
-            uint8_t * px = &out.rgb[(size_t(y) * size_t(m.cols) + size_t(x)) * 3];
-            uint32_t a = alpha ? sample8(m, y, x, cn - 1) : 255;
-            for (int c = 0; c < 3; ++c) {
-                uint32_t v = sample8(m, y, x, gray ? 0 : 2 - c);
-                px[c] = alpha ? div255(v * a + 255u * (255u - a)) : uint8_t(v);
-            }
-        }
-    }
-    return out;
-}
-
-Result<cv::Mat> decode_with_opencv(std::span<const uint8_t> bytes, const std::string & origin,
-                                   const char * fmt) {
-    try {
-        cv::Mat buf(1, int(bytes.size()), CV_8UC1, const_cast<uint8_t *>(bytes.data()));
-        // IMREAD_UNCHANGED keeps alpha and 16-bit samples; it also skips OpenCV's EXIF handling,
-        // which image_decode applies itself.
-        cv::Mat m = cv::imdecode(buf, cv::IMREAD_UNCHANGED);
-        if (m.empty()) {
-            return make_error(
-                ErrorCode::corrupt_file,
-                format("%s: the %s decoder could not read the pixel data (the file is "
-                       "truncated or damaged, or this OpenCV build lacks the codec)",
-                       origin.c_str(), fmt));
-        }
-        if ((m.depth() != CV_8U && m.depth() != CV_16U) || m.channels() < 1 || m.channels() > 4) {
-            return make_error(ErrorCode::unsupported,
-                              format("%s: unsupported %s pixel layout (depth %d, %d channels); "
-                                     "convert it to 8-bit RGB",
-                                     origin.c_str(), fmt, m.depth(), m.channels()));
-        }
-        return m;
-    } catch (const cv::Exception & e) {
-        return make_error(ErrorCode::corrupt_file,
-                          format("%s: the %s decoder failed (%s)", origin.c_str(), fmt, e.what()));
-    } catch (const std::bad_alloc &) {
-        return make_error(
-            ErrorCode::out_of_memory,
-            format("%s: out of memory while decoding the %s image", origin.c_str(), fmt));
-    }
-}
-
-}  // namespace
 
 Result<Image> image_decode(std::span<const uint8_t> bytes, const std::string & origin) {
     if (bytes.empty()) {
@@ -95,9 +25,13 @@ Result<Image> image_decode(std::span<const uint8_t> bytes, const std::string & o
                                  origin.c_str(), fmt, (long long)header->width,
                                  (long long)header->height, (long long)kMaxImagePixels));
     }
-    auto mat = decode_with_opencv(bytes, origin, fmt);
-    if (!mat) return mat.error();
-    return image_apply_orientation(to_rgb_on_white(*mat), header->exif_orientation);
+    auto codec = image_codec_api();
+    if (!codec) return make_error(codec.error().code, origin + ": " + codec.error().message);
+    Result<Image> img =
+        make_error(ErrorCode::internal, origin + ": the image module gave no result");
+    (*codec)->decode(bytes.data(), bytes.size(), &origin, fmt, &img);
+    if (!img) return img.error();
+    return image_apply_orientation(*img, header->exif_orientation);
 }
 
 Result<Image> image_load(const std::string & path) {

@@ -37,7 +37,8 @@ struct VideoFrames {
 std::vector<int64_t> video_sample_indices(int64_t total, double fps, const VideoOptions & options);
 
 // Opens and samples a video file. Errors: not_found (no such file), corrupt_file (no backend can
-// decode it, or it holds no frame), invalid_argument (bad options).
+// decode it, or it holds no frame), invalid_argument (bad options), unsupported (the video codec
+// module libgemma_media_video.so, loaded on the first video, cannot be loaded: media/codecs.h).
 Result<VideoFrames> video_load(const std::string & path, const VideoOptions & options = {});
 // Same from bytes in memory (written to a private temporary file: VideoCapture reads files).
 Result<VideoFrames> video_decode(std::span<const uint8_t> bytes, const VideoOptions & options = {});
