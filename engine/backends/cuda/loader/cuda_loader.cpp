@@ -3,13 +3,12 @@
 // when it creates a "cuda*" backend. The module stays loaded until exit: backends, tensors and
 // their deleters are code inside it.
 #include <dlfcn.h>
-#include <unistd.h>
 
-#include <climits>
 #include <mutex>
 #include <string>
 
 #include "backends/cuda/cuda_module.h"
+#include "core/dynlib.h"
 
 namespace gemma::cuda {
 namespace {
@@ -20,29 +19,6 @@ struct Module {
     GemmaCudaAvailableFn available = nullptr;
     std::string error;  // why the module is unusable (empty when loaded)
 };
-
-// <dir of this executable>/../lib/<module>, or "" when /proc/self/exe cannot be read.
-std::string module_next_to_exe() {
-    char buf[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-    if (n <= 0) return "";
-    std::string exe(buf, size_t(n));
-    size_t slash = exe.rfind('/');
-    if (slash == std::string::npos) return "";
-    return exe.substr(0, slash) + "/../lib/" + kCudaModuleFile;
-}
-
-// Opens the first loadable candidate; `tried` collects each failure's dlerror().
-void * open_module(std::string & tried) {
-    std::string candidates[] = {module_next_to_exe(), kCudaModuleFile};
-    for (const std::string & path : candidates) {
-        if (path.empty()) continue;
-        if (void * h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL)) return h;
-        const char * why = dlerror();
-        tried += "\n  " + (why ? std::string(why) : path + ": unknown error");
-    }
-    return nullptr;
-}
 
 bool abi_matches(void * h, std::string & why) {
     auto abi = reinterpret_cast<GemmaCudaAbiFn>(dlsym(h, "gemma_cuda_module_abi"));
@@ -66,17 +42,17 @@ bool abi_matches(void * h, std::string & why) {
 
 Module load() {
     Module m;
-    std::string tried;
-    void * h = open_module(tried);
-    if (!h) {
+    Result<DynLib> lib = dynlib_open(kCudaModuleFile);
+    if (!lib.ok()) {
         m.error = format(
-            "cuda: cannot load the CUDA backend module %s; it is built with "
-            "GEMMA_CUDA=ON and needs the CUDA libraries it links (cuBLAS). Tried:%s"
+            "cuda: cannot load the CUDA backend module; it is built with GEMMA_CUDA=ON and "
+            "needs the CUDA libraries it links (cuBLAS). %s"
             "\nChoose the cpu backend, or install the module next to the program "
             "(<bin>/../lib) or on LD_LIBRARY_PATH",
-            kCudaModuleFile, tried.c_str());
+            lib.error().message.c_str());
         return m;
     }
+    void * h = lib->handle;
     std::string why;
     if (abi_matches(h, why)) {
         m.create = reinterpret_cast<GemmaCudaCreateFn>(dlsym(h, "gemma_cuda_module_create"));
