@@ -7,25 +7,12 @@
 #include <sstream>
 
 #include "media/image_processor.h"
+#include "io/json_read.h"
 
 namespace gemma::media {
 namespace {
 
 using json = nlohmann::json;
-
-// Reads obj[key] into out when present; a wrong type is reported once in err.
-template <class T>
-void read_key(const json & obj, const char * key, T & out, std::string & err) {
-    auto it = obj.find(key);
-    if (it == obj.end() || it->is_null() || !err.empty()) return;
-    bool ok = std::is_same_v<T, bool> ? it->is_boolean()
-              : std::is_integral_v<T> ? it->is_number_integer()
-                                      : it->is_number();
-    if (!ok)
-        err = format("\"%s\" has the wrong type (%s)", key, it->dump().c_str());
-    else
-        out = it->get<T>();
-}
 
 const json & section(const json & j, const char * name) {
     return j.contains(name) && j[name].is_object() ? j[name] : j;
@@ -62,18 +49,18 @@ Result<ProcessorConfig> parse_processor_config(const std::string & text,
     ProcessorConfig c;
     std::string err;
     const json & img = section(j, "image_processor");
-    read_key(img, "max_soft_tokens", c.image_max_soft_tokens, err);
-    read_key(img, "rescale_factor", c.image_rescale_factor, err);
+    io::json_read_key(img, "max_soft_tokens", c.image_max_soft_tokens, err);
+    io::json_read_key(img, "rescale_factor", c.image_rescale_factor, err);
     const json & f = section(j, "feature_extractor");
     AudioFeatureOptions & a = c.audio;
-    read_key(f, "sampling_rate", a.sampling_rate, err);
-    read_key(f, "feature_size", a.n_mel, err);
-    read_key(f, "frame_length", a.frame_length, err);
-    read_key(f, "hop_length", a.hop_length, err);
-    read_key(f, "fft_length", a.fft_length, err);
-    read_key(f, "min_frequency", a.min_frequency, err);
-    read_key(f, "max_frequency", a.max_frequency, err);
-    read_key(f, "mel_floor", a.mel_floor, err);
+    io::json_read_key(f, "sampling_rate", a.sampling_rate, err);
+    io::json_read_key(f, "feature_size", a.n_mel, err);
+    io::json_read_key(f, "frame_length", a.frame_length, err);
+    io::json_read_key(f, "hop_length", a.hop_length, err);
+    io::json_read_key(f, "fft_length", a.fft_length, err);
+    io::json_read_key(f, "min_frequency", a.min_frequency, err);
+    io::json_read_key(f, "max_frequency", a.max_frequency, err);
+    io::json_read_key(f, "mel_floor", a.mel_floor, err);
     if (!err.empty()) return make_error(ErrorCode::corrupt_file, origin + ": " + err);
     if (!image_budget_is_valid(c.image_max_soft_tokens)) {
         return make_error(

@@ -2,25 +2,12 @@
 #include "model/gemma4/audio_config.h"
 
 #include <nlohmann/json.hpp>
+#include "io/json_read.h"
 
 namespace gemma::gemma4 {
 namespace {
 
 using json = nlohmann::json;
-
-template <class T>
-void read_key(const json & obj, const char * key, T & out, std::string & err) {
-    auto it = obj.find(key);
-    if (it == obj.end() || it->is_null() || !err.empty()) return;
-    bool ok = std::is_same_v<T, bool> ? it->is_boolean()
-              : std::is_integral_v<T> ? it->is_number_integer()
-                                      : it->is_number();
-    if (!ok) {
-        err = format("audio_config.%s has the wrong type (%s)", key, it->dump().c_str());
-        return;
-    }
-    out = it->get<T>();
-}
 
 }  // namespace
 
@@ -33,20 +20,20 @@ Result<AudioConfig> parse_audio_config(const Config & config) {
     const json & a = j["audio_config"];
     AudioConfig c;
     std::string err;
-    read_key(a, "hidden_size", c.hidden_size, err);
-    read_key(a, "num_hidden_layers", c.n_layers, err);
-    read_key(a, "num_attention_heads", c.n_heads, err);
-    read_key(a, "conv_kernel_size", c.conv_kernel_size, err);
-    read_key(a, "residual_weight", c.residual_weight, err);
-    read_key(a, "attention_chunk_size", c.attention_chunk_size, err);
-    read_key(a, "attention_context_left", c.attention_context_left, err);
-    read_key(a, "attention_context_right", c.attention_context_right, err);
-    read_key(a, "attention_logit_cap", c.attention_logit_cap, err);
-    read_key(a, "attention_invalid_logits_value", c.attention_invalid_logits_value, err);
-    read_key(a, "gradient_clipping", c.gradient_clipping, err);
-    read_key(a, "output_proj_dims", c.output_proj_dims, err);
-    read_key(a, "rms_norm_eps", c.rms_norm_eps, err);
-    read_key(a, "use_clipped_linears", c.use_clipped_linears, err);
+    io::json_read_key(a, "hidden_size", c.hidden_size, err, "audio_config.");
+    io::json_read_key(a, "num_hidden_layers", c.n_layers, err, "audio_config.");
+    io::json_read_key(a, "num_attention_heads", c.n_heads, err, "audio_config.");
+    io::json_read_key(a, "conv_kernel_size", c.conv_kernel_size, err, "audio_config.");
+    io::json_read_key(a, "residual_weight", c.residual_weight, err, "audio_config.");
+    io::json_read_key(a, "attention_chunk_size", c.attention_chunk_size, err, "audio_config.");
+    io::json_read_key(a, "attention_context_left", c.attention_context_left, err, "audio_config.");
+    io::json_read_key(a, "attention_context_right", c.attention_context_right, err, "audio_config.");
+    io::json_read_key(a, "attention_logit_cap", c.attention_logit_cap, err, "audio_config.");
+    io::json_read_key(a, "attention_invalid_logits_value", c.attention_invalid_logits_value, err, "audio_config.");
+    io::json_read_key(a, "gradient_clipping", c.gradient_clipping, err, "audio_config.");
+    io::json_read_key(a, "output_proj_dims", c.output_proj_dims, err, "audio_config.");
+    io::json_read_key(a, "rms_norm_eps", c.rms_norm_eps, err, "audio_config.");
+    io::json_read_key(a, "use_clipped_linears", c.use_clipped_linears, err, "audio_config.");
     if (auto it = a.find("subsampling_conv_channels"); it != a.end() && !it->is_null()) {
         if (!it->is_array() || it->size() != 2 || !(*it)[0].is_number_integer() ||
             !(*it)[1].is_number_integer()) {

@@ -2,26 +2,12 @@
 #include "model/gemma4/vision_config.h"
 
 #include <nlohmann/json.hpp>
+#include "io/json_read.h"
 
 namespace gemma::gemma4 {
 namespace {
 
 using json = nlohmann::json;
-
-// Reads `key` into `out` when present; the first type problem is recorded in `err`.
-template <class T>
-void read_key(const json & obj, const char * key, T & out, std::string & err) {
-    auto it = obj.find(key);
-    if (it == obj.end() || it->is_null() || !err.empty()) return;
-    bool ok = std::is_same_v<T, bool> ? it->is_boolean()
-              : std::is_integral_v<T> ? it->is_number_integer()
-                                      : it->is_number();
-    if (!ok) {
-        err = format("vision_config.%s has the wrong type (%s)", key, it->dump().c_str());
-        return;
-    }
-    out = it->get<T>();
-}
 
 }  // namespace
 
@@ -34,18 +20,18 @@ Result<VisionConfig> parse_vision_config(const Config & config) {
     const json & v = j["vision_config"];
     VisionConfig c;
     std::string err;
-    read_key(v, "hidden_size", c.hidden_size, err);
-    read_key(v, "num_hidden_layers", c.n_layers, err);
-    read_key(v, "num_attention_heads", c.n_heads, err);
-    read_key(v, "num_key_value_heads", c.n_kv_heads, err);
-    read_key(v, "head_dim", c.head_dim, err);
-    read_key(v, "intermediate_size", c.intermediate_size, err);
-    read_key(v, "patch_size", c.patch_size, err);
-    read_key(v, "pooling_kernel_size", c.pooling_kernel_size, err);
-    read_key(v, "position_embedding_size", c.position_embedding_size, err);
-    read_key(v, "rms_norm_eps", c.rms_norm_eps, err);
-    read_key(v, "use_clipped_linears", c.use_clipped_linears, err);
-    read_key(v, "standardize", c.standardize, err);
+    io::json_read_key(v, "hidden_size", c.hidden_size, err, "vision_config.");
+    io::json_read_key(v, "num_hidden_layers", c.n_layers, err, "vision_config.");
+    io::json_read_key(v, "num_attention_heads", c.n_heads, err, "vision_config.");
+    io::json_read_key(v, "num_key_value_heads", c.n_kv_heads, err, "vision_config.");
+    io::json_read_key(v, "head_dim", c.head_dim, err, "vision_config.");
+    io::json_read_key(v, "intermediate_size", c.intermediate_size, err, "vision_config.");
+    io::json_read_key(v, "patch_size", c.patch_size, err, "vision_config.");
+    io::json_read_key(v, "pooling_kernel_size", c.pooling_kernel_size, err, "vision_config.");
+    io::json_read_key(v, "position_embedding_size", c.position_embedding_size, err, "vision_config.");
+    io::json_read_key(v, "rms_norm_eps", c.rms_norm_eps, err, "vision_config.");
+    io::json_read_key(v, "use_clipped_linears", c.use_clipped_linears, err, "vision_config.");
+    io::json_read_key(v, "standardize", c.standardize, err, "vision_config.");
     if (v.contains("rope_parameters") && v["rope_parameters"].is_object()) {
         const json & r = v["rope_parameters"];
         if (r.contains("rope_theta") && r["rope_theta"].is_number())
