@@ -31,11 +31,12 @@ using SymSet = std::bitset<kNumSyms>;
 enum class Syntax : uint8_t { json, gemma };
 
 // Limits that keep states small and fixed-size; schemas beyond them are rejected (unsupported).
-constexpr int kMaxDepth = 24;       // nested values, including free-form ("any") ones
-constexpr int kMaxProps = 64;       // declared properties per object
-constexpr int kMaxWsRun = 40;       // consecutive whitespace bytes (JSON syntax only)
-constexpr int kMaxIntDigits = 15;   // integer part of a number
-constexpr int kMaxFracDigits = 15;  // fraction / exponent digits
+constexpr int kMaxDepth = 24;          // nested values, including free-form ("any") ones
+constexpr int kMaxProps = 64;          // declared properties per object
+constexpr int kMaxWsRun = 40;          // consecutive whitespace bytes (JSON syntax only)
+constexpr int kMaxIntDigits = 15;      // integer part of a number
+constexpr int kMaxFracDigits = 15;     // fraction / exponent digits
+constexpr int kMaxBoundedDigits = 15;  // integer + fraction digits of a bounded number
 
 // A trie over symbol sequences (enum literals, object keys, "call:NAME"). Node 0 of each trie is
 // its root; `value` >= 0 marks the end of a sequence (literal index, property, tool).
@@ -66,6 +67,11 @@ struct Node {
     // array
     int32_t items = -1;
     int32_t min_items = 0, max_items = -1;
+    // number / integer bounds (minimum, maximum, exclusive*); with bounds, numbers have at most
+    // kMaxBoundedDigits digits in all and no exponent, so every check is exact in doubles
+    bool bounded = false;
+    double lo = 0, hi = 0;  // -inf / +inf when absent
+    bool lo_x = false, hi_x = false;
     // string (lengths in code points)
     int32_t min_len = 0, max_len = -1;
     // literal: trie root of the allowed sequences (enum, const, true/false/null)

@@ -6,18 +6,10 @@
 #include <algorithm>
 #include <bit>
 
+#include "runtime/constraint_phases.h"
+
 namespace gemma::runtime::cg {
 namespace {
-
-// Phases per frame kind.
-enum : uint8_t { R_PRE, R_START, R_THOUGHT, R_VALUE, R_AFTER };
-enum : uint8_t { T_PRE, T_THOUGHT, T_CALL, T_NAME, T_ARGS, T_CLOSE, T_AFTER, T_DONE };
-enum : uint8_t { O_OPEN, O_FIRST, O_NEXT, O_KEY, O_COLON, O_FKEY, O_VALUE, O_AFTER };
-enum : uint8_t { A_OPEN, A_FIRST, A_VALUE, A_AFTER };
-enum : uint8_t { S_OPEN, S_BODY, S_ESC, S_HEX };
-enum : uint8_t { N_START, N_SIGN, N_ZERO, N_INT, N_DOT, N_FRAC, N_E, N_ESIGN, N_EXP };
-
-constexpr int32_t kBig = 1 << 28;
 
 bool is_ws(int32_t s) { return s == ' ' || s == '\t' || s == '\n' || s == '\r'; }
 bool is_digit(int32_t s) { return s >= '0' && s <= '9'; }
@@ -465,40 +457,49 @@ Matcher::Step Matcher::step_string(Frame & f, int32_t sym) {
     }
 }
 
-Matcher::Step Matcher::step_number(Frame & f, int32_t sym) {
-    const Node & n = g_->nodes[size_t(f.node)];
+// One number symbol: ok (consumed), reject, or refeed (the number ended before it). Tracks the
+// value (sign in flag, integer part in seen, fraction in aux) for bounded numbers.
+Matcher::Step Matcher::number_symbol(Frame & f, int32_t sym, const Node & n) const {
     const bool frac_ok = n.kind == Node::Kind::number;
-    const bool exp_ok = frac_ok && g_->syntax == Syntax::json;
+    const bool exp_ok = frac_ok && !n.bounded && g_->syntax == Syntax::json;
+    const int max_int = n.bounded ? kMaxBoundedDigits : kMaxIntDigits;
+    const int max_frac = n.bounded ? kMaxBoundedDigits - f.count : kMaxFracDigits;
+    const uint64_t digit = is_digit(sym) ? uint64_t(sym - '0') : 0;
     switch (f.ph) {
         case N_START:
-            if (sym == '-') return f.ph = N_SIGN, Step::ok;
+            if (sym == '-') return f.ph = N_SIGN, f.flag = 1, Step::ok;
             [[fallthrough]];
         case N_SIGN:
-            if (sym == '0') return f.ph = N_ZERO, Step::ok;
-            if (is_digit(sym)) return f.ph = N_INT, f.ndig = 1, Step::ok;
-            return Step::reject;
+            if (!is_digit(sym)) return Step::reject;
+            f.ph = digit == 0 ? N_ZERO : N_INT;
+            f.seen = digit;
+            f.ndig = 1;
+            f.count = 1;
+            return Step::ok;
         case N_INT:
             if (is_digit(sym)) {
-                if (f.ndig >= kMaxIntDigits) return Step::reject;
-                ++f.ndig;
+                if (f.ndig >= max_int) return Step::reject;
+                f.seen = f.seen * 10 + digit;
+                f.count = ++f.ndig;
                 return Step::ok;
             }
             [[fallthrough]];
         case N_ZERO:
-            if (sym == '.' && frac_ok) return f.ph = N_DOT, f.ndig = 0, Step::ok;
+            if (sym == '.' && frac_ok) return f.ph = N_DOT, f.ndig = 0, f.aux = 0, Step::ok;
             if ((sym == 'e' || sym == 'E') && exp_ok) return f.ph = N_E, Step::ok;
-            break;
+            return Step::refeed;
         case N_DOT:
-            if (is_digit(sym)) return f.ph = N_FRAC, f.ndig = 1, Step::ok;
-            return Step::reject;
         case N_FRAC:
             if (is_digit(sym)) {
-                if (f.ndig >= kMaxFracDigits) return Step::reject;
+                if (f.ndig >= max_frac) return Step::reject;
+                f.aux = f.aux * 10 + digit;
                 ++f.ndig;
+                f.ph = N_FRAC;
                 return Step::ok;
             }
+            if (f.ph == N_DOT) return Step::reject;
             if ((sym == 'e' || sym == 'E') && exp_ok) return f.ph = N_E, Step::ok;
-            break;
+            return Step::refeed;
         case N_E:
             if (sym == '+' || sym == '-') return f.ph = N_ESIGN, Step::ok;
             [[fallthrough]];
@@ -511,10 +512,18 @@ Matcher::Step Matcher::step_number(Frame & f, int32_t sym) {
                 ++f.ndig;
                 return Step::ok;
             }
-            break;
+            return Step::refeed;
         default:
             return Step::reject;
     }
+}
+
+Matcher::Step Matcher::step_number(Frame & f, int32_t sym) {
+    const Node & n = g_->nodes[size_t(f.node)];
+    Step r = number_symbol(f, sym, n);
+    if (r == Step::ok) return n.bounded && number_rest(n, f) >= kBig ? Step::reject : Step::ok;
+    if (r == Step::reject) return r;
+    if (n.bounded && number_rest(n, f) != 0) return Step::reject;  // ends outside the bounds
     pop_done();  // a complete number, ended by a symbol that belongs to the parent
     return Step::refeed;
 }
@@ -528,128 +537,6 @@ Matcher::Step Matcher::step_literal(Frame & f, int32_t sym) {
     if (g_->trie[size_t(f.t)].value < 0) return Step::reject;
     pop_done();
     return Step::refeed;
-}
-
-// ---- min_cost: the sum over open frames of what each still needs (children excluded) ----
-
-int32_t Matcher::tail(const Node & n, uint64_t missing) const {
-    int32_t c = 0;
-    for (uint64_t m = missing; m; m &= m - 1) c += 1 + n.props[size_t(std::countr_zero(m))].entry;
-    return c;
-}
-
-// Cheapest way to finish a key at trie node t, its value, the missing required entries and '}'.
-int32_t Matcher::key_cost(const Frame & f, int32_t t, uint64_t missing) const {
-    const Node & n = g_->nodes[size_t(f.node)];
-    const TrieNode & tn = g_->trie[size_t(t)];
-    const int32_t sep = g_->syntax == Syntax::json ? 1 : 0;
-    const int32_t rest = tail(n, missing);
-    int32_t best = kBig;
-    for (uint64_t m = tn.mask & ~f.seen; m; m &= m - 1) {
-        const int c = std::countr_zero(m);
-        const Prop & p = n.props[size_t(c)];
-        int32_t cost = p.key_len - tn.depth + sep + g_->nodes[size_t(p.node)].min_cost + rest;
-        if (missing >> c & 1) cost -= 1 + p.entry;
-        best = std::min(best, cost + 1);
-    }
-    return best;
-}
-
-int32_t Matcher::object_cost(const Frame & f) const {
-    const Node & n = g_->nodes[size_t(f.node)];
-    const bool json = g_->syntax == Syntax::json;
-    if (n.extra >= 0) {  // free keys
-        const int32_t value = g_->nodes[size_t(n.extra)].min_cost;
-        switch (f.ph) {
-            case O_OPEN:
-                return n.min_cost;
-            case O_NEXT:
-                return (json ? 2 : 1) + 1 + value + 1;
-            case O_COLON:
-                return 1 + value + 1;
-            case O_FKEY:
-                return (json ? 0 : (f.count == 0 ? 1 : 0)) + 1 + value + 1;
-            default:
-                return 1;
-        }
-    }
-    const uint64_t missing = n.required & ~f.seen;
-    switch (f.ph) {
-        case O_OPEN:
-            return n.min_cost;
-        case O_FIRST:
-            return missing ? tail(n, missing) : 1;
-        case O_NEXT:
-            return key_cost(f, n.keys, missing);
-        case O_KEY:
-            return key_cost(f, f.t, missing);
-        case O_COLON:
-            return 1 + g_->nodes[size_t(n.props[size_t(f.cur)].node)].min_cost + tail(n, missing) +
-                   1;
-        default:
-            return tail(n, missing) + 1;
-    }
-}
-
-int32_t Matcher::calls_tail(const Frame & f) const { return f.count + 1 < g_->max_calls ? 1 : 0; }
-
-int32_t Matcher::frame_cost(const Frame & f) const {
-    const Node * n = f.node >= 0 ? &g_->nodes[size_t(f.node)] : nullptr;
-    switch (f.k) {
-        case Frame::K::root:
-            if (f.ph == R_THOUGHT) return f.u8need + 1 + g_->nodes[size_t(g_->root)].min_cost;
-            if (f.ph == R_PRE || f.ph == R_START) return g_->nodes[size_t(g_->root)].min_cost;
-            return 0;
-        case Frame::K::tools:
-            switch (f.ph) {
-                case T_PRE:
-                case T_CALL:
-                    return g_->min_call_cost + calls_tail(f);
-                case T_THOUGHT:
-                    return f.u8need + 1 + g_->min_call_cost + calls_tail(f);
-                case T_NAME:
-                    return g_->trie[size_t(f.t)].min_rest + 1 + calls_tail(f);
-                case T_ARGS:
-                case T_CLOSE:
-                    return 1 + calls_tail(f);
-                case T_AFTER:
-                    return 1;
-                default:
-                    return 0;
-            }
-        case Frame::K::value:
-            return n->min_cost;
-        case Frame::K::object:
-            return object_cost(f);
-        case Frame::K::array: {
-            if (f.ph == A_OPEN) return n->min_cost;
-            const int32_t item = g_->nodes[size_t(n->items)].min_cost;
-            if (f.ph == A_FIRST)
-                return n->min_items == 0 ? 1 : n->min_items * item + (n->min_items - 1) + 1;
-            return std::max(0, n->min_items - f.count) * (1 + item) + 1;
-        }
-        case Frame::K::string:
-            if (f.ph == S_OPEN) return n->min_cost;
-            return std::max(0, n->min_len - f.count) + f.u8need +
-                   (f.ph == S_ESC   ? 1
-                    : f.ph == S_HEX ? f.hex
-                                    : 0) +
-                   1;
-        case Frame::K::number:
-            return (f.ph == N_START || f.ph == N_SIGN || f.ph == N_DOT || f.ph == N_E ||
-                    f.ph == N_ESIGN)
-                       ? 1
-                       : 0;
-        case Frame::K::literal:
-            return g_->trie[size_t(f.t)].min_rest;
-    }
-    return 0;
-}
-
-int32_t Matcher::min_cost() const {
-    int32_t c = 0;
-    for (int i = 0; i < depth_; ++i) c += frame_cost(f_[size_t(i)]);
-    return c;
 }
 
 }  // namespace gemma::runtime::cg

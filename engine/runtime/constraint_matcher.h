@@ -12,7 +12,7 @@
 
 namespace gemma::runtime::cg {
 
-// One open value (or the document root). Trivially copyable; 32 bytes.
+// One open value (or the document root). Trivially copyable; 40 bytes.
 struct Frame {
     enum class K : uint8_t { root, tools, value, object, array, string, number, literal };
     K k = K::value;
@@ -21,13 +21,21 @@ struct Frame {
     uint8_t u8lo = 0x80, u8hi = 0xBF;
     uint8_t hex = 0;   // JSON \u digits still due
     uint8_t ndig = 0;  // digits in the current number part
-    uint8_t flag = 0;  // JSON \u: the first hex digit was D (surrogate range check)
+    uint8_t flag = 0;  // JSON \u: the first hex digit was D (surrogates); number: negative
     int32_t node = -1;
     int32_t t = 0;      // trie node: literal / key / tool name; delimiter trie in free text
     int32_t cur = -1;   // object: property being written; tools: unused
-    int32_t count = 0;  // array items, string code points, free key bytes, tool calls made
-    uint64_t seen = 0;  // object: properties written
+    int32_t count = 0;  // array items, string code points, free key bytes, tool calls made;
+                        // number: integer digits
+    uint64_t seen = 0;  // object: properties written; number: integer part
+    uint64_t aux = 0;   // number: fraction digits as an integer
 };
+
+// Bounded numbers (Node::bounded): the fewest symbols that turn the number prefix in `f` into a
+// complete number within the bounds (0: it already is one), kBig when none exists.
+int32_t number_rest(const Node & n, const Frame & f);
+// The same from an empty prefix: the node's min_cost.
+int32_t number_min_cost(const Node & n);
 
 // Copyable state; copies only the open frames. The grammar must outlive it. Thread-compatible.
 class Matcher {
@@ -62,6 +70,7 @@ private:
     Step step_array(Frame & f, int32_t sym);
     Step step_string(Frame & f, int32_t sym);
     Step step_number(Frame & f, int32_t sym);
+    Step number_symbol(Frame & f, int32_t sym, const Node & n) const;
     Step step_literal(Frame & f, int32_t sym);
     bool text_byte(Frame & f, uint8_t b);
     int32_t frame_cost(const Frame & f) const;

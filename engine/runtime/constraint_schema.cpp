@@ -1,101 +1,54 @@
 // JSON Schema -> constraint grammar (constraint_grammar.h). Supported: type (one or a list),
 // properties / required / additionalProperties, items / minItems / maxItems, minLength /
-// maxLength, enum / const, nullable, anyOf / oneOf whose branches start differently; annotations
-// (title, description, default, format, ...) and unknown keywords are ignored as JSON Schema
-// prescribes. Assertions we cannot enforce token by token are refused, naming the keyword.
+// maxLength, minimum / maximum / exclusive*, enum / const, nullable, anyOf / oneOf whose
+// branches start differently. Annotations (title, description, default, format, ...) and unknown
+// keywords are ignored, as JSON Schema prescribes; assertions we cannot enforce token by token
+// are refused, naming the keyword.
 #include <algorithm>
 #include <functional>
+#include <limits>
 #include <set>
 
-#include "runtime/constraint_grammar.h"
+#include "runtime/constraint_compiler.h"
+#include "runtime/constraint_matcher.h"
+#include "runtime/constraint_phases.h"
 
 namespace gemma::runtime::cg {
 namespace {
 
 using chat::Json;
 
-const std::set<std::string> kRefused = {"pattern",
-                                        "patternProperties",
-                                        "minProperties",
-                                        "maxProperties",
-                                        "uniqueItems",
-                                        "contains",
-                                        "minContains",
-                                        "maxContains",
-                                        "prefixItems",
-                                        "additionalItems",
-                                        "not",
-                                        "if",
-                                        "then",
-                                        "else",
-                                        "allOf",
-                                        "dependentRequired",
-                                        "dependentSchemas",
-                                        "multipleOf",
-                                        "propertyNames",
-                                        "unevaluatedProperties",
-                                        "unevaluatedItems",
-                                        "$ref",
-                                        "$dynamicRef",
-                                        "minimum",
-                                        "maximum",
-                                        "exclusiveMinimum",
-                                        "exclusiveMaximum"};
+// Assertions constrained decoding cannot enforce token by token.
+// clang-format off
+const std::set<std::string> kRefused = {
+    "pattern", "patternProperties", "minProperties", "maxProperties", "uniqueItems", "contains",
+    "minContains", "maxContains", "prefixItems", "additionalItems", "not", "if", "then", "else",
+    "allOf", "dependentRequired", "dependentSchemas", "multipleOf", "propertyNames",
+    "unevaluatedProperties", "unevaluatedItems", "$ref", "$dynamicRef"};
+// clang-format on
 
 constexpr int32_t kInf = 1 << 29;
 
-bool is_name_byte(unsigned char c) {
-    return std::isalnum(c) || c == '_' || c == '-' || c == '.' || c >= 0x80;
-}
-
-class Compiler {
-public:
-    explicit Compiler(Grammar & g) : g_(g) {}
-
-    void begin();
-    Result<int32_t> compile(const Json & s, const std::string & path, int depth);
-    Result<std::vector<int32_t>> string_seq(const std::string & s, const std::string & path);
-    int32_t add(Node n) {
-        g_.nodes.push_back(std::move(n));
-        return int32_t(g_.nodes.size() - 1);
-    }
-    // Builds one trie from (sequence, value) pairs; `extra(value)` adds to min_rest at an end.
-    int32_t build_trie(const std::vector<std::pair<std::vector<int32_t>, int32_t>> & seqs,
-                       const std::function<int32_t(int32_t)> & extra, bool key_masks);
-
-private:
-    Result<int32_t> compile_typed(const Json & s, const std::string & type,
-                                  const std::string & path, int depth);
-    Result<int32_t> compile_object(const Json & s, const std::string & path, int depth);
-    Result<int32_t> compile_array(const Json & s, const std::string & path, int depth);
-    Result<int32_t> compile_literals(const std::vector<Json> & values, const std::string & path);
-    Result<int32_t> make_union(std::vector<int32_t> branches, const std::string & path);
-    Result<std::vector<int32_t>> key_seq(const std::string & name, const std::string & path);
-    Status check_keywords(const Json & s, const std::string & path) const;
-
-    Grammar & g_;
-};
+Status read_bounds(const Json & s, const std::string & path, Node & n);
 
 Error unsupported(const std::string & path, const std::string & what) {
     return make_error(ErrorCode::unsupported,
                       path + ": " + what +
                           " (constrained decoding supports type, properties, required, "
                           "additionalProperties, items, minItems, maxItems, minLength, maxLength, "
-                          "enum, const, nullable and anyOf/oneOf of different types)");
+                          "minimum, maximum, exclusiveMinimum, exclusiveMaximum, enum, const, "
+                          "nullable and anyOf/oneOf of different types)");
 }
 
 Error invalid(const std::string & path, const std::string & what) {
     return make_error(ErrorCode::invalid_argument, path + ": " + what);
 }
 
-std::vector<int32_t> bytes_of(const std::string & s) {
-    std::vector<int32_t> out;
-    for (unsigned char c : s) out.push_back(c);
-    return out;
-}
+}  // namespace
 
-int32_t Compiler::build_trie(const std::vector<std::pair<std::vector<int32_t>, int32_t>> & seqs,
-                             const std::function<int32_t(int32_t)> & extra, bool key_masks) {
+int32_t SchemaCompiler::build_trie(
+    const std::vector<std::pair<std::vector<int32_t>, int32_t>> & seqs,
+    const std::function<int32_t(int32_t)> & extra, bool key_masks) {
     const int32_t root = int32_t(g_.trie.size());
     g_.trie.emplace_back();
     for (const auto & [seq, value] : seqs) {
@@ -130,7 +83,7 @@ int32_t Compiler::build_trie(const std::vector<std::pair<std::vector<int32_t>, i
 
 // Internal nodes: `any` (a union of free object / array / string / number / literal) and the
 // JSON key string of free-form objects.
-void Compiler::begin() {
+void SchemaCompiler::begin() {
     const bool json = g_.syntax == Syntax::json;
     Node obj;
     obj.kind = Node::Kind::object;
@@ -163,13 +116,14 @@ void Compiler::begin() {
     g_.key_string = s;
 }
 
-Status Compiler::check_keywords(const Json & s, const std::string & path) const {
+Status SchemaCompiler::check_keywords(const Json & s, const std::string & path) const {
     for (const auto & [key, value] : s.items())
         if (kRefused.count(key)) return unsupported(path, "keyword '" + key + "' is not supported");
     return Status::success();
 }
 
-Result<std::vector<int32_t>> Compiler::string_seq(const std::string & s, const std::string & path) {
+Result<std::vector<int32_t>> SchemaCompiler::string_seq(const std::string & s,
+                                                        const std::string & path) {
     if (g_.syntax == Syntax::json)
         return bytes_of(Json(s).dump(-1, ' ', false, Json::error_handler_t::replace));
     for (const std::string & d : g_.delimiters)
@@ -182,7 +136,8 @@ Result<std::vector<int32_t>> Compiler::string_seq(const std::string & s, const s
     return out;
 }
 
-Result<std::vector<int32_t>> Compiler::key_seq(const std::string & name, const std::string & path) {
+Result<std::vector<int32_t>> SchemaCompiler::key_seq(const std::string & name,
+                                                     const std::string & path) {
     if (g_.syntax == Syntax::json) return string_seq(name, path);
     bool bare = !name.empty();
     for (unsigned char c : name) bare = bare && (is_name_byte(c) || c == '$' || c == '@');
@@ -198,8 +153,8 @@ Result<std::vector<int32_t>> Compiler::key_seq(const std::string & name, const s
     return out;
 }
 
-Result<int32_t> Compiler::compile_literals(const std::vector<Json> & values,
-                                           const std::string & path) {
+Result<int32_t> SchemaCompiler::compile_literals(const std::vector<Json> & values,
+                                                 const std::string & path) {
     std::vector<std::pair<std::vector<int32_t>, int32_t>> seqs;
     Node n;
     n.kind = Node::Kind::literal;
@@ -227,7 +182,8 @@ Result<int32_t> Compiler::compile_literals(const std::vector<Json> & values,
     return add(std::move(n));
 }
 
-Result<int32_t> Compiler::make_union(std::vector<int32_t> branches, const std::string & path) {
+Result<int32_t> SchemaCompiler::make_union(std::vector<int32_t> branches,
+                                           const std::string & path) {
     if (branches.size() == 1) return branches[0];
     Node u;
     u.kind = Node::Kind::union_;
@@ -245,7 +201,8 @@ Result<int32_t> Compiler::make_union(std::vector<int32_t> branches, const std::s
     return add(std::move(u));
 }
 
-Result<int32_t> Compiler::compile_object(const Json & s, const std::string & path, int depth) {
+Result<int32_t> SchemaCompiler::compile_object(const Json & s, const std::string & path,
+                                               int depth) {
     Node n;
     n.kind = Node::Kind::object;
     n.container = true;
@@ -320,7 +277,7 @@ Result<int32_t> Compiler::compile_object(const Json & s, const std::string & pat
     return add(std::move(n));
 }
 
-Result<int32_t> Compiler::compile_array(const Json & s, const std::string & path, int depth) {
+Result<int32_t> SchemaCompiler::compile_array(const Json & s, const std::string & path, int depth) {
     Node n;
     n.kind = Node::Kind::array;
     n.container = true;
@@ -344,8 +301,8 @@ Result<int32_t> Compiler::compile_array(const Json & s, const std::string & path
     return add(std::move(n));
 }
 
-Result<int32_t> Compiler::compile_typed(const Json & s, const std::string & type,
-                                        const std::string & path, int depth) {
+Result<int32_t> SchemaCompiler::compile_typed(const Json & s, const std::string & type,
+                                              const std::string & path, int depth) {
     if (type == "object") return compile_object(s, path, depth);
     if (type == "array") return compile_array(s, path, depth);
     if (type == "boolean") return compile_literals({Json(true), Json(false)}, path);
@@ -366,9 +323,46 @@ Result<int32_t> Compiler::compile_typed(const Json & s, const std::string & type
         n.starts.set('-');
         for (char c = '0'; c <= '9'; ++c) n.starts.set(size_t(c));
         n.min_cost = 1;
+        GEMMA_TRY(read_bounds(s, path, n));
         return add(std::move(n));
     }
     return invalid(path, "unknown type '" + type + "'");
+}
+
+namespace {
+
+// minimum / maximum / exclusiveMinimum / exclusiveMaximum (numbers, or draft-4 booleans).
+Status read_bounds(const Json & s, const std::string & path, Node & n) {
+    const double inf = std::numeric_limits<double>::infinity();
+    n.lo = -inf;
+    n.hi = inf;
+    for (const char * key : {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}) {
+        auto it = s.find(key);
+        if (it == s.end()) continue;
+        const std::string_view k(key);
+        const bool lower = k == "minimum" || k == "exclusiveMinimum";
+        const bool exclusive = k.starts_with("exclusive");
+        if (exclusive && it->is_boolean()) {  // draft 4: a flag on minimum / maximum
+            (lower ? n.lo_x : n.hi_x) = it->get<bool>();
+            continue;
+        }
+        if (!it->is_number()) return invalid(path, std::string("'") + key + "' must be a number");
+        const double v = it->get<double>();
+        double & bound = lower ? n.lo : n.hi;
+        bool & x = lower ? n.lo_x : n.hi_x;
+        const bool tighter =
+            lower ? v > bound || (v == bound && exclusive) : v < bound || (v == bound && exclusive);
+        if (tighter) {
+            bound = v;
+            x = exclusive;
+        }
+        n.bounded = true;
+    }
+    if (!n.bounded) return Status::success();
+    n.min_cost = number_min_cost(n);
+    if (n.min_cost >= kBig)
+        return invalid(path, "no number satisfies minimum / maximum (with at most 15 digits)");
+    return Status::success();
 }
 
 // Whether `v` has JSON type `t` and fits the string lengths of `s` (enum filtering).
@@ -392,7 +386,7 @@ bool fits(const Json & v, const std::string & t, const Json & s) {
 
 }  // namespace
 
-Result<int32_t> Compiler::compile(const Json & s, const std::string & path, int depth) {
+Result<int32_t> SchemaCompiler::compile(const Json & s, const std::string & path, int depth) {
     if (depth > kMaxDepth - 2) return unsupported(path, "the schema nests too deeply");
     if (s.is_boolean()) {
         if (s.get<bool>()) return g_.any;
@@ -471,105 +465,6 @@ Result<int32_t> Compiler::compile(const Json & s, const std::string & path, int 
         branches.push_back(*b);
     }
     return make_union(std::move(branches), path);
-}
-
-namespace {
-
-void finish_delimiters(Grammar & g) {
-    std::vector<std::string> kept;
-    for (const std::string & d : g.delimiters)
-        if (d.size() >= 2 && d[0] == '<' && d.find('<', 1) == std::string::npos) kept.push_back(d);
-    g.delimiters = kept;
-    g.delim_trie.assign(1, TrieNode{});
-    for (const std::string & d : kept) {
-        int32_t at = 0;
-        for (unsigned char c : d) {
-            auto & next = g.delim_trie[size_t(at)].next;
-            auto it =
-                std::find_if(next.begin(), next.end(), [&](auto & e) { return e.first == c; });
-            if (it != next.end()) {
-                at = it->second;
-                continue;
-            }
-            next.push_back({c, int32_t(g.delim_trie.size())});
-            at = int32_t(g.delim_trie.size());
-            g.delim_trie.emplace_back();
-        }
-        g.delim_trie[size_t(at)].value = 1;
-    }
-}
-
-std::shared_ptr<Grammar> new_grammar(const GrammarOptions & o) {
-    auto g = std::make_shared<Grammar>();
-    g->syntax = o.syntax;
-    g->allow_thought = o.allow_thought || o.start_in_thought;
-    g->start_in_thought = o.start_in_thought;
-    g->delimiters = o.delimiters;
-    finish_delimiters(*g);
-    return g;
-}
-
-}  // namespace
-
-Result<std::shared_ptr<const Grammar>> grammar_for_json(const chat::Json * schema,
-                                                        GrammarOptions options) {
-    auto g = new_grammar(options);
-    Compiler c(*g);
-    c.begin();
-    if (!schema || schema->is_null()) {
-        g->root = g->nodes[size_t(g->any)].branches[0];  // the free object
-        return std::shared_ptr<const Grammar>(g);
-    }
-    auto root = c.compile(*schema, "$", 0);
-    if (!root.ok()) return root.error();
-    const Node & r = g->nodes[size_t(*root)];
-    if (r.kind != Node::Kind::object && r.kind != Node::Kind::array)
-        return make_error(ErrorCode::unsupported,
-                          "$: the root of a response_format schema must be an object or an array "
-                          "(\"type\": \"object\")");
-    g->root = *root;
-    return std::shared_ptr<const Grammar>(g);
-}
-
-Result<std::shared_ptr<const Grammar>> grammar_for_tools(
-    const std::vector<chat::ToolDeclaration> & tools, int max_calls, GrammarOptions options) {
-    if (tools.empty())
-        return make_error(ErrorCode::invalid_argument,
-                          "a tool call was required but no tool is declared");
-    options.syntax = Syntax::gemma;
-    auto g = new_grammar(options);
-    g->max_calls = std::max(1, max_calls);
-    Compiler c(*g);
-    c.begin();
-    std::vector<std::pair<std::vector<int32_t>, int32_t>> seqs;
-    for (const chat::ToolDeclaration & t : tools) {
-        const std::string path = "tools[" + t.name + "].parameters";
-        bool ok = !t.name.empty();
-        for (unsigned char ch : t.name) ok = ok && is_name_byte(ch);
-        if (!ok)
-            return make_error(ErrorCode::invalid_argument,
-                              "tool name '" + t.name +
-                                  "' cannot be called in Gemma's call syntax; use letters, digits, "
-                                  "'_', '-' and '.'");
-        chat::Json params = t.parameters;
-        if (params.is_null())
-            params = chat::Json{{"type", "object"}, {"properties", chat::Json::object()}};
-        auto p = c.compile(params, path, 0);
-        if (!p.ok()) return p.error();
-        if (g->nodes[size_t(*p)].kind != Node::Kind::object)
-            return make_error(ErrorCode::unsupported,
-                              path + ": tool parameters must be an object schema");
-        std::vector<int32_t> seq = bytes_of("call:" + t.name);
-        seqs.push_back({std::move(seq), int32_t(g->tools.size())});
-        g->tools.push_back({t.name, *p});
-    }
-    Grammar & gr = *g;
-    g->names = c.build_trie(
-        seqs,
-        [&gr](int32_t tool) { return gr.nodes[size_t(gr.tools[size_t(tool)].params)].min_cost; },
-        false);
-    g->min_call_cost = 1 + g->trie[size_t(g->names)].min_rest + 1;
-    return std::shared_ptr<const Grammar>(g);
 }
 
 }  // namespace gemma::runtime::cg

@@ -44,7 +44,7 @@ chat::ToolDeclaration tool(const std::string & name, const char * params) {
 const char * kWeather = R"({"type":"object","properties":{
     "city":{"type":"string","minLength":1,"maxLength":20},
     "unit":{"type":"string","enum":["celsius","fahrenheit"]},
-    "days":{"type":"integer"},
+    "days":{"type":"integer","minimum":1,"maximum":14},
     "hourly":{"type":"boolean"},
     "coords":{"type":"object","properties":{"lat":{"type":"number"},"lon":{"type":"number"}},
               "required":["lat","lon"]},

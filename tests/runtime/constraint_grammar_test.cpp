@@ -170,6 +170,47 @@ TEST(ConstraintGrammar, JsonTextsAgreeWithTheValidator) {
     EXPECT_FALSE(matches(kPerson, R"({"name":"a","name":"b","age":1})"));
 }
 
+TEST(ConstraintGrammar, NumberBoundsAreExact) {
+    const Json schema = Json::parse(R"({"type":"object","properties":{
+        "i":{"type":"integer","minimum":1,"maximum":12},
+        "x":{"type":"number","exclusiveMinimum":0,"maximum":1},
+        "n":{"type":"number","maximum":-2.5},
+        "d":{"type":"number","minimum":0.1,"maximum":0.3,"exclusiveMaximum":true},
+        "big":{"type":"integer","minimum":1000000}}})");
+    struct Case {
+        const char * text;
+        bool ok;
+    } cases[] = {
+        {R"({"i":1})", true},         {R"({"i":12})", true},        {R"({"i":0})", false},
+        {R"({"i":13})", false},       {R"({"i":-1})", false},       {R"({"i":120})", false},
+        {R"({"x":0.5})", true},       {R"({"x":1})", true},         {R"({"x":0})", false},
+        {R"({"x":0.0})", false},      {R"({"x":1.01})", false},     {R"({"x":-0.1})", false},
+        {R"({"x":1.0})", true},       {R"({"n":-2.5})", true},      {R"({"n":-3})", true},
+        {R"({"n":-2.4})", false},     {R"({"n":2})", false},        {R"({"d":0.1})", true},
+        {R"({"d":0.29999})", true},   {R"({"d":0.3})", false},      {R"({"d":0.09})", false},
+        {R"({"big":1000000})", true}, {R"({"big":999999})", false},
+    };
+    for (const Case & c : cases) {
+        EXPECT_EQ(matches(schema, c.text), c.ok) << c.text;
+        EXPECT_EQ(validate(schema, Json::parse(c.text)).empty(), c.ok) << c.text;
+    }
+    // Bounded numbers are written without an exponent (the validator accepts 1e-1; we never
+    // generate it).
+    EXPECT_FALSE(matches(schema, R"({"x":1e-1})"));
+    // A prefix that no in-range number extends is refused at once: "2" cannot grow into 1..12.
+    cg::GrammarOptions o;
+    auto g = cg::grammar_for_json(&schema, o);
+    ASSERT_TRUE(g.ok());
+    cg::Matcher m(g->get());
+    ASSERT_TRUE(m.feed_bytes(R"({"i":)"));
+    cg::Matcher two = m;
+    EXPECT_TRUE(two.feed('2'));
+    EXPECT_FALSE(two.feed('0'));
+    cg::Matcher big(g->get());
+    ASSERT_TRUE(big.feed_bytes(R"({"big":)"));
+    EXPECT_EQ(big.min_cost(), 7 + 1);  // 1000000 then }
+}
+
 TEST(ConstraintGrammar, MinCostCountsTheShortestCompletion) {
     cg::GrammarOptions o;
     auto g = cg::grammar_for_json(&kPerson, o);
@@ -194,6 +235,12 @@ TEST(ConstraintGrammar, SampledJsonAlwaysParsesAndValidates) {
         Json::parse(R"({"type":"array","items":{"anyOf":[{"type":"number"},{"type":"string"},
             {"type":"null"}]},"maxItems":4})"),
         Json::parse(R"({"type":"object","additionalProperties":{"type":"boolean"}})"),
+        Json::parse(R"({"type":"array","minItems":2,"items":{"anyOf":[{"type":"number",
+            "exclusiveMinimum":0.1,"maximum":0.2},{"type":"string","maxLength":3},
+            {"type":"null"}]}})"),
+        Json::parse(R"({"type":"object","properties":{"p":{"type":"integer","minimum":1000000},
+            "q":{"type":"number","maximum":-2.5},"r":{"type":"integer","minimum":-5,
+            "maximum":250}},"required":["p","q","r"]})"),
     };
     int finished = 0;
     for (const Json & schema : schemas)
@@ -211,7 +258,7 @@ TEST(ConstraintGrammar, SampledJsonAlwaysParsesAndValidates) {
                 EXPECT_EQ(validate(schema, j), "") << out.text << "\nschema " << schema.dump();
                 ++finished;
             }
-    EXPECT_EQ(finished, 4 * 12 * 3);
+    EXPECT_EQ(finished, int(std::size(schemas)) * 12 * 3);
 }
 
 TEST(ConstraintGrammar, JsonObjectModeGivesAnyObject) {
@@ -232,7 +279,7 @@ TEST(ConstraintGrammar, SampledToolCallsParseAndValidate) {
                                   "",
                                   chat::Json::parse(R"({"type":"object",
         "properties":{"city":{"type":"string","minLength":1},"unit":{"enum":["C","F"]},
-        "days":{"type":"integer"},"when":{"type":"object","properties":{"hour":{"type":"number"}}},
+        "days":{"type":"integer","minimum":1},"when":{"type":"object","properties":{"hour":{"type":"number","minimum":0,"exclusiveMaximum":24}}},
         "tags":{"type":"array","items":{"type":"string"}},"exact":{"type":"boolean"},
         "label with space":{"type":"null"}},"required":["city","unit"]})"),
                                   false,
@@ -315,8 +362,10 @@ TEST(ConstraintGrammar, UnsupportedKeywordsAreNamed) {
     } cases[] = {
         {R"({"type":"object","properties":{"s":{"type":"string","pattern":"^a"}}})",
          ErrorCode::unsupported, "pattern"},
-        {R"({"type":"object","properties":{"n":{"type":"integer","minimum":3}}})",
-         ErrorCode::unsupported, "minimum"},
+        {R"({"type":"object","properties":{"n":{"type":"integer","multipleOf":3}}})",
+         ErrorCode::unsupported, "multipleOf"},
+        {R"({"type":"object","properties":{"n":{"type":"integer","minimum":3,"maximum":2}}})",
+         ErrorCode::invalid_argument, "minimum"},
         {R"({"type":"object","properties":{"r":{"$ref":"#/$defs/x"}}})", ErrorCode::unsupported,
          "$ref"},
         {R"({"type":"object","properties":{"u":{"anyOf":[{"type":"string"},{"type":"string","maxLength":2}]}}})",

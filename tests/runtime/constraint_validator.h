@@ -1,7 +1,8 @@
 // A small JSON Schema validator for the constraint tests, written from the JSON Schema 2020-12
 // validation spec independently of the grammar compiler: type (incl. lists), nullable, enum,
 // const, properties / required / additionalProperties, items / minItems / maxItems, minLength /
-// maxLength (code points), anyOf / oneOf. Returns the first violation as text, "" when valid.
+// maxLength (code points), minimum / maximum / exclusive* (numbers and draft-4 flags), anyOf /
+// oneOf. Returns the first violation as text, "" when valid.
 #pragma once
 
 #include <cmath>
@@ -61,6 +62,26 @@ inline std::string validate(const Json & schema, const Json & v, const std::stri
         for (const Json & s : schema[key]) matches += validate(s, v, path).empty();
         if (matches == 0 || (std::string(key) == "oneOf" && matches > 1))
             return path + ": " + key + " matched " + std::to_string(matches) + " branches";
+    }
+    if (v.is_number()) {
+        const double x = v.get<double>();
+        auto num = [&](const char * k) { return schema[k].get<double>(); };
+        bool draft4_xmin = schema.value("exclusiveMinimum", Json()).is_boolean() &&
+                           schema["exclusiveMinimum"].get<bool>();
+        bool draft4_xmax = schema.value("exclusiveMaximum", Json()).is_boolean() &&
+                           schema["exclusiveMaximum"].get<bool>();
+        if (schema.contains("minimum") &&
+            (x < num("minimum") || (draft4_xmin && x == num("minimum"))))
+            return path + ": below minimum";
+        if (schema.contains("maximum") &&
+            (x > num("maximum") || (draft4_xmax && x == num("maximum"))))
+            return path + ": above maximum";
+        if (schema.contains("exclusiveMinimum") && schema["exclusiveMinimum"].is_number() &&
+            x <= num("exclusiveMinimum"))
+            return path + ": not above exclusiveMinimum";
+        if (schema.contains("exclusiveMaximum") && schema["exclusiveMaximum"].is_number() &&
+            x >= num("exclusiveMaximum"))
+            return path + ": not below exclusiveMaximum";
     }
     if (v.is_string()) {
         long n = code_points(v.get<std::string>());
