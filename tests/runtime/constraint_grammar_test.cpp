@@ -407,3 +407,48 @@ TEST(ConstraintGrammar, FreeTextNeverSpellsAControlToken) {
     EXPECT_TRUE(m.feed_bytes("n|x <<tool_call| > \"}"));
     EXPECT_TRUE(m.done());
 }
+
+// The trie walk (fill_mask) and the per-token check (allows) must agree on every token, in every
+// state a sampled output passes through, including budget-tight ones near the end.
+TEST(ConstraintGrammar, MaskAgreesWithPerTokenChecks) {
+    Synth s = make_synth();
+    chat::ToolDeclaration weather{"get_weather",
+                                  "",
+                                  chat::Json::parse(R"({"type":"object",
+        "properties":{"city":{"type":"string","maxLength":6},"days":{"type":"integer","minimum":2,
+        "maximum":30}},"required":["city","days"]})"),
+                                  false,
+                                  {}};
+    for (uint64_t seed = 1; seed <= 6; ++seed) {
+        ChatConstraintSpec spec;
+        if (seed % 2) {
+            spec.kind = ChatConstraintSpec::Kind::json;
+            spec.schema = &kPerson;
+        } else {
+            spec.kind = ChatConstraintSpec::Kind::tools;
+            spec.tools = {weather};
+            spec.allow_thought = true;
+        }
+        spec.budget = 40;
+        auto c = chat_constraint_make(spec, s.vocab);
+        ASSERT_TRUE(c.ok()) << c.error().message;
+        SamplingParams sp;
+        sp.has_seed = true;
+        sp.seed = seed;
+        Sampler sampler(sp, int(s.texts.size()));
+        Rng logit_rng(seed);
+        for (int step = 0; step < 40 && !(*c)->done(); ++step) {
+            std::vector<uint8_t> mask;
+            ASSERT_TRUE((*c)->fill_mask(mask));
+            for (int32_t id = 0; id < int32_t(s.texts.size()); ++id)
+                ASSERT_EQ(mask[size_t(id)] != 0, (*c)->allows(id))
+                    << "token " << id << " '" << s.texts[size_t(id)] << "' at step " << step;
+            std::vector<float> logits(s.texts.size());
+            for (float & l : logits) l = float(logit_rng.uniform() * 4.0);
+            auto r = sampler.sample(logits, (*c)->filter());
+            ASSERT_TRUE(r.ok()) << r.error().message;
+            (*c)->accept(r->id);
+        }
+        EXPECT_TRUE((*c)->done());
+    }
+}
