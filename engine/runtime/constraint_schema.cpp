@@ -1,9 +1,6 @@
-// JSON Schema -> constraint grammar (constraint_grammar.h). Supported: type (one or a list),
-// properties / required / additionalProperties, items / minItems / maxItems, minLength /
-// maxLength, minimum / maximum / exclusive*, enum / const, nullable, anyOf / oneOf whose
-// branches start differently. Annotations (title, description, default, format, ...) and unknown
-// keywords are ignored, as JSON Schema prescribes; assertions we cannot enforce token by token
-// are refused, naming the keyword.
+// JSON Schema -> constraint grammar nodes and tries (supported keywords: see kRefused and the
+// unsupported() message). Annotations and unknown keywords are ignored, as JSON Schema prescribes;
+// assertions that cannot be enforced token by token are refused, naming the keyword.
 #include <algorithm>
 #include <functional>
 #include <limits>

@@ -1,8 +1,6 @@
-// Schema-driven constrained decoding without a model: the matcher against an independent JSON
-// Schema validator (constraint_validator.h) and nlohmann's parser on hand-written texts, and
-// random sampling over a synthetic vocabulary of fragments: every output that the constraint lets
-// finish parses (JSON with nlohmann, Gemma calls with the production tool-call parser) and
-// validates, within the token budget.
+// Constrained decoding without a model: the matcher against an independent validator and
+// nlohmann's parser on hand-written texts, and random sampling over a synthetic vocabulary whose
+// every output parses (nlohmann / the tool-call parser) and validates within its token budget.
 #include <gtest/gtest.h>
 
 #include "constraint_validator.h"

@@ -1,8 +1,6 @@
-// A small JSON Schema validator for the constraint tests, written from the JSON Schema 2020-12
-// validation spec independently of the grammar compiler: type (incl. lists), nullable, enum,
-// const, properties / required / additionalProperties, items / minItems / maxItems, minLength /
-// maxLength (code points), minimum / maximum / exclusive* (numbers and draft-4 flags), anyOf /
-// oneOf. Returns the first violation as text, "" when valid.
+// A small JSON Schema validator for the constraint tests, written from the 2020-12 validation spec
+// independently of the grammar compiler, for the keywords the grammar supports (plus draft-4
+// exclusive flags). validate() returns the first violation as text, "" when valid.
 #pragma once
 
 #include <cmath>

@@ -1,9 +1,6 @@
-// The official openai npm client against the real gemdesk-server (the runtime on the CPU backend)
-// serving tests/data/tiny-gemma4-chat. The weights are random, so the text is gibberish; what is
-// checked is everything around it: models, stream == non-stream under greedy, tool_choice
-// required / named calls and json_schema output that validate against their schemas, logprobs,
-// legacy completions, abort mid-stream (cancelled on the server, visible in /metrics), 8
-// concurrent streams equal to their solo answers, and every error status.
+// The official openai client against the real gemdesk-server (CPU runtime, tiny-gemma4-chat with
+// random weights): greedy stream == non-stream, constrained calls / JSON validated against their
+// schemas, logprobs, abort -> cancelled in /metrics, 8 concurrent streams, every error status.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
