@@ -1,7 +1,8 @@
 // gemdesk-cli chat: interactive terminal chat over the engine. Streams the reply as it comes,
 // thinking shown dimmed (/think toggles thinking, /reset forgets the conversation, /exit or EOF
-// quits). --json prints one JSON object per event instead (machine-readable). Earlier turns are
-// served from the prefix cache, so each turn only computes its new tokens.
+// quits). --json prints one JSON object per event instead (machine-readable). --image / --audio
+// / --video go with the first message. Earlier turns (their media included) are served from the
+// prefix cache and the media cache, so each turn only computes its new tokens.
 #include <unistd.h>
 
 #include <cstdio>
@@ -52,17 +53,23 @@ struct Chat {
     GenerateOptions opts;
     bool json = false, think = false, color = false;
     std::vector<gemma::chat::ChatMessage> history;
+    std::vector<gemma::runtime::MediaInput> media;  // of every media part in the history
 };
 
-// One turn: streams the reply, appends it to the history. False when generation failed.
-bool turn(Chat & c, gemma::chat::ChatMessage user) {
-    c.history.push_back(std::move(user));
+// One turn: streams the reply, appends it to the history. False when generation failed (the
+// user message and its media are then dropped again).
+bool turn(Chat & c, const std::string & text,
+          const std::vector<gemma::runtime::MediaInput> & media) {
+    c.history.push_back(user_message(text, media));
+    c.media.insert(c.media.end(), media.begin(), media.end());
     gemma::runtime::ChatGenerateRequest req = make_chat_request(c.opts);
     req.chat.messages = c.history;
     req.chat.enable_thinking = c.think;
+    req.media = c.media;
     auto stream = c.engine.generate(req);
     if (!stream.ok()) {
         c.history.pop_back();
+        c.media.resize(c.media.size() - media.size());
         StreamEvent ev;
         ev.kind = StreamEvent::Kind::error;
         ev.error = stream.error();
@@ -105,20 +112,13 @@ bool turn(Chat & c, gemma::chat::ChatMessage user) {
         if (last.kind == StreamEvent::Kind::error)
             std::fprintf(stderr, "error: %s\n", last.error.message.c_str());
     }
+    if (last.kind == StreamEvent::Kind::error) {  // e.g. a corrupt image: forget that turn
+        c.history.pop_back();
+        c.media.resize(c.media.size() - media.size());
+        return false;
+    }
     c.history.push_back(std::move(reply));
-    return last.kind != StreamEvent::Kind::error;
-}
-
-gemma::chat::ChatMessage user_message(const std::string & text, const std::string & image,
-                                      const std::string & audio) {
-    if (image.empty() && audio.empty()) return text_message("user", text);
-    gemma::chat::ChatMessage m;
-    m.role = "user";
-    m.content.kind = gemma::chat::MessageContent::Kind::parts;
-    if (!image.empty()) m.content.parts.push_back({"image", ""});
-    if (!audio.empty()) m.content.parts.push_back({"audio", ""});
-    m.content.parts.push_back({"text", text});
-    return m;
+    return true;
 }
 
 }  // namespace
@@ -126,13 +126,13 @@ gemma::chat::ChatMessage user_message(const std::string & text, const std::strin
 int cmd_chat(int argc, char ** argv) {
     Args args(argc, argv, {"think", "json"});
     std::vector<std::string> known = generate_option_names();
-    known.insert(known.end(), {"system", "think", "json", "image", "audio"});
+    known.insert(known.end(), {"system", "think", "json"});
     std::string bad = args.check_known(known);
     if (!bad.empty() || !args.has("model")) {
         std::fprintf(stderr,
                      "%s\nusage: gemdesk-cli chat --model DIR [--system TEXT] [--think] "
-                     "[--image F] [--audio F] [--json] [--max-tokens N] [--temperature T] "
-                     "[--seed S] [--backend B] [--ctx N]\n",
+                     "[--image F] [--audio F] [--video F] [--image-budget N] [--json] "
+                     "[--max-tokens N] [--temperature T] [--seed S] [--backend B] [--ctx N]\n",
                      bad.empty() ? "chat: --model is required" : bad.c_str());
         return 2;
     }
@@ -141,12 +141,17 @@ int cmd_chat(int argc, char ** argv) {
         std::fprintf(stderr, "chat: %s\n", opts.error().message.c_str());
         return 2;
     }
+    auto media = load_media_options(args);
+    if (!media.ok()) {
+        std::fprintf(stderr, "chat: %s\n", media.error().message.c_str());
+        return 2;
+    }
     bool json = args.has("json");
     auto engine = load_chat_engine(args.get("model"), *opts, /*quiet=*/json);
     if (!engine) return 2;
-    Chat c{*engine, *opts, json, args.has("think"), !json && isatty(STDOUT_FILENO) != 0, {}};
+    Chat c{*engine, *opts, json, args.has("think"), !json && isatty(STDOUT_FILENO) != 0, {}, {}};
     if (args.has("system")) c.history.push_back(text_message("system", args.get("system")));
-    std::string image = args.get("image"), audio = args.get("audio");
+    std::vector<gemma::runtime::MediaInput> first = std::move(*media);
     bool interactive = isatty(STDIN_FILENO) != 0;
     std::string line;
     for (;;) {
@@ -161,10 +166,11 @@ int cmd_chat(int argc, char ** argv) {
         if (line == "/reset") {
             size_t keep = args.has("system") ? 1 : 0;
             c.history.resize(keep);
+            c.media.clear();
             continue;
         }
-        turn(c, user_message(line, image, audio));
-        image.clear(), audio.clear();  // media go with the first message only
+        turn(c, line, first);
+        first.clear();  // media go with the first message only (dropped if it failed)
     }
     return 0;
 }

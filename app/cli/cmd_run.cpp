@@ -1,6 +1,7 @@
-// gemdesk-cli run: one-shot generation. Renders one user turn (plus --system) with the chat
-// template, streams only the answer to stdout (reasoning is not printed), errors to stderr.
-// Same seed and settings -> same output. Exit 0 ok, 1 generation failed, 2 bad usage / model.
+// gemdesk-cli run: one-shot generation. Renders one user turn (plus --system; --image / --audio /
+// --video files go before the prompt text) with the chat template, streams only the answer to
+// stdout (reasoning is not printed), errors to stderr. Same seed and settings -> same output.
+// Exit 0 ok, 1 generation failed (a corrupt media file included), 2 bad usage / model / file.
 #include <cstdio>
 #include <string>
 
@@ -19,8 +20,9 @@ int cmd_run(int argc, char ** argv) {
     if (!bad.empty() || !args.has("model") || !args.has("prompt")) {
         std::fprintf(stderr,
                      "%s\nusage: gemdesk-cli run --model DIR --prompt TEXT [--system TEXT] "
-                     "[--max-tokens N] [--temperature T] [--top-p P] [--top-k K] [--seed S] "
-                     "[--think] [--backend B] [--ctx N]\n",
+                     "[--image F] [--audio F] [--video F] [--image-budget N] [--max-tokens N] "
+                     "[--temperature T] [--top-p P] [--top-k K] [--seed S] [--think] "
+                     "[--backend B] [--ctx N]\n",
                      bad.empty() ? "run: --model and --prompt are required" : bad.c_str());
         return 2;
     }
@@ -29,11 +31,17 @@ int cmd_run(int argc, char ** argv) {
         std::fprintf(stderr, "run: %s\n", opts.error().message.c_str());
         return 2;
     }
+    auto media = load_media_options(args);
+    if (!media.ok()) {
+        std::fprintf(stderr, "run: %s\n", media.error().message.c_str());
+        return 2;
+    }
     auto engine = load_chat_engine(args.get("model"), *opts, /*quiet=*/true);
     if (!engine) return 2;
     gemma::runtime::ChatGenerateRequest req = make_chat_request(*opts);
     if (args.has("system")) req.chat.messages.push_back(text_message("system", args.get("system")));
-    req.chat.messages.push_back(text_message("user", args.get("prompt")));
+    req.chat.messages.push_back(user_message(args.get("prompt"), *media));
+    req.media = std::move(*media);
     req.chat.enable_thinking = args.has("think");
     auto stream = engine->generate(req);
     if (!stream.ok()) {

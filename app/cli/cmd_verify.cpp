@@ -2,18 +2,22 @@
 // compares with the reference: one line per case (relative error ||out-ref||/||ref||, PASS/FAIL or
 // SKIP with the reason), then `verify: N passed, M failed`. Exit 0 all passed, 1 any failure,
 // 2 bad usage or a model/golden that cannot be loaded.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "cli/commands.h"
 #include "common/args.h"
 #include "core/registry.h"
 #include "io/tensor_source.h"
+#include "model/gemma4/embedder_cases.h"
+#include "model/gemma4/mm_prompt.h"
 #include "model/gemma4/text.h"
 
 namespace {
@@ -44,6 +48,11 @@ struct Ctx {
     std::unique_ptr<gemma::gemma4::TextModel> model;
     const gemma::io::TensorSource * golden = nullptr;
     std::map<std::string, Floats> text_taps;  // filled by the first text.* case
+    std::string model_dir;
+    // image.* / audio.* producers; the audio tower runs with AudioMaskMode::hf_eager, the mask the
+    // fixture's reference used (see MediaCaseOptions), never the engine default elsewhere.
+    std::unique_ptr<gemma::gemma4::MediaCases> media;
+    std::map<std::string, Tensor> media_out;  // soft tokens, shared by the image/audio/mm cases
 };
 
 std::vector<int32_t> golden_ids(const Ctx & ctx, const std::string & name) {
@@ -121,13 +130,77 @@ Result<Floats> run_chat(Ctx & ctx, const std::string &) {
     return prefill_all(ctx, ids, nullptr);
 }
 
+Floats tensor_floats(const Tensor & t) {
+    Floats v(size_t(t.numel()));
+    for (int64_t i = 0; i < t.numel(); ++i)
+        v[size_t(i)] =
+            t.dtype == gemma::DType::i32 ? float(t.ptr<int32_t>()[i]) : t.ptr<float>()[i];
+    return v;
+}
+
+// The MediaCases output `name` (computed once per run).
+Result<Tensor> media_tensor(Ctx & ctx, const std::string & name) {
+    auto it = ctx.media_out.find(name);
+    if (it != ctx.media_out.end()) return it->second;
+    if (!ctx.media) {
+        auto m = gemma::gemma4::MediaCases::open(ctx.model_dir);
+        if (!m.ok()) return m.error();
+        ctx.media = std::move(*m);
+    }
+    auto t = ctx.media->run(name);
+    if (!t.ok()) return t.error();
+    ctx.media_out[name] = *t;
+    return *t;
+}
+
+// image.* / audio.*: the processors and towers on the fixture's image.png and audio.wav.
+Result<Floats> run_media(Ctx & ctx, const std::string & name) {
+    auto t = media_tensor(ctx, name);
+    if (!t.ok()) return t.error();
+    return tensor_floats(*t);
+}
+
+// mm.logits / mm_image.logits: the encoders' soft tokens scattered onto the placeholder runs of
+// <prefix>.input_ids (already expanded with BOI/EOI, BOA/EOA), block ids for the bidirectional
+// vision overlay when the config asks for it, one full-sequence forward with all logits.
+Result<Floats> run_mm(Ctx & ctx, const std::string & name) {
+    const std::string prefix = name.substr(0, name.find('.'));
+    std::vector<int32_t> ids = golden_ids(ctx, prefix + ".input_ids");
+    if (ids.empty()) return missing_input(prefix + ".input_ids");
+    const auto & cfg = ctx.model->config();
+    auto tok = gemma::gemma4::MmTokenIds::from_config(cfg);
+    std::vector<gemma::gemma4::MediaEmbeds> media;
+    for (auto [kind, id, golden] :
+         {std::tuple{gemma::gemma4::MediaKind::image, tok.image, "image.soft_tokens"},
+          std::tuple{gemma::gemma4::MediaKind::audio, tok.audio, "audio.soft_tokens"}}) {
+        if (std::find(ids.begin(), ids.end(), id) == ids.end()) continue;
+        auto soft = media_tensor(ctx, golden);
+        if (!soft.ok()) return soft.error();
+        media.push_back({kind, {*soft}, {}});
+    }
+    auto prompt = gemma::gemma4::attach_mm_embeds(ids, media, cfg);
+    if (!prompt.ok()) return prompt.error();
+    auto chunk = gemma::gemma4::mm_prompt_chunk(*prompt, 0, int(ids.size()), ctx.backend.get());
+    if (!chunk.ok()) return chunk.error();
+    auto kv = ctx.model->make_kv_cache(int(ids.size()), int(ids.size()));
+    if (!kv.ok()) return kv.error();
+    auto logits = ctx.model->forward(chunk->input(true), *kv);
+    if (!logits.ok()) return logits.error();
+    return gemma::gemma4::read_f32(ctx.model->backend(), *logits);
+}
+
 // The case table: golden outputs by name prefix, how to produce them, or why they are skipped.
 // Inputs (ids, pixel values, features) are not cases. Add a row to verify a new output.
 struct CaseKind {
     const char * prefix;
     std::function<Result<Floats>(Ctx &, const std::string &)> run;  // null = skipped
     const char * skip_reason;
+    const char * note = nullptr;  // printed after the result
 };
+
+// The fixture's audio soft tokens come from transformers' eager attention, whose audio mask is
+// inverted (AudioMaskMode::hf_eager); verify reproduces that, the engine default stays sliding.
+constexpr const char * kHfEagerNote = "audio mask: hf_eager, as the fixture's reference";
 
 const std::vector<CaseKind> & case_kinds() {
     static const std::vector<CaseKind> kinds = {
@@ -136,15 +209,13 @@ const std::vector<CaseKind> & case_kinds() {
         {"decode.forced_logits", run_decode, nullptr},
         {"decode.logits", run_decode, nullptr},
         {"chat.logits", run_chat, nullptr},
-        {"image.pixel_values", nullptr, nullptr},  // inputs
-        {"image.position_ids", nullptr, nullptr},
-        {"image.", nullptr, "vision encoder not in the engine yet"},
-        {"audio.input_features", nullptr, nullptr},
-        {"audio.", nullptr, "audio encoder not in the engine yet"},
-        {"mm.input_ids", nullptr, nullptr},
+        {"image.", run_media, nullptr},
+        {"audio.soft_tokens", run_media, nullptr, kHfEagerNote},
+        {"audio.", run_media, nullptr},
+        {"mm.input_ids", nullptr, nullptr},  // inputs
         {"mm_image.input_ids", nullptr, nullptr},
-        {"mm", nullptr,
-         "multimodal prompts need the vision/audio encoders (not in the engine yet)"},
+        {"mm.logits", run_mm, nullptr, kHfEagerNote},
+        {"mm_image.logits", run_mm, nullptr},
     };
     return kinds;
 }
@@ -155,17 +226,18 @@ const CaseKind * find_kind(const std::string & name) {
     return nullptr;
 }
 
-double rel_error(const Floats & out, const Tensor & ref) {
+double rel_error(const Floats & out, const Floats & ref) {
     double num = 0, den = 0;
-    for (int64_t i = 0; i < ref.numel(); ++i) {
-        double r = ref.ptr<float>()[i], d = double(out[size_t(i)]) - r;
+    for (size_t i = 0; i < ref.size(); ++i) {
+        double r = ref[i], d = double(out[i]) - r;
         num += d * d;
         den += r * r;
     }
     return std::sqrt(num / (den > 0 ? den : 1.0));
 }
 
-// Runs one case; prints its line; returns true when it passed.
+// Runs one case; prints its line; returns true when it passed. Integer goldens (positions,
+// masks) must match exactly; float ones within tol.
 bool run_case(Ctx & ctx, const CaseKind & kind, const std::string & name, double tol) {
     auto ref = ctx.golden->get(name);
     auto out = kind.run(ctx, name);
@@ -173,14 +245,17 @@ bool run_case(Ctx & ctx, const CaseKind & kind, const std::string & name, double
         std::printf("%-24s FAIL  (%s)\n", name.c_str(), out.error().message.c_str());
         return false;
     }
-    if (!ref.ok() || ref->dtype != gemma::DType::f32 || size_t(ref->numel()) != out->size()) {
+    const bool is_int = ref.ok() && ref->dtype == gemma::DType::i32;
+    if (!ref.ok() || (ref->dtype != gemma::DType::f32 && !is_int) ||
+        size_t(ref->numel()) != out->size()) {
         std::printf("%-24s FAIL  (produced %zu values, golden has %lld)\n", name.c_str(),
                     out->size(), ref.ok() ? (long long)ref->numel() : -1LL);
         return false;
     }
-    double err = rel_error(*out, *ref);
-    bool pass = std::isfinite(err) && err <= tol;
-    std::printf("%-24s %.3e  %s\n", name.c_str(), err, pass ? "PASS" : "FAIL");
+    double err = rel_error(*out, tensor_floats(*ref));
+    bool pass = std::isfinite(err) && err <= (is_int ? 0.0 : tol);
+    std::printf("%-24s %.3e  %s%s%s%s\n", name.c_str(), err, pass ? "PASS" : "FAIL",
+                kind.note ? "  (" : "", kind.note ? kind.note : "", kind.note ? ")" : "");
     return pass;
 }
 
@@ -210,8 +285,10 @@ int cmd_verify(int argc, char ** argv) {
     auto golden = gemma::io::open_safetensors(args.get("golden"));
     if (!golden.ok()) return usage("cannot read the golden file: " + golden.error().message);
     ctx.golden = golden->get();
+    ctx.model_dir = args.get("model");
     int64_t max_len = 64;
-    for (const char * in : {"text.input_ids", "chat.input_ids"}) {
+    for (const char * in :
+         {"text.input_ids", "chat.input_ids", "mm.input_ids", "mm_image.input_ids"}) {
         const gemma::io::TensorInfo * info = ctx.golden->find_or_null(in);
         if (info && !info->shape.empty()) max_len = std::max(max_len, info->shape[0]);
     }

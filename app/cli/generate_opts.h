@@ -1,5 +1,6 @@
-// Options shared by `gemdesk-cli run` and `chat`: engine settings (--backend, --ctx) and sampling
-// (--max-tokens, --temperature, --top-p, --top-k, --seed), parsed and validated once.
+// Options shared by `gemdesk-cli run` and `chat`: engine settings (--backend, --ctx), sampling
+// (--max-tokens, --temperature, --top-p, --top-k, --seed) and media (--image, --audio, --video,
+// --image-budget), parsed and validated once.
 #pragma once
 
 #include <memory>
@@ -15,9 +16,16 @@ struct GenerateOptions {
     gemma::runtime::EngineOptions engine;
     gemma::runtime::SamplingParams sampling;
     int max_tokens = -1;
+    int image_budget = 0;  // --image-budget: 0 = the model's processor_config.json
 };
 
 std::vector<std::string> generate_option_names();  // model, backend, ctx, max-tokens, ...
+// --image F / --audio F / --video F, read into memory (in that order). Errors: not_found /
+// invalid_argument naming the file.
+gemma::Result<std::vector<gemma::runtime::MediaInput>> load_media_options(const Args & args);
+// A user message: one part per media item (in order), then the text.
+gemma::chat::ChatMessage user_message(const std::string & text,
+                                      const std::vector<gemma::runtime::MediaInput> & media);
 // Defaults follow Gemma 4's generation_config (temperature 1, top_p 0.95, top_k 64).
 gemma::Result<GenerateOptions> parse_generate_options(const Args & args);
 // Loads the model; prints the error to stderr and returns null on failure.

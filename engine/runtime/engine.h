@@ -1,7 +1,8 @@
 // The engine API: the one way the app, the server and the CLIs reach the model. load() builds
 // the backend, the text model, the optional vision/audio encoders and the scheduler (with
 // progress and cancellation); generate() queues a request and returns a cancellable
-// ResponseStream. Thread-safe: submit from any thread; one inference thread does the work.
+// ResponseStream. Thread-safe: submit from any thread; one inference thread does the work, and
+// a media worker thread encodes images / audio / video (engine_media.h).
 #pragma once
 
 #include <atomic>
@@ -11,6 +12,7 @@
 
 #include "core/backend.h"
 #include "model/gemma4/text.h"
+#include "runtime/engine_media.h"
 #include "runtime/response_stream.h"
 #include "runtime/scheduler.h"
 
@@ -22,14 +24,18 @@ struct EngineOptions {
     int max_seqs = 4;                 // requests generating at once
     int max_step_tokens = 64;         // tokens per batched step
     int prefill_chunk = 64;
-    int max_cached = 4;  // prefix-cache entries (earlier turns kept for reuse)
+    int max_cached = 4;         // prefix-cache entries (earlier turns kept for reuse)
+    bool load_encoders = true;  // vision / audio towers when the checkpoint has them
+    size_t media_cache_bytes = size_t(256) << 20;  // encoded media kept for reuse across turns
+    // Only to reproduce the tiny fixtures' reference (see gemma4::AudioMaskMode::hf_eager).
+    gemma4::AudioMaskMode audio_mask = gemma4::AudioMaskMode::sliding;
 };
 
 enum class EngineState { loading, ready, failed };
 
 struct LoadProgress {
     double fraction = 0.0;  // 0..1
-    std::string stage;      // "config", "backend", "weights", "kv cache", "ready"
+    std::string stage;      // "config", "backend", "weights", "encoders", "kv cache", "ready"
 };
 // Return false to cancel the load (load() then fails with cancelled).
 using LoadProgressFn = std::function<bool(const LoadProgress &)>;
@@ -60,19 +66,35 @@ public:
     Result<std::unique_ptr<ResponseStream>> generate(TokenRequest req);
     // Same, with a caller-supplied sink instead of a stream (events on the inference thread).
     Result<uint64_t> generate(TokenRequest req, std::shared_ptr<TokenSink> sink);
-    void cancel(uint64_t id) { sched_->cancel(id); }
+    // With media (the prompt holds one bare marker per item): returns at once; the media worker
+    // encodes, then the request runs as above. Errors now: unsupported (no tower for a kind, or
+    // the encoders failed to load: the message says why), invalid_argument (MediaWorker::check).
+    // Decoding / encoding errors come later as the stream's error event (the sink's error
+    // finish, called on the worker thread).
+    Result<std::unique_ptr<ResponseStream>> generate(MediaRequest req);
+    Result<uint64_t> generate(MediaRequest req, std::shared_ptr<TokenSink> sink);
+    void cancel(uint64_t id);
+
+    // The media worker, or null when the model takes no media (media_error() says why).
+    MediaWorker * media() { return media_.get(); }
+    const std::string & media_error() const { return media_error_; }
 
     gemma4::TextModel & text_model() { return *model_; }
     Scheduler & scheduler() { return *sched_; }
 
 private:
     Engine() = default;
+    void load_media(const std::string & dir, const gemma4::Config & cfg,
+                    const io::TensorSource & weights, const EngineOptions & opts,
+                    const std::string & model_id);
 
     std::string dir_;
     ModelInfo info_;
     std::unique_ptr<Backend> backend_;
     std::unique_ptr<gemma4::TextModel> model_;
     std::unique_ptr<Scheduler> sched_;
+    std::unique_ptr<MediaWorker> media_;
+    std::string media_error_;  // why media_ is null
 };
 
 }  // namespace gemma::runtime

@@ -55,22 +55,7 @@ std::shared_ptr<const std::vector<std::string>> ChatEngine::token_texts() {
     return texts_;
 }
 
-namespace {
-
-bool has_media(const chat::ChatRequest & req) {
-    for (const chat::ChatMessage & m : req.messages)
-        for (const chat::ContentPart & p : m.content.parts)
-            if (p.type != "text") return true;
-    return false;
-}
-
-}  // namespace
-
 Result<std::unique_ptr<ResponseStream>> ChatEngine::generate(const ChatGenerateRequest & req) {
-    if (has_media(req.chat))
-        return make_error(ErrorCode::unsupported,
-                          "image and audio input are not wired into generation yet; send text "
-                          "only (tracked in issue #5)");
     chat::ChatRequest cr = req.chat;
     if (req.tool_choice == ToolChoice::none) cr.tools.clear();
     auto prompt = render(cr);
@@ -95,11 +80,26 @@ Result<std::unique_ptr<ResponseStream>> ChatEngine::generate(const ChatGenerateR
     so.stop = req.stop;
     so.token_events = req.sampling.top_logprobs >= 0;
     auto q = std::make_shared<EventQueue<StreamEvent>>();
-    auto id = engine_->generate(std::move(tr), std::make_shared<TextSink>(q, *tok_, so));
+    auto id = submit_media(std::move(tr), req, std::make_shared<TextSink>(q, *tok_, so));
     if (!id.ok()) return id.error();
     Engine * e = engine_.get();
     uint64_t rid = *id;
     return std::make_unique<ResponseStream>(q, [e, rid] { e->cancel(rid); });
+}
+
+// Through the media worker (which checks the rendered markers against req.media, encodes and
+// expands them), or straight to the scheduler for text.
+Result<uint64_t> ChatEngine::submit_media(TokenRequest tr, const ChatGenerateRequest & req,
+                                          std::shared_ptr<TokenSink> sink) {
+    MediaRequest mr;
+    mr.tokens = std::move(tr);
+    mr.media = req.media;
+    mr.image_budget = req.image_budget;
+    const tok::Tokenizer * tok = tok_.get();
+    mr.tokenize = [tok](const std::string & text) -> Result<std::vector<int32_t>> {
+        return tok->encode(text, tok::EncodeOptions{false});
+    };
+    return engine_->generate(std::move(mr), std::move(sink));
 }
 
 Result<std::unique_ptr<ResponseStream>> ChatEngine::complete(const TextGenerateRequest & req) {

@@ -35,6 +35,11 @@ struct ChatGenerateRequest {
     bool json_object = false;
     chat::Json json_schema;
     bool use_prefix_cache = true;
+    // The encoded files of the image / audio / video parts of `chat`, in the order the parts
+    // appear across the messages. Clients send the whole history each turn, earlier media
+    // included: the media cache and the prefix cache make re-sent items cost nothing.
+    std::vector<MediaInput> media;
+    int image_budget = 0;  // soft tokens per image: 0 = the model's processor_config.json
 };
 
 // Raw prompt generation (/v1/completions): no template, text out as content deltas.
@@ -57,8 +62,11 @@ public:
 
     // Events: token (only when sampling.top_logprobs >= 0, with the token's text), content,
     // reasoning, tool_call, then finish (usage; reason stop / length / tool_calls / cancelled) or
-    // error. Errors now: invalid_argument (template or sampling), context_full, unsupported
-    // (image/audio parts: media input is not wired to the encoders yet).
+    // error. Errors now: invalid_argument (template, sampling, media parts and inputs that do not
+    // match, bad image budget), context_full, unsupported (a media kind the model has no tower
+    // for). With media the call returns at once; decoding / encoding failures (corrupt file,
+    // unsupported format, an expanded prompt that outgrows the context) arrive as the error
+    // event.
     Result<std::unique_ptr<ResponseStream>> generate(const ChatGenerateRequest & req);
     Result<std::unique_ptr<ResponseStream>> complete(const TextGenerateRequest & req);
 
@@ -73,6 +81,8 @@ public:
 private:
     ChatEngine() = default;
     std::shared_ptr<const std::vector<std::string>> token_texts();
+    Result<uint64_t> submit_media(TokenRequest tr, const ChatGenerateRequest & req,
+                                  std::shared_ptr<TokenSink> sink);
     std::shared_ptr<const ConstraintVocab> constraint_vocab();
     Result<std::shared_ptr<Constraint>> make_constraint(const ChatGenerateRequest & req,
                                                         const chat::ChatRequest & cr,

@@ -22,7 +22,17 @@ uint64_t media_key(uint64_t content_hash, int index) {
     return k | (1ull << 63);
 }
 
-PrefixCache::Hit PrefixCache::lookup(std::span<const uint64_t> keys, int max_n) const {
+namespace {
+
+// Whether a prefix of m positions ends inside a block (rows m - 1 and m share one).
+bool inside_block(std::span<const int32_t> b, size_t m) {
+    return m > 0 && m < b.size() && b[m] >= 0 && b[m] == b[m - 1];
+}
+
+}  // namespace
+
+PrefixCache::Hit PrefixCache::lookup(std::span<const uint64_t> keys, int max_n,
+                                     std::span<const int32_t> block_ids) const {
     Hit best;
     for (size_t e = 0; e < entries_.size(); ++e) {
         const Entry & en = entries_[e];
@@ -30,7 +40,7 @@ PrefixCache::Hit PrefixCache::lookup(std::span<const uint64_t> keys, int max_n) 
         size_t m = 0;
         while (m < lim && en.keys[m] == keys[m]) ++m;
         // The ring may not reach back far enough from the entry's end: shorten until resumable.
-        while (m > 0 && !pool_.seq_can_resume(en.seq, int(m))) --m;
+        while (m > 0 && (inside_block(block_ids, m) || !pool_.seq_can_resume(en.seq, int(m)))) --m;
         if (int(m) > best.n) best = {int(e), int(m)};
     }
     return best;

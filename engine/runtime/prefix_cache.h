@@ -29,8 +29,11 @@ public:
         int n = 0;       // positions reused
     };
     // The entry sharing the longest resumable prefix with `keys`, at most max_n positions
-    // (callers pass prompt length - 1: the last prompt token must run to give logits).
-    Hit lookup(std::span<const uint64_t> keys, int max_n) const;
+    // (callers pass prompt length - 1: the last prompt token must run to give logits). With
+    // `block_ids` (bidirectional-vision blocks of the new prompt, TokenRequest::block_ids) the
+    // prefix never ends inside a block: the block's rows must run together in one chunk.
+    Hit lookup(std::span<const uint64_t> keys, int max_n,
+               std::span<const int32_t> block_ids = {}) const;
     // A new sequence holding the hit's positions (blocks shared, ring copied); the entry stays.
     Result<gemma4::KvSeq> take(const Hit & hit);
     // Keeps `seq` whose positions hold `keys` (keys.size() == seq.n_past); takes ownership.

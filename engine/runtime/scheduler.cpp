@@ -75,7 +75,43 @@ Scheduler::~Scheduler() {
     if (thread_.joinable()) thread_.join();
 }
 
-Result<uint64_t> Scheduler::submit(TokenRequest req, std::shared_ptr<TokenSink> sink) {
+int Scheduler::max_block_tokens() const {
+    return std::max(1, std::min(opts_.prefill_chunk, opts_.max_step_tokens - opts_.max_seqs + 1));
+}
+
+uint64_t Scheduler::reserve_id() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return next_id_++;
+}
+
+namespace {
+
+// Block ids: one per row, each block one run no longer than max_block.
+Status check_block_ids(const TokenRequest & req, int max_block) {
+    const std::vector<int32_t> & b = req.block_ids;
+    if (b.empty()) return Status::success();
+    if (b.size() != req.prompt.size())
+        return make_error(
+            ErrorCode::invalid_argument,
+            format("generate: %zu block ids for a %zu-token prompt", b.size(), req.prompt.size()));
+    for (size_t i = 0; i < b.size();) {
+        size_t j = i + 1;
+        while (b[i] >= 0 && j < b.size() && b[j] == b[i]) ++j;
+        if (int(j - i) > max_block)
+            return make_error(ErrorCode::invalid_argument,
+                              format("an image of %zu soft tokens (at prompt row %zu) must run in "
+                                     "one prefill chunk of at most %d tokens for this model's "
+                                     "bidirectional vision attention; lower the image budget or "
+                                     "raise the engine's prefill chunk and step size",
+                                     j - i, i, max_block));
+        i = j;
+    }
+    return Status::success();
+}
+
+}  // namespace
+
+Result<uint64_t> Scheduler::submit(TokenRequest req, std::shared_ptr<TokenSink> sink, uint64_t id) {
     const auto & tc = model_.config().text;
     if (req.prompt.empty() || !sink)
         return make_error(ErrorCode::invalid_argument, "generate: the prompt has no tokens");
@@ -95,10 +131,11 @@ Result<uint64_t> Scheduler::submit(TokenRequest req, std::shared_ptr<TokenSink> 
             m.row + m.embeds.dim(0) > int64_t(req.prompt.size()))
             return make_error(ErrorCode::invalid_argument,
                               "generate: media rows outside the prompt");
+    GEMMA_TRY(check_block_ids(req, max_block_tokens()));
     GEMMA_TRY(sampling_params_check(req.sampling, tc.vocab_size));
     std::lock_guard<std::mutex> lock(mu_);
     if (stop_) return make_error(ErrorCode::cancelled, "the scheduler is shutting down");
-    uint64_t id = next_id_++;
+    if (id == 0) id = next_id_++;
     queue_.push_back({id, std::move(req), std::move(sink)});
     cv_.notify_all();
     return id;
@@ -158,7 +195,8 @@ Result<gemma4::KvSeq> Scheduler::acquire_seq(Seq & s) {
         for (int64_t i = 0; i < m.embeds.dim(0); ++i)
             s.keys[size_t(m.row + i)] = media_key(m.hash, int(i));
     PrefixCache::Hit hit;
-    if (r.use_prefix_cache) hit = cache_->lookup(s.keys, int(r.prompt.size()) - 1);
+    const int max_n = int(r.prompt.size()) - 1;
+    if (r.use_prefix_cache) hit = cache_->lookup(s.keys, max_n, r.block_ids);
     for (;;) {
         auto kv = hit.entry >= 0 ? cache_->take(hit) : pool_->seq_new();
         if (kv.ok()) {
@@ -168,8 +206,19 @@ Result<gemma4::KvSeq> Scheduler::acquire_seq(Seq & s) {
         if (kv.error().code != ErrorCode::out_of_memory) return kv.error();
         // Evicting may drop the hit's entry: look again afterwards.
         if (!cache_->evict_one()) return kv.error();
-        if (hit.entry >= 0) hit = cache_->lookup(s.keys, int(r.prompt.size()) - 1);
+        if (hit.entry >= 0) hit = cache_->lookup(s.keys, max_n, r.block_ids);
     }
+}
+
+// Host soft tokens go to the backend here, on the inference thread that owns it.
+Status Scheduler::upload_media(Seq & s) {
+    for (MediaRun & m : s.req.media) {
+        if (m.embeds.where != Where::host) continue;
+        auto up = model_.backend().upload(m.embeds);
+        if (!up.ok()) return up.error();
+        m.embeds = std::move(*up);
+    }
+    return Status::success();
 }
 
 void Scheduler::admit() {
@@ -208,7 +257,8 @@ void Scheduler::admit() {
         auto s = std::make_unique<Seq>(p.id, std::move(p.req), std::move(p.sink),
                                        model_.config().text.vocab_size);
         s->sampler.set_prompt(s->req.prompt);
-        auto kv = acquire_seq(*s);
+        Status up = upload_media(*s);
+        auto kv = up.ok() ? acquire_seq(*s) : Result<gemma4::KvSeq>(up.error());
         if (!kv.ok()) {
             Error e = kv.error();
             s->sink->on_finish(FinishReason::error, Usage{int(s->req.prompt.size()), 0, 0}, &e);

@@ -37,13 +37,19 @@ public:
 // A run of soft tokens (image / audio encoder output) replacing prompt rows.
 struct MediaRun {
     int row = 0;        // first prompt row it replaces
-    Tensor embeds;      // f32 [k, hidden] backend tensor
+    Tensor embeds;      // f32 [k, hidden]: a backend tensor, or a host one (uploaded at admission,
+                        // on the inference thread)
     uint64_t hash = 0;  // content hash: the prefix-cache key of these rows
 };
 
 struct TokenRequest {
     std::vector<int32_t> prompt;
     std::vector<MediaRun> media;
+    // Empty, or one per prompt row: the bidirectional-vision block of each row (-1 = none), for
+    // configs with use_bidirectional_attention "vision" (gemma4::MultimodalPrompt::block_ids).
+    // A block always runs in one prefill chunk and a prefix-cache hit never ends inside one, so
+    // every block must fit in max_block_tokens() (checked at submit).
+    std::vector<int32_t> block_ids;
     SamplingParams sampling;
     // -1: until a stop token or the context is full. Context policy: a prompt that does not fit
     // (n_ctx - 1 tokens at most) fails with context_full at submit; nothing is truncated. A reply
@@ -68,6 +74,9 @@ public:
     virtual bool on_token(const SampleResult & token) = 0;
     // Last call. `error` is set for FinishReason::error.
     virtual void on_finish(FinishReason reason, const Usage & usage, const Error * error) = 0;
+    // The raw logits row [vocab] each token is sampled from, just before sampling (tests and
+    // verification compare it with reference logits). Valid during the call only.
+    virtual void on_logits(std::span<const float> /*logits*/) {}
 };
 
 struct SchedulerOptions {
@@ -97,8 +106,15 @@ public:
     ~Scheduler();  // cancels everything (sinks get on_finish cancelled), joins the thread
 
     // Queues a request; the sink gets its tokens. invalid_argument (empty prompt, bad ids or
-    // sampling), context_full (prompt longer than the context).
-    Result<uint64_t> submit(TokenRequest req, std::shared_ptr<TokenSink> sink);
+    // sampling, media rows or block ids that do not fit), context_full (prompt longer than the
+    // context). `id`: 0 for a new one, or one from reserve_id() (the Engine names media requests
+    // before their encoding finishes); the request is then cancellable under that id.
+    Result<uint64_t> submit(TokenRequest req, std::shared_ptr<TokenSink> sink, uint64_t id = 0);
+    // A fresh request id for a later submit().
+    uint64_t reserve_id();
+    // The longest bidirectional-vision block a request may hold: it must fit in one prefill chunk
+    // next to one decode token of every other sequence.
+    int max_block_tokens() const;
     // Ends a request within one step (on_finish with cancelled). Unknown ids are ignored.
     void cancel(uint64_t id);
     SchedulerStats stats() const;
@@ -119,6 +135,8 @@ private:
     bool step();
     void finish(Seq & s, FinishReason r, const Error * e);
     Result<gemma4::KvSeq> acquire_seq(Seq & s);
+    Status upload_media(Seq & s);
+    int prefill_len(const Seq & s, int limit) const;
     Status reserve(gemma4::KvSeq & kv, int n);
     void after_logits(Seq & s, std::span<const float> logits);
     void chunk_overrides(const Seq & s, int c0, int n,

@@ -25,6 +25,18 @@ void Scheduler::chunk_overrides(const Seq & s, int c0, int n,
     }
 }
 
+// How many prompt rows of `s` the next chunk takes, at most `limit`: never ends inside a
+// bidirectional-vision block (its rows must see each other, so they run in one chunk). 0 when
+// the block that starts next does not fit in `limit` this step (submit checked it fits in one).
+int Scheduler::prefill_len(const Seq & s, int limit) const {
+    const int n_prompt = int(s.req.prompt.size());
+    int end = std::min(s.n_fed + limit, n_prompt);
+    const std::vector<int32_t> & b = s.req.block_ids;
+    if (b.empty() || end >= n_prompt) return end - s.n_fed;
+    while (end > s.n_fed && b[size_t(end)] >= 0 && b[size_t(end)] == b[size_t(end - 1)]) --end;
+    return end - s.n_fed;
+}
+
 bool Scheduler::step() {
     if (active_.empty()) return true;
     struct Planned {
@@ -50,8 +62,8 @@ bool Scheduler::step() {
     for (size_t k = 0; k < n_active && budget > 0; ++k) {
         Seq & s = *active_[(rr_ + k) % n_active];
         if (!s.prefilling()) continue;
-        int len = std::min({opts_.prefill_chunk, budget, int(s.req.prompt.size()) - s.n_fed});
-        if (!reserve(s.kv, len).ok()) continue;
+        int len = prefill_len(s, std::min(opts_.prefill_chunk, budget));
+        if (len <= 0 || !reserve(s.kv, len).ok()) continue;
         plan.push_back({&s, s.n_fed, len});
         budget -= len;
     }
@@ -71,6 +83,9 @@ bool Scheduler::step() {
                         .subspan(size_t(plan[i].c0), size_t(plan[i].n));
             chunk_overrides(s, plan[i].c0, plan[i].n, overrides[i]);
             c.overrides = overrides[i];
+            if (!s.req.block_ids.empty())
+                c.block_ids = std::span<const int32_t>(s.req.block_ids)
+                                  .subspan(size_t(plan[i].c0), size_t(plan[i].n));
             c.want_logits = plan[i].c0 + plan[i].n == int(s.req.prompt.size());
         }
         chunks.push_back(c);
@@ -117,6 +132,7 @@ void Scheduler::after_logits(Seq & s, std::span<const float> logits) {
                                std::move(*snap));
         }
     }
+    s.sink->on_logits(logits);
     const TokenFilter * filter = s.req.constraint ? s.req.constraint->filter() : nullptr;
     auto r = s.sampler.sample(logits, filter);
     if (!r.ok()) {

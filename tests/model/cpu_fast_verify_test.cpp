@@ -42,8 +42,8 @@ TEST(CpuFastVerify, TinyFixturePassesOnCpuBackend) {
     ASSERT_TRUE(std::filesystem::exists(kCli)) << "build gemdesk-cli first: " << kCli;
     CliRun r = verify("tiny-gemma4");
     EXPECT_EQ(r.exit_code, 0) << r.output;
-    // 7 hidden states + text.logits + decode.forced_logits + decode.logits, none failed.
-    EXPECT_NE(r.output.find("verify: 10 passed, 0 failed"), std::string::npos) << r.output;
+    // Every golden of the fixture: 7 hidden states, text/decode logits, image.*, audio.*, mm.*.
+    EXPECT_NE(r.output.find("verify: 19 passed, 0 failed"), std::string::npos) << r.output;
     EXPECT_EQ(r.output.find("FAIL"), std::string::npos) << r.output;
 }
 

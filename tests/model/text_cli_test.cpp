@@ -49,10 +49,17 @@ TEST(TextCli, VerifyTinyFixturePasses) {
     ASSERT_TRUE(fs::exists(kCli)) << "build gemdesk-cli first: " << kCli;
     RunResult r = run("verify --model " + kTiny + " --golden " + kTiny + "/golden.safetensors");
     EXPECT_EQ(r.exit_code, 0) << r.output;
-    // 7 hidden states + text.logits + decode.forced_logits + decode.logits.
-    EXPECT_TRUE(ends_with_line(r.output, "verify: 10 passed, 0 failed")) << r.output;
-    EXPECT_NE(r.output.find("image.soft_tokens"), std::string::npos) << r.output;
-    EXPECT_NE(r.output.find("SKIP"), std::string::npos) << r.output;
+    // 7 hidden states + text.logits + decode.forced_logits + decode.logits, 4 image.*, 3 audio.*,
+    // mm.logits and mm_image.logits: every golden output of the fixture, none skipped.
+    EXPECT_TRUE(ends_with_line(r.output, "verify: 19 passed, 0 failed")) << r.output;
+    for (const char * name :
+         {"image.pixel_values", "image.position_ids", "image.soft_tokens",
+          "audio.input_features_mask", "audio.soft_tokens", "mm.logits", "mm_image.logits"})
+        EXPECT_NE(r.output.find(name), std::string::npos) << name << "\n" << r.output;
+    EXPECT_EQ(r.output.find("SKIP"), std::string::npos) << r.output;
+    // The audio goldens reproduce transformers' eager (inverted) audio mask; verify says so.
+    EXPECT_NE(r.output.find("audio mask: hf_eager, as the fixture's reference"), std::string::npos)
+        << r.output;
 }
 
 TEST(TextCli, VerifyChatFixturePasses) {

@@ -216,8 +216,8 @@ TEST_F(EngineChat, ErrorsAreValues) {
     EXPECT_EQ(engine_->generate(ask(big, 4)).error().code, ErrorCode::context_full);
     auto img = ask("x", 4);
     img.chat.messages[0].content.kind = chat::MessageContent::Kind::parts;
-    img.chat.messages[0].content.parts = {{"image", ""}};
-    EXPECT_EQ(engine_->generate(img).error().code, ErrorCode::unsupported);
+    img.chat.messages[0].content.parts = {{"image", ""}};  // an image part without its bytes
+    EXPECT_EQ(engine_->generate(img).error().code, ErrorCode::invalid_argument);
     EXPECT_FALSE(ChatEngine::load(std::string(GEMMA_TEST_DATA_DIR) + "/nope").ok());
 }
 

@@ -1,64 +1,17 @@
 // CpuRefBackend: validates each call with core op_check, then runs the ref/ kernel at once.
 #include "backends/cpu/cpu_ref_backend.h"
 
-#include <cstring>
-
+#include "backends/cpu/host_backend.h"
 #include "backends/cpu/ref/ref_ops.h"
 
 namespace gemma::cpu {
 namespace {
 
-Status need_host(const Tensor & t, const char * what) {
-    if (t.where == Where::host) return Status::success();
-    return make_error(ErrorCode::invalid_argument,
-                      format("cpu-ref: %s is not in host memory", what));
-}
-
-class CpuRefBackend final : public Backend {
+class CpuRefBackend final : public HostBackend {
 public:
     BackendInfo info() const override {
         return {"cpu-ref", "CPU reference (scalar loops, f32 accumulation)", Where::host, 0};
     }
-
-    bool supports(const OpDesc & op) const override {
-        auto is_float = [](DType t) {
-            return t == DType::f32 || t == DType::f16 || t == DType::bf16;
-        };
-        return is_float(op.a) && is_float(op.b);
-    }
-
-    Result<Tensor> alloc(DType dtype, const Shape & shape) override {
-        for (int64_t d : shape)
-            if (d < 0) return make_error(ErrorCode::invalid_argument, "alloc: negative dimension");
-        return tensor_host(dtype, shape);
-    }
-
-    Result<Tensor> upload(const Tensor & host) override {
-        GEMMA_TRY(need_host(host, "upload source"));
-        return host;  // zero-copy: the view keeps the mapping alive through its owner
-    }
-
-    Status write(const Tensor & dst, const void * src, size_t nbytes) override {
-        GEMMA_TRY(need_host(dst, "write target"));
-        if (nbytes > dst.nbytes())
-            return make_error(
-                ErrorCode::invalid_argument,
-                format("write: %zu bytes into a %zu-byte tensor", nbytes, dst.nbytes()));
-        std::memcpy(dst.data, src, nbytes);
-        return Status::success();
-    }
-
-    Status read(const Tensor & src, void * dst, size_t nbytes) override {
-        GEMMA_TRY(need_host(src, "read source"));
-        if (nbytes > src.nbytes())
-            return make_error(
-                ErrorCode::invalid_argument,
-                format("read: %zu bytes from a %zu-byte tensor", nbytes, src.nbytes()));
-        std::memcpy(dst, src.data, nbytes);
-        return Status::success();
-    }
-
-    Status synchronize() override { return Status::success(); }
 
     Status get_rows(const Tensor & table, const Tensor & ids, float s,
                     const Tensor & out) override {

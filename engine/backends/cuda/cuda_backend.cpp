@@ -10,6 +10,8 @@
 #include <cstring>
 
 #include "backends/cuda/cuda_context.h"
+#include "backends/cuda/cuda_module.h"
+#include "backends/cuda/fusion.h"
 
 namespace gemma::cuda {
 namespace {
@@ -50,8 +52,14 @@ public:
         if (const char * e = std::getenv("GEMMA_CUDA_STATS"); e && std::strcmp(e, "1") == 0) {
             OpQueue::Stats s = ctx_->queue().stats();
             std::fprintf(stderr,
-                         "cuda: op segments: %zu eager, %zu captured, %zu replayed as graphs\n",
-                         s.eager_segments, s.captured, s.replayed);
+                         "cuda: op segments: %zu eager, %zu captured, %zu replayed as graphs; "
+                         "%zu ops fused; host: %.1f ms launching segments, %.1f ms waiting for "
+                         "the GPU\n",
+                         s.eager_segments, s.captured, s.replayed, s.fused, s.flush_ms,
+                         ctx_->waited_ms());
+            for (const auto & [name, t] : ctx_->queue().profile())
+                std::fprintf(stderr, "cuda: profile %-16s %8zu calls %10.3f ms %8.2f us/call\n",
+                             name.c_str(), t.count, t.ms, 1000.0 * t.ms / double(t.count));
         }
     }
 
@@ -118,7 +126,7 @@ public:
         if (!stage) return stage.error();
         GEMMA_CUDA_TRY(
             gpuMemcpyAsync(*stage, src.data, nbytes, gpuMemcpyDeviceToHost, ctx_->stream()));
-        GEMMA_CUDA_TRY(gpuStreamSynchronize(ctx_->stream()));
+        GEMMA_TRY(ctx_->wait());
         std::memcpy(dst, *stage, nbytes);
         return Status::success();
     }
@@ -127,7 +135,7 @@ public:
 
     CudaQueueStats queue_stats() {
         OpQueue::Stats s = ctx_->queue().stats();
-        return {s.eager_segments, s.captured, s.replayed};
+        return {s.eager_segments, s.captured, s.replayed, s.fused};
     }
 
     Status get_rows(const Tensor & table, const Tensor & ids, float scale,
@@ -157,7 +165,12 @@ public:
                        x.dim(1),
                        w.dim(0),
                        elem_type(w.dtype),
-                       MatmulPath::tiled};
+                       MatmulPath::tiled,
+                       nullptr,
+                       nullptr,
+                       nullptr,
+                       GemvEpilogue::none,
+                       0};
         if (p.n <= kGemvMaxRows) {  // decode: never round x; odd layouts take the tiled kernel
             if (matmul_gemv_ok(p.x, p.w, p.k, p.type)) p.path = MatmulPath::gemv;
         } else if (p.type == ElemType::f32) {
@@ -169,7 +182,9 @@ public:
             if (!s) return s.error();
             p.scratch = *s;
         }
-        return ctx_->queue().push<MatmulParams, launch_matmul>("matmul", p);
+        if (fuse() && fuse_matmul(ctx_->queue(), p)) return Status::success();
+        const char * name = p.path == MatmulPath::gemv ? "matmul_gemv" : "matmul";
+        return ctx_->queue().push<MatmulParams, launch_matmul>(name, p);
     }
 
     Status rms_norm(const Tensor & x, const Tensor & w, float eps, const Tensor & out) override {
@@ -182,6 +197,7 @@ public:
                         x.dim(1),
                         w.empty() ? ElemType::none : elem_type(w.dtype),
                         eps};
+        if (fuse() && fuse_rms_norm(ctx_->queue(), p)) return Status::success();
         return ctx_->queue().push<RmsNormParams, launch_rms_norm>("rms_norm", p);
     }
 
@@ -196,6 +212,7 @@ public:
                      x.dim(0),
                      x.dim(1),
                      x.dim(2)};
+        if (fuse() && fuse_rope(ctx_->queue(), p)) return Status::success();
         return ctx_->queue().push<RopeParams, launch_rope>("rope", p);
     }
 
@@ -207,6 +224,7 @@ public:
                         pos.ptr<int32_t>(),   f32p<float>(kc),
                         f32p<float>(vc),      k.dim(0),
                         k.dim(1) * k.dim(2),  kc.dim(0)};
+        if (fuse() && fuse_kv_store(ctx_->queue(), p)) return Status::success();
         return ctx_->queue().push<KvStoreParams, launch_kv_store>("kv_store", p);
     }
 
@@ -281,6 +299,8 @@ public:
     }
 
 private:
+    bool fuse() const { return ctx_->options().fuse; }
+
     Status devices(Op op, std::initializer_list<const Tensor *> ts) {
         static const char * const kArgs[] = {"input 1", "input 2", "input 3",
                                              "input 4", "input 5", "input 6"};
@@ -313,6 +333,12 @@ private:
                     b.empty() ? ElemType::none : elem_type(b.dtype),
                     e,
                     s};
+        if (fuse()) {
+            OpQueue & q = ctx_->queue();
+            if (e == EltOp::add && fuse_add(q, p)) return Status::success();
+            if (e == EltOp::mul && fuse_mul(q, p)) return Status::success();
+            if (e == EltOp::gelu_tanh_mul && fuse_gelu_mul(q, p)) return Status::success();
+        }
         return ctx_->queue().push<EltParams, launch_elementwise>(op_name(op), p);
     }
 
@@ -321,27 +347,36 @@ private:
 
 }  // namespace
 
-Result<std::unique_ptr<Backend>> make_cuda_backend(const CudaOptions & options) {
+namespace module {
+
+Result<std::unique_ptr<Backend>> create(const CudaOptions & options) {
     CudaOptions o = options;
-    if (const char * g = std::getenv("GEMMA_CUDA_GRAPHS"); g && std::strcmp(g, "0") == 0)
-        o.graphs = false;
+    auto off = [](const char * name) {
+        const char * v = std::getenv(name);
+        return v && std::strcmp(v, "0") == 0;
+    };
+    if (off("GEMMA_CUDA_GRAPHS")) o.graphs = false;
+    if (off("GEMMA_CUDA_FUSE")) o.fuse = false;
+    if (off("GEMMA_CUDA_PDL")) o.pdl = false;
     auto ctx = CudaContext::create(o);
     if (!ctx) return ctx.error();
     return std::unique_ptr<Backend>(std::make_unique<CudaBackend>(std::move(*ctx)));
 }
 
-Result<CudaQueueStats> cuda_queue_stats(Backend & backend) {
+Result<CudaQueueStats> queue_stats(Backend & backend) {
     auto * cuda = dynamic_cast<CudaBackend *>(&backend);
     if (!cuda)
         return make_error(ErrorCode::invalid_argument, "cuda_queue_stats: not a CUDA backend");
     return cuda->queue_stats();
 }
 
-bool cuda_device_available() {
+bool device_available() {
     int count = 0;
     gpuError_t e = gpuGetDeviceCount(&count);
     if (e != gpuSuccess) (void)gpuGetLastError();
     return e == gpuSuccess && count > 0;
 }
+
+}  // namespace module
 
 }  // namespace gemma::cuda

@@ -1,6 +1,9 @@
 // The CUDA backend ("cuda", "cuda-f32"): device memory from a stream-ordered pool, one in-order
 // stream, ops recorded and replayed as CUDA graphs when a step repeats (op_queue.h), cuBLAS for
 // prefill GEMMs and weight-streaming GEMV kernels for decode. HIP builds reuse it (backends/hip).
+// The backend lives in a loadable module (libgemma_backend_cuda.so, cuda_module.h); the functions
+// below are the program-side API, implemented by loader/cuda_loader.cpp, which loads the module
+// on first use and keeps it loaded until exit. Programs therefore never link cudart or cuBLAS.
 #pragma once
 
 #include <memory>
@@ -22,11 +25,19 @@ struct CudaOptions {
     CudaPrecision precision = CudaPrecision::split16;
     // Replay repeated op sequences as CUDA graphs (env GEMMA_CUDA_GRAPHS=0 turns this off).
     bool graphs = true;
+    // Fuse decode op patterns into fewer kernels (fusion.h; env GEMMA_CUDA_FUSE=0 turns it off).
+    bool fuse = true;
+    // Programmatic dependent launch on sm_90+ (env GEMMA_CUDA_PDL=0 turns it off).
+    bool pdl = true;
 };
 
-// device_error (saying why) when no usable GPU is present or the device cannot be set up.
-// The environment variable GEMMA_CUDA_GRAPHS=0 forces options.graphs off (debugging);
-// GEMMA_CUDA_STATS=1 prints how op segments ran when the backend is destroyed.
+// The environment variables GEMMA_CUDA_GRAPHS=0, GEMMA_CUDA_FUSE=0 and GEMMA_CUDA_PDL=0 turn the
+// matching option off (debugging, A/B timing). GEMMA_CUDA_STATS=1 prints, when the backend is
+// destroyed, how op segments ran and where host time went (with GEMMA_CUDA_PROFILE=1 also the
+// GPU time per op name, every op run eagerly between events); GEMMA_CUDA_SEGMENT=N sets the ops
+// per segment (graph).
+// device_error (saying why) when the module cannot be loaded (not built, or its libraries, e.g.
+// cuBLAS, are missing), no usable GPU is present, or the device cannot be set up.
 Result<std::unique_ptr<Backend>> make_cuda_backend(const CudaOptions & options);
 
 // How the backend's op queue ran its segments so far (see op_queue.h).
@@ -34,11 +45,12 @@ struct CudaQueueStats {
     size_t eager_segments = 0;  // launched kernel by kernel
     size_t captured = 0;        // captured into a new CUDA graph
     size_t replayed = 0;        // replayed from a cached graph
+    size_t fused = 0;           // ops folded into the op recorded before them (fusion.h)
 };
 // invalid_argument when `backend` is not a CUDA backend.
 Result<CudaQueueStats> cuda_queue_stats(Backend & backend);
 
-// Whether at least one CUDA device is visible (false without a driver). Never fails.
+// Whether at least one CUDA device is visible (false without the module or a driver). Never fails.
 bool cuda_device_available();
 
 }  // namespace gemma::cuda

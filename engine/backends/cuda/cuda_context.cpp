@@ -2,7 +2,10 @@
 // mappings (see cuda_context.h).
 #include "backends/cuda/cuda_context.h"
 
+#include <chrono>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 
 namespace gemma::cuda {
 namespace {
@@ -53,7 +56,13 @@ Status CudaContext::init(const CudaOptions & options) {
         return blas_error("cublasSetWorkspace", st);
     env_.blas = blas_;
     env_.n_sms = props_.multiProcessorCount;
-    queue_ = std::make_unique<OpQueue>(stream_, env_, options.graphs);
+    env_.pdl = options.pdl && props_.major >= 9;  // griddepcontrol needs sm_90
+    size_t segment = OpQueue::kSegmentOps;
+    if (const char * e = std::getenv("GEMMA_CUDA_SEGMENT"); e && std::atoi(e) > 0)
+        segment = size_t(std::atoi(e));
+    queue_ = std::make_unique<OpQueue>(stream_, env_, options.graphs, segment);
+    if (const char * e = std::getenv("GEMMA_CUDA_PROFILE"); e && std::strcmp(e, "1") == 0)
+        queue_->set_profiling(true);
     return Status::success();
 }
 
@@ -119,7 +128,14 @@ Status CudaContext::flush() {
 
 Status CudaContext::synchronize() {
     GEMMA_TRY(flush());
+    return wait();
+}
+
+Status CudaContext::wait() {
+    auto t0 = std::chrono::steady_clock::now();
     GEMMA_CUDA_TRY(gpuStreamSynchronize(stream_));
+    waited_ms_ +=
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     return Status::success();
 }
 

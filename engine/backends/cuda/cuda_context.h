@@ -45,6 +45,9 @@ public:
     Status flush();
     // flush + wait for the stream.
     Status synchronize();
+    // Waits for the stream (no flush), adding the time to waited_ms().
+    Status wait();
+    double waited_ms() const { return waited_ms_; }
     // Scratch of at least `bytes`, valid for ops recorded until the next scratch() call of the
     // same slot with a larger size (the old block is freed after pending ops launch).
     Result<void *> scratch(int slot, size_t bytes);
@@ -68,6 +71,7 @@ private:
     void * blas_workspace_ = nullptr;
     LaunchEnv env_;
     std::unique_ptr<OpQueue> queue_;
+    double waited_ms_ = 0;  // host time blocked on the GPU in wait()
 
     std::mutex free_mutex_;
     std::vector<void *> frees_;  // released while ops may still be unlaunched

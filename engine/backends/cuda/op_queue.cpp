@@ -1,6 +1,8 @@
 // OpQueue: segment launch, graph capture and replay (see op_queue.h).
 #include "backends/cuda/op_queue.h"
 
+#include <chrono>
+
 namespace gemma::cuda {
 namespace {
 
@@ -11,17 +13,25 @@ Error device_error(const char * what, const char * detail) {
                              what, detail));
 }
 
+// FNV-1a over 8-byte words (n a multiple of 8; records are zero-padded to that).
 uint64_t mix(uint64_t h, const void * data, size_t n) {
     const unsigned char * p = static_cast<const unsigned char *>(data);
-    for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x100000001b3ull;  // FNV-1a
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+        uint64_t w;
+        std::memcpy(&w, p + i, 8);
+        h = (h ^ w) * 0x100000001b3ull;
+    }
     return h;
 }
 
 }  // namespace
 
-OpQueue::OpQueue(gpuStream_t stream, const LaunchEnv & env, bool use_graphs)
-    : stream_(stream), env_(env), use_graphs_(use_graphs) {
-    pending_.reserve(kSegmentOps);
+OpQueue::OpQueue(gpuStream_t stream, const LaunchEnv & env, bool use_graphs, size_t segment_ops)
+    : stream_(stream),
+      env_(env),
+      use_graphs_(use_graphs),
+      segment_ops_(segment_ops < 1 ? 1 : segment_ops) {
+    pending_.reserve(segment_ops_);
 }
 
 OpQueue::~OpQueue() { clear_graphs(); }
@@ -41,7 +51,7 @@ uint64_t OpQueue::hash_pending() const {
     uint64_t h = 0xcbf29ce484222325ull;
     for (const Record & r : pending_) {
         h = mix(h, &r.fn, sizeof(r.fn));
-        h = mix(h, r.params, r.size);
+        h = mix(h, r.params, (r.size + 7) / 8 * 8);
     }
     return h;
 }
@@ -80,7 +90,7 @@ Status OpQueue::capture_and_launch(uint64_t key) {
     }
     g.records = std::move(pending_);
     pending_ = {};
-    pending_.reserve(kSegmentOps);
+    pending_.reserve(segment_ops_);
     graphs_[key] = std::move(g);
     ++stats_.captured;
     return Status::success();
@@ -88,6 +98,41 @@ Status OpQueue::capture_and_launch(uint64_t key) {
 
 Status OpQueue::flush() {
     if (pending_.empty()) return Status::success();
+    auto t0 = std::chrono::steady_clock::now();
+    Status s = flush_pending();
+    stats_.flush_ms +=
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    return s;
+}
+
+Status OpQueue::run_profiled() {
+    std::vector<gpuEvent_t> ev(pending_.size() + 1, nullptr);
+    Status s = Status::success();
+    for (gpuEvent_t & e : ev)
+        if (gpuEventCreate(&e) != gpuSuccess) s = device_error("event create", "profiling");
+    for (size_t i = 0; s.ok() && i < pending_.size(); ++i) {
+        if (i == 0) (void)gpuEventRecord(ev[0], stream_);
+        if (LaunchResult e = pending_[i].fn(pending_[i].params, stream_, env_))
+            s = device_error(pending_[i].name, e);
+        (void)gpuEventRecord(ev[i + 1], stream_);
+    }
+    if (s.ok() && gpuEventSynchronize(ev.back()) == gpuSuccess)
+        for (size_t i = 0; i < pending_.size(); ++i) {
+            float ms = 0;
+            (void)gpuEventElapsedTime(&ms, ev[i], ev[i + 1]);
+            OpTime & t = profile_[pending_[i].name];
+            ++t.count;
+            t.ms += ms;
+        }
+    for (gpuEvent_t e : ev)
+        if (e) (void)gpuEventDestroy(e);
+    pending_.clear();
+    ++stats_.eager_segments;
+    return s;
+}
+
+Status OpQueue::flush_pending() {
+    if (profiling_) return run_profiled();
     if (use_graphs_) {
         uint64_t key = hash_pending();
         auto it = graphs_.find(key);

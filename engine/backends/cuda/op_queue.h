@@ -9,6 +9,8 @@
 #pragma once
 
 #include <cstring>
+#include <map>
+#include <string>
 #include <type_traits>
 #include <unordered_map>
 #include <vector>
@@ -22,10 +24,19 @@ class OpQueue {
 public:
     using LaunchFn = LaunchResult (*)(const void * params, gpuStream_t s, const LaunchEnv & env);
     static constexpr size_t kMaxParams = 120;
-    static constexpr size_t kSegmentOps = 64;
+    static constexpr size_t kSegmentOps = 64;  // default; env GEMMA_CUDA_SEGMENT overrides
     static constexpr size_t kMaxGraphs = 1024;
 
-    OpQueue(gpuStream_t stream, const LaunchEnv & env, bool use_graphs);
+    OpQueue(gpuStream_t stream, const LaunchEnv & env, bool use_graphs,
+            size_t segment_ops = kSegmentOps);
+    // Profiling mode (env GEMMA_CUDA_PROFILE=1): every op runs eagerly between two events and
+    // its GPU time is added to profile() under its record name. Slow; for finding hot ops.
+    void set_profiling(bool on) { profiling_ = on; }
+    struct OpTime {
+        size_t count = 0;
+        double ms = 0;
+    };
+    const std::map<std::string, OpTime> & profile() const { return profile_; }
     ~OpQueue();
     OpQueue(const OpQueue &) = delete;
     OpQueue & operator=(const OpQueue &) = delete;
@@ -36,15 +47,25 @@ public:
     Status push(const char * name, const P & params) {
         static_assert(std::is_trivially_copyable_v<P> && sizeof(P) <= kMaxParams);
         Record & r = pending_.emplace_back();
-        std::memset(&r, 0, sizeof(Record));
-        r.fn = [](const void * p, gpuStream_t s, const LaunchEnv & e) {
-            return F(*static_cast<const P *>(p), s, e);
-        };
-        r.name = name;
-        r.size = uint32_t(sizeof(P));
-        std::memcpy(r.params, &params, sizeof(P));
-        if (pending_.size() >= kSegmentOps) return flush();
+        set<P, F>(r, name, params);
+        if (pending_.size() >= segment_ops_) return flush();
         return Status::success();
+    }
+
+    // Whether the last pending record runs F; if so copies its params to *out. Lets the backend
+    // fuse an op into the one recorded just before it (fusion.h).
+    template <class P, LaunchResult (*F)(const P &, gpuStream_t, const LaunchEnv &)>
+    bool last(P * out) const {
+        if (pending_.empty() || pending_.back().fn != &thunk<P, F>) return false;
+        std::memcpy(out, pending_.back().params, sizeof(P));
+        return true;
+    }
+    // Replaces the last pending record (which must exist) by op `name` running F(params).
+    template <class P, LaunchResult (*F)(const P &, gpuStream_t, const LaunchEnv &)>
+    void replace_last(const char * name, const P & params) {
+        static_assert(std::is_trivially_copyable_v<P> && sizeof(P) <= kMaxParams);
+        set<P, F>(pending_.back(), name, params);
+        ++stats_.fused;
     }
 
     // Launches every pending record (does not wait for them).
@@ -53,6 +74,8 @@ public:
 
     struct Stats {
         size_t eager_segments = 0, captured = 0, replayed = 0;
+        size_t fused = 0;  // ops folded into the record before them
+        double flush_ms = 0;  // host time spent launching segments (hash, capture, launch)
     };
     Stats stats() const { return stats_; }
 
@@ -68,8 +91,23 @@ private:
         gpuGraphExec_t exec = nullptr;
     };
 
+    template <class P, LaunchResult (*F)(const P &, gpuStream_t, const LaunchEnv &)>
+    static LaunchResult thunk(const void * p, gpuStream_t s, const LaunchEnv & e) {
+        return F(*static_cast<const P *>(p), s, e);
+    }
+    template <class P, LaunchResult (*F)(const P &, gpuStream_t, const LaunchEnv &)>
+    static void set(Record & r, const char * name, const P & params) {
+        std::memset(&r, 0, sizeof(Record));
+        r.fn = &thunk<P, F>;
+        r.name = name;
+        r.size = uint32_t(sizeof(P));
+        std::memcpy(r.params, &params, sizeof(P));
+    }
+
     static bool same(const Record & a, const Record & b);
     uint64_t hash_pending() const;
+    Status flush_pending();
+    Status run_profiled();
     Status run_pending(bool capturing);
     Status capture_and_launch(uint64_t key);
     void clear_graphs();
@@ -77,6 +115,9 @@ private:
     gpuStream_t stream_;
     LaunchEnv env_;
     bool use_graphs_;
+    size_t segment_ops_;
+    bool profiling_ = false;
+    std::map<std::string, OpTime> profile_;
     std::vector<Record> pending_;
     std::unordered_map<uint64_t, Graph> graphs_;
     std::unordered_map<uint64_t, int> seen_;

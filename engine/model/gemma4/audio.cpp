@@ -20,27 +20,30 @@ std::vector<float> conv3x3_s2(const std::vector<float> & in, int cin, int t, int
                               const std::vector<float> & w, int cout) {
     const int to = half_up(t), fo = half_up(f);
     std::vector<float> out(size_t(cout) * size_t(to) * size_t(fo), 0.0f);
-    for (int co = 0; co < cout; ++co) {
-        for (int y = 0; y < to; ++y) {
-            for (int x = 0; x < fo; ++x) {
-                float s = 0.0f;
-                for (int ci = 0; ci < cin; ++ci) {
-                    const float * wk = &w[((size_t(co) * size_t(cin) + size_t(ci)) * 9)];
-                    for (int ky = 0; ky < 3; ++ky) {
-                        const int iy = 2 * y - 1 + ky;
-                        if (iy < 0 || iy >= t) continue;
-                        for (int kx = 0; kx < 3; ++kx) {
-                            const int ix = 2 * x - 1 + kx;
-                            if (ix < 0 || ix >= f) continue;
-                            s += wk[ky * 3 + kx] *
-                                 in[(size_t(ci) * size_t(t) + size_t(iy)) * size_t(f) + size_t(ix)];
+    mm::parallel_for(cout, 1, [&](int64_t c_begin, int64_t c_end) {  // output channels
+        for (int64_t co = c_begin; co < c_end; ++co) {
+            for (int y = 0; y < to; ++y) {
+                for (int x = 0; x < fo; ++x) {
+                    float s = 0.0f;
+                    for (int ci = 0; ci < cin; ++ci) {
+                        const float * wk = &w[((size_t(co) * size_t(cin) + size_t(ci)) * 9)];
+                        for (int ky = 0; ky < 3; ++ky) {
+                            const int iy = 2 * y - 1 + ky;
+                            if (iy < 0 || iy >= t) continue;
+                            const float * row =
+                                &in[(size_t(ci) * size_t(t) + size_t(iy)) * size_t(f)];
+                            for (int kx = 0; kx < 3; ++kx) {
+                                const int ix = 2 * x - 1 + kx;
+                                if (ix < 0 || ix >= f) continue;
+                                s += wk[ky * 3 + kx] * row[ix];
+                            }
                         }
                     }
+                    out[(size_t(co) * size_t(to) + size_t(y)) * size_t(fo) + size_t(x)] = s;
                 }
-                out[(size_t(co) * size_t(to) + size_t(y)) * size_t(fo) + size_t(x)] = s;
             }
         }
-    }
+    });
     return out;
 }
 
@@ -127,6 +130,14 @@ Result<AudioEncoder> AudioEncoder::load(const Config & config, const io::TensorS
                                         cfg->text_hidden_size, cfg->rms_norm_eps);
     if (!emb) return emb.error();
     e.embed_ = std::move(*emb);
+    if (options.reference) {
+        e.input_proj_.reference = e.output_proj_.reference = true;
+        e.embed_.set_reference(true);
+        for (AudioLayer & l : e.layers_)
+            for (mm::Linear * lin : {&l.ff1.up, &l.ff1.down, &l.ff2.up, &l.ff2.down, &l.q, &l.k,
+                                     &l.v, &l.post, &l.relative_k, &l.lconv_start, &l.lconv_end})
+                lin->reference = true;
+    }
     return e;
 }
 

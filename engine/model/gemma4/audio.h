@@ -36,6 +36,7 @@ enum class AudioMaskMode {
 
 struct AudioEncoderOptions {
     AudioMaskMode mask_mode = AudioMaskMode::sliding;
+    bool reference = false;  // plain fp32 loops for the linears (the fast path is tested on them)
 };
 
 struct AudioLayer {
@@ -58,6 +59,7 @@ public:
                                      const AudioEncoderOptions & options = {});
 
     const AudioConfig & config() const { return cfg_; }
+    const AudioEncoderOptions & options() const { return opt_; }
 
     // Tower output after output_proj for the valid frames: [N_aud, output_proj_dims] with
     // N_aud = ceil(ceil(T/2)/2), T = valid frames. Invalid frames must form a suffix (as the

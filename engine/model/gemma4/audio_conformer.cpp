@@ -1,5 +1,6 @@
-// Gemma 4 audio Conformer layer (fp32 reference loops): macaron half-step FFNs, chunked local
-// self-attention with relative positions and a soft cap, light convolution. Spec §5.2–5.5.
+// Gemma 4 audio Conformer layer (fp32; linears on sgemm, attention threaded over queries): macaron
+// half-step FFNs, chunked local self-attention with relative positions and a soft cap, light
+// convolution. Spec §5.2–5.5.
 #include <algorithm>
 #include <cmath>
 
@@ -135,38 +136,42 @@ std::vector<float> AudioEncoder::attention(const AudioLayer & l,
     const std::vector<float> rel = l.relative_k(relative_pe(past + 1, a));  // [past + 1, heads·hd]
     const float cap = cfg_.attention_logit_cap;
     const int slots = chunk + past;
-    std::vector<float> o(q.size(), 0.0f), s(static_cast<size_t>(slots));
-    for (int t = 0; t < n; ++t) {
-        const int first = (t / chunk) * chunk - past;
-        for (int h = 0; h < heads; ++h) {
-            const size_t head = size_t(h) * size_t(hd);
-            const float * qt = &q[size_t(t) * size_t(a) + head];
-            float mx = -INFINITY;
-            for (int j = 0; j < slots; ++j) {
-                const int pos = first + j, dist = t - pos;
-                float logit = 0.0f;
-                if (pos >= 0 && pos < n)
-                    logit += mm::dot(qt, &k[size_t(pos) * size_t(a) + head], hd);
-                if (dist >= 0 && dist <= past)
-                    logit += mm::dot(qt, &rel[size_t(dist) * size_t(a) + head], hd);
-                logit = cap * std::tanh(logit / cap);
-                if (!key_kept(opt_.mask_mode, t, pos, n, past))
-                    logit = cfg_.attention_invalid_logits_value;
-                s[size_t(j)] = logit;
-                mx = std::max(mx, logit);
-            }
-            float sum = 0.0f;
-            for (float & e : s) sum += (e = std::exp(e - mx));
-            float * ot = &o[size_t(t) * size_t(a) + head];
-            for (int j = 0; j < slots; ++j) {
-                const int pos = first + j;
-                if (pos < 0 || pos >= n) continue;  // zero padding: v = 0
-                const float w = s[size_t(j)] / sum;
-                const float * vj = &v[size_t(pos) * size_t(a) + head];
-                for (int d = 0; d < hd; ++d) ot[d] += w * vj[d];
+    std::vector<float> o(q.size(), 0.0f);
+    // Queries are independent: threads take contiguous ranges (same arithmetic per query).
+    mm::parallel_for(n, 32, [&](int64_t t_begin, int64_t t_end) {
+        std::vector<float> s(static_cast<size_t>(slots));
+        for (int t = int(t_begin); t < int(t_end); ++t) {
+            const int first = (t / chunk) * chunk - past;
+            for (int h = 0; h < heads; ++h) {
+                const size_t head = size_t(h) * size_t(hd);
+                const float * qt = &q[size_t(t) * size_t(a) + head];
+                float mx = -INFINITY;
+                for (int j = 0; j < slots; ++j) {
+                    const int pos = first + j, dist = t - pos;
+                    float logit = 0.0f;
+                    if (pos >= 0 && pos < n)
+                        logit += mm::dot(qt, &k[size_t(pos) * size_t(a) + head], hd);
+                    if (dist >= 0 && dist <= past)
+                        logit += mm::dot(qt, &rel[size_t(dist) * size_t(a) + head], hd);
+                    logit = cap * std::tanh(logit / cap);
+                    if (!key_kept(opt_.mask_mode, t, pos, n, past))
+                        logit = cfg_.attention_invalid_logits_value;
+                    s[size_t(j)] = logit;
+                    mx = std::max(mx, logit);
+                }
+                float sum = 0.0f;
+                for (float & e : s) sum += (e = std::exp(e - mx));
+                float * ot = &o[size_t(t) * size_t(a) + head];
+                for (int j = 0; j < slots; ++j) {
+                    const int pos = first + j;
+                    if (pos < 0 || pos >= n) continue;  // zero padding: v = 0
+                    const float w = s[size_t(j)] / sum;
+                    const float * vj = &v[size_t(pos) * size_t(a) + head];
+                    for (int d = 0; d < hd; ++d) ot[d] += w * vj[d];
+                }
             }
         }
-    }
+    });
     return l.post(o);
 }
 

@@ -18,6 +18,7 @@ public:
     // x: [n, in] -> [n, out]: embedding_projection(RMSNorm_1(x)).
     std::vector<float> forward(std::vector<float> x) const;
     int in() const { return proj_.in; }
+    void set_reference(bool on) { proj_.reference = on; }  // plain-loop projection (tests)
     int out() const { return proj_.out; }
 
 private:

@@ -1,10 +1,12 @@
-// Plain fp32 building blocks shared by the Gemma 4 vision and audio towers and their embedders:
-// weight binding with shape checks, (clipped) linears, RMSNorm, activations. Readable reference
-// loops; accumulation is fp32 (dot products) or fp64 (norm statistics).
+// fp32 building blocks shared by the Gemma 4 vision and audio towers and their embedders: weight
+// binding with shape checks, (clipped) linears, RMSNorm, activations, a parallel loop. Linears run
+// on OpenBLAS sgemm; `reference` keeps the readable loops they were checked against (fp32 dot
+// products either way; fp64 norm statistics).
 #pragma once
 
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <string>
 #include <vector>
@@ -38,9 +40,11 @@ struct Linear {
     float in_max = std::numeric_limits<float>::infinity();
     float out_min = -std::numeric_limits<float>::infinity();
     float out_max = std::numeric_limits<float>::infinity();
+    bool reference = false;  // plain loops instead of sgemm (tests: fast vs reference)
 
     // x: [n, in] -> y: [n, out] (y must not alias x).
     void forward(const float * x, int64_t n, float * y) const;
+    void forward_reference(const float * x, int64_t n, float * y) const;
     std::vector<float> operator()(const std::vector<float> & x) const;
 };
 
@@ -65,6 +69,11 @@ inline float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 inline float softplus(float x) { return x > 20.0f ? x : std::log1p(std::exp(x)); }
 
 float dot(const float * a, const float * b, int n);
+
+// fn(begin, end) over [0, n) split into contiguous ranges of at least `grain` items across the
+// hardware threads (inline when one range suffices). fn must be safe for disjoint ranges; it must
+// not call OpenBLAS (which has its own threads).
+void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)> & fn);
 
 // A debug tap: a host f32 tensor holding a copy of `v` with `shape` (for goldens and verify).
 Tensor to_tensor(const std::vector<float> & v, Shape shape);

@@ -1,6 +1,8 @@
 // Gemma 4 vision tower forward pass (fp32 reference loops); see vision.h and spec §3.
 #include "model/gemma4/vision.h"
 
+#include <cblas.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -52,15 +54,16 @@ Result<ValidPatches> valid_patches(const media::ImagePatches & p, int table_size
 }
 
 // 2-D axial RoPE on one head vector h[0..hd): dims [0, hd/2) rotate with x, [hd/2, hd) with y,
-// NeoX half-split pairing inside each half; inv_freq[i] = theta^(−2i/(hd/2)) (spec §3.4).
-void rope_2d(float * h, int hd, int x, int y, const std::vector<float> & inv_freq) {
+// NeoX half-split pairing inside each half (spec §3.4). cs holds cos then sin of the angles
+// [x·inv_freq[0..hd/4), y·inv_freq[0..hd/4)] (hd/2 values each), computed once per patch.
+void rope_2d(float * h, int hd, const float * cs) {
     const int half = hd / 2, quarter = hd / 4;
+    const float * cosv = cs;
+    const float * sinv = cs + half;
     for (int axis = 0; axis < 2; ++axis) {
         float * s = h + axis * half;
-        const float p = float(axis == 0 ? x : y);
         for (int i = 0; i < quarter; ++i) {
-            const float th = p * inv_freq[size_t(i)];
-            const float c = std::cos(th), sn = std::sin(th);
+            const float c = cosv[axis * quarter + i], sn = sinv[axis * quarter + i];
             const float a = s[i], b = s[i + quarter];
             s[i] = a * c - b * sn;
             s[i + quarter] = b * c + a * sn;
@@ -68,7 +71,37 @@ void rope_2d(float * h, int hd, int x, int y, const std::vector<float> & inv_fre
     }
 }
 
-// Softmax-weighted sum over all keys (bidirectional, scale 1.0), one head.
+// Bidirectional attention of all heads with sgemm, softmax in fp32 between the two products:
+// S = Q_h·K_hᵀ for a block of query rows, P = softmax(S) row-wise, O_h = P·V_h (scale 1.0).
+void attend_blas(const std::vector<float> & q, const std::vector<float> & k,
+                 const std::vector<float> & v, int n, int heads, int hd, std::vector<float> & out) {
+    const int stride = heads * hd;
+    const int block = std::min(n, 512);
+    std::vector<float> s(size_t(block) * size_t(n));
+    for (int h = 0; h < heads; ++h) {
+        for (int r0 = 0; r0 < n; r0 += block) {
+            const int rb = std::min(block, n - r0);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rb, n, hd, 1.0f,
+                        &q[size_t(r0) * size_t(stride) + size_t(h) * size_t(hd)], stride,
+                        &k[size_t(h) * size_t(hd)], stride, 0.0f, s.data(), n);
+            mm::parallel_for(rb, 16, [&](int64_t b, int64_t e) {
+                for (int64_t i = b; i < e; ++i) {
+                    float * row = &s[size_t(i) * size_t(n)];
+                    float mx = -INFINITY, sum = 0.0f;
+                    for (int j = 0; j < n; ++j) mx = std::max(mx, row[j]);
+                    for (int j = 0; j < n; ++j) sum += (row[j] = std::exp(row[j] - mx));
+                    const float inv = 1.0f / sum;
+                    for (int j = 0; j < n; ++j) row[j] *= inv;
+                }
+            });
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rb, hd, n, 1.0f, s.data(), n,
+                        &v[size_t(h) * size_t(hd)], stride, 0.0f,
+                        &out[size_t(r0) * size_t(stride) + size_t(h) * size_t(hd)], stride);
+        }
+    }
+}
+
+// Softmax-weighted sum over all keys (bidirectional, scale 1.0), one head: the reference loops.
 void attend_head(const std::vector<float> & q, const std::vector<float> & k,
                  const std::vector<float> & v, int n, int heads, int hd, int h,
                  std::vector<float> & out) {
@@ -134,12 +167,14 @@ Result<VisionLayer> load_layer(const mm::WeightReader & r, const VisionConfig & 
 
 }  // namespace
 
-Result<VisionEncoder> VisionEncoder::load(const Config & config, const io::TensorSource & weights) {
+Result<VisionEncoder> VisionEncoder::load(const Config & config, const io::TensorSource & weights,
+                                          const VisionEncoderOptions & options) {
     auto cfg = parse_vision_config(config);
     if (!cfg) return cfg.error();
     mm::WeightReader r(weights);
     VisionEncoder e;
     e.cfg_ = *cfg;
+    e.opt_ = options;
     const int d = cfg->hidden_size;
     auto proj = mm::load_linear(r, kTower + "patch_embedder.input_proj", media::kImagePatchDim, d,
                                 mm::LinearKind::plain);
@@ -166,7 +201,41 @@ Result<VisionEncoder> VisionEncoder::load(const Config & config, const io::Tenso
                                         cfg->rms_norm_eps);
     if (!emb) return emb.error();
     e.embed_ = std::move(*emb);
+    if (options.reference) {
+        e.patch_proj_.reference = true;
+        e.embed_.set_reference(true);
+        for (VisionLayer & l : e.layers_)
+            for (mm::Linear * lin : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down})
+                lin->reference = true;
+    }
     return e;
+}
+
+// 2-D RoPE on q and k [n, heads, hd] after their norms; cos/sin per patch shared by all heads.
+void VisionEncoder::rope(std::vector<float> & q, std::vector<float> & k,
+                         const std::vector<int32_t> & pos) const {
+    const int n = int(pos.size() / 2), heads = cfg_.n_heads, hd = cfg_.head_dim, quarter = hd / 4;
+    std::vector<float> inv_freq(static_cast<size_t>(quarter));
+    for (int i = 0; i < quarter; ++i)
+        inv_freq[size_t(i)] = 1.0f / std::pow(cfg_.rope_theta, float(2 * i) / float(hd / 2));
+    mm::parallel_for(n, 64, [&](int64_t b, int64_t e) {
+        std::vector<float> cs(static_cast<size_t>(hd));  // cos[hd/2], sin[hd/2]
+        for (int64_t i = b; i < e; ++i) {
+            for (int axis = 0; axis < 2; ++axis) {
+                const float p = float(pos[size_t(i) * 2 + size_t(axis)]);
+                for (int f = 0; f < quarter; ++f) {
+                    const float th = p * inv_freq[size_t(f)];
+                    cs[size_t(axis * quarter + f)] = std::cos(th);
+                    cs[size_t(hd / 2 + axis * quarter + f)] = std::sin(th);
+                }
+            }
+            for (int h = 0; h < heads; ++h) {
+                const size_t at = (size_t(i) * size_t(heads) + size_t(h)) * size_t(hd);
+                rope_2d(&q[at], hd, cs.data());
+                rope_2d(&k[at], hd, cs.data());
+            }
+        }
+    });
 }
 
 std::vector<float> VisionEncoder::attention(const VisionLayer & l, const std::vector<float> & xn,
@@ -176,18 +245,13 @@ std::vector<float> VisionEncoder::attention(const VisionLayer & l, const std::ve
     mm::rms_norm_rows(q.data(), int64_t(n) * heads, hd, l.q_norm.data(), cfg_.rms_norm_eps);
     mm::rms_norm_rows(k.data(), int64_t(n) * heads, hd, l.k_norm.data(), cfg_.rms_norm_eps);
     mm::rms_norm_rows(v.data(), int64_t(n) * heads, hd, nullptr, cfg_.rms_norm_eps);
-    std::vector<float> inv_freq(size_t(hd / 4));
-    for (int i = 0; i < hd / 4; ++i)
-        inv_freq[size_t(i)] = 1.0f / std::pow(cfg_.rope_theta, float(2 * i) / float(hd / 2));
-    for (int i = 0; i < n; ++i) {
-        for (int h = 0; h < heads; ++h) {
-            const size_t at = (size_t(i) * size_t(heads) + size_t(h)) * size_t(hd);
-            rope_2d(&q[at], hd, pos[size_t(i) * 2], pos[size_t(i) * 2 + 1], inv_freq);
-            rope_2d(&k[at], hd, pos[size_t(i) * 2], pos[size_t(i) * 2 + 1], inv_freq);
-        }
-    }
+    rope(q, k, pos);
     std::vector<float> o(q.size(), 0.0f);
-    for (int h = 0; h < heads; ++h) attend_head(q, k, v, n, heads, hd, h, o);
+    if (opt_.reference) {
+        for (int h = 0; h < heads; ++h) attend_head(q, k, v, n, heads, hd, h, o);
+    } else {
+        attend_blas(q, k, v, n, heads, hd, o);
+    }
     return l.o(o);
 }
 
@@ -205,7 +269,9 @@ std::vector<float> VisionEncoder::layer_forward(const VisionLayer & l, std::vect
     t = x;
     mm::rms_norm_rows(t.data(), n, d, l.pre_ff_norm.data(), eps);
     std::vector<float> g = l.gate(t), u = l.up(t);
-    for (size_t i = 0; i < g.size(); ++i) g[i] = mm::gelu_tanh(g[i]) * u[i];
+    mm::parallel_for(int64_t(g.size()), 1 << 16, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) g[size_t(i)] = mm::gelu_tanh(g[size_t(i)]) * u[size_t(i)];
+    });
     std::vector<float> m = l.down(g);
     mm::rms_norm_rows(m.data(), n, d, l.post_ff_norm.data(), eps);
     for (size_t i = 0; i < x.size(); ++i) x[i] += m[i];

@@ -1,8 +1,9 @@
-// Gemma 4 vision tower (model.vision_tower) and its embedder (model.embed_vision), plain fp32 CPU
-// reference code: patch embedding with a 2-D position table, 2-D axial RoPE, bidirectional
-// attention, sandwich norms, clipped linears, 3×3 pooling by position, √D scale. Mirrors
-// transformers 5.17 Gemma4VisionModel; spec gemma4-multimodal §3.
-// Thread-safe after load (forward passes only read the weights).
+// Gemma 4 vision tower (model.vision_tower) and its embedder (model.embed_vision), fp32 on the CPU
+// (linears and attention on OpenBLAS sgemm, elementwise work threaded; `reference` keeps the plain
+// loops it was checked against): patch embedding with a 2-D position table, 2-D axial RoPE,
+// bidirectional attention, sandwich norms, clipped linears, 3×3 pooling by position, √D scale.
+// Mirrors transformers 5.17 Gemma4VisionModel; spec gemma4-multimodal §3. Thread-safe after load
+// (forward passes only read the weights).
 #pragma once
 
 #include <vector>
@@ -21,12 +22,17 @@ struct VisionLayer {
     mm::Linear q, k, v, o, gate, up, down;
 };
 
+struct VisionEncoderOptions {
+    bool reference = false;  // plain fp32 loops (slow; the fast path is tested against them)
+};
+
 class VisionEncoder {
 public:
     // Binds every model.vision_tower.* and model.embed_vision.* tensor, checking shapes against
     // the config's vision_config (weights are upcast to fp32 copies). Errors: not_found (no
     // vision_config, missing tensor), corrupt_file (shape mismatch), invalid_argument (config).
-    static Result<VisionEncoder> load(const Config & config, const io::TensorSource & weights);
+    static Result<VisionEncoder> load(const Config & config, const io::TensorSource & weights,
+                                      const VisionEncoderOptions & options = {});
 
     const VisionConfig & config() const { return cfg_; }
 
@@ -43,6 +49,7 @@ public:
 
 private:
     VisionConfig cfg_;
+    VisionEncoderOptions opt_;
     mm::Linear patch_proj_;         // input_proj [D, 768], applied to 2·v − 1
     std::vector<float> pos_table_;  // [2, position_embedding_size, D]: table 0 = x, 1 = y
     std::vector<VisionLayer> layers_;
@@ -53,6 +60,8 @@ private:
                                      const std::vector<int32_t> & pos) const;
     std::vector<float> attention(const VisionLayer & l, const std::vector<float> & xn,
                                  const std::vector<int32_t> & pos) const;
+    void rope(std::vector<float> & q, std::vector<float> & k,
+              const std::vector<int32_t> & pos) const;
 };
 
 // Decode, preprocess at `max_soft_tokens` and encode one image file: its soft tokens.

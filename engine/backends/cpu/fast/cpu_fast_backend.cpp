@@ -2,20 +2,14 @@
 // its thread pool. Memory handling is the same as cpu-ref (host tensors, zero-copy upload).
 #include "backends/cpu/fast/cpu_fast_backend.h"
 
-#include <cstring>
-
+#include "backends/cpu/host_backend.h"
 #include "backends/cpu/fast/fast_ops.h"
 #include "backends/cpu/fast/simd.h"
 
 namespace gemma::cpu {
 namespace {
 
-Status need_host(const Tensor & t, const char * what) {
-    if (t.where == Where::host) return Status::success();
-    return make_error(ErrorCode::invalid_argument, format("cpu: %s is not in host memory", what));
-}
-
-class CpuFastBackend final : public Backend {
+class CpuFastBackend final : public HostBackend {
 public:
     explicit CpuFastBackend(int n_threads) : pool_(n_threads) {}
 
@@ -23,46 +17,6 @@ public:
         return {"cpu", format("CPU fast (%d threads, %s SIMD)", pool_.size(), simd::target_name()),
                 Where::host, 0};
     }
-
-    bool supports(const OpDesc & op) const override {
-        auto is_float = [](DType t) {
-            return t == DType::f32 || t == DType::f16 || t == DType::bf16;
-        };
-        return is_float(op.a) && is_float(op.b);
-    }
-
-    Result<Tensor> alloc(DType dtype, const Shape & shape) override {
-        for (int64_t d : shape)
-            if (d < 0) return make_error(ErrorCode::invalid_argument, "alloc: negative dimension");
-        return tensor_host(dtype, shape);
-    }
-
-    Result<Tensor> upload(const Tensor & host) override {
-        GEMMA_TRY(need_host(host, "upload source"));
-        return host;  // zero-copy: the view keeps the mapping alive through its owner
-    }
-
-    Status write(const Tensor & dst, const void * src, size_t nbytes) override {
-        GEMMA_TRY(need_host(dst, "write target"));
-        if (nbytes > dst.nbytes())
-            return make_error(
-                ErrorCode::invalid_argument,
-                format("write: %zu bytes into a %zu-byte tensor", nbytes, dst.nbytes()));
-        std::memcpy(dst.data, src, nbytes);
-        return Status::success();
-    }
-
-    Status read(const Tensor & src, void * dst, size_t nbytes) override {
-        GEMMA_TRY(need_host(src, "read source"));
-        if (nbytes > src.nbytes())
-            return make_error(
-                ErrorCode::invalid_argument,
-                format("read: %zu bytes from a %zu-byte tensor", nbytes, src.nbytes()));
-        std::memcpy(dst, src.data, nbytes);
-        return Status::success();
-    }
-
-    Status synchronize() override { return Status::success(); }
 
     Status get_rows(const Tensor & table, const Tensor & ids, float s,
                     const Tensor & out) override {

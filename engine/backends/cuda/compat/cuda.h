@@ -49,8 +49,33 @@ constexpr gpuError_t gpuSuccess = cudaSuccess;
 #define gpuGraphLaunch cudaGraphLaunch
 #define gpuGraphDestroy cudaGraphDestroy
 #define gpuGraphExecDestroy cudaGraphExecDestroy
+using gpuEvent_t = cudaEvent_t;
+#define gpuEventCreate cudaEventCreate
+#define gpuEventDestroy cudaEventDestroy
+#define gpuEventRecord cudaEventRecord
+#define gpuEventSynchronize cudaEventSynchronize
+#define gpuEventElapsedTime cudaEventElapsedTime
 inline gpuError_t gpu_graph_instantiate(gpuGraphExec_t * exec, gpuGraph_t graph) {
     return cudaGraphInstantiate(exec, graph, 0);
+}
+
+// kernel<<<grid, block, smem, s>>>(args...); with `pdl` the launch may begin while the previous
+// kernel in the stream finishes (programmatic dependent launch, sm_90+; kept in graph capture).
+// Such a kernel must call gemma_pdl_wait() before it reads anything an earlier kernel wrote.
+template <class... KArgs, class... Args>
+inline gpuError_t gpu_launch_pdl(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem,
+                                 gpuStream_t s, bool pdl, Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = s;
+    cudaLaunchAttribute attr = {};
+    attr.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr.val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = pdl ? &attr : nullptr;
+    cfg.numAttrs = pdl ? 1 : 0;
+    return cudaLaunchKernelEx(&cfg, kernel, args...);
 }
 
 // ---- BLAS (cuBLAS) ----
@@ -86,5 +111,18 @@ __device__ __forceinline__ float gemma_f16_to_f32(uint16_t h) {
 }
 __device__ __forceinline__ uint16_t gemma_f32_to_f16(float f) {
     return __half_as_ushort(__float2half_rn(f));
+}
+// Programmatic dependent launch: wait until the previous kernel has finished and its writes are
+// visible / let the next kernel start launching (its blocks then wait in gemma_pdl_wait()).
+// Both are no-ops before sm_90 and when the kernel was launched without PDL.
+__device__ __forceinline__ void gemma_pdl_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void gemma_pdl_trigger() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
 }
 #endif

@@ -52,6 +52,12 @@ constexpr gpuError_t gpuSuccess = hipSuccess;
 #define gpuGraphLaunch hipGraphLaunch
 #define gpuGraphDestroy hipGraphDestroy
 #define gpuGraphExecDestroy hipGraphExecDestroy
+using gpuEvent_t = hipEvent_t;
+#define gpuEventCreate hipEventCreate
+#define gpuEventDestroy hipEventDestroy
+#define gpuEventRecord hipEventRecord
+#define gpuEventSynchronize hipEventSynchronize
+#define gpuEventElapsedTime hipEventElapsedTime
 inline gpuError_t gpu_graph_instantiate(gpuGraphExec_t * exec, gpuGraph_t graph) {
     return hipGraphInstantiate(exec, graph, nullptr, nullptr, 0);
 }
@@ -78,6 +84,14 @@ inline gpublasStatus_t gpublas_gemm_xwt(gpublasHandle_t h, int n, int m, int k, 
                          out, HIP_R_32F, m, HIPBLAS_COMPUTE_32F, HIPBLAS_GEMM_DEFAULT);
 }
 
+// No programmatic dependent launch on HIP: a plain launch (see compat/cuda.h).
+template <class... KArgs, class... Args>
+inline gpuError_t gpu_launch_pdl(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem,
+                                 gpuStream_t s, bool, Args... args) {
+    hipLaunchKernelGGL(kernel, grid, block, smem, s, args...);
+    return hipGetLastError();
+}
+
 // ---- device side ----
 // CDNA GPUs run 64-wide wavefronts (RDNA builds use -mwavefrontsize64 to match).
 #define GEMMA_WARP 64
@@ -89,4 +103,6 @@ __device__ __forceinline__ float gemma_f16_to_f32(uint16_t h) {
 __device__ __forceinline__ uint16_t gemma_f32_to_f16(float f) {
     return __half_as_ushort(__float2half_rn(f));
 }
+__device__ __forceinline__ void gemma_pdl_wait() {}
+__device__ __forceinline__ void gemma_pdl_trigger() {}
 #endif

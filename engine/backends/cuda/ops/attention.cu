@@ -44,6 +44,7 @@ __device__ __forceinline__ bool key_visible(const AttentionParams & p, int64_t i
 // PER = D values per lane (D ≤ PER · warp).
 template <int PER>
 __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionParams p) {
+    pdl_enter();
     extern __shared__ float smem[];  // kWarps × (D + 2): per-warp max, sum, values
     int64_t qh = blockIdx.x, i = qh / p.hq, h = qh % p.hq, split = blockIdx.y;
     int64_t kvh = h / (p.hq / p.hkv), d = p.d;
@@ -127,6 +128,7 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionParams p) 
 
 // Merges the splits of one (query, head): out = Σ_s o_s e^{m_s − M} / Σ_s l_s e^{m_s − M}.
 __global__ void attention_merge_kernel(AttentionParams p) {
+    pdl_enter();
     int64_t qh = blockIdx.x, d = p.d;
     const float * part = p.partial + qh * p.n_splits * (d + 2);
     float mb = -FLT_MAX, lb = 0.0f;
@@ -143,15 +145,13 @@ __global__ void attention_merge_kernel(AttentionParams p) {
 }
 
 template <int PER>
-LaunchResult launch_attention_t(const AttentionParams & p, gpuStream_t s) {
+LaunchResult launch_attention_t(const AttentionParams & p, gpuStream_t s, const LaunchEnv & env) {
     dim3 grid(unsigned(p.n * p.hq), unsigned(p.n_splits));
     size_t smem = size_t(kWarps) * size_t(p.d + 2) * sizeof(float);
-    attention_kernel<PER><<<grid, kThreads, smem, s>>>(p);
-    if (LaunchResult e = launch_error()) return e;
-    if (p.n_splits > 1) {
-        attention_merge_kernel<<<unsigned(p.n * p.hq), 128, 0, s>>>(p);
-        return launch_error();
-    }
+    if (LaunchResult e = launch_kernel(attention_kernel<PER>, grid, kThreads, smem, s, env, p))
+        return e;
+    if (p.n_splits > 1)
+        return launch_kernel(attention_merge_kernel, unsigned(p.n * p.hq), 128, 0, s, env, p);
     return nullptr;
 }
 
@@ -166,12 +166,12 @@ int64_t attention_splits(int64_t n, int64_t hq, int64_t max_keys, int n_sms) {
     return splits < 1 ? 1 : splits;
 }
 
-LaunchResult launch_attention(const AttentionParams & p, gpuStream_t s, const LaunchEnv &) {
+LaunchResult launch_attention(const AttentionParams & p, gpuStream_t s, const LaunchEnv & env) {
     if (p.n == 0) return nullptr;
     if (p.d > kMaxD) return "attention: head_dim above 512 is not supported";
-    if (p.d <= 4 * GEMMA_WARP) return launch_attention_t<4>(p, s);
-    if (p.d <= 8 * GEMMA_WARP) return launch_attention_t<8>(p, s);
-    return launch_attention_t<kMaxD / GEMMA_WARP>(p, s);
+    if (p.d <= 4 * GEMMA_WARP) return launch_attention_t<4>(p, s, env);
+    if (p.d <= 8 * GEMMA_WARP) return launch_attention_t<8>(p, s, env);
+    return launch_attention_t<kMaxD / GEMMA_WARP>(p, s, env);
 }
 
 }  // namespace gemma::cuda

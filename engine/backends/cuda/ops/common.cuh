@@ -38,10 +38,37 @@ __device__ __forceinline__ void store_elem(void * p, int64_t i, ElemType t, floa
     }
 }
 
+// gelu_tanh(z) = 0.5 z (1 + tanh(√(2/π)(z + 0.044715 z³))) with the accurate tanhf, as cpu-ref.
+__device__ __forceinline__ float gelu_tanh_f32(float a) {
+    const float k = 0.7978845608028654f;  // sqrt(2/pi)
+    return 0.5f * a * (1.0f + tanhf(k * (a + 0.044715f * a * a * a)));
+}
+
 // nullptr when the last launch on this thread succeeded, else the runtime's message.
 inline LaunchResult launch_error() {
     gpuError_t e = gpuGetLastError();
     return e == gpuSuccess ? nullptr : gpuGetErrorString(e);
+}
+
+// nullptr when a launch call returned success, else the runtime's message (error cleared).
+inline LaunchResult launch_result(gpuError_t e) {
+    if (e == gpuSuccess) return nullptr;
+    (void)gpuGetLastError();
+    return gpuGetErrorString(e);
+}
+
+// The first statement of every kernel launched with gpu_launch_pdl(): wait for the previous
+// kernel's results, then let the next kernel's launch begin (it waits in turn).
+__device__ __forceinline__ void pdl_enter() {
+    gemma_pdl_wait();
+    gemma_pdl_trigger();
+}
+
+// Launches `kernel` with programmatic dependent launch when the backend enables it.
+template <class... KArgs, class... Args>
+inline LaunchResult launch_kernel(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem,
+                                  gpuStream_t s, const LaunchEnv & env, Args... args) {
+    return launch_result(gpu_launch_pdl(kernel, grid, block, smem, s, env.pdl, args...));
 }
 
 // Blocks for a grid-stride loop over n items: enough to fill the GPU, never zero.

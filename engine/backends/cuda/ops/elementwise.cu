@@ -13,6 +13,7 @@ __device__ __forceinline__ float elt_b(const EltParams & p, int64_t i) {
 }
 
 __global__ void elementwise_kernel(EltParams p) {
+    pdl_enter();
     for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < p.n;
          i += int64_t(gridDim.x) * blockDim.x) {
         float a = p.a[i], r = 0.0f;
@@ -23,12 +24,9 @@ __global__ void elementwise_kernel(EltParams p) {
             case EltOp::mul:
                 r = a * elt_b(p, i);
                 break;
-            case EltOp::gelu_tanh_mul: {
-                const float k = 0.7978845608028654f;  // sqrt(2/pi)
-                float g = 0.5f * a * (1.0f + tanhf(k * (a + 0.044715f * a * a * a)));
-                r = g * static_cast<const float *>(p.b)[i];
+            case EltOp::gelu_tanh_mul:
+                r = gelu_tanh_f32(a) * static_cast<const float *>(p.b)[i];
                 break;
-            }
             case EltOp::scale:
                 r = a * p.s;
                 break;
@@ -44,8 +42,7 @@ __global__ void elementwise_kernel(EltParams p) {
 
 LaunchResult launch_elementwise(const EltParams & p, gpuStream_t s, const LaunchEnv & env) {
     if (p.n == 0) return nullptr;
-    elementwise_kernel<<<grid_blocks(p.n, 256, env), 256, 0, s>>>(p);
-    return launch_error();
+    return launch_kernel(elementwise_kernel, grid_blocks(p.n, 256, env), 256, 0, s, env, p);
 }
 
 }  // namespace gemma::cuda

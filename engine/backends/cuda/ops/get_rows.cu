@@ -9,6 +9,7 @@ namespace {
 
 // One block per output row; threads stride over the row.
 __global__ void get_rows_kernel(GetRowsParams p) {
+    pdl_enter();
     int64_t i = blockIdx.x;
     int64_t id = p.ids[i];
     float * row = p.out + i * p.d;
@@ -19,10 +20,9 @@ __global__ void get_rows_kernel(GetRowsParams p) {
 
 }  // namespace
 
-LaunchResult launch_get_rows(const GetRowsParams & p, gpuStream_t s, const LaunchEnv &) {
+LaunchResult launch_get_rows(const GetRowsParams & p, gpuStream_t s, const LaunchEnv & env) {
     if (p.n == 0) return nullptr;
-    get_rows_kernel<<<unsigned(p.n), 256, 0, s>>>(p);
-    return launch_error();
+    return launch_kernel(get_rows_kernel, unsigned(p.n), 256, 0, s, env, p);
 }
 
 }  // namespace gemma::cuda

@@ -7,6 +7,7 @@ namespace gemma::cuda {
 namespace {
 
 __global__ void kv_store_kernel(KvStoreParams p) {
+    pdl_enter();
     int64_t total = p.n * p.row;
     for (int64_t idx = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; idx < total;
          idx += int64_t(gridDim.x) * blockDim.x) {
@@ -23,8 +24,7 @@ __global__ void kv_store_kernel(KvStoreParams p) {
 LaunchResult launch_kv_store(const KvStoreParams & p, gpuStream_t s, const LaunchEnv & env) {
     int64_t total = p.n * p.row;
     if (total == 0) return nullptr;
-    kv_store_kernel<<<grid_blocks(total, 256, env), 256, 0, s>>>(p);
-    return launch_error();
+    return launch_kernel(kv_store_kernel, grid_blocks(total, 256, env), 256, 0, s, env, p);
 }
 
 }  // namespace gemma::cuda

@@ -16,6 +16,7 @@ namespace gemma::cuda {
 struct LaunchEnv {
     gpublasHandle_t blas = nullptr;
     int n_sms = 1;
+    bool pdl = false;  // launch kernels with programmatic dependent launch (sm_90+)
 };
 
 // Element type of a weight-like operand (table, w, b, copy src/dst).
@@ -45,6 +46,14 @@ enum class MatmulPath : int32_t {
 };
 constexpr int64_t kGemvMaxRows = 8;
 
+// What the gemv path does besides out = x·wᵀ (fusions made by the backend, fusion.h).
+enum class GemvEpilogue : int32_t {
+    none = 0,
+    dual = 1,       // also out2 = x·w2ᵀ (w2 like w): two projections of one x in one launch
+    dual_gelu = 2,  // out2 = x·w2ᵀ, then out = gelu_tanh(x·wᵀ) ⊙ out2 (gate/up of an MLP)
+    gelu_mul = 3,   // out = gelu_tanh(x·wᵀ) ⊙ b, b f32 [n, m]
+};
+
 // x [n, k] f32, w [m, k] -> out [n, m] f32.
 struct MatmulParams {
     const float * x;
@@ -54,6 +63,12 @@ struct MatmulParams {
     int64_t n, k, m;
     ElemType type;
     MatmulPath path;
+    // gemv only (null / none otherwise):
+    const void * w2;
+    float * out2;
+    const float * b;
+    GemvEpilogue epilogue;
+    int32_t pad;  // zero: records are compared byte for byte (graph replay)
 };
 LaunchResult launch_matmul(const MatmulParams & p, gpuStream_t s, const LaunchEnv & env);
 // Whether the gemv kernel can read these operands with 16-byte loads.
@@ -69,6 +84,48 @@ struct RmsNormParams {
     float eps;
 };
 LaunchResult launch_rms_norm(const RmsNormParams & p, gpuStream_t s, const LaunchEnv & env);
+
+// One row per block, in place: the tail of a decoder sub-block and the head of the next one.
+//   a = rms_norm(a, w1)      (when w1_type != none or norm1; a is written back)
+//   h_out = h_in + a         then h_out *= scalar[0] (when scalar)
+//   x = rms_norm(h_out, w2)  (when x)
+// Made by the backend from rms_norm + add [+ mul by one value] [+ rms_norm] (fusion.h).
+struct RowFuseParams {
+    float * a;
+    const void * w1;
+    const float * h_in;
+    float * h_out;
+    const void * scalar;
+    const void * w2;
+    float * x;
+    int64_t rows, d;
+    ElemType w1_type, scalar_type, w2_type;
+    float eps1, eps2;
+    int32_t norm1;  // 1: a is normalized first (w1 may be none)
+};
+LaunchResult launch_row_fuse(const RowFuseParams & p, gpuStream_t s, const LaunchEnv & env);
+constexpr int64_t kRowFuseMaxD = 8192;  // longer rows are not fused
+
+// Per-head norms of q (or k and v), then RoPE on the first part, then optionally the KV-cache
+// store: a [rows_a, d] = rms_norm(a, wa) (rope'd when freqs: token of row r is r / heads);
+// b [rows_b, d] = rms_norm(b, wb); with k_cache: a and b rows of token t go to slot
+// positions[t] mod slots of k_cache / v_cache ([slots, heads·d]). Made by the backend from
+// rms_norm (+ rms_norm) + rope (+ kv_store) (fusion.h).
+struct NormRopeParams {
+    float * a;
+    const void * wa;
+    float * b;
+    const void * wb;
+    const int32_t * positions;
+    const float * freqs;
+    float * k_cache;
+    float * v_cache;
+    int64_t rows_a, rows_b, d, heads, slots;
+    ElemType wa_type, wb_type;
+    float eps;
+    int32_t pad;  // zero: records are compared byte for byte (graph replay)
+};
+LaunchResult launch_norm_rope(const NormRopeParams & p, gpuStream_t s, const LaunchEnv & env);
 
 // x [n, h, d], positions [n], freqs [d/2] -> out (NeoX pairs i, i + d/2).
 struct RopeParams {

@@ -3,6 +3,7 @@
 // - gemv (decode, n ≤ 8): one warp per weight row streams the row with 16-byte loads, several in
 //   flight per lane, and dots it with every x row (x stays in L1/L2); f32 accumulation, so the
 //   result differs from cpu-ref only in summation order. Batch 1 decode is bound by these reads.
+//   Epilogues fuse a second projection of the same x and the MLP's gelu gate (GemvEpilogue).
 // - blas (prefill): cuBLAS on tensor cores with f32 accumulation. blas_split writes x as
 //   hi + lo in w's 16-bit type and runs two GEMMs (x error ~2^-17: f32 class, twice the
 //   FLOPs); blas_lowp rounds x once (error ~2^-9 per product: the fast bf16-compute mode).
@@ -38,18 +39,12 @@ __device__ __forceinline__ void unpack16(const uint4 & v, float * f) {
     }
 }
 
-// NR = x rows handled (≥ n, a power of two); rows r ≥ n are skipped at run time.
+// Dots one weight row (n_vec 16-byte vectors) with the first n rows of x into acc[0..NR).
 template <int NR, ElemType T>
-__global__ void __launch_bounds__(kGemvThreads) gemv_kernel(MatmulParams p) {
+__device__ __forceinline__ void gemv_row(const MatmulParams & p, const uint4 * w, int lane,
+                                         float * acc) {
     constexpr int kVec = T == ElemType::f32 ? 4 : 8;
-    int64_t row = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / GEMMA_WARP;
-    int lane = threadIdx.x % GEMMA_WARP;
-    if (row >= p.m) return;
     int64_t n_vec = p.k / kVec;
-    const uint4 * w = static_cast<const uint4 *>(p.w) + row * n_vec;
-    float acc[NR];
-#pragma unroll
-    for (int r = 0; r < NR; ++r) acc[r] = 0.0f;
     for (int64_t c0 = lane; c0 < n_vec; c0 += GEMMA_WARP * kGemvUnroll) {
         uint4 wv[kGemvUnroll];
 #pragma unroll
@@ -76,26 +71,61 @@ __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(MatmulParams p) {
             }
         }
     }
+}
+
+// NR = x rows handled (≥ n, a power of two); rows r ≥ n are skipped at run time.
+// One warp per weight row. Dual epilogues pair warps: warp 2j computes row j of w, warp 2j + 1
+// row j of w2 (out2); for dual_gelu the second hands its sums to the first through shared memory.
+template <int NR, ElemType T>
+__global__ void __launch_bounds__(kGemvThreads) gemv_kernel(MatmulParams p) {
+    pdl_enter();
+    __shared__ float paired[kGemvThreads / GEMMA_WARP / 2][NR];
+    constexpr int kVec = T == ElemType::f32 ? 4 : 8;
+    const int warp = threadIdx.x / GEMMA_WARP, lane = threadIdx.x % GEMMA_WARP;
+    const bool dual = p.epilogue == GemvEpilogue::dual || p.epilogue == GemvEpilogue::dual_gelu;
+    const int64_t warps_per_block = kGemvThreads / GEMMA_WARP;
+    int64_t row = dual ? int64_t(blockIdx.x) * (warps_per_block / 2) + warp / 2
+                       : int64_t(blockIdx.x) * warps_per_block + warp;
+    const bool second = dual && warp % 2 == 1;
+    const bool valid = row < p.m;
+    float acc[NR];
+#pragma unroll
+    for (int r = 0; r < NR; ++r) acc[r] = 0.0f;
+    if (valid) {
+        const void * wbase = second ? p.w2 : p.w;
+        gemv_row<NR, T>(p, static_cast<const uint4 *>(wbase) + row * (p.k / kVec), lane, acc);
+    }
+#pragma unroll
+    for (int r = 0; r < NR; ++r) acc[r] = gemma_warp_sum(acc[r]);
+    if (p.epilogue == GemvEpilogue::dual_gelu) {
+        if (second && lane == 0)
+#pragma unroll
+            for (int r = 0; r < NR; ++r) paired[warp / 2][r] = acc[r];
+        __syncthreads();
+    }
+    if (!valid || lane != 0) return;
+    float * out = second ? p.out2 : p.out;
 #pragma unroll
     for (int r = 0; r < NR; ++r) {
-        float v = gemma_warp_sum(acc[r]);
-        if (lane == 0 && r < p.n) p.out[r * p.m + row] = v;
+        if (r >= p.n) break;
+        float v = acc[r];
+        if (p.epilogue == GemvEpilogue::gelu_mul)
+            v = gelu_tanh_f32(v) * p.b[r * p.m + row];
+        else if (p.epilogue == GemvEpilogue::dual_gelu && !second)
+            v = gelu_tanh_f32(v) * paired[warp / 2][r];
+        out[r * p.m + row] = v;
     }
 }
 
 template <ElemType T>
-LaunchResult launch_gemv_t(const MatmulParams & p, gpuStream_t s) {
-    int64_t rows_per_block = kGemvThreads / GEMMA_WARP;
-    unsigned blocks = unsigned((p.m + rows_per_block - 1) / rows_per_block);
-    if (p.n <= 1)
-        gemv_kernel<1, T><<<blocks, kGemvThreads, 0, s>>>(p);
-    else if (p.n <= 2)
-        gemv_kernel<2, T><<<blocks, kGemvThreads, 0, s>>>(p);
-    else if (p.n <= 4)
-        gemv_kernel<4, T><<<blocks, kGemvThreads, 0, s>>>(p);
-    else
-        gemv_kernel<8, T><<<blocks, kGemvThreads, 0, s>>>(p);
-    return launch_error();
+LaunchResult launch_gemv_t(const MatmulParams & p, gpuStream_t s, const LaunchEnv & env) {
+    bool dual = p.epilogue == GemvEpilogue::dual || p.epilogue == GemvEpilogue::dual_gelu;
+    int64_t rows_per_block = kGemvThreads / GEMMA_WARP / (dual ? 2 : 1);
+    dim3 grid(unsigned((p.m + rows_per_block - 1) / rows_per_block));
+    if (p.n <= 1) return launch_kernel(gemv_kernel<1, T>, grid, kGemvThreads, 0, s, env, p);
+    if (p.n <= 2) return launch_kernel(gemv_kernel<2, T>, grid, kGemvThreads, 0, s, env, p);
+    if (p.n <= 4) return launch_kernel(gemv_kernel<4, T>, grid, kGemvThreads, 0, s, env, p);
+    return launch_kernel(gemv_kernel<8, T>, grid, kGemvThreads, 0, s, env, p);
 }
 
 // 64×64 output tile per block, 256 threads with 4×4 outputs each, k in steps of 16.
@@ -167,9 +197,9 @@ LaunchResult launch_matmul(const MatmulParams & p, gpuStream_t s, const LaunchEn
     if (p.n == 0 || p.m == 0) return nullptr;
     switch (p.path) {
         case MatmulPath::gemv:
-            if (p.type == ElemType::bf16) return launch_gemv_t<ElemType::bf16>(p, s);
-            if (p.type == ElemType::f16) return launch_gemv_t<ElemType::f16>(p, s);
-            return launch_gemv_t<ElemType::f32>(p, s);
+            if (p.type == ElemType::bf16) return launch_gemv_t<ElemType::bf16>(p, s, env);
+            if (p.type == ElemType::f16) return launch_gemv_t<ElemType::f16>(p, s, env);
+            return launch_gemv_t<ElemType::f32>(p, s, env);
         case MatmulPath::blas_lowp:
         case MatmulPath::blas_split: {
             int64_t count = p.n * p.k;

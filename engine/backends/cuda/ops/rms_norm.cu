@@ -10,6 +10,7 @@ namespace {
 constexpr int kThreads = 256;
 
 __global__ void rms_norm_kernel(RmsNormParams p) {
+    pdl_enter();
     __shared__ float warp_sums[kThreads / GEMMA_WARP];
     __shared__ float inv_rms;
     const float * x = p.x + int64_t(blockIdx.x) * p.d;
@@ -35,12 +36,11 @@ __global__ void rms_norm_kernel(RmsNormParams p) {
 
 }  // namespace
 
-LaunchResult launch_rms_norm(const RmsNormParams & p, gpuStream_t s, const LaunchEnv &) {
+LaunchResult launch_rms_norm(const RmsNormParams & p, gpuStream_t s, const LaunchEnv & env) {
     if (p.rows == 0) return nullptr;
     // Short rows (per-head norms) need fewer threads; keep a whole number of warps.
     int threads = p.d <= 64 ? 64 : p.d <= 128 ? 128 : kThreads;
-    rms_norm_kernel<<<unsigned(p.rows), threads, 0, s>>>(p);
-    return launch_error();
+    return launch_kernel(rms_norm_kernel, unsigned(p.rows), threads, 0, s, env, p);
 }
 
 }  // namespace gemma::cuda

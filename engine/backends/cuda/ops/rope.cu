@@ -9,6 +9,7 @@ namespace {
 
 // One thread per (token, head, pair); each reads and writes its own pair, so aliasing is safe.
 __global__ void rope_kernel(RopeParams p) {
+    pdl_enter();
     int64_t half = p.d / 2, total = p.n * p.h * half;
     for (int64_t idx = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; idx < total;
          idx += int64_t(gridDim.x) * blockDim.x) {
@@ -28,8 +29,7 @@ __global__ void rope_kernel(RopeParams p) {
 LaunchResult launch_rope(const RopeParams & p, gpuStream_t s, const LaunchEnv & env) {
     int64_t total = p.n * p.h * (p.d / 2);
     if (total == 0) return nullptr;
-    rope_kernel<<<grid_blocks(total, 256, env), 256, 0, s>>>(p);
-    return launch_error();
+    return launch_kernel(rope_kernel, grid_blocks(total, 256, env), 256, 0, s, env, p);
 }
 
 }  // namespace gemma::cuda

@@ -1,0 +1,78 @@
+// norm_rope: per-head rms_norm of q (or of k and v), RoPE on the first tensor and optionally the
+// KV-cache store, in one launch (launch.h NormRopeParams). One block per head row of d; the sum
+// of squares uses rms_norm.cu's thread counts and reduction order, and the rotation rope.cu's
+// formula on the normalized values, so results equal the unfused kernels.
+#include "backends/cuda/ops/common.cuh"
+
+namespace gemma::cuda {
+namespace {
+
+__device__ __forceinline__ float norm_elem(const float * x, int64_t j, float inv, const void * w,
+                                           ElemType t) {
+    float v = x[j] * inv;
+    return t == ElemType::none ? v : v * load_elem(w, j, t);
+}
+
+__global__ void norm_rope_kernel(NormRopeParams p) {
+    pdl_enter();
+    __shared__ float warp_sums[256 / GEMMA_WARP];
+    __shared__ float inv_rms;
+    const bool in_a = int64_t(blockIdx.x) < p.rows_a;
+    const int64_t r = in_a ? int64_t(blockIdx.x) : int64_t(blockIdx.x) - p.rows_a;
+    float * x = (in_a ? p.a : p.b) + r * p.d;
+    const void * w = in_a ? p.wa : p.wb;
+    const ElemType wt = in_a ? p.wa_type : p.wb_type;
+    float ss = 0.0f;
+    for (int64_t j = threadIdx.x; j < p.d; j += blockDim.x) ss += x[j] * x[j];
+    ss = gemma_warp_sum(ss);
+    int warp = threadIdx.x / GEMMA_WARP, lane = threadIdx.x % GEMMA_WARP;
+    if (lane == 0) warp_sums[warp] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        float total = 0.0f;
+        for (int k = 0; k < int(blockDim.x) / GEMMA_WARP; ++k) total += warp_sums[k];
+        inv_rms = 1.0f / sqrtf(total / float(p.d) + p.eps);
+    }
+    __syncthreads();
+    const float inv = inv_rms;
+    const int64_t t = r / p.heads, row_len = p.heads * p.d;
+    float * cache = nullptr;
+    if (p.k_cache) {
+        int64_t pos = p.positions[t];
+        int64_t slot = ((pos % p.slots) + p.slots) % p.slots;
+        cache = (in_a ? p.k_cache : p.v_cache) + slot * row_len + (r % p.heads) * p.d;
+    }
+    if (in_a && p.freqs) {
+        const int64_t half = p.d / 2;
+        const float fpos = float(p.positions[t]);
+        for (int64_t i = threadIdx.x; i < half; i += blockDim.x) {
+            float a = norm_elem(x, i, inv, w, wt), b = norm_elem(x, i + half, inv, w, wt);
+            float sn, cs;
+            sincosf(fpos * p.freqs[i], &sn, &cs);
+            float y0 = a * cs - b * sn, y1 = b * cs + a * sn;
+            x[i] = y0;
+            x[i + half] = y1;
+            if (cache) {
+                cache[i] = y0;
+                cache[i + half] = y1;
+            }
+        }
+        return;
+    }
+    for (int64_t j = threadIdx.x; j < p.d; j += blockDim.x) {
+        float v = norm_elem(x, j, inv, w, wt);
+        x[j] = v;
+        if (cache) cache[j] = v;
+    }
+}
+
+}  // namespace
+
+LaunchResult launch_norm_rope(const NormRopeParams & p, gpuStream_t s, const LaunchEnv & env) {
+    int64_t rows = p.rows_a + p.rows_b;
+    if (rows == 0) return nullptr;
+    int threads = p.d <= 64 ? 64 : p.d <= 128 ? 128 : 256;  // as rms_norm.cu
+    return launch_kernel(norm_rope_kernel, unsigned(rows), threads, 0, s, env, p);
+}
+
+}  // namespace gemma::cuda

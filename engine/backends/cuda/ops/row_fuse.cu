@@ -1,0 +1,99 @@
+// row_fuse: the fused tail of a decoder sub-block (launch.h RowFuseParams), one block per row of
+// d ≤ 8192: a = rms_norm(a, w1); h_out = (h_in + a) · scalar; x = rms_norm(h_out, w2). Same f32
+// operations as the unfused kernels; the sums of squares are reduced in another order (f32
+// rounding differences only).
+#include "backends/cuda/ops/common.cuh"
+
+namespace gemma::cuda {
+namespace {
+
+constexpr int kMaxThreads = 1024;
+constexpr int kPer = 8;  // elements per thread: rows up to kMaxThreads · kPer
+
+// 1 / sqrt(mean + eps) of the per-thread partial sums `ss` over a row of d (all threads).
+__device__ float block_inv_rms(float ss, int64_t d, float eps, float * warp_sums) {
+    __shared__ float inv_rms;
+    ss = gemma_warp_sum(ss);
+    int warp = threadIdx.x / GEMMA_WARP, lane = threadIdx.x % GEMMA_WARP;
+    if (lane == 0) warp_sums[warp] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        float total = 0.0f;
+        for (int w = 0; w < int(blockDim.x) / GEMMA_WARP; ++w) total += warp_sums[w];
+        inv_rms = 1.0f / sqrtf(total / float(d) + eps);
+    }
+    __syncthreads();
+    float inv = inv_rms;
+    __syncthreads();  // warp_sums and inv_rms may be reused by the next call
+    return inv;
+}
+
+// Each thread keeps its (at most kPer) elements in registers: every load of the row is issued
+// up front, so the kernel pays about one memory latency per phase instead of one per element
+// (a single decode row is latency-bound, not bandwidth-bound).
+__global__ void __launch_bounds__(kMaxThreads) row_fuse_kernel(RowFuseParams p) {
+    pdl_enter();
+    __shared__ float warp_sums[kMaxThreads / GEMMA_WARP];
+    const int64_t off = int64_t(blockIdx.x) * p.d;
+    float * a = p.a + off;
+    const float * h_in = p.h_in + off;
+    float * h_out = p.h_out + off;
+    float av[kPer], hv[kPer], w1[kPer], w2[kPer];
+#pragma unroll
+    for (int e = 0; e < kPer; ++e) {
+        int64_t j = threadIdx.x + int64_t(e) * blockDim.x;
+        bool in = j < p.d;
+        av[e] = in ? a[j] : 0.0f;
+        hv[e] = in ? h_in[j] : 0.0f;
+        w1[e] = in && p.w1_type != ElemType::none ? load_elem(p.w1, j, p.w1_type) : 1.0f;
+        w2[e] = in && p.x && p.w2_type != ElemType::none ? load_elem(p.w2, j, p.w2_type) : 1.0f;
+    }
+    float scale = p.scalar ? load_elem(p.scalar, 0, p.scalar_type) : 1.0f;
+    if (p.norm1) {
+        float ss = 0.0f;
+#pragma unroll
+        for (int e = 0; e < kPer; ++e) ss += av[e] * av[e];
+        float inv1 = block_inv_rms(ss, p.d, p.eps1, warp_sums);
+#pragma unroll
+        for (int e = 0; e < kPer; ++e) {
+            av[e] = av[e] * inv1;
+            if (p.w1_type != ElemType::none) av[e] = av[e] * w1[e];
+        }
+    }
+    float ss2 = 0.0f;
+#pragma unroll
+    for (int e = 0; e < kPer; ++e) {
+        int64_t j = threadIdx.x + int64_t(e) * blockDim.x;
+        float h = hv[e] + av[e];
+        if (p.scalar) h = h * scale;
+        hv[e] = h;
+        if (j < p.d) {
+            if (p.norm1) a[j] = av[e];
+            h_out[j] = h;
+            ss2 += h * h;
+        }
+    }
+    if (!p.x) return;  // uniform over the block
+    float inv2 = block_inv_rms(ss2, p.d, p.eps2, warp_sums);
+    float * x = p.x + off;
+#pragma unroll
+    for (int e = 0; e < kPer; ++e) {
+        int64_t j = threadIdx.x + int64_t(e) * blockDim.x;
+        if (j >= p.d) continue;
+        float v = hv[e] * inv2;
+        x[j] = p.w2_type == ElemType::none ? v : v * w2[e];
+    }
+}
+
+}  // namespace
+
+LaunchResult launch_row_fuse(const RowFuseParams & p, gpuStream_t s, const LaunchEnv & env) {
+    if (p.rows == 0) return nullptr;
+    static_assert(kRowFuseMaxD <= int64_t(kMaxThreads) * kPer);
+    if (p.d > kRowFuseMaxD) return "row_fuse: row longer than kRowFuseMaxD";
+    int64_t warps = (p.d + int64_t(GEMMA_WARP) * kPer - 1) / (int64_t(GEMMA_WARP) * kPer);
+    int threads = int(warps < 2 ? 2 : warps) * GEMMA_WARP;
+    return launch_kernel(row_fuse_kernel, unsigned(p.rows), threads, 0, s, env, p);
+}
+
+}  // namespace gemma::cuda

@@ -1,0 +1,100 @@
+// Media encoding for prompts: the cache key of each kind names every setting that changes the
+// soft tokens (budget, audio mask mode, frame sampling, model).
+#include "model/gemma4/mm_media.h"
+
+namespace gemma::gemma4 {
+namespace {
+
+MediaEmbeds to_embeds(MediaKind kind, const media::CachedMedia & c) {
+    return MediaEmbeds{kind, c.parts, c.seconds};
+}
+
+// Through the cache when there is one, else a direct encode.
+Result<MediaEmbeds> cached(const MmEncoders & enc, MediaKind kind, std::span<const uint8_t> bytes,
+                           const std::string & settings, const media::MediaCache::Encoder & fn) {
+    if (!enc.cache) {
+        auto r = fn();
+        if (!r) return r.error();
+        return to_embeds(kind, *r);
+    }
+    const media::MediaKey key = media::media_key(bytes, settings + " model=" + enc.model_id);
+    auto e = enc.cache->get_or_encode(key, fn);
+    if (!e) return e.error();
+    return to_embeds(kind, **e);
+}
+
+Status need(const void * encoder, const char * what) {
+    if (encoder) return Status::success();
+    return make_error(ErrorCode::invalid_argument,
+                      format("this model has no %s tower; %s input is not supported", what, what));
+}
+
+}  // namespace
+
+Result<MediaEmbeds> encode_image(const MmEncoders & enc, std::span<const uint8_t> bytes,
+                                 int max_soft_tokens) {
+    GEMMA_TRY(need(enc.vision, "vision"));
+    if (!media::image_budget_is_valid(max_soft_tokens))
+        return make_error(
+            ErrorCode::invalid_argument,
+            format("image budget %d is not one of 70, 140, 280, 560, 1120", max_soft_tokens));
+    auto fn = [&]() -> Result<media::CachedMedia> {
+        auto img = media::image_decode(bytes);
+        if (!img) return img.error();
+        media::ImageOptions o;
+        o.max_soft_tokens = max_soft_tokens;
+        auto patches = media::image_preprocess(*img, o);
+        if (!patches) return patches.error();
+        auto soft = enc.vision->encode(*patches);
+        if (!soft) return soft.error();
+        return media::CachedMedia{{*soft}, {}};
+    };
+    return cached(enc, MediaKind::image, bytes, format("image budget=%d", max_soft_tokens), fn);
+}
+
+Result<MediaEmbeds> encode_audio(const MmEncoders & enc, std::span<const uint8_t> bytes) {
+    GEMMA_TRY(need(enc.audio, "audio"));
+    auto fn = [&]() -> Result<media::CachedMedia> {
+        auto audio = media::audio_decode_16k(bytes);
+        if (!audio) return audio.error();
+        auto clips = encode_audio_clips(*enc.audio, *audio);
+        if (!clips) return clips.error();
+        return media::CachedMedia{std::move(*clips), {}};
+    };
+    const bool eager = enc.audio->options().mask_mode == AudioMaskMode::hf_eager;
+    return cached(enc, MediaKind::audio, bytes,
+                  format("audio mask=%s", eager ? "hf_eager" : "sliding"), fn);
+}
+
+Result<MediaEmbeds> encode_video_frames(const VisionEncoder & vision,
+                                        const media::VideoFrames & frames, int max_soft_tokens) {
+    MediaEmbeds out{MediaKind::video, {}, frames.seconds};
+    media::ImageOptions o;
+    o.max_soft_tokens = max_soft_tokens;
+    for (const media::Image & f : frames.frames) {
+        auto patches = media::image_preprocess(f, o);
+        if (!patches) return patches.error();
+        auto soft = vision.encode(*patches);
+        if (!soft) return soft.error();
+        out.parts.push_back(std::move(*soft));
+    }
+    return out;
+}
+
+Result<MediaEmbeds> encode_video(const MmEncoders & enc, std::span<const uint8_t> bytes,
+                                 const media::VideoOptions & options) {
+    GEMMA_TRY(need(enc.vision, "vision"));
+    auto fn = [&]() -> Result<media::CachedMedia> {
+        auto frames = media::video_decode(bytes, options);
+        if (!frames) return frames.error();
+        auto e = encode_video_frames(*enc.vision, *frames, options.max_soft_tokens);
+        if (!e) return e.error();
+        return media::CachedMedia{std::move(e->parts), std::move(e->frame_seconds)};
+    };
+    return cached(enc, MediaKind::video, bytes,
+                  format("video frames=%d fps=%g budget=%d", options.max_frames, options.max_fps,
+                         options.max_soft_tokens),
+                  fn);
+}
+
+}  // namespace gemma::gemma4
