@@ -1,7 +1,6 @@
-// EngineChatService: background load with progress, CompletionJob -> runtime request, and the
-// runtime's ResponseStream -> the server's EventStream (logprobs attached to content, reasoning
-// tokens counted, finish reasons and usage mapped). Cancelling or dropping a stream cancels the
-// request in the scheduler.
+// EngineChatService: background load with progress, CompletionJob (text and media) -> runtime
+// request, and the runtime's ResponseStream -> the server's EventStream (logprobs on content,
+// reasoning tokens counted, finish reasons and usage mapped); dropping a stream cancels it.
 #include "server/engine_chat_service.h"
 
 #include <atomic>
@@ -12,6 +11,7 @@
 
 #include "runtime/chat_request.h"
 #include "runtime/engine_chat.h"
+#include "server/media.h"
 
 namespace gemdesk::server {
 
@@ -62,8 +62,11 @@ rt::SamplingParams sampling_of(const CompletionJob & job) {
 class EngineEventStream : public EventStream {
 public:
     EngineEventStream(std::shared_ptr<rt::ChatEngine> engine, std::unique_ptr<rt::ResponseStream> s,
-                      bool want_logprobs)
-        : engine_(std::move(engine)), stream_(std::move(s)), want_logprobs_(want_logprobs) {}
+                      bool want_logprobs, double audio_seconds)
+        : engine_(std::move(engine)),
+          stream_(std::move(s)),
+          want_logprobs_(want_logprobs),
+          audio_seconds_(audio_seconds) {}
     ~EngineEventStream() override { stream_.reset(); }  // cancels, before the engine can go
 
     bool next(Event & out, std::chrono::milliseconds wait) override {
@@ -116,6 +119,7 @@ private:
                 out.kind = Event::Kind::finish;
                 out.finish = finish_of(ev.finish);
                 out.usage = {ev.usage.prompt_tokens, ev.usage.completion_tokens, reasoning_tokens_};
+                out.audio_seconds = audio_seconds_;
                 return true;
             case rt::StreamEvent::Kind::error:
                 out.kind = Event::Kind::error;
@@ -128,12 +132,36 @@ private:
     std::shared_ptr<rt::ChatEngine> engine_;
     std::unique_ptr<rt::ResponseStream> stream_;
     bool want_logprobs_;
+    double audio_seconds_;
     std::vector<TokenLogprob> pending_;
     int reasoning_tokens_ = 0;
 };
 
-// Server job (validated JSON) -> runtime chat request. Media parts stay typed parts: the runtime
-// answers unsupported (HTTP 422) until its encoders are wired into generation.
+// The job's media bytes in part order (the order the runtime matches them to the parts).
+std::vector<rt::MediaInput> media_of(const CompletionJob & job) {
+    std::vector<rt::MediaInput> out;
+    int n_image = 0, n_audio = 0;
+    for (const MediaInput & m : job.media) {
+        const bool image = m.kind == MediaInput::Kind::image;
+        std::string name = image ? gemma::format("image %d", ++n_image)
+                                 : gemma::format("audio clip %d", ++n_audio);
+        out.push_back(rt::media_input(
+            image ? gemma::gemma4::MediaKind::image : gemma::gemma4::MediaKind::audio,
+            std::vector<uint8_t>(m.bytes.begin(), m.bytes.end()), name));
+    }
+    return out;
+}
+
+// Seconds of audio in the job (WAV only; 0 for other formats), for transcription responses.
+double audio_seconds_of(const CompletionJob & job) {
+    double total = 0;
+    for (const MediaInput & m : job.media)
+        if (m.kind == MediaInput::Kind::audio) total += wav_duration_seconds(m.bytes);
+    return total;
+}
+
+// Server job (validated JSON) -> runtime chat request; media parts ({"type":"image"|"audio"})
+// pair with job.media in order.
 gemma::Result<rt::ChatGenerateRequest> chat_request_of(const CompletionJob & job) {
     gemma::chat::Json body = gemma::chat::Json::object();
     body["messages"] = gemma::chat::Json::parse(job.messages.dump());
@@ -163,6 +191,7 @@ gemma::Result<rt::ChatGenerateRequest> chat_request_of(const CompletionJob & job
             break;
     }
     r.parallel_tool_calls = job.parallel_tool_calls;
+    r.media = media_of(job);
     r.json_object = job.response_format.kind != ResponseFormat::Kind::text;
     if (job.response_format.kind == ResponseFormat::Kind::json_schema)
         r.json_schema = gemma::chat::Json::parse(job.response_format.schema.dump());
@@ -212,8 +241,8 @@ public:
             s = e->generate(*r);
         }
         if (!s.ok()) return s.error();
-        return std::unique_ptr<EventStream>(
-            std::make_unique<EngineEventStream>(e, std::move(*s), job.top_logprobs >= 0));
+        return std::unique_ptr<EventStream>(std::make_unique<EngineEventStream>(
+            e, std::move(*s), job.top_logprobs >= 0, audio_seconds_of(job)));
     }
 
 private:

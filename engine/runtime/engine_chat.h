@@ -95,7 +95,7 @@ private:
     std::vector<int32_t> stop_ids_;
     std::mutex texts_mu_;
     std::shared_ptr<const std::vector<std::string>> texts_;  // decoded text per id (lazy)
-    std::shared_ptr<const ConstraintVocab> cvocab_;           // constraint index (lazy)
+    std::shared_ptr<const ConstraintVocab> cvocab_;          // constraint index (lazy)
 };
 
 }  // namespace gemma::runtime

@@ -1,9 +1,10 @@
 // The official openai client against the real gemdesk-server (CPU runtime, tiny-gemma4-chat with
 // random weights): greedy stream == non-stream, constrained calls / JSON validated against their
-// schemas, logprobs, abort -> cancelled in /metrics, 8 concurrent streams, every error status.
+// schemas, logprobs, media, abort -> cancelled in /metrics, 8 concurrent streams, error statuses.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import OpenAI from 'openai';
+import fs from 'node:fs';
+import OpenAI, { toFile } from 'openai';
 import { startServer, waitReady } from './server_process.mjs';
 import { validate } from './schema_validate.mjs';
 
@@ -174,6 +175,21 @@ test('logprobs and legacy completions', async () => {
   assert.equal(c1.choices[0].finish_reason, 'length');
   assert.equal(c1.usage.completion_tokens, 6);
   assert.equal(c1.choices[0].text, c2.choices[0].text);
+});
+
+test('a transcription of the test clip and an image go through the encoders', async () => {
+  const file = await toFile(fs.readFileSync(`${DATA}/tiny-gemma4/audio.wav`), 'audio.wav');
+  const res = await client.audio.transcriptions.create({ file, model: MODEL, response_format: 'verbose_json' });
+  assert.equal(typeof res.text, 'string');
+  assert.ok(Math.abs(res.duration - 2.3) < 0.01, `duration ${res.duration}`);  // the fixture is a 2.3 s clip
+  const png = fs.readFileSync(`${DATA}/tiny-gemma4/image.png`).toString('base64');
+  const text = await client.chat.completions.create({ model: MODEL, max_tokens: 4, messages: [{ role: 'user', content: 'Describe' }] });
+  const image = await client.chat.completions.create({
+    model: MODEL, max_tokens: 4,
+    messages: [{ role: 'user', content: [{ type: 'text', text: 'Describe' }, { type: 'image_url', image_url: { url: `data:image/png;base64,${png}` } }] }],
+  });
+  // The image's soft tokens (280 by default in processor_config.json) count as prompt tokens.
+  assert.ok(image.usage.prompt_tokens > text.usage.prompt_tokens + 200, `${text.usage.prompt_tokens} vs ${image.usage.prompt_tokens}`);
 });
 
 test('aborting mid-stream cancels the generation on the server', async () => {

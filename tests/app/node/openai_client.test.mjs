@@ -1,8 +1,7 @@
 // The official openai npm client against gemdesk-server-fake on tests/data/tiny-gemma4-chat:
 // models, chat (stream == non-stream under greedy), required tool calls validated against the
 // schema, transcription, abort mid-stream, 8 concurrent streams, every error status, --upstream.
-// The same against the real engine: engine_client.test.mjs. Transcription stays here because the
-// runtime does not take audio input yet.
+// The same against the real engine: engine_client.test.mjs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
