@@ -205,6 +205,11 @@ public:
         message_ = "the model is loading; retry in a few seconds";
         loader_ = std::thread([this] { load(); });
     }
+    // Over an engine that is already loaded: ready at once.
+    explicit EngineChatService(std::shared_ptr<rt::ChatEngine> engine) {
+        info_.id = engine->info().id;
+        adopt(std::move(engine));
+    }
     ~EngineChatService() override {
         stopping_ = true;  // the progress callback cancels the load
         if (loader_.joinable()) loader_.join();
@@ -284,7 +289,12 @@ private:
             state_ = ServiceState::unavailable;
             return;
         }
-        engine_ = std::shared_ptr<rt::ChatEngine>(std::move(*loaded));
+        adopt(std::shared_ptr<rt::ChatEngine>(std::move(*loaded)));
+    }
+
+    // Serves `engine` from now on (mu_ held by the loader, or construction).
+    void adopt(std::shared_ptr<rt::ChatEngine> engine) {
+        engine_ = std::move(engine);
         info_.context_length = engine_->info().context_length;
         info_.supports_images = engine_->info().has_vision;
         info_.supports_audio = engine_->info().has_audio;
@@ -324,6 +334,22 @@ gemma::Result<std::shared_ptr<ChatService>> make_engine_chat_service(
     info.context_length = max_ctx > 0 ? std::min(max_ctx, options.n_ctx) : options.n_ctx;
     return std::shared_ptr<ChatService>(
         std::make_shared<EngineChatService>(options, std::move(info)));
+}
+
+gemma::Result<std::shared_ptr<ChatService>> make_engine_chat_service(const std::string & model_dir,
+                                                                     const std::string & backend) {
+    EngineServiceOptions o;
+    o.model_dir = model_dir;
+    if (!backend.empty()) o.backend = backend;
+    return make_engine_chat_service(o);
+}
+
+gemma::Result<std::shared_ptr<ChatService>> make_engine_chat_service(
+    std::shared_ptr<rt::ChatEngine> engine) {
+    if (!engine)
+        return gemma::make_error(gemma::ErrorCode::invalid_argument,
+                                 "no engine is loaded yet; load a model first");
+    return std::shared_ptr<ChatService>(std::make_shared<EngineChatService>(std::move(engine)));
 }
 
 }  // namespace gemdesk::server

@@ -9,6 +9,10 @@
 #include "core/status.h"
 #include "server/chat_service.h"
 
+namespace gemma::runtime {
+class ChatEngine;
+}
+
 namespace gemdesk::server {
 
 struct EngineServiceOptions {
@@ -23,5 +27,14 @@ struct EngineServiceOptions {
 // unknown backend) turns the service `unavailable` with the loader's message.
 gemma::Result<std::shared_ptr<ChatService>> make_engine_chat_service(
     const EngineServiceOptions & options);
+// The same with default context and parallelism.
+gemma::Result<std::shared_ptr<ChatService>> make_engine_chat_service(const std::string & model_dir,
+                                                                     const std::string & backend);
+
+// A service over an engine the caller has already loaded (the desktop app shares its engine
+// between its chat window and the API server): ready at once; keeps the engine alive.
+// invalid_argument when `engine` is null.
+gemma::Result<std::shared_ptr<ChatService>> make_engine_chat_service(
+    std::shared_ptr<gemma::runtime::ChatEngine> engine);
 
 }  // namespace gemdesk::server

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "../runtime/constraint_validator.h"
+#include "runtime/engine_chat.h"
 #include "server/engine_chat_service.h"
 #include "server_fixture.h"
 
@@ -373,6 +374,44 @@ TEST_F(ServerEngine, ImagesAndAudioGoThroughTheEncoders) {
     json t = parse(tr->body);
     EXPECT_TRUE(t["text"].is_string());
     EXPECT_NEAR(t["duration"].get<double>(), 2.3, 0.01);  // tests/data/README.md: a 2.3 s clip
+}
+
+// The desktop app's case: a service over an engine it already loaded is ready at once, and the
+// server and the app's own requests share that engine (same greedy answer either way).
+TEST(ServerEngineLoad, ServesAnEngineTheCallerLoaded) {
+    gemma::runtime::EngineOptions eo;
+    eo.backend = "cpu";
+    eo.n_ctx = 512;
+    auto loaded = gemma::runtime::ChatEngine::load(kModel, eo);
+    ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+    std::shared_ptr<gemma::runtime::ChatEngine> engine(std::move(*loaded));
+    auto service = make_engine_chat_service(engine);
+    ASSERT_TRUE(service.ok());
+    EXPECT_EQ((*service)->state(), ServiceState::ready);
+    EXPECT_EQ((*service)->model().id, "tiny-gemma4-chat");
+    EXPECT_EQ((*service)->model().context_length, 512);
+    auto server = start_server(*service);
+    auto r = client_for(server->port())
+                 .Post("/v1/chat/completions", chat("Hi there", 6).dump(), "application/json");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    gemma::runtime::ChatGenerateRequest direct;
+    gemma::chat::ChatMessage m;
+    m.role = "user";
+    m.content.kind = gemma::chat::MessageContent::Kind::text;
+    m.content.text = "Hi there";
+    direct.chat.messages.push_back(m);
+    direct.max_tokens = 6;
+    direct.sampling.temperature = 0;
+    auto s = engine->generate(direct);
+    ASSERT_TRUE(s.ok());
+    std::string content;
+    gemma::runtime::stream_drain(**s, [&](const gemma::runtime::StreamEvent & ev) {
+        if (ev.kind == gemma::runtime::StreamEvent::Kind::content) content += ev.text;
+    });
+    json msg = parse(r->body)["choices"][0]["message"];
+    EXPECT_EQ(msg["content"].is_null() ? "" : msg["content"].get<std::string>(), content);
+    EXPECT_FALSE(make_engine_chat_service(std::shared_ptr<gemma::runtime::ChatEngine>()).ok());
 }
 
 TEST(ServerEngineLoad, UnknownBackendMakesTheServiceUnavailableWithTheReason) {
