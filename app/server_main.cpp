@@ -4,5 +4,13 @@
 #include "server/server_cli.h"
 
 int main(int argc, char ** argv) {
-    return gemdesk::server::run_server_cli(argc, argv, gemdesk::server::make_engine_chat_service);
+    using namespace gemdesk::server;
+    return run_server_cli(argc, argv, [](const ServiceOptions & o) {
+        EngineServiceOptions e;
+        e.model_dir = o.model_dir;
+        if (!o.backend.empty()) e.backend = o.backend;
+        e.n_ctx = o.n_ctx;
+        e.max_seqs = o.parallel;
+        return make_engine_chat_service(e);
+    });
 }

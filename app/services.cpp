@@ -8,14 +8,11 @@
 
 namespace gemdesk {
 
-// TODO(ui): serve the loaded engine once app/server/engine_chat_service adapts a ChatEngine
-// (branch serve2); until then this is the library's engine service, which answers 503 saying
-// generation is not wired yet.
+// The API server answers with the engine the app has loaded (shared with the chat window).
 gemma::Result<std::shared_ptr<server::ChatService>> server_chat_service(
     std::shared_ptr<gemma::runtime::ChatEngine> engine, const ModelController & model) {
-    (void)engine;
-    return server::make_engine_chat_service(model.modelPath().toStdString(),
-                                            model.backend().toStdString());
+    (void)model;
+    return server::make_engine_chat_service(std::move(engine));
 }
 
 QString default_db_path() {

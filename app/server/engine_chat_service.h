@@ -1,6 +1,6 @@
-// The ChatService gemdesk-server uses for --model DIR. The inference runtime (KV cache, sampler,
-// scheduler) has not landed yet, so today this service reports itself unavailable and every
-// generation route answers 503 saying so. TODO(server): adapt to runtime::Scheduler #6
+// The ChatService gemdesk-server uses for --model DIR: the real runtime (runtime::ChatEngine)
+// behind the server's job/event interface. The model loads on a background thread; until it is
+// ready the service reports `loading` (with the stage and progress), so routes answer 503.
 #pragma once
 
 #include <memory>
@@ -9,11 +9,32 @@
 #include "core/status.h"
 #include "server/chat_service.h"
 
+namespace gemma::runtime {
+class ChatEngine;
+}
+
 namespace gemdesk::server {
 
-// Checks the model directory (config.json present) and returns the service for it;
-// invalid_argument when the directory is not a model.
+struct EngineServiceOptions {
+    std::string model_dir;
+    std::string backend = "cpu";  // core/registry.h name: cpu, cpu-ref, cuda0, ...
+    int n_ctx = 8192;             // tokens per request (capped at the model's context)
+    int max_seqs = 4;             // requests decoding at once; more wait in the queue
+};
+
+// Checks the directory (config.json present) and starts loading it in the background. Fails with
+// invalid_argument when the directory is not a model; a load that fails later (bad weights, an
+// unknown backend) turns the service `unavailable` with the loader's message.
+gemma::Result<std::shared_ptr<ChatService>> make_engine_chat_service(
+    const EngineServiceOptions & options);
+// The same with default context and parallelism.
 gemma::Result<std::shared_ptr<ChatService>> make_engine_chat_service(const std::string & model_dir,
                                                                      const std::string & backend);
+
+// A service over an engine the caller has already loaded (the desktop app shares its engine
+// between its chat window and the API server): ready at once; keeps the engine alive.
+// invalid_argument when `engine` is null.
+gemma::Result<std::shared_ptr<ChatService>> make_engine_chat_service(
+    std::shared_ptr<gemma::runtime::ChatEngine> engine);
 
 }  // namespace gemdesk::server

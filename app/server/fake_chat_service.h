@@ -11,6 +11,7 @@
 #include <string>
 
 #include "server/chat_service.h"
+#include "server/media.h"  // wav_duration_seconds
 
 namespace gemdesk::server {
 
@@ -29,9 +30,6 @@ struct FakeCounters {
 // minimum/maximum, minItems): the fake's stand-in for schema-constrained decoding.
 nlohmann::json fake_value_for_schema(const nlohmann::json & schema,
                                      const std::string & name = "value", int depth = 0);
-
-// Seconds of audio in a RIFF/WAVE file; 0 when the bytes are not a readable WAV.
-double wav_duration_seconds(const std::string & bytes);
 
 // What the fake "generates" for a request; thread-safe.
 //   - audio input: "Transcript of a N.NN second clip."

@@ -124,6 +124,10 @@ GenerationOutcome run_generation(EventStream & stream, OutputFilter & filter,
             break;
         }
     }
+    if (out.client_gone) {
+        metrics.count_cancelled();
+        drain_after_cancel(stream, out);  // the engine's usage for what it did produce
+    }
     metrics.count_tokens(out.usage.prompt_tokens, out.usage.completion_tokens);
     metrics.observe_latency(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());

@@ -200,4 +200,22 @@ ApiResult<MediaInput> load_audio_base64(const std::string & data, const std::str
     return media;
 }
 
+double wav_duration_seconds(const std::string & b) {
+    if (b.size() < 12 || b.compare(0, 4, "RIFF") != 0 || b.compare(8, 4, "WAVE") != 0) return 0.0;
+    auto u32 = [&](size_t at) {
+        uint32_t v = 0;
+        for (int i = 3; i >= 0; --i) v = (v << 8) | (unsigned char)b[at + size_t(i)];
+        return v;
+    };
+    uint32_t byte_rate = 0;
+    for (size_t at = 12; at + 8 <= b.size();) {
+        uint32_t size = u32(at + 4);
+        if (b.compare(at, 4, "fmt ") == 0 && at + 16 <= b.size()) byte_rate = u32(at + 16);
+        if (b.compare(at, 4, "data") == 0)
+            return byte_rate ? double(std::min<size_t>(size, b.size() - at - 8)) / byte_rate : 0.0;
+        at += 8 + size + (size & 1);
+    }
+    return 0.0;
+}
+
 }  // namespace gemdesk::server

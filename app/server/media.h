@@ -39,4 +39,7 @@ ApiResult<MediaInput> load_audio_base64(const std::string & data, const std::str
 ApiResult<MediaInput> audio_from_bytes(std::string bytes, const MediaPolicy & policy,
                                        const std::string & param);
 
+// Seconds of audio in a RIFF/WAVE file; 0 when the bytes are not a readable WAV.
+double wav_duration_seconds(const std::string & bytes);
+
 }  // namespace gemdesk::server

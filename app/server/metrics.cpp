@@ -54,6 +54,11 @@ void Metrics::count_rejected() {
     rejected_++;
 }
 
+void Metrics::count_cancelled() {
+    std::lock_guard lock(mu_);
+    cancelled_++;
+}
+
 std::string Metrics::render(const ServiceStats & stats, int in_flight) const {
     std::lock_guard lock(mu_);
     std::string out;
@@ -76,6 +81,11 @@ std::string Metrics::render(const ServiceStats & stats, int in_flight) const {
         "cap.\n";
     out += "# TYPE gemdesk_rejected_requests_total counter\n";
     out += gemma::format("gemdesk_rejected_requests_total %llu\n", (unsigned long long)rejected_);
+    out +=
+        "# HELP gemdesk_cancelled_requests_total Generations cancelled because the client "
+        "disconnected.\n";
+    out += "# TYPE gemdesk_cancelled_requests_total counter\n";
+    out += gemma::format("gemdesk_cancelled_requests_total %llu\n", (unsigned long long)cancelled_);
     out +=
         "# HELP gemdesk_time_to_first_token_seconds Time from request to the first generated "
         "token.\n";

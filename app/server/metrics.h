@@ -33,14 +33,15 @@ public:
     void count_tokens(int prompt_tokens, int completion_tokens);
     void observe_ttft(double seconds);
     void observe_latency(double seconds);
-    void count_rejected();  // 429s from the concurrency cap
+    void count_rejected();   // 429s from the concurrency cap
+    void count_cancelled();  // generations cancelled because the client went away
     // in_flight: generation requests holding a concurrency slot now.
     std::string render(const ServiceStats & stats, int in_flight) const;
 
 private:
     mutable std::mutex mu_;
     std::map<std::pair<std::string, int>, uint64_t> requests_;
-    uint64_t prompt_tokens_ = 0, completion_tokens_ = 0, rejected_ = 0;
+    uint64_t prompt_tokens_ = 0, completion_tokens_ = 0, rejected_ = 0, cancelled_ = 0;
     Histogram ttft_, latency_;
 };
 

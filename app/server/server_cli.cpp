@@ -1,10 +1,13 @@
 // Option parsing and the run loop of gemdesk-server.
 #include "server/server_cli.h"
 
+#include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "common/args.h"
 #include "server/http_server.h"
@@ -16,10 +19,12 @@ namespace {
 const char * kUsage =
     "usage: gemdesk-server --model DIR [--host 127.0.0.1] [--port 8080] [--api-key KEY | "
     "--api-key-file F]\n"
-    "                      [--backend B] [--upstream http://HOST:PORT [--upstream-api-key KEY]]\n"
+    "                      [--backend cpu] [--ctx 8192] [--parallel 4]\n"
+    "                      [--upstream http://HOST:PORT [--upstream-api-key KEY]]\n"
     "                      [--cors-origin ORIGIN,...] [--media-dir DIR,...] [--max-concurrent 16]\n"
     "                      [--max-body-mb 32] [--timeout 30]\n"
     "  --port 0 picks a free port. A host other than loopback requires an API key.\n"
+    "  --ctx is the context per request, --parallel how many requests decode at once.\n"
     "  With --upstream, requests are forwarded to that server and --model is optional.\n";
 
 std::vector<std::string> split_list(const std::string & s) {
@@ -66,12 +71,37 @@ gemma::Result<ServerConfig> config_from_args(const cli::Args & args) {
     c.read_timeout_s = c.write_timeout_s = int(args.get_int("timeout", 30));
     c.upstream_url = args.get("upstream");
     c.upstream_api_key = args.get("upstream-api-key");
-    std::string err = args.check_known({"model", "host", "port", "api-key", "api-key-file",
-                                        "backend", "upstream", "upstream-api-key", "cors-origin",
-                                        "media-dir", "max-concurrent", "max-body-mb", "timeout"});
+    std::string err =
+        args.check_known({"model", "host", "port", "api-key", "api-key-file", "backend", "upstream",
+                          "upstream-api-key", "cors-origin", "media-dir", "max-concurrent",
+                          "max-body-mb", "timeout", "ctx", "parallel"});
     if (!err.empty()) return gemma::make_error(gemma::ErrorCode::invalid_argument, err);
     GEMMA_TRY(validate_config(c));
     return c;
+}
+
+// Prints once whether generation is available: at once, or when a background load finishes.
+void report_readiness(ChatService * service, const std::atomic<bool> & done) {
+    if (!service) return;
+    bool said_loading = false;
+    while (!done) {
+        ServiceState st = service->state();
+        if (st == ServiceState::ready) {
+            std::printf("gemdesk-server: model ready\n");
+        } else if (st == ServiceState::unavailable) {
+            std::printf("gemdesk-server: generation unavailable: %s\n",
+                        service->state_message().c_str());
+        } else {
+            if (!said_loading)
+                std::printf("gemdesk-server: %s\n", service->state_message().c_str());
+            said_loading = true;
+            std::fflush(stdout);
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            continue;
+        }
+        std::fflush(stdout);
+        return;
+    }
 }
 
 }  // namespace
@@ -85,7 +115,12 @@ int run_server_cli(int argc, char ** argv, const ServiceFactory & make_service) 
     }
     std::shared_ptr<ChatService> service;
     if (config.value().upstream_url.empty() || args.has("model")) {
-        auto made = make_service(args.get("model"), args.get("backend"));
+        ServiceOptions so;
+        so.model_dir = args.get("model");
+        so.backend = args.get("backend");
+        so.n_ctx = int(args.get_int("ctx", so.n_ctx));
+        so.parallel = int(args.get_int("parallel", so.parallel));
+        auto made = make_service(so);
         if (!made.ok()) {
             std::fprintf(stderr, "gemdesk-server: %s\n%s", made.error().message.c_str(), kUsage);
             return 2;
@@ -111,13 +146,15 @@ int run_server_cli(int argc, char ** argv, const ServiceFactory & make_service) 
     }
     std::printf("gemdesk-server: listening on http://%s:%d\n", host.c_str(),
                 server.value()->port());
-    if (service && service->state() != ServiceState::ready)
-        std::printf("gemdesk-server: generation unavailable: %s\n",
-                    service->state_message().c_str());
     std::fflush(stdout);
+    std::atomic<bool> done{false};
+    std::thread watcher([&] { report_readiness(service.get(), done); });
     int sig = 0;
     sigwait(&stop_signals, &sig);
+    done = true;
+    watcher.join();
     std::printf("gemdesk-server: stopping (signal %d)\n", sig);
+    std::fflush(stdout);
     server.value()->stop();
     return 0;
 }

@@ -11,12 +11,21 @@
 
 namespace gemdesk::server {
 
-// Builds the ChatService for --model DIR and --backend B.
-using ServiceFactory = std::function<gemma::Result<std::shared_ptr<ChatService>>(
-    const std::string & model_dir, const std::string & backend)>;
+// What the command line says about the engine: --model DIR, --backend B, --ctx N, --parallel N.
+struct ServiceOptions {
+    std::string model_dir;
+    std::string backend;  // "" = the factory's default
+    int n_ctx = 8192;
+    int parallel = 4;
+};
+
+// Builds the ChatService for the options.
+using ServiceFactory =
+    std::function<gemma::Result<std::shared_ptr<ChatService>>(const ServiceOptions & options)>;
 
 // Returns the process exit code: 0 after a clean shutdown, 2 for bad options, 1 when the server
-// cannot start. Prints "gemdesk-server: listening on http://HOST:PORT" once it accepts requests.
+// cannot start. Prints "gemdesk-server: listening on http://HOST:PORT" once it accepts requests,
+// and "gemdesk-server: model ready" (or why not) once a background load has finished.
 int run_server_cli(int argc, char ** argv, const ServiceFactory & make_service);
 
 }  // namespace gemdesk::server

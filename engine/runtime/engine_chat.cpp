@@ -6,7 +6,6 @@
 
 #include "runtime/chat_stop_tokens.h"
 #include "runtime/chat_template.h"
-#include "runtime/json_constraint.h"
 #include "runtime/text_sink.h"
 
 namespace gemma::runtime {
@@ -56,19 +55,6 @@ std::shared_ptr<const std::vector<std::string>> ChatEngine::token_texts() {
     return texts_;
 }
 
-namespace {
-
-// Texts with control tokens blanked: a JSON constraint must never emit <turn|> inside a string.
-std::shared_ptr<const std::vector<std::string>> without_special(
-    const std::vector<std::string> & texts, const tok::Tokenizer & tok) {
-    auto t = std::make_shared<std::vector<std::string>>(texts);
-    for (int32_t id = 0; id < int32_t(t->size()); ++id)
-        if (tok.is_special(id)) (*t)[size_t(id)].clear();
-    return t;
-}
-
-}  // namespace
-
 Result<std::unique_ptr<ResponseStream>> ChatEngine::generate(const ChatGenerateRequest & req) {
     chat::ChatRequest cr = req.chat;
     if (req.tool_choice == ToolChoice::none) cr.tools.clear();
@@ -82,17 +68,11 @@ Result<std::unique_ptr<ResponseStream>> ChatEngine::generate(const ChatGenerateR
     tr.max_tokens = req.max_tokens;
     tr.stop_ids = stop_ids_;
     tr.use_prefix_cache = req.use_prefix_cache;
-    if (req.json_object) {
-        tr.constraint =
-            std::make_shared<JsonConstraint>(without_special(*token_texts(), *tok_), true);
-    } else if (req.tool_choice == ToolChoice::required && !cr.tools.empty()) {
-        auto stc = tok_->special_id("stc_token");  // <|tool_call>
-        if (!stc.ok()) return stc.error();
-        tr.constraint =
-            std::make_shared<PrefixConstraint>(token_texts(), std::vector<int32_t>{*stc}, "call:");
-    }
     chat::ChatParserOptions po = chat::chat_parser_options_for_prompt(*prompt);
     po.declared_tools = chat::chat_tool_names(cr);
+    auto constraint = make_constraint(req, cr, po, tr.prompt.size());
+    if (!constraint.ok()) return constraint.error();
+    tr.constraint = std::move(*constraint);
     if (req.sampling.has_seed) po.id_seed = req.sampling.seed + 1;
     TextSinkOptions so;
     so.parser = po;

@@ -10,12 +10,16 @@
 #include <vector>
 
 #include "runtime/chat_types.h"
+#include "runtime/constraint_token.h"
 #include "runtime/engine.h"
+#include "runtime/tool_protocol.h"
 #include "tokenizer/tokenizer.h"
 
 namespace gemma::runtime {
 
-enum class ToolChoice { auto_, none, required };
+// required / named constrain decoding to a valid call (named: to `tool_name`), see
+// constraint_chat.h.
+enum class ToolChoice { auto_, none, required, named };
 
 struct ChatGenerateRequest {
     chat::ChatRequest chat;  // messages, tools, enable_thinking, ...
@@ -23,9 +27,13 @@ struct ChatGenerateRequest {
     int max_tokens = -1;            // -1: until a stop token or the context is full
     std::vector<std::string> stop;  // stop strings (not included in the output)
     ToolChoice tool_choice = ToolChoice::auto_;
-    bool json_object = false;  // response_format json_object / json_schema: the reply is
-                               // constrained to a JSON object (the schema itself is not
-                               // enforced yet)
+    std::string tool_name;            // ToolChoice::named
+    bool parallel_tool_calls = true;  // required: more than one call may follow
+    // response_format: json_object constrains the reply to a JSON object; a non-null json_schema
+    // (object or array root) to JSON matching it. Unsupported schema keywords fail generate()
+    // with unsupported, naming the keyword.
+    bool json_object = false;
+    chat::Json json_schema;
     bool use_prefix_cache = true;
     // The encoded files of the image / audio / video parts of `chat`, in the order the parts
     // appear across the messages. Clients send the whole history each turn, earlier media
@@ -75,6 +83,11 @@ private:
     std::shared_ptr<const std::vector<std::string>> token_texts();
     Result<uint64_t> submit_media(TokenRequest tr, const ChatGenerateRequest & req,
                                   std::shared_ptr<TokenSink> sink);
+    std::shared_ptr<const ConstraintVocab> constraint_vocab();
+    Result<std::shared_ptr<Constraint>> make_constraint(const ChatGenerateRequest & req,
+                                                        const chat::ChatRequest & cr,
+                                                        const chat::ChatParserOptions & po,
+                                                        size_t n_prompt);
 
     std::unique_ptr<Engine> engine_;
     std::unique_ptr<tok::Tokenizer> tok_;
@@ -82,6 +95,7 @@ private:
     std::vector<int32_t> stop_ids_;
     std::mutex texts_mu_;
     std::shared_ptr<const std::vector<std::string>> texts_;  // decoded text per id (lazy)
+    std::shared_ptr<const ConstraintVocab> cvocab_;          // constraint index (lazy)
 };
 
 }  // namespace gemma::runtime

@@ -167,9 +167,11 @@ Result<SampleResult> Sampler::sample(std::span<const float> logits, const TokenF
         }
         if (r.id < 0) {
             bool any = false;
+            std::vector<uint8_t> mask;
+            const bool have_mask = filter->fill_mask(mask) && int(mask.size()) == vocab_;
             for (int32_t id = 0; id < vocab_; ++id) {
                 if (l[size_t(id)] == kNegInf) continue;
-                if (filter->allows(id))
+                if (have_mask ? mask[size_t(id)] != 0 : filter->allows(id))
                     any = true;
                 else
                     l[size_t(id)] = kNegInf;

@@ -47,6 +47,12 @@ class TokenFilter {
 public:
     virtual ~TokenFilter() = default;
     virtual bool allows(int32_t id) const = 0;
+    // Optional fast path: fills allowed[id] (1 = allowed) for the whole vocabulary at once and
+    // returns true; false when not implemented (the sampler then asks allows() per id).
+    virtual bool fill_mask(std::vector<uint8_t> & allowed) const {
+        (void)allowed;
+        return false;
+    }
 };
 
 // SplitMix64: tiny, fast, fully specified (std::mt19937 + distributions are not portable).

@@ -9,8 +9,8 @@
 
 int main(int argc, char ** argv) {
     using namespace gemdesk::server;
-    auto factory = [](const std::string & model_dir,
-                      const std::string &) -> gemma::Result<std::shared_ptr<ChatService>> {
+    auto factory = [](const ServiceOptions & o) -> gemma::Result<std::shared_ptr<ChatService>> {
+        const std::string & model_dir = o.model_dir;
         std::error_code ec;
         if (!std::filesystem::is_regular_file(std::filesystem::path(model_dir) / "config.json", ec))
             return gemma::make_error(gemma::ErrorCode::invalid_argument,

@@ -1,11 +1,13 @@
 // The official openai npm client against gemdesk-server-fake on tests/data/tiny-gemma4-chat:
 // models, chat (stream == non-stream under greedy), required tool calls validated against the
 // schema, transcription, abort mid-stream, 8 concurrent streams, every error status, --upstream.
+// The same against the real engine: engine_client.test.mjs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import OpenAI, { toFile } from 'openai';
 import { startServer } from './server_process.mjs';
+import { validate } from './schema_validate.mjs';
 
 const FAKE = process.env.GEMDESK_SERVER_FAKE;
 const REAL = process.env.GEMDESK_SERVER;
@@ -35,31 +37,6 @@ before(async () => {
 after(async () => {
   for (const s of started) await s.stop();
 });
-
-// Enough of JSON Schema for tool parameters: type, properties, required, enum, minimum, items.
-function validate(schema, value, path = '$') {
-  const errors = [];
-  const type = schema.type;
-  const typeOk = {
-    object: (v) => v !== null && typeof v === 'object' && !Array.isArray(v),
-    array: Array.isArray,
-    string: (v) => typeof v === 'string',
-    integer: Number.isInteger,
-    number: (v) => typeof v === 'number',
-    boolean: (v) => typeof v === 'boolean',
-    null: (v) => v === null,
-  };
-  if (type && !typeOk[type](value)) return [`${path}: expected ${type}, got ${JSON.stringify(value)}`];
-  if (schema.enum && !schema.enum.includes(value)) errors.push(`${path}: not in enum`);
-  if (schema.minimum !== undefined && value < schema.minimum) errors.push(`${path}: below minimum`);
-  if (type === 'object') {
-    for (const key of schema.required ?? []) if (!(key in value)) errors.push(`${path}.${key}: required`);
-    for (const [key, sub] of Object.entries(schema.properties ?? {}))
-      if (key in value) errors.push(...validate(sub, value[key], `${path}.${key}`));
-  }
-  if (type === 'array') value.forEach((v, i) => errors.push(...validate(schema.items ?? {}, v, `${path}[${i}]`)));
-  return errors;
-}
 
 async function collect(stream) {
   let content = '';
@@ -207,8 +184,9 @@ test('error statuses come back as typed OpenAI errors', async () => {
   await expectStatus(smallClient.chat.completions.create({ model: MODEL, messages: hi }), 429, OpenAI.RateLimitError);
   busy.controller.abort();
 
-  // The production binary has no runtime yet: generation answers 503, never a fake answer.
-  const real = await start(REAL, ['--model', MODEL_DIR]);
+  // While the model is still loading (or cannot load), generation answers 503, never a fake
+  // answer: the production binary with a backend that does not exist.
+  const real = await start(REAL, ['--model', MODEL_DIR, '--backend', 'no-such-backend']);
   await expectStatus(clientFor(real).chat.completions.create({ model: MODEL, messages: hi }), 503, OpenAI.InternalServerError);
 });
 

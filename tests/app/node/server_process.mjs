@@ -1,4 +1,5 @@
-// Starts gemdesk-server(-fake) on a free loopback port and waits for its "listening on" line.
+// Starts gemdesk-server(-fake) on a free loopback port and waits for its "listening on" line;
+// waitReady() then waits until the model has loaded.
 import { spawn } from 'node:child_process';
 
 export function startServer(bin, args, env = {}) {
@@ -27,4 +28,20 @@ function stopServer(proc) {
     proc.on('exit', (code) => resolve(code));
     proc.kill('SIGTERM');
   });
+}
+
+// Polls GET /health until the model has loaded (200); rejects after `ms`.
+export async function waitReady(url, ms = 60000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      const res = await fetch(`${url}/health`);
+      if (res.status === 200) return;
+      if (res.status === 503 && (await res.json()).status === 'unavailable') throw new Error('model unavailable');
+    } catch (e) {
+      if (e.message === 'model unavailable') throw e;
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not become ready`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
