@@ -182,6 +182,15 @@ bool ChatOutputParser::bare_call_start(bool final, bool & wait) {
     return false;
 }
 
+// The first n bytes of buf_ open a tool call: keep them as the opener, parse the body next.
+void ChatOutputParser::begin_tool_call(size_t n) {
+    tool_opener_ = buf_.substr(0, n);
+    tool_body_.clear();
+    tool_bare_ = false;
+    buf_.erase(0, n);
+    mode_ = Mode::tool;
+}
+
 bool ChatOutputParser::step_content(bool final, std::vector<ChatEvent> & events) {
     if (at_output_start_) {
         if (starts_with(buf_, kLabel)) {
@@ -224,11 +233,7 @@ bool ChatOutputParser::step_content(bool final, std::vector<ChatEvent> & events)
             return true;
         }
         content_ws_.clear();
-        tool_opener_ = buf_.substr(0, n);
-        tool_body_.clear();
-        tool_bare_ = false;
-        buf_.erase(0, n);
-        mode_ = Mode::tool;
+        begin_tool_call(size_t(n));
         return true;
     }
     buf_.erase(0, f.token.size());
@@ -284,11 +289,7 @@ bool ChatOutputParser::step_reasoning(bool final, std::vector<ChatEvent> & event
             return true;
         }
         reasoning_ws_.clear();  // a call ends the reasoning implicitly
-        tool_opener_ = buf_.substr(0, n);
-        tool_body_.clear();
-        tool_bare_ = false;
-        buf_.erase(0, n);
-        mode_ = Mode::tool;
+        begin_tool_call(size_t(n));
         return true;
     }
     buf_.erase(0, f.token.size());

@@ -74,6 +74,7 @@ private:
     bool step_reasoning(bool final, std::vector<ChatEvent> & events);
     bool step_tool(bool final, std::vector<ChatEvent> & events);
     int call_opener_length(size_t at, bool final) const;
+    void begin_tool_call(size_t n);
     bool bare_call_start(bool final, bool & wait);
     void emit_content(std::string_view text, std::vector<ChatEvent> & events);
     void emit_reasoning(std::string_view text, std::vector<ChatEvent> & events);
