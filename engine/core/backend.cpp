@@ -31,8 +31,18 @@ const char * op_name(Op op) {
             return "copy";
         case Op::transpose01:
             return "transpose01";
+        case Op::attention_paged:
+            return "attention_paged";
     }
     return "?";
+}
+
+Status Backend::attention_paged(const Tensor &, const Tensor &, const Tensor &, const Tensor &,
+                                const Tensor &, const Tensor &, int, const AttentionDesc &,
+                                const Tensor &) {
+    return make_error(ErrorCode::unsupported,
+                      format("backend '%s' has no paged attention; attend per sequence",
+                             info().name.c_str()));
 }
 
 Tensor tensor_rows(const Tensor & t, int64_t row0, int64_t n) {

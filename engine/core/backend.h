@@ -75,6 +75,12 @@ public:
     virtual Status softcap(const Tensor & x, float cap, const Tensor & out) = 0;
     virtual Status copy(const Tensor & src, const Tensor & dst) = 0;
     virtual Status transpose01(const Tensor & x, const Tensor & out) = 0;
+    // Optional (supports({Op::attention_paged}) says whether it exists): the default returns
+    // unsupported, and callers then attend per sequence with attention().
+    virtual Status attention_paged(const Tensor & q, const Tensor & k_pool, const Tensor & v_pool,
+                                   const Tensor & positions, const Tensor & row_seq,
+                                   const Tensor & pages, int page_size, const AttentionDesc & desc,
+                                   const Tensor & out);
 };
 
 // ---- views (no copies; valid for host and device tensors) ----
@@ -101,6 +107,9 @@ Status binary(Op op, const Tensor & a, const Tensor & b,
 Status unary(Op op, const Tensor & x, const Tensor & out);  // scale, softcap
 Status copy(const Tensor & src, const Tensor & dst);
 Status transpose01(const Tensor & x, const Tensor & out);
+Status attention_paged(const Tensor & q, const Tensor & k_pool, const Tensor & v_pool,
+                       const Tensor & positions, const Tensor & row_seq, const Tensor & pages,
+                       int page_size, const Tensor & out);
 }  // namespace op_check
 
 }  // namespace gemma

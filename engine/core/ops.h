@@ -61,6 +61,16 @@ enum class Op : uint8_t {
     copy,
     // x: [a, b, c] -> out [b, a, c] (swap the two outer dims; out must not alias x).
     transpose01,
+    // Attention for the rows of many sequences in one call, reading K/V through page tables (a
+    // batched decode step of the scheduler). q: [n, h_q, D]; k_pool, v_pool: [S, h_kv, D] f32
+    // (every sequence's rows); positions, row_seq: [n] i32; pages: [n_seq, n_pages] i32 ->
+    // out [n, h_q, D] f32. Row r (position p = positions[r]) sees key t when t ≤ p and
+    // (window == 0 or p − t < window); key t is read from pool row
+    //   pages[row_seq[r]][(t / page_size) mod n_pages] · page_size + t mod page_size
+    // (full layers: page = a block of page_size positions; a sliding ring of R slots: one page of
+    // size R). The caller stored every visible key first and keeps page ids in range. No
+    // bidirectional blocks (chunks with them use Op::attention). Math as Op::attention.
+    attention_paged,
 };
 
 const char * op_name(Op op);

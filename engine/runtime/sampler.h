@@ -92,6 +92,10 @@ private:
     Rng rng_;
     std::unordered_map<int32_t, int> counts_;  // output token -> times emitted
     std::vector<bool> in_prompt_;
+    // Scratch reused across calls (a 262k vocabulary would otherwise allocate per token).
+    std::vector<float> l_;
+    std::vector<int32_t> idx_;
+    std::vector<double> p_;
 };
 
 }  // namespace gemma::runtime

@@ -148,6 +148,7 @@ private:
     std::unique_ptr<PrefixCache> cache_;
     std::vector<std::unique_ptr<Seq>> active_;  // inference thread only
     size_t rr_ = 0;                             // round-robin start for prefill
+    std::vector<float> host_logits_;            // logits of the last step, read to the host
 
     mutable std::mutex mu_;
     std::condition_variable cv_;

@@ -91,13 +91,11 @@ bool Scheduler::step() {
         chunks.push_back(c);
     }
     auto logits = model_.forward_batch(chunks, *pool_);
-    std::vector<float> host;
+    std::vector<float> & host = host_logits_;  // reused: no allocation per step
     if (logits.ok()) {
-        auto r = gemma4::read_f32(model_.backend(), *logits);
-        if (r.ok())
-            host = std::move(*r);
-        else
-            logits = r.error();
+        host.resize(size_t(logits->numel()));
+        Status st = model_.backend().read(*logits, host.data(), host.size() * sizeof(float));
+        if (!st.ok()) logits = st.error();
     }
     if (!logits.ok()) {
         Error e = logits.error();

@@ -28,9 +28,10 @@ struct Loaded {
     std::unique_ptr<gemma::gemma4::TextModel> model;
 };
 
-inline Loaded load_model(const std::string & dir, gemma::gemma4::TextModelOptions opts) {
+inline Loaded load_model(const std::string & dir, gemma::gemma4::TextModelOptions opts,
+                         const std::string & backend = "cpu-ref") {
     Loaded l;
-    auto b = gemma::backend_create("cpu-ref");
+    auto b = gemma::backend_create(backend);
     EXPECT_TRUE(b.ok());
     if (!b.ok()) return l;
     l.backend = std::move(*b);

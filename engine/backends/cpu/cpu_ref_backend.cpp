@@ -48,6 +48,17 @@ public:
         ref::attention(q, kc, vc, pos, blocks, desc, out);
         return Status::success();
     }
+    Status attention_paged(const Tensor & q, const Tensor & kp, const Tensor & vp,
+                           const Tensor & pos, const Tensor & row_seq, const Tensor & pages,
+                           int page_size, const AttentionDesc & desc,
+                           const Tensor & out) override {
+        GEMMA_TRY(op_check::attention_paged(q, kp, vp, pos, row_seq, pages, page_size, out));
+        ref::attention_paged(q, kp, vp, pos, row_seq, pages, page_size, desc, out);
+        return Status::success();
+    }
+    bool supports(const OpDesc & op) const override {
+        return op.op == Op::attention_paged || HostBackend::supports(op);
+    }
     Status gelu_tanh_mul(const Tensor & gate, const Tensor & up, const Tensor & out) override {
         GEMMA_TRY(op_check::binary(Op::gelu_tanh_mul, gate, up, out));
         ref::gelu_tanh_mul(gate, up, out);

@@ -12,6 +12,7 @@ Status need_host(const Tensor & t, const char * what) {
 
 bool HostBackend::supports(const OpDesc & op) const {
     auto is_float = [](DType t) { return t == DType::f32 || t == DType::f16 || t == DType::bf16; };
+    if (op.op == Op::attention_paged) return false;  // cpu-ref only (overrides supports)
     return is_float(op.a) && is_float(op.b);
 }
 

@@ -271,6 +271,44 @@ public:
         return ctx_->queue().push<AttentionParams, launch_attention>("attention", p);
     }
 
+    Status attention_paged(const Tensor & q, const Tensor & kp, const Tensor & vp,
+                           const Tensor & pos, const Tensor & row_seq, const Tensor & pages,
+                           int page_size, const AttentionDesc & desc,
+                           const Tensor & out) override {
+        GEMMA_TRY(op_check::attention_paged(q, kp, vp, pos, row_seq, pages, page_size, out));
+        GEMMA_TRY(devices(Op::attention_paged, {&q, &kp, &vp, &pos, &row_seq, &pages, &out}));
+        if (q.dim(2) > 512)
+            return make_error(ErrorCode::unsupported,
+                              format("cuda: attention_paged: head_dim %lld > 512 is not supported",
+                                     (long long)q.dim(2)));
+        const int64_t n = q.dim(0), hq = q.dim(1), d = q.dim(2);
+        PagedAttentionParams p{};
+        p.q = f32p<const float>(q);
+        p.k_pool = f32p<const float>(kp);
+        p.v_pool = f32p<const float>(vp);
+        p.positions = pos.ptr<int32_t>();
+        p.row_seq = row_seq.ptr<int32_t>();
+        p.pages = pages.ptr<int32_t>();
+        p.out = f32p<float>(out);
+        p.n = int32_t(n);
+        p.hq = int32_t(hq);
+        p.hkv = int32_t(kp.dim(1));
+        p.d = int32_t(d);
+        p.n_pages = int32_t(pages.dim(1));
+        p.page_size = page_size;
+        p.window = desc.window;
+        p.scale = desc.scale;
+        // Splits sized for the longest key range the tables allow (fixed per pool: graphs replay).
+        const int64_t max_keys = desc.window > 0 ? desc.window : int64_t(p.n_pages) * page_size;
+        p.n_splits = int32_t(attention_splits(n, hq, max_keys, ctx_->env().n_sms));
+        if (p.n_splits > 1) {
+            auto s = ctx_->scratch(1, size_t(n * hq * p.n_splits * (d + 2)) * sizeof(float));
+            if (!s) return s.error();
+            p.partial = static_cast<float *>(*s);
+        }
+        return ctx_->queue().push<PagedAttentionParams, launch_attention_paged>("attention_paged", p);
+    }
+
     Status gelu_tanh_mul(const Tensor & gate, const Tensor & up, const Tensor & out) override {
         GEMMA_TRY(op_check::binary(Op::gelu_tanh_mul, gate, up, out));
         return elementwise(Op::gelu_tanh_mul, EltOp::gelu_tanh_mul, gate, up, 0.0f, out);

@@ -57,7 +57,16 @@ Status TextModel::attention_block(int l, int n, StepPlan & plan) {
     desc.scale = 1.0f;  // Gemma 4: no 1/sqrt(D); q/k norms bound the scores (spec §6.2, pitfall 2)
     desc.window = lc.type == LayerType::sliding ? c.sliding_window : 0;
     Tensor att = tensor_prefix(s_->att, {n, hq, D});
+    const bool full = lc.type == LayerType::full;
+    if (plan.pool && plan.paged && (full || !plan.any_overlay)) {  // all sequences at once
+        const LayerKv & src = plan.pool->layer(lc.kv_source);
+        GEMMA_TRY(backend_.attention_paged(
+            q, src.k, src.v, pos, tensor_rows(s_->row_seq, 0, n),
+            full ? plan.pool->pages_full() : plan.pool->pages_sliding(),
+            full ? plan.pool->options().block_size : plan.pool->ring_slots(), desc, att));
+    }
     for (const StepPlan::Seq & sq : plan.seqs) {
+        if (plan.pool && plan.paged && (full || !plan.any_overlay)) break;
         LayerKv src;
         if (plan.cache) {
             src = plan.cache->layers[size_t(lc.kv_source)];

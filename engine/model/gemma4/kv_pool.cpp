@@ -48,6 +48,34 @@ Status KvPool::init() {
         if (!v.ok()) return v.error();
         layers_[size_t(l)] = {std::move(*k), std::move(*v)};
     }
+    return init_pages();
+}
+
+Status KvPool::init_pages() {
+    if (!backend_.supports({Op::attention_paged, DType::f32, DType::f32})) return Status::success();
+    const int max_blocks = (opts_.n_ctx + opts_.block_size - 1) / opts_.block_size;
+    auto full = backend_.alloc(DType::i32, {opts_.n_rings, max_blocks});
+    if (!full.ok()) return full.error();
+    auto sliding = backend_.alloc(DType::i32, {opts_.n_rings, 1});
+    if (!sliding.ok()) return sliding.error();
+    std::vector<int32_t> rings(size_t(opts_.n_rings));
+    for (size_t r = 0; r < rings.size(); ++r) rings[r] = int32_t(r);
+    GEMMA_TRY(backend_.write(*sliding, rings.data(), rings.size() * 4));
+    pages_full_ = std::move(*full);
+    pages_sliding_ = std::move(*sliding);
+    uploaded_.assign(size_t(opts_.n_rings), {});
+    return Status::success();
+}
+
+Status KvPool::sync_pages(const std::vector<const KvSeq *> & seqs) {
+    for (const KvSeq * s : seqs) {
+        if (s->ring < 0 || s->blocks.empty()) continue;
+        std::vector<int32_t> & up = uploaded_[size_t(s->ring)];
+        if (up == s->blocks) continue;
+        GEMMA_TRY(backend_.write(tensor_rows(pages_full_, s->ring, 1), s->blocks.data(),
+                                 s->blocks.size() * sizeof(int32_t)));
+        up = s->blocks;
+    }
     return Status::success();
 }
 

@@ -76,8 +76,21 @@ public:
     // the next call).
     Result<LayerKv> attention_view(int l, const KvSeq & seq, int n_pos);
 
+    // ---- paged attention (backends with Op::attention_paged) ----
+    // Whether the backend attends through page tables: then the tables below exist. Rows are
+    // indexed by ring (one per live sequence): pages_full() [n_rings, blocks per context] holds
+    // each sequence's block list (page size block_size), pages_sliding() [n_rings, 1] its ring
+    // (page size ring_slots()).
+    bool paged() const { return !pages_full_.empty(); }
+    const Tensor & pages_full() const { return pages_full_; }
+    const Tensor & pages_sliding() const { return pages_sliding_; }
+    // Uploads the block lists of `seqs` that changed since their ring's last upload (before a
+    // step; ordered on the backend's stream like every write).
+    Status sync_pages(const std::vector<const KvSeq *> & seqs);
+
 private:
     KvPool(const TextConfig & cfg, Backend & backend, KvPoolOptions opts);
+    Status init_pages();
     Status init();
     Result<int32_t> alloc_block(int32_t prefer);
     void unref_block(int32_t b);
@@ -91,6 +104,8 @@ private:
     std::vector<int32_t> block_refs_;  // refcount per physical block
     std::vector<bool> ring_used_;
     LayerKv gather_;  // lazily allocated [n_ctx rounded to blocks, h_kv, D] for full layers
+    Tensor pages_full_, pages_sliding_;          // i32 device page tables (paged() only)
+    std::vector<std::vector<int32_t>> uploaded_;  // per ring: the block list pages_full_ holds
 };
 
 }  // namespace gemma::gemma4

@@ -82,6 +82,7 @@ Status TextModel::init() {
         {&s_->blocks, DType::i32, {N}},
         {&s_->slots_full, DType::i32, {N}},
         {&s_->slots_sliding, DType::i32, {N}},
+        {&s_->row_seq, DType::i32, {N}},
         {&s_->h, DType::f32, {N, H}},
         {&s_->x, DType::f32, {N, H}},
         {&s_->a, DType::f32, {N, H}},

@@ -15,7 +15,8 @@ Result<std::unique_ptr<KvPool>> TextModel::make_kv_pool(KvPoolOptions opts) {
 
 // Positions, pool slots, ids (soft-token rows read the pad id) and block ids for every row.
 Status TextModel::upload_batch(std::span<const SeqChunk> chunks, KvPool & pool, StepPlan & plan) {
-    std::vector<int32_t> ids, pos, full, sliding, blocks;
+    std::vector<int32_t> ids, pos, full, sliding, blocks, row_seq;
+    std::vector<const KvSeq *> seqs;
     bool any_blocks = false;
     for (const SeqChunk & c : chunks) {
         const int row0 = int(ids.size()), n = int(c.ids.size()), p0 = c.seq->n_past;
@@ -28,7 +29,10 @@ Status TextModel::upload_batch(std::span<const SeqChunk> chunks, KvPool & pool, 
             full.push_back(c.seq->blocks.empty() ? 0 : pool.slot_full(*c.seq, p0 + i));
             sliding.push_back(c.seq->ring < 0 ? 0 : pool.slot_sliding(*c.seq, p0 + i));
             blocks.push_back(c.block_ids.empty() ? -1 : c.block_ids[size_t(i)]);
+            row_seq.push_back(c.seq->ring);
         }
+        seqs.push_back(c.seq);
+        plan.any_overlay = plan.any_overlay || overlay;
         any_blocks = any_blocks || !c.block_ids.empty();
         for (const EmbedOverride & o : c.overrides) {
             plan.overrides.push_back({row0 + o.row, o.embeds});
@@ -42,6 +46,11 @@ Status TextModel::upload_batch(std::span<const SeqChunk> chunks, KvPool & pool, 
     GEMMA_TRY(backend_.write(s_->slots_full, full.data(), bytes));
     GEMMA_TRY(backend_.write(s_->slots_sliding, sliding.data(), bytes));
     if (any_blocks) GEMMA_TRY(backend_.write(s_->blocks, blocks.data(), bytes));
+    plan.paged = pool.paged();
+    if (plan.paged) {  // one attention launch per layer for all sequences (attention.cpp)
+        GEMMA_TRY(backend_.write(s_->row_seq, row_seq.data(), bytes));
+        GEMMA_TRY(pool.sync_pages(seqs));
+    }
     return Status::success();
 }
 

@@ -11,6 +11,7 @@ namespace gemma::gemma4 {
 struct TextModel::Scratch {
     Tensor ids, pos, blocks;              // i32 [N]
     Tensor slots_full, slots_sliding;     // i32 [N]: pool rows kv_store writes (forward_batch)
+    Tensor row_seq;                       // i32 [N]: each row's page-table row (its ring)
     Tensor h, x, a, hf;                   // f32 [N, H]: residual, normed input, block output, final
     Tensor q, att, k, v;                  // f32 flat: [N * heads * max head_dim]
     Tensor gate, up;                      // f32 flat: [N * max intermediate]
@@ -32,6 +33,8 @@ struct TextModel::StepPlan {
     std::vector<Seq> seqs;
     KvCache * cache = nullptr;
     KvPool * pool = nullptr;
+    bool paged = false;         // pool step on a backend with Op::attention_paged
+    bool any_overlay = false;   // some chunk has bidirectional vision blocks
     std::vector<EmbedOverride> overrides;  // rows relative to the step
 };
 

@@ -26,6 +26,9 @@ void kv_store(const Tensor & k, const Tensor & v, const Tensor & positions, cons
 void attention(const Tensor & q, const Tensor & k_cache, const Tensor & v_cache,
                const Tensor & positions, const Tensor & block_ids, const AttentionDesc & desc,
                const Tensor & out);
+void attention_paged(const Tensor & q, const Tensor & k_pool, const Tensor & v_pool,
+                     const Tensor & positions, const Tensor & row_seq, const Tensor & pages,
+                     int page_size, const AttentionDesc & desc, const Tensor & out);
 void gelu_tanh_mul(const Tensor & gate, const Tensor & up, const Tensor & out);
 void add(const Tensor & a, const Tensor & b, const Tensor & out);
 void mul(const Tensor & a, const Tensor & b, const Tensor & out);

@@ -169,6 +169,22 @@ LaunchResult launch_attention(const AttentionParams & p, gpuStream_t s, const La
 constexpr int64_t kAttentionTcMinRows = 16;
 bool attention_tc_ok(const AttentionParams & p);
 LaunchResult launch_attention_tc(const AttentionParams & p, gpuStream_t s, const LaunchEnv & env);
+// Paged attention of many sequences' rows (core/ops.h Op::attention_paged); partial as above.
+struct PagedAttentionParams {
+    const float * q;
+    const float * k_pool;
+    const float * v_pool;
+    const int32_t * positions;
+    const int32_t * row_seq;
+    const int32_t * pages;
+    float * out;
+    float * partial;
+    int32_t n, hq, hkv, d, n_pages, page_size, n_splits, window;
+    float scale;
+    int32_t pad;  // zero: records are compared byte for byte (graph replay)
+};
+LaunchResult launch_attention_paged(const PagedAttentionParams & p, gpuStream_t s,
+                                    const LaunchEnv & env);
 // Splits of the key range per query head: enough blocks to fill the GPU for short batches.
 int64_t attention_splits(int64_t n, int64_t hq, int64_t max_keys, int n_sms);
 
