@@ -1,0 +1,175 @@
+// Highway kernels for q8_0 / q4_0 weights: activations quantized per 32-value block to int16
+// (scale max|x| / 32767, so the activation error is ~2^-16 relative, far below the weights'),
+// then integer block dots: int8 weights (q4_0: nibbles − 8) widened to int16 and multiplied
+// pairwise into int32 lanes (x86 madd), one f32 multiply-add per block with d_w · d_x.
+// |q| ≤ 128 and |x| ≤ 32767 keep a block's sum below 2^28: no int32 overflow.
+// clang-format off
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "backends/cpu/fast/simd_quant.cpp"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+// clang-format on
+
+#include <cmath>
+
+#include "backends/cpu/fast/simd.h"
+#include "core/dtype.h"
+#include "core/quant.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace gemma::cpu::simd {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// At most 16 int16 lanes: a block is 2 steps (AVX2/AVX3) or 4 (128-bit targets).
+using D16 = hn::CappedTag<int16_t, 16>;
+using D32 = hn::Repartition<int32_t, D16>;
+using DF = hn::Repartition<float, D16>;
+using D8 = hn::Rebind<int8_t, D16>;
+using DU8 = hn::Rebind<uint8_t, D16>;
+using V16 = hn::Vec<D16>;
+using V32 = hn::Vec<D32>;
+using VF = hn::Vec<DF>;
+
+constexpr int kMaxRows = 4;  // x rows dotted with one weight row per pass
+
+// Weight block b of one row, widened to int16, as the lanes [j, j + N16) of the 32 values.
+struct Q8Row {
+    const BlockQ8_0 * b;
+    HWY_INLINE float scale(int64_t i) const { return gemma::f16_to_f32(b[i].d); }
+    // Calls f(w16, offset) for every N16-lane piece of block i.
+    template <class F>
+    HWY_INLINE void pieces(int64_t i, F && f) const {
+        const D16 d16;
+        const D8 d8;
+        const int N = int(hn::Lanes(d16));
+        for (int j = 0; j < 32; j += N) f(hn::PromoteTo(d16, hn::LoadU(d8, b[i].qs + j)), j);
+    }
+};
+
+struct Q4Row {
+    const BlockQ4_0 * b;
+    HWY_INLINE float scale(int64_t i) const { return gemma::f16_to_f32(b[i].d); }
+    template <class F>
+    HWY_INLINE void pieces(int64_t i, F && f) const {
+        const D16 d16;
+        const DU8 du8;
+        const int N = int(hn::Lanes(d16));
+        const V16 mask = hn::Set(d16, 15), eight = hn::Set(d16, 8);
+        for (int j = 0; j < 16; j += N) {
+            const V16 v = hn::PromoteTo(d16, hn::LoadU(du8, b[i].qs + j));
+            f(hn::Sub(hn::And(v, mask), eight), j);                // values j .. (low nibbles)
+            f(hn::Sub(hn::ShiftRight<4>(v), eight), j + 16);       // values j + 16 .. (high)
+        }
+    }
+};
+
+// NR x rows (int16 values xq, block scales xd; row stride k / k/32) against one weight row.
+template <int NR, class Row>
+HWY_INLINE void dot_rows(const Row & w, const int16_t * xq, const float * xd, int64_t k,
+                         float * out) {
+    const D16 d16;
+    const D32 d32;
+    const DF df;
+    VF acc[NR];
+    for (int r = 0; r < NR; ++r) acc[r] = hn::Zero(df);
+    const int64_t nb = k / 32;
+    for (int64_t i = 0; i < nb; ++i) {
+        V32 s0[NR], s1[NR];
+        for (int r = 0; r < NR; ++r) s0[r] = s1[r] = hn::Zero(d32);
+        w.pieces(i, [&](const V16 & wv, int j) {
+            for (int r = 0; r < NR; ++r)
+                s0[r] = hn::ReorderWidenMulAccumulate(d32, wv, hn::LoadU(d16, xq + r * k + i * 32 + j),
+                                                      s0[r], s1[r]);
+        });
+        const float dw = w.scale(i);
+        for (int r = 0; r < NR; ++r)
+            acc[r] = hn::MulAdd(hn::ConvertTo(df, hn::Add(s0[r], s1[r])),
+                                hn::Set(df, dw * xd[r * nb + i]), acc[r]);
+    }
+    for (int r = 0; r < NR; ++r) out[r] = hn::GetLane(hn::SumOfLanes(df, acc[r]));
+}
+
+template <class Row, class Blk>
+HWY_INLINE void gemv_quant(const uint8_t * w, int64_t rows, const int16_t * xq, const float * xd,
+                           int64_t nx, int64_t k, float * y, int64_t ldy) {
+    const size_t row_bytes = size_t(k / 32) * sizeof(Blk);
+    const int64_t nb = k / 32;
+    for (int64_t r = 0; r < rows; ++r) {
+        const Row wr{reinterpret_cast<const Blk *>(w + size_t(r) * row_bytes)};
+        int64_t i = 0;
+        float o[kMaxRows];
+        for (; i + 4 <= nx; i += 4) {
+            dot_rows<4>(wr, xq + i * k, xd + i * nb, k, o);
+            for (int q = 0; q < 4; ++q) y[(i + q) * ldy + r] = o[q];
+        }
+        for (; i < nx; ++i) {
+            dot_rows<1>(wr, xq + i * k, xd + i * nb, k, o);
+            y[i * ldy + r] = o[0];
+        }
+    }
+}
+
+HWY_NOINLINE void GemvQ8_0(const uint8_t * w, int64_t rows, const int16_t * xq, const float * xd,
+                           int64_t nx, int64_t k, float * y, int64_t ldy) {
+    gemv_quant<Q8Row, BlockQ8_0>(w, rows, xq, xd, nx, k, y, ldy);
+}
+
+HWY_NOINLINE void GemvQ4_0(const uint8_t * w, int64_t rows, const int16_t * xq, const float * xd,
+                           int64_t nx, int64_t k, float * y, int64_t ldy) {
+    gemv_quant<Q4Row, BlockQ4_0>(w, rows, xq, xd, nx, k, y, ldy);
+}
+
+// Per 32-value block: d = max|x| / 32767, q = round(x / d) (exact zero block: d = 0, q = 0).
+HWY_NOINLINE void QuantizeActs(const float * x, int64_t k, int16_t * q, float * d) {
+    const hn::ScalableTag<float> df;
+    const hn::Rebind<int16_t, decltype(df)> dh;
+    const int64_t N = int64_t(hn::Lanes(df));
+    for (int64_t b = 0; b < k / 32; ++b) {
+        const float * xb = x + b * 32;
+        float amax = 0.0f;
+        if (N <= 32) {
+            auto m = hn::Zero(df);
+            for (int64_t j = 0; j < 32; j += N) m = hn::Max(m, hn::Abs(hn::LoadU(df, xb + j)));
+            amax = hn::GetLane(hn::MaxOfLanes(df, m));
+        } else {
+            for (int j = 0; j < 32; ++j) amax = std::fmax(amax, std::fabs(xb[j]));
+        }
+        const float scale = amax / 32767.0f, inv = amax > 0.0f ? 32767.0f / amax : 0.0f;
+        d[b] = scale;
+        if (N <= 32) {
+            const auto iv = hn::Set(df, inv);
+            for (int64_t j = 0; j < 32; j += N)
+                hn::StoreU(hn::DemoteTo(dh, hn::NearestInt(hn::Mul(hn::LoadU(df, xb + j), iv))),
+                           dh, q + b * 32 + j);
+        } else {
+            for (int j = 0; j < 32; ++j) q[b * 32 + j] = int16_t(std::lrint(xb[j] * inv));
+        }
+    }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace gemma::cpu::simd
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace gemma::cpu::simd {
+
+HWY_EXPORT(GemvQ8_0);
+HWY_EXPORT(GemvQ4_0);
+HWY_EXPORT(QuantizeActs);
+
+void gemv_q8_0(const uint8_t * w, int64_t rows, const int16_t * xq, const float * xd, int64_t nx,
+               int64_t k, float * y, int64_t ldy) {
+    HWY_DYNAMIC_DISPATCH(GemvQ8_0)(w, rows, xq, xd, nx, k, y, ldy);
+}
+void gemv_q4_0(const uint8_t * w, int64_t rows, const int16_t * xq, const float * xd, int64_t nx,
+               int64_t k, float * y, int64_t ldy) {
+    HWY_DYNAMIC_DISPATCH(GemvQ4_0)(w, rows, xq, xd, nx, k, y, ldy);
+}
+void quantize_acts_i16(const float * x, int64_t k, int16_t * q, float * d) {
+    HWY_DYNAMIC_DISPATCH(QuantizeActs)(x, k, q, d);
+}
+
+}  // namespace gemma::cpu::simd
+#endif  // HWY_ONCE
