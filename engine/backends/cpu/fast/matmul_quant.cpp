@@ -1,9 +1,10 @@
 // matmul with q8_0 / q4_0 weights: x [n, k] f32 · w [m, k]ᵀ -> out [n, m] f32 (k % 32 == 0).
-// x is quantized once per call to int16 blocks (simd::quantize_acts_i16: ~2^-16 relative error),
-// then the pool splits the weight rows and each task runs integer block dots (simd_quant.cpp),
-// x taken 32 rows at a time so a task's weight rows stay in cache while x streams past.
-// Chosen over dequantizing weight tiles to f32 for the existing GEMM: decode reads 3.5x (q4_0) /
-// 1.9x (q8_0) fewer weight bytes than bf16 and the int16 dots keep it memory-bound (docs/perf.md).
+// Decode (n < kTileMinRows): x is quantized once per call to int16 blocks
+// (simd::quantize_acts_i16: ~2^-16 relative error), then the pool splits the weight rows and each
+// task runs integer block dots (simd_quant.cpp): weights stay 4.5 / 8.5 bits in memory and the
+// dots keep up with the memory bus. Prefill: a task dequantizes kTileRows weight rows at a time
+// to f32 (exact) and runs the f32 GEMM with its 4x4 register tiles, which is compute-bound where
+// the int16 dots are not competitive. Both measured in docs/perf.md.
 #include <algorithm>
 #include <vector>
 
@@ -14,6 +15,21 @@ namespace gemma::cpu::fast {
 namespace {
 
 constexpr int64_t kXBlockRows = 32;
+constexpr int64_t kTileMinRows = 16;  // x rows from which dequantized f32 tiles win
+constexpr int64_t kTileRows = 16;     // weight rows dequantized at a time (16·k f32 in cache)
+
+// Prefill: rows [r0, r1) of w dequantized kTileRows at a time, then the f32 GEMM.
+void matmul_tiles(const Tensor & x, const Tensor & w, const Tensor & out, int64_t r0, int64_t r1) {
+    const int64_t n = x.dim(0), k = x.dim(1), m = w.dim(0);
+    thread_local std::vector<float> tile;
+    tile.resize(size_t(kTileRows * k));
+    for (int64_t t0 = r0; t0 < r1; t0 += kTileRows) {
+        const int64_t rows = std::min(kTileRows, r1 - t0);
+        for (int64_t r = 0; r < rows; ++r) load_row_f32(w, t0 + r, tile.data() + r * k);
+        simd::gemv_f32(tile.data(), k, rows, static_cast<const float *>(x.data), k, n, k,
+                       f32_data(out) + t0, m);
+    }
+}
 
 int64_t rows_grain(int64_t m, int n_threads) {
     return std::max<int64_t>(16, m / (int64_t(n_threads) * 8));
@@ -24,6 +40,11 @@ int64_t rows_grain(int64_t m, int n_threads) {
 void matmul_quant(ThreadPool & pool, const Tensor & x, const Tensor & w, const Tensor & out) {
     const int64_t n = x.dim(0), k = x.dim(1), m = w.dim(0), nb = k / 32;
     if (n == 0 || m == 0) return;
+    if (n >= kTileMinRows) {
+        pool.parallel_for(m, rows_grain(m, pool.size()),
+                          [&](int64_t r0, int64_t r1) { matmul_tiles(x, w, out, r0, r1); });
+        return;
+    }
     // Owned by the calling thread; the pool's workers only read them during this call.
     thread_local std::vector<int16_t> xq;
     thread_local std::vector<float> xd;

@@ -21,8 +21,8 @@ namespace gemma::cpu::simd {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-// At most 16 int16 lanes: a block is 2 steps (AVX2/AVX3) or 4 (128-bit targets).
-using D16 = hn::CappedTag<int16_t, 16>;
+// At most 32 int16 lanes: a block is 1 step (AVX3), 2 (AVX2) or 4 (128-bit targets).
+using D16 = hn::CappedTag<int16_t, 32>;
 using D32 = hn::Repartition<int32_t, D16>;
 using DF = hn::Repartition<float, D16>;
 using D8 = hn::Rebind<int8_t, D16>;
@@ -55,6 +55,16 @@ struct Q4Row {
         const D16 d16;
         const DU8 du8;
         const int N = int(hn::Lanes(d16));
+#if HWY_TARGET != HWY_SCALAR
+        if constexpr (hn::MaxLanes(D16()) >= 32) {  // one vector: low nibbles, then high ones
+            const hn::Half<D16> dh;
+            const hn::Rebind<uint8_t, decltype(dh)> du8h;
+            const auto v = hn::PromoteTo(dh, hn::LoadU(du8h, b[i].qs));
+            const auto lo = hn::And(v, hn::Set(dh, 15)), hi = hn::ShiftRight<4>(v);
+            f(hn::Sub(hn::Combine(d16, hi, lo), hn::Set(d16, 8)), 0);
+            return;
+        }
+#endif
         const V16 mask = hn::Set(d16, 15), eight = hn::Set(d16, 8);
         for (int j = 0; j < 16; j += N) {
             const V16 v = hn::PromoteTo(d16, hn::LoadU(du8, b[i].qs + j));
