@@ -49,8 +49,8 @@ void load_row_f32(const Tensor & t, int64_t r, float * dst) {
             break;
         case DType::q8_0:
         case DType::q4_0:
-            dequantize_row(t.dtype, t.ptr<uint8_t>() + size_t(r) * dtype_row_bytes(t.dtype, size_t(d)),
-                           d, dst);
+            simd::dequantize_row(t.ptr<uint8_t>() + size_t(r) * dtype_row_bytes(t.dtype, size_t(d)),
+                                 t.dtype == DType::q8_0, d, dst);
             break;
         default: {
             const uint16_t * p = t.ptr<uint16_t>() + r * d;

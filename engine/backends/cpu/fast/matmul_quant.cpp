@@ -1,10 +1,10 @@
 // matmul with q8_0 / q4_0 weights: x [n, k] f32 · w [m, k]ᵀ -> out [n, m] f32 (k % 32 == 0).
-// Decode (n < kTileMinRows): x is quantized once per call to int16 blocks
+// Decode (n < 4 rows): x is quantized once per call to int16 blocks
 // (simd::quantize_acts_i16: ~2^-16 relative error), then the pool splits the weight rows and each
-// task runs integer block dots (simd_quant.cpp): weights stay 4.5 / 8.5 bits in memory and the
-// dots keep up with the memory bus. Prefill: a task dequantizes kTileRows weight rows at a time
-// to f32 (exact) and runs the f32 GEMM with its 4x4 register tiles, which is compute-bound where
-// the int16 dots are not competitive. Both measured in docs/perf.md.
+// task runs integer block dots (simd_quant.cpp): the weights are read once, as 4.5 / 8.5 bits.
+// More rows (batched decode, prefill): a task dequantizes kTileRows weight rows at a time to f32
+// (exact) and runs the f32 GEMM with its 4x4 register tiles; the dequantization is amortized over
+// the x rows, where the int16 dots (one x row at a time) fall behind. Measured in docs/perf.md.
 #include <algorithm>
 #include <vector>
 
@@ -14,9 +14,11 @@
 namespace gemma::cpu::fast {
 namespace {
 
-constexpr int64_t kXBlockRows = 32;
-constexpr int64_t kTileMinRows = 16;  // x rows from which dequantized f32 tiles win
-constexpr int64_t kTileRows = 16;     // weight rows dequantized at a time (16·k f32 in cache)
+// x rows from which dequantized f32 tiles win (1 thread, 10240 x 2560 weights, AVX3: n = 2
+// int16 dots 1.7 ms vs tiles 3.1-4.6 ms; n = 4 tiles 3.3 (q4_0) / 4.8 (q8_0) ms vs 4.8 / 4.9;
+// n = 8 tiles 4.1 / 5.5 ms vs 10.1 / 11.3 ms).
+constexpr int64_t kTileMinRows = 4;
+constexpr int64_t kTileRows = 16;  // weight rows dequantized at a time (16·k f32 in cache)
 
 // Prefill: rows [r0, r1) of w dequantized kTileRows at a time, then the f32 GEMM.
 void matmul_tiles(const Tensor & x, const Tensor & w, const Tensor & out, int64_t r0, int64_t r1) {
@@ -57,24 +59,17 @@ void matmul_quant(ThreadPool & pool, const Tensor & x, const Tensor & w, const T
         for (int64_t i = i0; i < i1; ++i)
             simd::quantize_acts_i16(xp + i * k, k, q + i * k, d + i * nb);
     };
-    if (n * k >= 65536)
-        pool.parallel_for(n, std::max<int64_t>(1, 16384 / k), quantize);
-    else
-        quantize(0, n);
+    quantize(0, n);
     const size_t row_bytes = dtype_row_bytes(w.dtype, size_t(k));
     const uint8_t * wp = w.ptr<uint8_t>();
     float * y = f32_data(out);
     const bool q8 = w.dtype == DType::q8_0;
     pool.parallel_for(m, rows_grain(m, pool.size()), [&](int64_t r0, int64_t r1) {
-        for (int64_t ib = 0; ib < n; ib += kXBlockRows) {
-            const int64_t nx = std::min(kXBlockRows, n - ib);
-            const uint8_t * wr = wp + size_t(r0) * row_bytes;
-            float * yb = y + ib * m + r0;
-            if (q8)
-                simd::gemv_q8_0(wr, r1 - r0, q + ib * k, d + ib * nb, nx, k, yb, m);
-            else
-                simd::gemv_q4_0(wr, r1 - r0, q + ib * k, d + ib * nb, nx, k, yb, m);
-        }
+        const uint8_t * wr = wp + size_t(r0) * row_bytes;
+        if (q8)
+            simd::gemv_q8_0(wr, r1 - r0, q, d, n, k, y + r0, m);
+        else
+            simd::gemv_q4_0(wr, r1 - r0, q, d, n, k, y + r0, m);
     });
 }
 

@@ -37,6 +37,8 @@ void gemv_q8_0(const uint8_t * w, int64_t rows, const int16_t * xq, const float 
                int64_t k, float * y, int64_t ldy);
 void gemv_q4_0(const uint8_t * w, int64_t rows, const int16_t * xq, const float * xd, int64_t nx,
                int64_t k, float * y, int64_t ldy);
+// One row of k values (GGUF q8_0 blocks when q8, else q4_0) to f32, exactly (q · d).
+void dequantize_row(const uint8_t * src, bool q8, int64_t k, float * y);
 
 // ---- element-wise and row kernels (simd_math.cpp); y may alias x / a ----
 float sum_squares(const float * x, int64_t n);

@@ -11,6 +11,7 @@
 // clang-format on
 
 #include <cmath>
+#include <vector>
 
 #include "backends/cpu/fast/simd.h"
 #include "core/dtype.h"
@@ -31,12 +32,9 @@ using V16 = hn::Vec<D16>;
 using V32 = hn::Vec<D32>;
 using VF = hn::Vec<DF>;
 
-constexpr int kMaxRows = 4;  // x rows dotted with one weight row per pass
-
 // Weight block b of one row, widened to int16, as the lanes [j, j + N16) of the 32 values.
 struct Q8Row {
     const BlockQ8_0 * b;
-    HWY_INLINE float scale(int64_t i) const { return gemma::f16_to_f32(b[i].d); }
     // Calls f(w16, offset) for every N16-lane piece of block i.
     template <class F>
     HWY_INLINE void pieces(int64_t i, F && f) const {
@@ -49,7 +47,6 @@ struct Q8Row {
 
 struct Q4Row {
     const BlockQ4_0 * b;
-    HWY_INLINE float scale(int64_t i) const { return gemma::f16_to_f32(b[i].d); }
     template <class F>
     HWY_INLINE void pieces(int64_t i, F && f) const {
         const D16 d16;
@@ -74,10 +71,26 @@ struct Q4Row {
     }
 };
 
-// NR x rows (int16 values xq, block scales xd; row stride k / k/32) against one weight row.
+// The f16 scales of one weight row's nb blocks as f32 (vector conversion: a scalar software
+// f16 -> f32 per block costs more than the block's dot).
+template <class Blk>
+HWY_INLINE void row_scales(const Blk * b, int64_t nb, uint16_t * bits, float * out) {
+    const hn::ScalableTag<float> df;
+    const hn::Rebind<hwy::float16_t, decltype(df)> dh;
+    const int64_t N = int64_t(hn::Lanes(df));
+    for (int64_t i = 0; i < nb; ++i) bits[i] = b[i].d;
+    int64_t i = 0;
+    for (; i + N <= nb; i += N)
+        hn::StoreU(hn::PromoteTo(df, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t *>(bits + i))),
+                   df, out + i);
+    for (; i < nb; ++i) out[i] = gemma::f16_to_f32(bits[i]);
+}
+
+// NR x rows (int16 values xq, block scales xd; row stride k / k/32) against one weight row whose
+// block scales are dw.
 template <int NR, class Row>
-HWY_INLINE void dot_rows(const Row & w, const int16_t * xq, const float * xd, int64_t k,
-                         float * out) {
+HWY_INLINE void dot_rows(const Row & w, const float * dw, const int16_t * xq, const float * xd,
+                         int64_t k, float * out) {
     const D16 d16;
     const D32 d32;
     const DF df;
@@ -92,10 +105,9 @@ HWY_INLINE void dot_rows(const Row & w, const int16_t * xq, const float * xd, in
                 s0[r] = hn::ReorderWidenMulAccumulate(d32, wv, hn::LoadU(d16, xq + r * k + i * 32 + j),
                                                       s0[r], s1[r]);
         });
-        const float dw = w.scale(i);
         for (int r = 0; r < NR; ++r)
             acc[r] = hn::MulAdd(hn::ConvertTo(df, hn::Add(s0[r], s1[r])),
-                                hn::Set(df, dw * xd[r * nb + i]), acc[r]);
+                                hn::Set(df, dw[i] * xd[r * nb + i]), acc[r]);
     }
     for (int r = 0; r < NR; ++r) out[r] = hn::GetLane(hn::SumOfLanes(df, acc[r]));
 }
@@ -105,17 +117,17 @@ HWY_INLINE void gemv_quant(const uint8_t * w, int64_t rows, const int16_t * xq, 
                            int64_t nx, int64_t k, float * y, int64_t ldy) {
     const size_t row_bytes = size_t(k / 32) * sizeof(Blk);
     const int64_t nb = k / 32;
+    thread_local std::vector<float> dw;
+    thread_local std::vector<uint16_t> bits;
+    dw.resize(size_t(nb));
+    bits.resize(size_t(nb));
     for (int64_t r = 0; r < rows; ++r) {
         const Row wr{reinterpret_cast<const Blk *>(w + size_t(r) * row_bytes)};
-        int64_t i = 0;
-        float o[kMaxRows];
-        for (; i + 4 <= nx; i += 4) {
-            dot_rows<4>(wr, xq + i * k, xd + i * nb, k, o);
-            for (int q = 0; q < 4; ++q) y[(i + q) * ldy + r] = o[q];
-        }
-        for (; i < nx; ++i) {
-            dot_rows<1>(wr, xq + i * k, xd + i * nb, k, o);
-            y[i * ldy + r] = o[0];
+        row_scales(wr.b, nb, bits.data(), dw.data());
+        for (int64_t i = 0; i < nx; ++i) {  // decode: 1-3 rows, the weight row stays in L1
+            float o;
+            dot_rows<1>(wr, dw.data(), xq + i * k, xd + i * nb, k, &o);
+            y[i * ldy + r] = o;
         }
     }
 }
@@ -128,6 +140,35 @@ HWY_NOINLINE void GemvQ8_0(const uint8_t * w, int64_t rows, const int16_t * xq, 
 HWY_NOINLINE void GemvQ4_0(const uint8_t * w, int64_t rows, const int16_t * xq, const float * xd,
                            int64_t nx, int64_t k, float * y, int64_t ldy) {
     gemv_quant<Q4Row, BlockQ4_0>(w, rows, xq, xd, nx, k, y, ldy);
+}
+
+// Weight rows to f32 (exact: q · d): the prefill tiles and get_rows.
+HWY_NOINLINE void DequantRow(const uint8_t * src, int is_q8, int64_t k, float * y) {
+    const hn::CappedTag<float, 16> df;
+    const hn::Rebind<int32_t, decltype(df)> di;
+    const hn::Rebind<int8_t, decltype(df)> d8;
+    const hn::Rebind<uint8_t, decltype(df)> du8;
+    const int N = int(hn::Lanes(df));
+    for (int64_t b = 0; b < k / 32; ++b, y += 32) {
+        if (is_q8) {
+            const BlockQ8_0 & blk = reinterpret_cast<const BlockQ8_0 *>(src)[b];
+            const auto d = hn::Set(df, gemma::f16_to_f32(blk.d));
+            for (int j = 0; j < 32; j += N)
+                hn::StoreU(hn::Mul(hn::ConvertTo(df, hn::PromoteTo(di, hn::LoadU(d8, blk.qs + j))), d),
+                           df, y + j);
+        } else {
+            const BlockQ4_0 & blk = reinterpret_cast<const BlockQ4_0 *>(src)[b];
+            const auto d = hn::Set(df, gemma::f16_to_f32(blk.d));
+            const auto mask = hn::Set(di, 15), eight = hn::Set(di, 8);
+            for (int j = 0; j < 16; j += N) {
+                const auto v = hn::PromoteTo(di, hn::LoadU(du8, blk.qs + j));
+                const auto lo = hn::Sub(hn::And(v, mask), eight);
+                const auto hi = hn::Sub(hn::ShiftRight<4>(v), eight);
+                hn::StoreU(hn::Mul(hn::ConvertTo(df, lo), d), df, y + j);
+                hn::StoreU(hn::Mul(hn::ConvertTo(df, hi), d), df, y + 16 + j);
+            }
+        }
+    }
 }
 
 // Per 32-value block: d = max|x| / 32767, q = round(x / d) (exact zero block: d = 0, q = 0).
@@ -168,6 +209,11 @@ namespace gemma::cpu::simd {
 HWY_EXPORT(GemvQ8_0);
 HWY_EXPORT(GemvQ4_0);
 HWY_EXPORT(QuantizeActs);
+HWY_EXPORT(DequantRow);
+
+void dequantize_row(const uint8_t * src, bool q8, int64_t k, float * y) {
+    HWY_DYNAMIC_DISPATCH(DequantRow)(src, q8 ? 1 : 0, k, y);
+}
 
 void gemv_q8_0(const uint8_t * w, int64_t rows, const int16_t * xq, const float * xd, int64_t nx,
                int64_t k, float * y, int64_t ldy) {
