@@ -48,11 +48,11 @@ void parallel_rows(int64_t rows, int n_threads, Fn fn) {
 
 Status quant_check_row(DType type, int64_t row_len, const std::string & what) {
     if (row_len > 0 && row_len % kQuantBlock == 0) return Status::success();
-    return make_error(ErrorCode::invalid_argument,
-                      format("%s: rows of %lld values cannot be stored as %s, which needs a "
-                             "multiple of %lld per row; keep this tensor unquantized",
-                             what.c_str(), (long long)row_len, dtype_name(type),
-                             (long long)kQuantBlock));
+    return make_error(
+        ErrorCode::invalid_argument,
+        format("%s: rows of %lld values cannot be stored as %s, which needs a "
+               "multiple of %lld per row; keep this tensor unquantized",
+               what.c_str(), (long long)row_len, dtype_name(type), (long long)kQuantBlock));
 }
 
 void quantize_row_q8_0(const float * x, int64_t n, void * dst) {
@@ -129,15 +129,15 @@ void dequantize_row(DType type, const void * src, int64_t n, float * y) {
 Result<Tensor> quantize_tensor(const Tensor & src, DType type, const std::string & name,
                                int n_threads) {
     if (!dtype_is_quant(type))
-        return make_error(ErrorCode::unsupported,
-                          format("%s: cannot quantize to %s (q8_0 or q4_0)", name.c_str(),
-                                 dtype_name(type)));
+        return make_error(ErrorCode::unsupported, format("%s: cannot quantize to %s (q8_0 or q4_0)",
+                                                         name.c_str(), dtype_name(type)));
     bool is_float = src.dtype == DType::f32 || src.dtype == DType::f16 || src.dtype == DType::bf16;
     if (src.ndim() != 2 || !is_float || src.where != Where::host || src.empty())
-        return make_error(ErrorCode::invalid_argument,
-                          format("%s: only 2-D f32/f16/bf16 host tensors can be quantized (got "
-                                 "%s %s)",
-                                 name.c_str(), dtype_name(src.dtype), shape_str(src.shape).c_str()));
+        return make_error(
+            ErrorCode::invalid_argument,
+            format("%s: only 2-D f32/f16/bf16 host tensors can be quantized (got "
+                   "%s %s)",
+                   name.c_str(), dtype_name(src.dtype), shape_str(src.shape).c_str()));
     GEMMA_TRY(quant_check_row(type, src.dim(1), name));
     const int64_t rows = src.dim(0), cols = src.dim(1);
     const size_t row_bytes = dtype_row_bytes(type, size_t(cols));

@@ -1,14 +1,14 @@
 // q8_0 / q4_0 formats (core/quant.h) against bytes worked out by hand from the GGUF block
 // definitions, the rounding bounds the formats promise on random rows, the planar repacking,
 // threaded whole-tensor quantization and the errors for rows that are not a multiple of 32.
+#include "core/quant.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
 #include <random>
 #include <vector>
-
-#include "core/quant.h"
 
 using namespace gemma;
 
@@ -156,9 +156,9 @@ TEST(Quant, PlanarKeepsEveryByte) {
             for (int64_t b = 0; b < cols / 32; ++b) {
                 const uint8_t * blk = blocks.data() + size_t(r) * rb + size_t(b) * (qpb + 2);
                 EXPECT_EQ(std::memcmp(scales + size_t(r * 2 + b) * 2, blk, 2), 0);
-                EXPECT_EQ(std::memcmp(planar.data() + size_t(r) * qrow + size_t(b) * qpb, blk + 2,
-                                      qpb),
-                          0);
+                EXPECT_EQ(
+                    std::memcmp(planar.data() + size_t(r) * qrow + size_t(b) * qpb, blk + 2, qpb),
+                    0);
             }
         }
     }

@@ -344,8 +344,16 @@ private:
 
     // Quantized weights: gemv for decode, dequantized tiles + cuBLAS for prefill.
     Status matmul_quant(const Tensor & x, const Tensor & w, const Tensor & out) {
-        QuantMatmulParams p{f32p<const float>(x), w.data, f32p<float>(out), nullptr, nullptr,
-                            x.dim(0), x.dim(1), w.dim(0), 0, elem_type(w.dtype),
+        QuantMatmulParams p{f32p<const float>(x),
+                            w.data,
+                            f32p<float>(out),
+                            nullptr,
+                            nullptr,
+                            x.dim(0),
+                            x.dim(1),
+                            w.dim(0),
+                            0,
+                            elem_type(w.dtype),
                             MatmulPath::tiled};
         if (p.n <= kGemvMaxRows) {  // decode: aligned x -> the vector kernel
             if (reinterpret_cast<uintptr_t>(p.x) % 16 == 0) p.path = MatmulPath::gemv;

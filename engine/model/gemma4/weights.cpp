@@ -128,9 +128,12 @@ Result<Tensor> as_weight(const Tensor & t, DType want, const std::string & name)
 
 const char * weight_type_name(WeightType t) {
     switch (t) {
-        case WeightType::stored: return "bf16";
-        case WeightType::q8_0: return "q8_0";
-        case WeightType::q4_0: return "q4_0";
+        case WeightType::stored:
+            return "bf16";
+        case WeightType::q8_0:
+            return "q8_0";
+        case WeightType::q4_0:
+            return "q4_0";
     }
     return "?";
 }
@@ -139,9 +142,9 @@ Result<WeightType> parse_weight_type(const std::string & s) {
     if (s == "bf16" || s == "stored") return WeightType::stored;
     if (s == "q8_0") return WeightType::q8_0;
     if (s == "q4_0") return WeightType::q4_0;
-    return make_error(ErrorCode::invalid_argument,
-                      format("unknown weight type '%s' (choose bf16 = as stored, q8_0 or q4_0)",
-                             s.c_str()));
+    return make_error(
+        ErrorCode::invalid_argument,
+        format("unknown weight type '%s' (choose bf16 = as stored, q8_0 or q4_0)", s.c_str()));
 }
 
 DType weight_dtype_for(const WeightSpec & spec, const TextConfig & /*cfg*/, DType stored,

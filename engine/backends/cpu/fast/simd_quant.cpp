@@ -65,8 +65,8 @@ struct Q4Row {
         const V16 mask = hn::Set(d16, 15), eight = hn::Set(d16, 8);
         for (int j = 0; j < 16; j += N) {
             const V16 v = hn::PromoteTo(d16, hn::LoadU(du8, b[i].qs + j));
-            f(hn::Sub(hn::And(v, mask), eight), j);                // values j .. (low nibbles)
-            f(hn::Sub(hn::ShiftRight<4>(v), eight), j + 16);       // values j + 16 .. (high)
+            f(hn::Sub(hn::And(v, mask), eight), j);           // values j .. (low nibbles)
+            f(hn::Sub(hn::ShiftRight<4>(v), eight), j + 16);  // values j + 16 .. (high)
         }
     }
 };
@@ -81,8 +81,9 @@ HWY_INLINE void row_scales(const Blk * b, int64_t nb, uint16_t * bits, float * o
     for (int64_t i = 0; i < nb; ++i) bits[i] = b[i].d;
     int64_t i = 0;
     for (; i + N <= nb; i += N)
-        hn::StoreU(hn::PromoteTo(df, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t *>(bits + i))),
-                   df, out + i);
+        hn::StoreU(
+            hn::PromoteTo(df, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t *>(bits + i))),
+            df, out + i);
     for (; i < nb; ++i) out[i] = gemma::f16_to_f32(bits[i]);
 }
 
@@ -102,8 +103,8 @@ HWY_INLINE void dot_rows(const Row & w, const float * dw, const int16_t * xq, co
         for (int r = 0; r < NR; ++r) s0[r] = s1[r] = hn::Zero(d32);
         w.pieces(i, [&](const V16 & wv, int j) {
             for (int r = 0; r < NR; ++r)
-                s0[r] = hn::ReorderWidenMulAccumulate(d32, wv, hn::LoadU(d16, xq + r * k + i * 32 + j),
-                                                      s0[r], s1[r]);
+                s0[r] = hn::ReorderWidenMulAccumulate(
+                    d32, wv, hn::LoadU(d16, xq + r * k + i * 32 + j), s0[r], s1[r]);
         });
         for (int r = 0; r < NR; ++r)
             acc[r] = hn::MulAdd(hn::ConvertTo(df, hn::Add(s0[r], s1[r])),
@@ -154,8 +155,9 @@ HWY_NOINLINE void DequantRow(const uint8_t * src, int is_q8, int64_t k, float * 
             const BlockQ8_0 & blk = reinterpret_cast<const BlockQ8_0 *>(src)[b];
             const auto d = hn::Set(df, gemma::f16_to_f32(blk.d));
             for (int j = 0; j < 32; j += N)
-                hn::StoreU(hn::Mul(hn::ConvertTo(df, hn::PromoteTo(di, hn::LoadU(d8, blk.qs + j))), d),
-                           df, y + j);
+                hn::StoreU(
+                    hn::Mul(hn::ConvertTo(df, hn::PromoteTo(di, hn::LoadU(d8, blk.qs + j))), d), df,
+                    y + j);
         } else {
             const BlockQ4_0 & blk = reinterpret_cast<const BlockQ4_0 *>(src)[b];
             const auto d = hn::Set(df, gemma::f16_to_f32(blk.d));
@@ -191,8 +193,8 @@ HWY_NOINLINE void QuantizeActs(const float * x, int64_t k, int16_t * q, float * 
         if (N <= 32) {
             const auto iv = hn::Set(df, inv);
             for (int64_t j = 0; j < 32; j += N)
-                hn::StoreU(hn::DemoteTo(dh, hn::NearestInt(hn::Mul(hn::LoadU(df, xb + j), iv))),
-                           dh, q + b * 32 + j);
+                hn::StoreU(hn::DemoteTo(dh, hn::NearestInt(hn::Mul(hn::LoadU(df, xb + j), iv))), dh,
+                           q + b * 32 + j);
         } else {
             for (int j = 0; j < 32; ++j) q[b * 32 + j] = int16_t(std::lrint(xb[j] * inv));
         }

@@ -60,8 +60,8 @@ __global__ void get_rows_quant_kernel(GetRowsParams p) {
     float * row = p.out + i * p.d;
     bool valid = id >= 0 && id < p.v;
     for (int64_t j = threadIdx.x; j < p.d; j += blockDim.x)
-        row[j] = valid ? quant_elem(p.table, id, j, p.d, p.v, p.type, p.planar != 0) * p.scale
-                       : 0.0f;
+        row[j] =
+            valid ? quant_elem(p.table, id, j, p.d, p.v, p.type, p.planar != 0) * p.scale : 0.0f;
 }
 
 // ---- decode GEMV ----
@@ -108,11 +108,11 @@ __global__ void __launch_bounds__(kThreads) gemv_quant_kernel(QuantMatmulParams 
     const int64_t row = int64_t(blockIdx.x) * (kThreads / GEMMA_WARP) + warp;
     if (row >= p.m) return;  // whole warps leave together
     const int64_t qbytes = T == ElemType::q8_0 ? p.k : p.k / 2, nb = p.k / 32;
-    const uint4 * wq = reinterpret_cast<const uint4 *>(static_cast<const uint8_t *>(p.w) +
-                                                       row * qbytes);
-    const uint16_t * scales = reinterpret_cast<const uint16_t *>(
-                                  static_cast<const uint8_t *>(p.w) + p.m * qbytes) +
-                              row * nb;
+    const uint4 * wq =
+        reinterpret_cast<const uint4 *>(static_cast<const uint8_t *>(p.w) + row * qbytes);
+    const uint16_t * scales =
+        reinterpret_cast<const uint16_t *>(static_cast<const uint8_t *>(p.w) + p.m * qbytes) +
+        row * nb;
     const int64_t n_vec = p.k / kVals;
     float acc[NR];
 #pragma unroll
