@@ -11,6 +11,11 @@ int main(int argc, char ** argv) {
         if (!o.backend.empty()) e.backend = o.backend;
         e.n_ctx = o.n_ctx;
         e.max_seqs = o.parallel;
+        if (!o.weights.empty()) {
+            auto w = gemma::gemma4::parse_weight_type(o.weights);
+            if (!w.ok()) return gemma::Result<std::shared_ptr<ChatService>>(w.error());
+            e.weights = *w;
+        }
         return make_engine_chat_service(e);
     });
 }

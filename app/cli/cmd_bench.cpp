@@ -2,6 +2,7 @@
 // greedy decode steps per stream, on random weights of a preset's real shapes (--synthetic e4b,
 // built in memory, no file) or a checkpoint (--model DIR). Reports TTFT, prefill and decode tok/s
 // and peak RSS, per stream and aggregate; --json prints one JSON object instead of text.
+// --weights q8_0|q4_0 quantizes the matrices (synthetic: generated straight into blocks).
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -33,6 +34,7 @@ constexpr const char * kConcurrencyMode =
 struct BenchOptions {
     std::string synthetic, model_dir, backend = "cpu";
     int prompt = 128, gen = 32, concurrency = 1, batch = 256, warmup = 1;
+    g4::WeightType weights = g4::WeightType::stored;
     uint64_t seed = 1;
     bool json = false;
 };
@@ -68,16 +70,7 @@ long peak_rss_kib() {
 }
 
 double weight_gib(const g4::TextWeights & w) {
-    size_t bytes = w.embed.nbytes() + w.ple_embed.nbytes() + w.ple_model_proj.nbytes() +
-                   w.ple_norm.nbytes() + w.final_norm.nbytes();
-    if (w.lm_head.data != w.embed.data) bytes += w.lm_head.nbytes();
-    for (const g4::LayerWeights & l : w.layers)
-        for (const gemma::Tensor * t :
-             {&l.input_norm, &l.q_proj, &l.q_norm, &l.k_proj, &l.k_norm, &l.v_proj, &l.o_proj,
-              &l.post_attn_norm, &l.pre_ffw_norm, &l.gate_proj, &l.up_proj, &l.down_proj,
-              &l.post_ffw_norm, &l.ple_gate, &l.ple_proj, &l.post_ple_norm, &l.layer_scalar})
-            if (!t->empty()) bytes += t->nbytes();
-    return double(bytes) / double(1ull << 30);
+    return double(g4::text_weight_bytes(w)) / double(1ull << 30);
 }
 
 gemma::Result<std::unique_ptr<g4::TextModel>> build_model(const BenchOptions & o,
@@ -85,6 +78,7 @@ gemma::Result<std::unique_ptr<g4::TextModel>> build_model(const BenchOptions & o
     g4::TextModelOptions mo;
     mo.max_batch = std::max(o.concurrency, std::min(o.batch, o.prompt));
     mo.max_logit_rows = o.concurrency;
+    mo.weights = o.weights;
     if (!o.model_dir.empty()) return g4::load_text_model(o.model_dir, backend, mo);
     auto cfg = g4::preset_config(o.synthetic);
     if (!cfg.ok()) return cfg.error();
@@ -248,8 +242,8 @@ gemma::Status run_streams(const BenchOptions & o, g4::TextModel & m, BenchResult
 }
 
 void print_text(const BenchOptions & o, const BenchResult & r) {
-    std::printf("bench: model %s (%.2f GiB of weights, built/loaded in %.1f s)\n", r.model.c_str(),
-                r.weight_gib, r.build_s);
+    std::printf("bench: model %s (%.2f GiB of %s weights, built/loaded in %.1f s)\n",
+                r.model.c_str(), r.weight_gib, g4::weight_type_name(o.weights), r.build_s);
     std::printf("bench: backend %s; prompt %d, gen %d, concurrency %d, %d warm-up pass(es)%s%s\n",
                 r.backend.c_str(), o.prompt, o.gen, o.concurrency, o.warmup,
                 o.concurrency > 1 ? "; " : "",
@@ -274,6 +268,7 @@ void print_json(const BenchOptions & o, const BenchResult & r) {
     j["model"] = r.model;
     j["backend"] = r.backend;
     j["weights_gib"] = r.weight_gib;
+    j["weights"] = g4::weight_type_name(o.weights);
     j["build_s"] = r.build_s;
     j["prompt_tokens"] = o.prompt;
     j["gen_tokens"] = o.gen;
@@ -299,7 +294,8 @@ int usage(const std::string & msg) {
     std::fprintf(stderr,
                  "gemdesk-cli bench: %s\nusage: gemdesk-cli bench (--synthetic e4b|tiny | --model "
                  "DIR) [--backend B] [--prompt P] [--gen G] [--concurrency C] [--batch N] "
-                 "[--seed S] [--warmup W (untimed passes, default 1)] [--json]\n",
+                 "[--seed S] [--weights bf16|q8_0|q4_0] [--warmup W (untimed passes, default 1)] "
+                 "[--json]\n",
                  msg.c_str());
     return 2;
 }
@@ -307,9 +303,9 @@ int usage(const std::string & msg) {
 // Parses and checks the options; an empty string means they are usable.
 std::string parse_options(int argc, char ** argv, BenchOptions & o) {
     Args args(argc, argv, {"json"});
-    std::string bad = args.check_known(
-        {"synthetic", "model", "backend", "prompt", "gen", "concurrency", "batch", "seed", "warmup",
-         "json"});
+    std::string bad =
+        args.check_known({"synthetic", "model", "backend", "prompt", "gen", "concurrency", "batch",
+                          "seed", "warmup", "json", "weights"});
     if (!bad.empty()) return bad;
     o.synthetic = args.get("synthetic");
     o.model_dir = args.get("model");
@@ -321,6 +317,11 @@ std::string parse_options(int argc, char ** argv, BenchOptions & o) {
     o.seed = uint64_t(args.get_int("seed", int64_t(o.seed)));
     o.warmup = int(args.get_int("warmup", o.warmup));
     o.json = args.has("json");
+    if (args.has("weights")) {
+        auto w = g4::parse_weight_type(args.get("weights"));
+        if (!w.ok()) return w.error().message;
+        o.weights = *w;
+    }
     if (!args.error().empty()) return args.error();
     if (o.synthetic.empty() == o.model_dir.empty())
         return "give exactly one of --synthetic PRESET or --model DIR";

@@ -263,6 +263,9 @@ int usage(const std::string & msg) {
     std::fprintf(stderr,
                  "gemdesk-cli verify: %s\nusage: gemdesk-cli verify --model DIR --golden FILE "
                  "[--backend NAME] [--tolerance T] [--cases PREFIX[,PREFIX...]]\n"
+                 "       [--weights bf16|q8_0|q4_0]\n"
+                 "  --weights  quantize the text decoder's matrices while loading (expect larger\n"
+                 "             errors than --tolerance's fp32 default: see docs/perf.md)\n"
                  "  --cases  run only the golden outputs whose names start with a PREFIX, e.g. "
                  "text.,decode.\n",
                  msg.c_str());
@@ -292,7 +295,8 @@ bool selected(const std::vector<std::string> & prefixes, const std::string & nam
 
 int cmd_verify(int argc, char ** argv) {
     Args args(argc, argv, {});
-    std::string unknown = args.check_known({"model", "golden", "backend", "tolerance", "cases"});
+    std::string unknown =
+        args.check_known({"model", "golden", "backend", "tolerance", "cases", "weights"});
     if (!unknown.empty()) return usage(unknown);
     const std::vector<std::string> cases = split_prefixes(args.get("cases"));
     if (args.has("cases") && cases.empty())
@@ -317,7 +321,13 @@ int cmd_verify(int argc, char ** argv) {
         if (info && !info->shape.empty()) max_len = std::max(max_len, info->shape[0]);
     }
     int batch = int(std::min<int64_t>(max_len, 8192));
-    auto model = gemma::gemma4::load_text_model(args.get("model"), *ctx.backend, {batch, batch});
+    gemma::gemma4::TextModelOptions mo{batch, batch};
+    if (args.has("weights")) {
+        auto w = gemma::gemma4::parse_weight_type(args.get("weights"));
+        if (!w.ok()) return usage(w.error().message);
+        mo.weights = *w;
+    }
+    auto model = gemma::gemma4::load_text_model(args.get("model"), *ctx.backend, mo);
     if (!model.ok()) return usage("cannot load the model: " + model.error().message);
     ctx.model = std::move(*model);
     int passed = 0, failed = 0;

@@ -10,7 +10,7 @@ namespace gemdesk::cli {
 
 std::vector<std::string> generate_option_names() {
     return {"model", "backend", "ctx",   "max-tokens", "temperature", "top-p",
-            "top-k", "seed",    "image", "audio",      "video",       "image-budget"};
+            "top-k", "seed",    "image", "audio",      "video",       "image-budget", "weights"};
 }
 
 gemma::Result<std::vector<gemma::runtime::MediaInput>> load_media_options(const Args & args) {
@@ -42,6 +42,11 @@ gemma::chat::ChatMessage user_message(const std::string & text,
 gemma::Result<GenerateOptions> parse_generate_options(const Args & args) {
     GenerateOptions o;
     o.engine.backend = args.get("backend", "cpu-ref");
+    if (args.has("weights")) {
+        auto w = gemma::gemma4::parse_weight_type(args.get("weights"));
+        if (!w.ok()) return w.error();
+        o.engine.weights = *w;
+    }
     o.engine.n_ctx = int(args.get_int("ctx", 8192));
     o.engine.max_seqs = 1;
     o.max_tokens = int(args.get_int("max-tokens", -1));

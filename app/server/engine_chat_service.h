@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/status.h"
+#include "model/gemma4/weights.h"
 #include "server/chat_service.h"
 
 namespace gemma::runtime {
@@ -20,6 +21,7 @@ struct EngineServiceOptions {
     std::string backend = "cpu";  // core/registry.h name: cpu, cpu-ref, cuda0, ...
     int n_ctx = 8192;             // tokens per request (capped at the model's context)
     int max_seqs = 4;             // requests decoding at once; more wait in the queue
+    gemma::gemma4::WeightType weights = gemma::gemma4::WeightType::stored;  // --weights
 };
 
 // Checks the directory (config.json present) and starts loading it in the background. Fails with

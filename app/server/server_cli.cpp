@@ -19,7 +19,7 @@ namespace {
 const char * kUsage =
     "usage: gemdesk-server --model DIR [--host 127.0.0.1] [--port 8080] [--api-key KEY | "
     "--api-key-file F]\n"
-    "                      [--backend cpu] [--ctx 8192] [--parallel 4]\n"
+    "                      [--backend cpu] [--ctx 8192] [--parallel 4] [--weights bf16|q8_0|q4_0]\n"
     "                      [--upstream http://HOST:PORT [--upstream-api-key KEY]]\n"
     "                      [--cors-origin ORIGIN,...] [--media-dir DIR,...] [--max-concurrent 16]\n"
     "                      [--max-body-mb 32] [--timeout 30]\n"
@@ -74,7 +74,7 @@ gemma::Result<ServerConfig> config_from_args(const cli::Args & args) {
     std::string err =
         args.check_known({"model", "host", "port", "api-key", "api-key-file", "backend", "upstream",
                           "upstream-api-key", "cors-origin", "media-dir", "max-concurrent",
-                          "max-body-mb", "timeout", "ctx", "parallel"});
+                          "max-body-mb", "timeout", "ctx", "parallel", "weights"});
     if (!err.empty()) return gemma::make_error(gemma::ErrorCode::invalid_argument, err);
     GEMMA_TRY(validate_config(c));
     return c;
@@ -118,6 +118,7 @@ int run_server_cli(int argc, char ** argv, const ServiceFactory & make_service) 
         ServiceOptions so;
         so.model_dir = args.get("model");
         so.backend = args.get("backend");
+        so.weights = args.get("weights");
         so.n_ctx = int(args.get_int("ctx", so.n_ctx));
         so.parallel = int(args.get_int("parallel", so.parallel));
         auto made = make_service(so);

@@ -11,10 +11,12 @@
 
 namespace gemdesk::server {
 
-// What the command line says about the engine: --model DIR, --backend B, --ctx N, --parallel N.
+// What the command line says about the engine: --model DIR, --backend B, --ctx N, --parallel N,
+// --weights bf16|q8_0|q4_0.
 struct ServiceOptions {
     std::string model_dir;
     std::string backend;  // "" = the factory's default
+    std::string weights;  // "" = as stored; else checked by the factory (gemma4 parse_weight_type)
     int n_ctx = 8192;
     int parallel = 4;
 };

@@ -16,8 +16,8 @@ enum class DType : uint8_t {
     i32 = 3,
     i64 = 4,
     u8 = 5,
-    q8_0 = 6,  // planned: 32 int8 + one f16 scale per block
-    q4_0 = 7,  // planned: 32 4-bit + one f16 scale per block
+    q8_0 = 6,  // blocks of 32 int8 + one f16 scale (GGUF layout; core/quant.h)
+    q4_0 = 7,  // blocks of 32 4-bit + one f16 scale (GGUF layout; core/quant.h)
 };
 
 const char * dtype_name(DType t);

@@ -1,6 +1,7 @@
 // Shape and dtype checks shared by all backends, so every backend rejects the same bad calls
 // with the same messages (op name, argument, shapes) before touching memory.
 #include "core/backend.h"
+#include "core/quant.h"
 
 namespace gemma::op_check {
 namespace {
@@ -36,10 +37,18 @@ Status need_weight(Op op, const Tensor & w) {
                                                      op_name(op), dtype_name(w.dtype)));
 }
 
+// matmul weights and get_rows tables may also be block-quantized (rows a multiple of 32).
+Status need_matrix(Op op, const Tensor & w) {
+    if (!dtype_is_quant(w.dtype)) return need_weight(op, w);
+    if (w.ndim() == 2 && w.dim(1) % kQuantBlock == 0) return Status::success();
+    return bad(op, format("a %s weight must be 2-D with rows a multiple of %lld values (got %s)",
+                          dtype_name(w.dtype), (long long)kQuantBlock, shape_str(w.shape).c_str()));
+}
+
 }  // namespace
 
 Status get_rows(const Tensor & table, const Tensor & ids, const Tensor & out) {
-    GEMMA_TRY(need_weight(Op::get_rows, table));
+    GEMMA_TRY(need_matrix(Op::get_rows, table));
     GEMMA_TRY(need(table.ndim() == 2 && ids.ndim() == 1, Op::get_rows, "table must be 2-D, ids 1-D",
                    table, ids));
     GEMMA_TRY(need_i32(Op::get_rows, "ids", ids, ids.dim(0)));
@@ -50,7 +59,7 @@ Status get_rows(const Tensor & table, const Tensor & ids, const Tensor & out) {
 
 Status matmul(const Tensor & x, const Tensor & w, const Tensor & out) {
     GEMMA_TRY(need_f32(Op::matmul, "x", x));
-    GEMMA_TRY(need_weight(Op::matmul, w));
+    GEMMA_TRY(need_matrix(Op::matmul, w));
     GEMMA_TRY(need_f32(Op::matmul, "out", out));
     GEMMA_TRY(need(x.ndim() == 2 && w.ndim() == 2 && x.dim(1) == w.dim(1), Op::matmul,
                    "x [n, k] and w [m, k] must agree on k", x, w));

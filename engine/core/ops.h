@@ -7,8 +7,9 @@
 //   caller (Backend::alloc or a view of it) and may alias an input only where noted.
 // - Integer inputs (token ids, positions, block ids) are i32 tensors on the backend, so a decode
 //   step reads nothing back to the host (a CUDA graph can capture it).
-// - Weights may be f32, f16 or bf16 (q8_0 / q4_0 reserved: supports() says no until implemented);
-//   every product is accumulated in f32.
+// - Weights may be f32, f16 or bf16; matmul weights and get_rows tables may also be q8_0 / q4_0
+//   (core/quant.h; rows a multiple of 32) where supports() says so. Every product accumulates
+//   in f32.
 #pragma once
 
 #include <cstdint>
@@ -18,11 +19,12 @@
 namespace gemma {
 
 enum class Op : uint8_t {
-    // table: [V, d] (f32/f16/bf16 weight or f32 activation), ids: [n] i32 -> out [n, d] f32
+    // table: [V, d] (f32/f16/bf16/q8_0/q4_0 weight or f32 activation), ids: [n] i32 -> out [n, d] f32
     // out[i, :] = table[ids[i], :] * scale. An id outside [0, V) -> zero row (checked on host
     // where ids are host-visible; device kernels clamp) - callers validate ids before upload.
     get_rows,
-    // x: [n, k] f32, w: [m, k] (PyTorch Linear layout) -> out [n, m] f32; out = x · wᵀ.
+    // x: [n, k] f32, w: [m, k] (PyTorch Linear layout; float or q8_0/q4_0) -> out [n, m] f32;
+    // out = x · wᵀ with quantized weights dequantized exactly (value = q · d in f32).
     matmul,
     // x: [r, d] f32, w: [d] (any float dtype) or empty -> out like x (may alias x).
     // out[i, :] = x[i, :] / sqrt(mean(x[i, :]²) + eps) ⊙ w   (w used as stored: no 1 + w).

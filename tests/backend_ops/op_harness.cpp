@@ -13,9 +13,12 @@ constexpr uint8_t kGuardByte = 0xA5;  // 0xA5A5A5A5 as f32 is a plain finite num
 
 size_t elem_bytes(DType t) { return dtype_block_bytes(t) / dtype_block_size(t); }
 
-// An input on the backend: non-f32 float tensors are weights (upload), the rest activations.
+// An input on the backend: non-f32 float and quantized tensors are weights (upload), the rest
+// activations.
 Result<Tensor> put_input(Backend & b, const Tensor & host) {
-    if (host.dtype == DType::bf16 || host.dtype == DType::f16) return b.upload(host);
+    if (host.dtype == DType::bf16 || host.dtype == DType::f16 || host.dtype == DType::q8_0 ||
+        host.dtype == DType::q4_0)
+        return b.upload(host);
     auto t = b.alloc(host.dtype, host.shape);
     if (!t) return t.error();
     GEMMA_TRY(b.write(*t, host.data, host.nbytes()));
@@ -133,7 +136,8 @@ double nmse(const std::vector<float> & ref, const std::vector<float> & got, std:
 
 std::vector<OpCase> all_cases() {
     std::vector<OpCase> all;
-    for (auto family : {matmul_cases, norm_rope_cases, attention_cases, elementwise_cases}) {
+    for (auto family :
+         {matmul_cases, norm_rope_cases, attention_cases, elementwise_cases, quant_cases}) {
         for (OpCase & c : family()) all.push_back(std::move(c));
     }
     return all;

@@ -3,6 +3,8 @@
 
 #include <cstring>
 
+#include "core/quant.h"
+
 namespace gemma::cpu {
 
 Status need_host(const Tensor & t, const char * what) {
@@ -13,7 +15,8 @@ Status need_host(const Tensor & t, const char * what) {
 bool HostBackend::supports(const OpDesc & op) const {
     auto is_float = [](DType t) { return t == DType::f32 || t == DType::f16 || t == DType::bf16; };
     if (op.op == Op::attention_paged) return false;  // cpu-ref only (overrides supports)
-    return is_float(op.a) && is_float(op.b);
+    bool quant_ok = op.op == Op::matmul || op.op == Op::get_rows;  // q8_0/q4_0 weights, tables
+    return is_float(op.a) && (is_float(op.b) || (quant_ok && dtype_is_quant(op.b)));
 }
 
 Result<Tensor> HostBackend::alloc(DType dtype, const Shape & shape) {

@@ -12,7 +12,7 @@ Status need_host(const Tensor & t, const char * what);
 
 class HostBackend : public Backend {
 public:
-    // f32/f16/bf16 activations and weights; q8_0/q4_0 not yet.
+    // f32/f16/bf16 activations and weights; q8_0/q4_0 matmul weights and get_rows tables.
     bool supports(const OpDesc & op) const override;
     Result<Tensor> alloc(DType dtype, const Shape & shape) override;
     Result<Tensor> upload(const Tensor & host) override;

@@ -1,7 +1,8 @@
 // CudaBackend: validates each op with core op_check, checks that its tensors live on this device,
 // and records the matching kernel launch in the context's op queue (launched in segments,
 // replayed as CUDA graphs when repeated). Memory, uploads and host transfers go through
-// CudaContext. Kernels: ops/*.cu.
+// CudaContext. Kernels: ops/*.cu. q8_0 / q4_0 weights are repacked at upload() into the planar
+// layout of ops/matmul_quant.cu (same size; row views of such a device tensor are not valid).
 #include "backends/cuda/cuda_backend.h"
 
 #include <algorithm>
@@ -10,10 +11,12 @@
 #include <cstring>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "backends/cuda/cuda_context.h"
 #include "backends/cuda/cuda_module.h"
 #include "backends/cuda/fusion.h"
+#include "core/quant.h"
 
 namespace gemma::cuda {
 namespace {
@@ -26,6 +29,10 @@ ElemType elem_type(DType t) {
             return ElemType::f16;
         case DType::bf16:
             return ElemType::bf16;
+        case DType::q8_0:
+            return ElemType::q8_0;
+        case DType::q4_0:
+            return ElemType::q4_0;
         default:
             return ElemType::none;
     }
@@ -80,7 +87,10 @@ public:
         return b;
     }
 
-    bool supports(const OpDesc & op) const override { return is_float(op.a) && is_float(op.b); }
+    bool supports(const OpDesc & op) const override {
+        bool quant_ok = op.op == Op::matmul || op.op == Op::get_rows;  // ops/matmul_quant.cu
+        return is_float(op.a) && (is_float(op.b) || (quant_ok && dtype_is_quant(op.b)));
+    }
 
     Result<Tensor> alloc(DType dtype, const Shape & shape) override {
         for (int64_t d : shape)
@@ -98,6 +108,8 @@ public:
     }
 
     Result<Tensor> upload(const Tensor & src) override {
+        if (dtype_is_quant(src.dtype) && src.where == Where::host && !src.empty())
+            return upload_planar(src);
         Tensor t = src;
         auto mem = ctx_->alloc(src.nbytes(), src.empty());
         if (!mem) return mem.error();
@@ -151,14 +163,23 @@ public:
             if (!mapped) return mapped.error();
             tab = *mapped;
         }
-        GetRowsParams p{tab,          ids.ptr<int32_t>(), f32p<float>(out),       ids.dim(0),
-                        table.dim(1), table.dim(0),       elem_type(table.dtype), scale};
+        GetRowsParams p{tab,
+                        ids.ptr<int32_t>(),
+                        f32p<float>(out),
+                        ids.dim(0),
+                        table.dim(1),
+                        table.dim(0),
+                        elem_type(table.dtype),
+                        scale,
+                        table.where == Where::device ? 1 : 0,  // uploaded quant tables are planar
+                        0};
         return ctx_->queue().push<GetRowsParams, launch_get_rows>("get_rows", p);
     }
 
     Status matmul(const Tensor & x, const Tensor & w, const Tensor & out) override {
         GEMMA_TRY(op_check::matmul(x, w, out));
         GEMMA_TRY(devices(Op::matmul, {&x, &w, &out}));
+        if (dtype_is_quant(w.dtype)) return matmul_quant(x, w, out);
         MatmulParams p{f32p<const float>(x),
                        w.data,
                        f32p<float>(out),
@@ -346,6 +367,58 @@ public:
 
 private:
     bool fuse() const { return ctx_->options().fuse; }
+
+    // A q8_0 / q4_0 host tensor regrouped into the planar layout, then copied (synchronously:
+    // the planar host copy is freed on return).
+    Result<Tensor> upload_planar(const Tensor & src) {
+        GEMMA_TRY(quant_check_row(src.dtype, src.dim(-1), "cuda: upload"));
+        const int64_t cols = src.dim(-1), rows = src.numel() / cols;
+        std::vector<uint8_t> planar(src.nbytes());
+        quant_to_planar(src.dtype, src.data, rows, cols, planar.data());
+        Tensor t = src;
+        auto mem = ctx_->alloc(src.nbytes(), false);
+        if (!mem) return mem.error();
+        t.owner = std::move(*mem);
+        t.data = t.owner.get();
+        t.where = Where::device;
+        GEMMA_TRY(ctx_->flush());
+        GEMMA_CUDA_TRY(gpuMemcpyAsync(t.data, planar.data(), planar.size(), gpuMemcpyHostToDevice,
+                                      ctx_->stream()));
+        GEMMA_TRY(ctx_->wait());
+        return t;
+    }
+
+    // Quantized weights: gemv for decode, dequantized tiles + cuBLAS for prefill.
+    Status matmul_quant(const Tensor & x, const Tensor & w, const Tensor & out) {
+        QuantMatmulParams p{f32p<const float>(x),
+                            w.data,
+                            f32p<float>(out),
+                            nullptr,
+                            nullptr,
+                            x.dim(0),
+                            x.dim(1),
+                            w.dim(0),
+                            0,
+                            elem_type(w.dtype),
+                            MatmulPath::tiled};
+        if (p.n <= kGemvMaxRows) {  // decode: aligned x -> the vector kernel
+            if (reinterpret_cast<uintptr_t>(p.x) % 16 == 0) p.path = MatmulPath::gemv;
+            return ctx_->queue().push<QuantMatmulParams, launch_matmul_quant>("matmul_quant", p);
+        }
+        CudaPrecision prec = ctx_->options().precision;
+        p.path = prec == CudaPrecision::f32       ? MatmulPath::blas_f32
+                 : prec == CudaPrecision::split16 ? MatmulPath::blas_split
+                                                  : MatmulPath::blas_lowp;
+        p.tile_rows = matmul_quant_tile_rows(p.k, p.m);
+        size_t wbytes = size_t(p.tile_rows * p.k) * (p.path == MatmulPath::blas_f32 ? 4 : 2);
+        auto sw = ctx_->scratch(2, wbytes);
+        if (!sw) return sw.error();
+        auto sx = ctx_->scratch(3, matmul_quant_scratch_x_bytes(p.n, p.k, p.tile_rows));
+        if (!sx) return sx.error();
+        p.scratch_w = *sw;
+        p.scratch_x = *sx;
+        return ctx_->queue().push<QuantMatmulParams, launch_matmul_quant>("matmul_quant", p);
+    }
 
     Status devices(Op op, std::initializer_list<const Tensor *> ts) {
         static const char * const kArgs[] = {"input 1", "input 2", "input 3",

@@ -34,6 +34,9 @@ struct TextModelOptions {
     // The precision the reference would run in; decides the rounding of the embedding scales
     // (f32: exact sqrt(H), sqrt(P) as in the goldens; bf16: rounded, as the bf16 release runs).
     DType compute_dtype = DType::f32;
+    // Storage of the matrices (load_text_model, make_synthetic_text_model): as stored, or
+    // quantized to q8_0 / q4_0 at load time (weights.h WeightType).
+    WeightType weights = WeightType::stored;
 };
 
 // Multimodal soft tokens (spec §5.4): chunk rows [row, row + embeds.dim(0)) take `embeds`

@@ -1,7 +1,14 @@
-// Binding Gemma 4 text weights by name (spec gemma4-text §9.1) and making synthetic ones.
+// Binding Gemma 4 text weights by name (spec gemma4-text §9.1), quantizing them on request, and
+// making synthetic ones.
 #include "model/gemma4/weights.h"
 
+#include <algorithm>
 #include <cmath>
+#include <thread>
+#include <vector>
+
+#include "core/log.h"
+#include "core/quant.h"
 
 namespace gemma::gemma4 {
 namespace {
@@ -70,6 +77,40 @@ Tensor random_tensor(const WeightSpec & spec, DType dtype, Rng & rng) {
     return t;
 }
 
+// splitmix64: independent per-row streams for synthetic quantized weights (rows run in parallel).
+uint64_t mix(uint64_t x) {
+    x += 0x9E3779B97F4A7C15ULL;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+    return x ^ (x >> 31);
+}
+
+// A random [rows, cols] matrix (uniform, bound 1/sqrt(cols)) generated straight into `type`
+// blocks, rows split across all cores; row r's values depend only on (seed, r).
+Tensor random_quant_tensor(const WeightSpec & spec, DType type, uint64_t seed) {
+    Tensor t = tensor_host(type, spec.shape);
+    const int64_t rows = spec.shape[0], cols = spec.shape[1];
+    const size_t row_bytes = dtype_row_bytes(type, size_t(cols));
+    const float bound = 1.0f / std::sqrt(float(cols));
+    auto run = [&](int64_t r0, int64_t r1) {
+        std::vector<float> buf(static_cast<size_t>(cols));
+        for (int64_t r = r0; r < r1; ++r) {
+            Rng rng{mix(seed ^ mix(uint64_t(r))) | 1};
+            for (float & v : buf) v = bound * rng.uniform();
+            quantize_row(type, buf.data(), cols, t.ptr<uint8_t>() + size_t(r) * row_bytes);
+        }
+    };
+    const int64_t n_threads = std::clamp<int64_t>(std::thread::hardware_concurrency(), 1,
+                                                  std::max<int64_t>(1, rows / 256));
+    std::vector<std::thread> workers;
+    const int64_t per = (rows + n_threads - 1) / n_threads;
+    for (int64_t i = 1; i < n_threads; ++i)
+        if (i * per < rows) workers.emplace_back(run, i * per, std::min(rows, (i + 1) * per));
+    run(0, std::min(rows, per));
+    for (std::thread & w : workers) w.join();
+    return t;
+}
+
 Status check_backend_dtype(Backend & backend, const std::string & name, const Tensor & t) {
     if (backend.supports({Op::matmul, DType::f32, t.dtype})) return Status::success();
     return make_error(ErrorCode::unsupported,
@@ -77,7 +118,56 @@ Status check_backend_dtype(Backend & backend, const std::string & name, const Te
                              name.c_str(), dtype_name(t.dtype), backend.info().name.c_str()));
 }
 
+// The tensor as it should be uploaded: quantized when `want` differs from its dtype.
+Result<Tensor> as_weight(const Tensor & t, DType want, const std::string & name) {
+    if (want == t.dtype) return t;
+    return quantize_tensor(t, want, name);
+}
+
 }  // namespace
+
+const char * weight_type_name(WeightType t) {
+    switch (t) {
+        case WeightType::stored:
+            return "bf16";
+        case WeightType::q8_0:
+            return "q8_0";
+        case WeightType::q4_0:
+            return "q4_0";
+    }
+    return "?";
+}
+
+Result<WeightType> parse_weight_type(const std::string & s) {
+    if (s == "bf16" || s == "stored") return WeightType::stored;
+    if (s == "q8_0") return WeightType::q8_0;
+    if (s == "q4_0") return WeightType::q4_0;
+    return make_error(
+        ErrorCode::invalid_argument,
+        format("unknown weight type '%s' (choose bf16 = as stored, q8_0 or q4_0)", s.c_str()));
+}
+
+DType weight_dtype_for(const WeightSpec & spec, const TextConfig & /*cfg*/, DType stored,
+                       WeightType weights) {
+    if (weights == WeightType::stored || spec.shape.size() != 2) return stored;
+    if (spec.shape[1] % kQuantBlock != 0) return stored;  // tiny test models only
+    bool head = spec.name.ends_with("embed_tokens.weight") || spec.name == "lm_head.weight";
+    if (weights == WeightType::q8_0 || head) return DType::q8_0;
+    return DType::q4_0;
+}
+
+size_t text_weight_bytes(const TextWeights & w) {
+    size_t bytes = w.embed.nbytes() + w.ple_embed.nbytes() + w.ple_model_proj.nbytes() +
+                   w.ple_norm.nbytes() + w.final_norm.nbytes();
+    if (w.lm_head.data != w.embed.data) bytes += w.lm_head.nbytes();
+    for (const LayerWeights & l : w.layers)
+        for (const Tensor * t :
+             {&l.input_norm, &l.q_proj, &l.q_norm, &l.k_proj, &l.k_norm, &l.v_proj, &l.o_proj,
+              &l.post_attn_norm, &l.pre_ffw_norm, &l.gate_proj, &l.up_proj, &l.down_proj,
+              &l.post_ffw_norm, &l.ple_gate, &l.ple_proj, &l.post_ple_norm, &l.layer_scalar})
+            if (!t->empty()) bytes += t->nbytes();
+    return bytes;
+}
 
 std::vector<WeightSpec> text_weight_specs(const TextConfig & c, const std::string & prefix,
                                           TextWeights & w) {
@@ -101,13 +191,18 @@ std::vector<WeightSpec> text_weight_specs(const TextConfig & c, const std::strin
 }
 
 Result<TextWeights> load_text_weights(const io::TensorSource & src, const Config & cfg,
-                                      Backend & backend) {
+                                      Backend & backend, WeightType weights) {
     TextWeights w;
+    int kept = 0;
     for (const WeightSpec & spec : text_weight_specs(cfg.text, cfg.weight_prefix, w)) {
         auto t = src.get_checked(spec.name, spec.shape);
         if (!t.ok()) return t.error();
-        GEMMA_TRY(check_backend_dtype(backend, spec.name, *t));
-        auto up = backend.upload(*t);
+        DType want = weight_dtype_for(spec, cfg.text, t->dtype, weights);
+        if (weights != WeightType::stored && spec.shape.size() == 2 && want == t->dtype) ++kept;
+        auto host = as_weight(*t, want, spec.name);
+        if (!host.ok()) return host.error();
+        GEMMA_TRY(check_backend_dtype(backend, spec.name, *host));
+        auto up = backend.upload(*host);
         if (!up.ok()) return up.error();
         *spec.slot = std::move(*up);
     }
@@ -115,23 +210,33 @@ Result<TextWeights> load_text_weights(const io::TensorSource & src, const Config
     if (!cfg.text.tie_word_embeddings && src.find_or_null("lm_head.weight") != nullptr) {
         auto t = src.get_checked("lm_head.weight", w.embed.shape);
         if (!t.ok()) return t.error();
-        GEMMA_TRY(check_backend_dtype(backend, "lm_head.weight", *t));
-        auto up = backend.upload(*t);
+        WeightSpec head{"lm_head.weight", w.embed.shape, nullptr};
+        auto host = as_weight(*t, weight_dtype_for(head, cfg.text, t->dtype, weights), head.name);
+        if (!host.ok()) return host.error();
+        GEMMA_TRY(check_backend_dtype(backend, "lm_head.weight", *host));
+        auto up = backend.upload(*host);
         if (!up.ok()) return up.error();
         w.lm_head = std::move(*up);
     }
+    if (kept > 0)
+        GEMMA_LOG_INFO("%s weights: %d matrices with rows not a multiple of 32 kept as stored",
+                       weight_type_name(weights), kept);
     return w;
 }
 
 Result<TextWeights> make_synthetic_text_weights(const Config & cfg, Backend & backend,
-                                                uint64_t seed, DType dtype) {
+                                                uint64_t seed, DType dtype, WeightType weights) {
     if (dtype != DType::f32 && dtype != DType::bf16 && dtype != DType::f16)
         return make_error(ErrorCode::unsupported,
                           format("synthetic weights in %s are not supported", dtype_name(dtype)));
     TextWeights w;
     Rng rng{seed * 0x9E3779B97F4A7C15ULL + 1};
+    uint64_t index = 0;
     for (const WeightSpec & spec : text_weight_specs(cfg.text, cfg.weight_prefix, w)) {
-        Tensor host = random_tensor(spec, dtype, rng);
+        DType want = weight_dtype_for(spec, cfg.text, dtype, weights);
+        ++index;
+        Tensor host = want == dtype ? random_tensor(spec, dtype, rng)
+                                    : random_quant_tensor(spec, want, mix(seed + index));
         GEMMA_TRY(check_backend_dtype(backend, spec.name, host));
         auto up = backend.upload(host);
         if (!up.ok()) return up.error();

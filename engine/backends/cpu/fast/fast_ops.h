@@ -13,6 +13,8 @@ namespace gemma::cpu::fast {
 inline float * f32_data(const Tensor & t) { return static_cast<float *>(t.data); }
 
 void matmul(ThreadPool & pool, const Tensor & x, const Tensor & w, const Tensor & out);
+// matmul with q8_0 / q4_0 weights (matmul_quant.cpp); matmul() dispatches to it.
+void matmul_quant(ThreadPool & pool, const Tensor & x, const Tensor & w, const Tensor & out);
 void rms_norm(ThreadPool & pool, const Tensor & x, const Tensor & w, float eps, const Tensor & out);
 void rope(ThreadPool & pool, const Tensor & x, const Tensor & positions, const Tensor & freqs,
           const Tensor & out);
@@ -31,7 +33,7 @@ void softcap(ThreadPool & pool, const Tensor & x, float cap, const Tensor & out)
 void copy(ThreadPool & pool, const Tensor & src, const Tensor & dst);
 void transpose01(const Tensor & x, const Tensor & out);
 
-// Row r (width d) of a float tensor (f32/f16/bf16) widened to f32 into dst.
+// Row r (width d) of a float (f32/f16/bf16) or q8_0/q4_0 tensor as f32 into dst.
 void load_row_f32(const Tensor & t, int64_t r, float * dst);
 
 }  // namespace gemma::cpu::fast

@@ -2,12 +2,14 @@
 // decode and prefill: bf16 widened in registers, 4x4 register tiles, x taken 32 rows at a time so
 // the weights stream once per block; the pool splits output rows. It measured 5x faster than
 // widening bf16 tiles for OpenBLAS sgemm (16-core Xeon, n = 128: 941 vs 181 GFLOPS), so OpenBLAS
-// is not used. f16 weights (rare) are widened per block of rows first.
+// is not used. f16 weights (rare) are widened per block of rows first. q8_0/q4_0 weights:
+// matmul_quant.cpp.
 #include <algorithm>
 #include <vector>
 
 #include "backends/cpu/fast/fast_ops.h"
 #include "backends/cpu/fast/simd.h"
+#include "core/quant.h"
 
 namespace gemma::cpu::fast {
 namespace {
@@ -45,6 +47,11 @@ void load_row_f32(const Tensor & t, int64_t r, float * dst) {
         case DType::bf16:
             simd::bf16_to_f32(t.ptr<uint16_t>() + r * d, d, 1.0f, dst);
             break;
+        case DType::q8_0:
+        case DType::q4_0:
+            simd::dequantize_row(t.ptr<uint8_t>() + size_t(r) * dtype_row_bytes(t.dtype, size_t(d)),
+                                 t.dtype == DType::q8_0, d, dst);
+            break;
         default: {
             const uint16_t * p = t.ptr<uint16_t>() + r * d;
             for (int64_t j = 0; j < d; ++j) dst[j] = f16_to_f32(p[j]);
@@ -55,6 +62,7 @@ void load_row_f32(const Tensor & t, int64_t r, float * dst) {
 void matmul(ThreadPool & pool, const Tensor & x, const Tensor & w, const Tensor & out) {
     int64_t n = x.dim(0), m = w.dim(0);
     if (n == 0 || m == 0) return;
+    if (dtype_is_quant(w.dtype)) return matmul_quant(pool, x, w, out);
     pool.parallel_for(m, rows_grain(m, pool.size()),
                       [&](int64_t r0, int64_t r1) { matmul_rows(x, w, out, r0, r1); });
 }

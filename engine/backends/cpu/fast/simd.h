@@ -26,6 +26,20 @@ float dot(const float * a, const float * b, int64_t n);
 // y[j] += a · x[j].
 void axpy(float a, const float * x, float * y, int64_t n);
 
+// ---- q8_0 / q4_0 weights (simd_quant.cpp) ----
+// Activations for integer dots: per 32-value block of x (k a multiple of 32), d[b] = max|x| /
+// 32767 and q = round(x / d[b]) as int16.
+void quantize_acts_i16(const float * x, int64_t k, int16_t * q, float * d);
+// y[i·ldy + r] = Σ_b d_w[r, b] · d_x[i, b] · Σ_j q_w[r, b, j] · q_x[i, b, j] for r < rows, i < nx:
+// w = `rows` consecutive GGUF block rows of k values; xq [nx, k], xd [nx, k/32] from
+// quantize_acts_i16. Each weight row is read once and reused for all nx rows of x.
+void gemv_q8_0(const uint8_t * w, int64_t rows, const int16_t * xq, const float * xd, int64_t nx,
+               int64_t k, float * y, int64_t ldy);
+void gemv_q4_0(const uint8_t * w, int64_t rows, const int16_t * xq, const float * xd, int64_t nx,
+               int64_t k, float * y, int64_t ldy);
+// One row of k values (GGUF q8_0 blocks when q8, else q4_0) to f32, exactly (q · d).
+void dequantize_row(const uint8_t * src, bool q8, int64_t k, float * y);
+
 // ---- element-wise and row kernels (simd_math.cpp); y may alias x / a ----
 float sum_squares(const float * x, int64_t n);
 // y[j] = (x[j] · s) · w[j]; w may be null (no weight).

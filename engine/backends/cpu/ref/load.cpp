@@ -1,5 +1,7 @@
-// Reading weight elements of any float dtype as f32 (bf16/f16 upcast exactly).
+// Reading weight elements of any float dtype as f32 (bf16/f16 upcast exactly; q8_0/q4_0 rows
+// dequantized exactly: value = q · d in f32).
 #include "backends/cpu/ref/ref_ops.h"
+#include "core/quant.h"
 #include "core/status.h"
 
 namespace gemma::cpu::ref {
@@ -20,6 +22,11 @@ float load_f32(const Tensor & t, int64_t i) {
 
 void load_row_f32(const Tensor & t, int64_t r, float * dst) {
     int64_t d = t.dim(-1);
+    if (dtype_is_quant(t.dtype)) {
+        dequantize_row(t.dtype, t.ptr<uint8_t>() + size_t(r) * dtype_row_bytes(t.dtype, size_t(d)),
+                       d, dst);
+        return;
+    }
     for (int64_t j = 0; j < d; ++j) dst[j] = load_f32(t, r * d + j);
 }
 

@@ -14,7 +14,7 @@ inline float * f32_data(const Tensor & t) { return static_cast<float *>(t.data);
 
 // Element i of a float tensor (f32/f16/bf16) as f32.
 float load_f32(const Tensor & t, int64_t i);
-// Row r (of width d) of a 2-D float tensor into dst[0..d).
+// Row r (of width d) of a 2-D float or q8_0/q4_0 tensor into dst[0..d).
 void load_row_f32(const Tensor & t, int64_t r, float * dst);
 
 void get_rows(const Tensor & table, const Tensor & ids, float scale, const Tensor & out);

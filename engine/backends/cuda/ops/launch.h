@@ -19,13 +19,16 @@ struct LaunchEnv {
     bool pdl = false;  // launch kernels with programmatic dependent launch (sm_90+)
 };
 
-// Element type of a weight-like operand (table, w, b, copy src/dst).
-enum class ElemType : int32_t { f32 = 0, f16 = 1, bf16 = 2, none = 3 };
+// Element type of a weight-like operand (table, w, b, copy src/dst). q8_0 / q4_0 only as
+// get_rows tables and matmul weights (ops/matmul_quant.cu).
+enum class ElemType : int32_t { f32 = 0, f16 = 1, bf16 = 2, none = 3, q8_0 = 4, q4_0 = 5 };
 
 using LaunchResult = const char *;
 
 // table [v, d] (device or mapped host), ids [n] -> out [n, d] = table[ids] * scale, zero rows
 // for ids outside [0, v).
+// q8_0 / q4_0 tables: planar (uploaded, core/quant.h quant_to_planar) or GGUF blocks (a table
+// left in mapped host memory).
 struct GetRowsParams {
     const void * table;
     const int32_t * ids;
@@ -33,8 +36,11 @@ struct GetRowsParams {
     int64_t n, d, v;
     ElemType type;
     float scale;
+    int32_t planar;  // quantized tables: 1 = planar layout, 0 = GGUF blocks
+    int32_t pad;     // zero: records are compared byte for byte (graph replay)
 };
 LaunchResult launch_get_rows(const GetRowsParams & p, gpuStream_t s, const LaunchEnv & env);
+LaunchResult launch_get_rows_quant(const GetRowsParams & p, gpuStream_t s, const LaunchEnv & env);
 
 // How a matmul runs; chosen on the host (it decides the scratch size).
 enum class MatmulPath : int32_t {
@@ -73,6 +79,31 @@ struct MatmulParams {
 LaunchResult launch_matmul(const MatmulParams & p, gpuStream_t s, const LaunchEnv & env);
 // Whether the gemv kernel can read these operands with 16-byte loads.
 bool matmul_gemv_ok(const float * x, const void * w, int64_t k, ElemType type);
+
+// x [n, k] f32, w [m, k] q8_0 / q4_0 in the planar device layout (quants plane [m, qbytes],
+// then f16 scales [m, k/32]) -> out [n, m] f32 (ops/matmul_quant.cu). Paths:
+// - gemv (n ≤ kGemvMaxRows, x 16-byte aligned): warp per weight row, 16-byte quant loads,
+//   exact dequantization in registers, f32 accumulation;
+// - simple: the same rows with scalar loads (unaligned x);
+// - blas_*: weight tiles of tile_rows rows dequantized into scratch_w (bf16, or f32 for
+//   blas_f32), cuBLAS per tile as the 16-bit matmul paths (x split / rounded in scratch_x),
+//   then the tile's columns scattered into out.
+struct QuantMatmulParams {
+    const float * x;
+    const void * w;
+    float * out;
+    void * scratch_w;  // tile_rows · k values (bf16 or f32)
+    void * scratch_x;  // blas_split/lowp: 2 · n · k bf16 (hi, lo); then n · tile_rows f32
+    int64_t n, k, m, tile_rows;
+    ElemType type;     // q8_0 or q4_0
+    MatmulPath path;   // gemv, tiled (= simple), blas_lowp, blas_split, blas_f32
+};
+LaunchResult launch_matmul_quant(const QuantMatmulParams & p, gpuStream_t s,
+                                 const LaunchEnv & env);
+// Rows of a dequantized weight tile for k columns (bounds scratch_w to ~16 MiB of bf16).
+int64_t matmul_quant_tile_rows(int64_t k, int64_t m);
+// Bytes of scratch_x for a tiled quant matmul.
+size_t matmul_quant_scratch_x_bytes(int64_t n, int64_t k, int64_t tile_rows);
 
 // x [r, d] -> out = x / sqrt(mean(x²) + eps) ⊙ w (type none: no w).
 struct RmsNormParams {

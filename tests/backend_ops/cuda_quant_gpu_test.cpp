@@ -1,0 +1,120 @@
+// CUDA q8_0 / q4_0 kernels (ops/matmul_quant.cu) vs cpu-ref: decode GEMV for 1..8 rows, the
+// scalar kernel for unaligned x, prefill through dequantized bf16 / f32 tiles (one tile and
+// several, scattered into out), get_rows from uploaded (planar) and host (GGUF block) tables.
+// Runs for "cuda", "cuda-f32" and "cuda-bf16"; skipped without a GPU.
+#include "core/quant.h"
+#include "cuda_harness.h"
+
+namespace gemma::cuda_test {
+namespace {
+
+constexpr double kTol = 1e-7;  // exact dequantization, f32 accumulation, other summation order
+
+// n > 8 with 16-bit tiles: each dequantized weight rounded to bf16 (2^-9 relative, NMSE ≈
+// 2^-18 / 3 ≈ 1.3e-6); "cuda-bf16" also rounds x once (about as much again).
+constexpr double kTileTol = 1e-5;
+
+Tensor quantized_host(DType t, Shape shape, uint32_t seed, float bound) {
+    Tensor f = random_host(DType::f32, std::move(shape), seed, -bound, bound);
+    auto q = quantize_tensor(f, t, "gpu test weight", 1);
+    EXPECT_TRUE(q.ok()) << (q.ok() ? "" : q.error().message);
+    return q.ok() ? *q : Tensor{};
+}
+
+class CudaQuant : public ::testing::TestWithParam<std::string> {
+protected:
+    void SetUp() override {
+        std::string why = open_backends(GetParam(), b_);
+        if (!why.empty()) GTEST_SKIP() << why;
+    }
+    double tile_tol() const { return GetParam() == "cuda-f32" ? kTol : kTileTol; }
+    Backends b_;
+};
+
+struct Case {
+    int64_t n, k, m;
+};
+
+TEST_P(CudaQuant, Supports) {
+    for (DType t : {DType::q8_0, DType::q4_0}) {
+        EXPECT_TRUE(b_.gpu->supports({Op::matmul, DType::f32, t}));
+        EXPECT_TRUE(b_.gpu->supports({Op::get_rows, DType::f32, t}));
+        EXPECT_FALSE(b_.gpu->supports({Op::rms_norm, DType::f32, t}));
+    }
+}
+
+TEST_P(CudaQuant, MatmulDecodeGemv) {
+    const Case cases[] = {{1, 2560, 512}, {1, 32, 7},   {2, 96, 33}, {3, 256, 257},
+                          {4, 1024, 40},  {5, 64, 100}, {8, 512, 9}, {1, 10240, 64}};
+    for (DType t : {DType::q8_0, DType::q4_0}) {
+        for (const Case & c : cases) {
+            Tensor x = random_host(DType::f32, {c.n, c.k}, 11);
+            Tensor w = quantized_host(t, {c.m, c.k}, 12, 0.1f);
+            expect_match(
+                b_, DType::f32, {c.n, c.m}, kTol,
+                [&](Backend & be, const Tensor & out) {
+                    return be.matmul(copy_in(be, x), put(be, w), out);
+                },
+                format("matmul %s n=%lld k=%lld m=%lld", dtype_name(t), (long long)c.n,
+                       (long long)c.k, (long long)c.m));
+        }
+    }
+}
+
+TEST_P(CudaQuant, MatmulUnalignedX) {  // x starts one float into a buffer: the scalar kernel
+    const int64_t n = 3, k = 96, m = 45;
+    Tensor xs = random_host(DType::f32, {n * k + 1}, 13);
+    for (DType t : {DType::q8_0, DType::q4_0}) {
+        Tensor w = quantized_host(t, {m, k}, 14, 0.1f);
+        expect_match(
+            b_, DType::f32, {n, m}, kTol,
+            [&](Backend & be, const Tensor & out) {
+                Tensor x = tensor_reshape(tensor_rows(copy_in(be, xs), 1, n * k), {n, k});
+                return be.matmul(x, put(be, w), out);
+            },
+            std::string("matmul unaligned x ") + dtype_name(t));
+    }
+}
+
+TEST_P(CudaQuant, MatmulPrefillTiles) {
+    // k = 8192: 1024-row tiles, so m = 1500 takes two tiles (scattered); the others one.
+    const Case cases[] = {{9, 64, 11}, {40, 256, 512}, {37, 160, 131}, {64, 8192, 1500}};
+    for (DType t : {DType::q8_0, DType::q4_0}) {
+        for (const Case & c : cases) {
+            Tensor x = random_host(DType::f32, {c.n, c.k}, 15);
+            Tensor w = quantized_host(t, {c.m, c.k}, 16, 0.05f);
+            expect_match(
+                b_, DType::f32, {c.n, c.m}, tile_tol(),
+                [&](Backend & be, const Tensor & out) {
+                    return be.matmul(copy_in(be, x), put(be, w), out);
+                },
+                format("matmul prefill %s n=%lld k=%lld m=%lld", dtype_name(t), (long long)c.n,
+                       (long long)c.k, (long long)c.m));
+        }
+    }
+}
+
+TEST_P(CudaQuant, GetRows) {
+    Tensor ids = i32_host({0, 36, 5, -1, 37, 5, 12});  // -1 and 37: zero rows
+    for (DType t : {DType::q8_0, DType::q4_0}) {
+        Tensor table = quantized_host(t, {37, 96}, 17, 1.0f);
+        expect_match(
+            b_, DType::f32, {7, 96}, kTol,
+            [&](Backend & be, const Tensor & out) {
+                return be.get_rows(put(be, table), put(be, ids), 1.5f, out);
+            },
+            std::string("get_rows uploaded ") + dtype_name(t));
+        expect_match(  // a table left in host memory keeps the GGUF block layout
+            b_, DType::f32, {7, 96}, kTol,
+            [&](Backend & be, const Tensor & out) {
+                return be.get_rows(table, put(be, ids), 1.5f, out);
+            },
+            std::string("get_rows host table ") + dtype_name(t));
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Cuda, CudaQuant, ::testing::Values("cuda", "cuda-f32", "cuda-bf16"),
+                         [](const auto & info) { return test_name(info.param); });
+
+}  // namespace
+}  // namespace gemma::cuda_test
