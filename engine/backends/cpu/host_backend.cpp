@@ -3,6 +3,8 @@
 
 #include <cstring>
 
+#include "core/kv_quant.h"
+
 namespace gemma::cpu {
 
 Status need_host(const Tensor & t, const char * what) {
@@ -12,6 +14,9 @@ Status need_host(const Tensor & t, const char * what) {
 
 bool HostBackend::supports(const OpDesc & op) const {
     auto is_float = [](DType t) { return t == DType::f32 || t == DType::f16 || t == DType::bf16; };
+    if (op.op == Op::kv_store || op.op == Op::attention)  // b: the cache type
+        return op.a == DType::f32 && kv_cache_dtype_ok(op.b);
+    if (op.op == Op::copy && op.a == DType::q8_0) return op.b == DType::q8_0;  // KV rows
     return is_float(op.a) && is_float(op.b);
 }
 
