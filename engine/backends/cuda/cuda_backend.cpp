@@ -12,6 +12,7 @@
 #include "backends/cuda/cuda_context.h"
 #include "backends/cuda/cuda_module.h"
 #include "backends/cuda/fusion.h"
+#include "core/kv_quant.h"
 
 namespace gemma::cuda {
 namespace {
@@ -30,6 +31,11 @@ ElemType elem_type(DType t) {
 }
 
 bool is_float(DType t) { return t == DType::f32 || t == DType::f16 || t == DType::bf16; }
+
+// A cache type op_check accepted (f32, bf16, q8_0).
+KvType kv_type(DType t) {
+    return t == DType::q8_0 ? KvType::q8_0 : t == DType::bf16 ? KvType::bf16 : KvType::f32;
+}
 
 Status on_device(Op op, const char * arg, const Tensor & t) {
     if (t.empty() || t.where == Where::device) return Status::success();
@@ -78,7 +84,14 @@ public:
         return b;
     }
 
-    bool supports(const OpDesc & op) const override { return is_float(op.a) && is_float(op.b); }
+    // Float activations and weights; KV caches (kv_store, attention: OpDesc::b) f32, bf16 or
+    // q8_0; q8_0 -> q8_0 copies.
+    bool supports(const OpDesc & op) const override {
+        if (op.op == Op::kv_store || op.op == Op::attention)
+            return op.a == DType::f32 && kv_cache_dtype_ok(op.b);
+        if (op.op == Op::copy && op.a == DType::q8_0) return op.b == DType::q8_0;
+        return is_float(op.a) && is_float(op.b);
+    }
 
     Result<Tensor> alloc(DType dtype, const Shape & shape) override {
         for (int64_t d : shape)
@@ -221,9 +234,10 @@ public:
         GEMMA_TRY(op_check::kv_store(k, v, pos, kc, vc));
         GEMMA_TRY(devices(Op::kv_store, {&k, &v, &pos, &kc, &vc}));
         KvStoreParams p{f32p<const float>(k), f32p<const float>(v),
-                        pos.ptr<int32_t>(),   f32p<float>(kc),
-                        f32p<float>(vc),      k.dim(0),
-                        k.dim(1) * k.dim(2),  kc.dim(0)};
+                        pos.ptr<int32_t>(),   kc.data,
+                        vc.data,              k.dim(0),
+                        k.dim(1) * k.dim(2),  kc.dim(0),
+                        kv_type(kc.dtype),    0};
         if (fuse() && fuse_kv_store(ctx_->queue(), p)) return Status::success();
         return ctx_->queue().push<KvStoreParams, launch_kv_store>("kv_store", p);
     }
@@ -240,8 +254,8 @@ public:
         int64_t n = q.dim(0), hq = q.dim(1), d = q.dim(2), slots = kc.dim(0);
         int64_t max_keys = desc.window > 0 ? std::min<int64_t>(slots, desc.window + n - 1) : slots;
         AttentionParams p{f32p<const float>(q),
-                          f32p<const float>(kc),
-                          f32p<const float>(vc),
+                          kc.data,
+                          vc.data,
                           pos.ptr<int32_t>(),
                           blocks.empty() ? nullptr : blocks.ptr<int32_t>(),
                           f32p<float>(out),
@@ -253,7 +267,8 @@ public:
                           slots,
                           1,
                           desc.window,
-                          desc.scale};
+                          desc.scale,
+                          kv_type(kc.dtype)};
         p.n_splits = attention_splits(n, hq, max_keys, ctx_->env().n_sms);
         if (p.n_splits > 1) {
             auto s = ctx_->scratch(1, size_t(n * hq * p.n_splits * (d + 2)) * sizeof(float));
@@ -287,7 +302,9 @@ public:
     Status copy(const Tensor & src, const Tensor & dst) override {
         GEMMA_TRY(op_check::copy(src, dst));
         GEMMA_TRY(devices(Op::copy, {&src, &dst}));
-        CopyParams p{src.data, dst.data, src.numel(), elem_type(src.dtype), elem_type(dst.dtype)};
+        int64_t same = src.dtype == dst.dtype ? int64_t(src.nbytes()) : 0;  // byte copy
+        CopyParams p{src.data,           dst.data,           src.numel(),
+                     elem_type(src.dtype), elem_type(dst.dtype), same};
         return ctx_->queue().push<CopyParams, launch_copy>("copy", p);
     }
 

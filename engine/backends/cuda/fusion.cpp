@@ -168,6 +168,7 @@ bool fuse_kv_store(OpQueue & q, const KvStoreParams & p) {
     r.k_cache = p.k_cache;
     r.v_cache = p.v_cache;
     r.slots = p.slots;
+    r.cache_type = p.type;  // any KV cache type: norm_rope stores f32, bf16 and q8_0 alike
     q.replace_last<NormRopeParams, launch_norm_rope>("norm_rope_store", r);
     return true;
 }
