@@ -20,12 +20,13 @@ Result<DType> kv_cache_dtype_parse(std::string_view name) {
                              int(name.size()), name.data()));
 }
 
-std::string kv_cache_dtype_check(DType t, int64_t head_dim) {
+std::string kv_cache_dtype_check(DType t, int64_t n_kv_heads, int64_t head_dim) {
     if (!kv_cache_dtype_ok(t))
         return format("KV cache type %s is not supported; use f32, bf16 or q8_0", dtype_name(t));
-    if (t == DType::q8_0 && head_dim % kQ8Block != 0)
-        return format("a q8_0 KV cache needs head_dim divisible by 32 (got %lld); use f32 or bf16",
-                      (long long)head_dim);
+    if (t == DType::q8_0 && (n_kv_heads * head_dim) % kQ8Block != 0)
+        return format("a q8_0 KV cache needs n_kv_heads x head_dim divisible by 32 (got %lld x "
+                      "%lld); use f32 or bf16",
+                      (long long)n_kv_heads, (long long)head_dim);
     return "";
 }
 

@@ -12,8 +12,10 @@
 
 namespace gemma {
 
-// q8_0 (GGUF layout): blocks of 32 values along a row, each an f16 scale d then 32 int8 q;
-// value = q·d with d = max|x| / 127 and q = round(x / d) (half away from zero), all in f32.
+// q8_0 (GGUF layout): blocks of 32 consecutive values of a cache slot's row [h_kv, D], each an f16
+// scale d then 32 int8 q; value = q·d with d = max|x| / 127 and q = round(x / d) (half away from
+// zero), all in f32. With D % 32 == 0 (Gemma 4: 256, 512) every block lies within one head along
+// D; smaller heads (the tiny test model's D = 16) share a block between neighbouring heads.
 constexpr int64_t kQ8Block = 32;
 constexpr size_t kQ8BlockBytes = 2 + 32;
 
@@ -22,9 +24,9 @@ bool kv_cache_dtype_ok(DType t);
 // "f32" | "bf16" | "q8_0" (also "q8") -> the type; invalid_argument naming the value and the
 // choices otherwise.
 Result<DType> kv_cache_dtype_parse(std::string_view name);
-// Empty when caches of type t can hold rows of head_dim values; else why not (q8_0 needs
-// head_dim % 32 == 0, other types must be KV cache types).
-std::string kv_cache_dtype_check(DType t, int64_t head_dim);
+// Empty when caches of type t can hold slot rows of n_kv_heads · head_dim values; else why not
+// (q8_0 needs that row divisible by 32; other types must be KV cache types).
+std::string kv_cache_dtype_check(DType t, int64_t n_kv_heads, int64_t head_dim);
 
 // One q8_0 block: 32 floats -> 34 bytes, and back. Non-finite inputs give deterministic but
 // meaningless blocks (caches hold RMS-normalized K/V, always finite).

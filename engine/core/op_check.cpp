@@ -31,15 +31,16 @@ Status need_i32(Op op, const char * arg, const Tensor & t, int64_t n) {
                           dtype_name(t.dtype), shape_str(t.shape).c_str()));
 }
 
-// KV caches: both of one KV cache type (f32, bf16, q8_0), non-empty, [S, h_kv, D] with D a
-// multiple of 32 for q8_0 (its blocks run along D).
+// KV caches: both of one KV cache type (f32, bf16, q8_0), non-empty, [S, h_kv, D] with h_kv·D a
+// multiple of 32 for q8_0 (its blocks run along each slot's row).
 Status need_caches(Op op, const Tensor & k_cache, const Tensor & v_cache) {
     if (k_cache.dtype != v_cache.dtype)
         return bad(op, format("k_cache and v_cache must have the same type (got %s and %s)",
                               dtype_name(k_cache.dtype), dtype_name(v_cache.dtype)));
     if (k_cache.empty() || v_cache.empty()) return bad(op, "k_cache and v_cache must be non-empty");
-    int64_t d = k_cache.ndim() == 3 ? k_cache.dim(2) : 0;
-    std::string why = kv_cache_dtype_check(k_cache.dtype, d);
+    bool three = k_cache.ndim() == 3;
+    std::string why = kv_cache_dtype_check(k_cache.dtype, three ? k_cache.dim(1) : 0,
+                                           three ? k_cache.dim(2) : 0);
     if (why.empty()) return Status::success();
     ErrorCode code =
         kv_cache_dtype_ok(k_cache.dtype) ? ErrorCode::invalid_argument : ErrorCode::unsupported;
@@ -142,11 +143,9 @@ Status unary(Op op, const Tensor & x, const Tensor & out) {
 // Float types convert into each other; q8_0 (KV cache rows) copies only into q8_0, whole blocks.
 Status copy(const Tensor & src, const Tensor & dst) {
     if (src.dtype == DType::q8_0 && dst.dtype == DType::q8_0) {
-        bool blocks = !src.empty() && !dst.empty() && src.ndim() >= 1 && dst.ndim() >= 1 &&
-                      src.dim(-1) % kQ8Block == 0 && dst.dim(-1) % kQ8Block == 0;
+        bool blocks = !src.empty() && !dst.empty() && src.numel() % kQ8Block == 0;
         return need(blocks && src.numel() == dst.numel(), Op::copy,
-                    "q8_0 src and dst must have the same element count and whole 32-value blocks "
-                    "in their last dimension",
+                    "q8_0 src and dst must have the same element count, whole 32-value blocks",
                     src, dst);
     }
     if (!is_float(src.dtype) || !is_float(dst.dtype))

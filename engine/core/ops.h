@@ -35,9 +35,9 @@ enum class Op : uint8_t {
     // pairs) and any factor; see rope_freqs() in model code.
     rope,
     // k, v: [n, h_kv, D] f32, positions: [n] i32, k_cache, v_cache: [S, h_kv, D] of one KV cache
-    // type: f32, bf16 (rounded to nearest even) or q8_0 (D % 32 == 0; blocks of 32 along D, the
-    // rule of core/kv_quant.h). Writes row i into slot positions[i] mod S (a ring buffer when
-    // S < context). supports({kv_store, f32, cache type}).
+    // type: f32, bf16 (rounded to nearest even) or q8_0 (h_kv·D % 32 == 0; blocks of 32 along each
+    // slot's row, i.e. along D when D % 32 == 0; the rule of core/kv_quant.h). Writes row i into
+    // slot positions[i] mod S (a ring buffer when S < context). supports({kv_store, f32, type}).
     kv_store,
     // q: [n, h_q, D], k_cache, v_cache: [S, h_kv, D], positions: [n] i32 (consecutive: one chunk
     // of one sequence, already stored) -> out [n, h_q, D] f32. Query head h uses KV head
@@ -63,7 +63,8 @@ enum class Op : uint8_t {
     // x -> out = cap · tanh(x / cap) (may alias x).
     softcap,
     // src -> dst, same numel; converts between f32/f16/bf16 (dst may be a view of a larger tensor).
-    // q8_0 -> q8_0 (KV cache rows) is a byte copy of whole blocks. supports({copy, src, dst}).
+    // q8_0 -> q8_0 (whole KV cache slot rows) is a byte copy of whole blocks.
+    // supports({copy, src, dst}).
     copy,
     // x: [a, b, c] -> out [b, a, c] (swap the two outer dims; out must not alias x).
     transpose01,

@@ -88,8 +88,10 @@ TEST(KvQuantNames, ParseAndReject) {
     EXPECT_EQ(bad.error().code, ErrorCode::invalid_argument);
     EXPECT_NE(bad.error().message.find("'q4_0'"), std::string::npos) << bad.error().message;
     EXPECT_NE(bad.error().message.find("f32, bf16 or q8_0"), std::string::npos);
-    EXPECT_FALSE(kv_cache_dtype_check(DType::q8_0, 48).empty());
-    EXPECT_TRUE(kv_cache_dtype_check(DType::q8_0, 256).empty());
+    EXPECT_FALSE(kv_cache_dtype_check(DType::q8_0, 1, 48).empty());
+    EXPECT_TRUE(kv_cache_dtype_check(DType::q8_0, 2, 16).empty());  // blocks span the 2 heads
+    EXPECT_TRUE(kv_cache_dtype_check(DType::q8_0, 2, 256).empty());
+    EXPECT_FALSE(kv_cache_dtype_check(DType::f16, 2, 256).empty());
 }
 
 TEST(KvTypesOpCheck, BadCachesAreErrors) {
@@ -102,8 +104,8 @@ TEST(KvTypesOpCheck, BadCachesAreErrors) {
     EXPECT_EQ(mixed.error().code, ErrorCode::invalid_argument);
     EXPECT_NE(mixed.error().message.find("same type"), std::string::npos) << mixed.error().message;
 
-    Tensor k48 = tensor_host(DType::f32, {1, 2, 48}), q48 = tensor_host(DType::q8_0, {4, 2, 64});
-    q48.shape = {4, 2, 48};  // a q8_0 row of 48 values cannot split into 32-value blocks
+    Tensor k48 = tensor_host(DType::f32, {1, 1, 48}), q48 = tensor_host(DType::q8_0, {4, 1, 64});
+    q48.shape = {4, 1, 48};  // a q8_0 slot row of 1 x 48 values cannot split into 32-value blocks
     Status odd = b->kv_store(k48, k48, pos, q48, q48);
     ASSERT_FALSE(odd.ok());
     EXPECT_EQ(odd.error().code, ErrorCode::invalid_argument);

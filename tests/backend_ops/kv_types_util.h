@@ -27,7 +27,8 @@ struct Scenario {
 };
 
 // Decode and prefill, full and sliding (ring wrapped), GQA and MHA, bidirectional blocks, and the
-// Gemma 4 E4B head sizes (256 sliding, 512 full). q8_0 needs D % 32 == 0, so every D here is.
+// Gemma 4 E4B head sizes (256 sliding, 512 full), and the tiny test model's D = 16 with 2 KV
+// heads (q8_0 blocks then span both heads of a slot; q8_0 needs h_kv·D % 32 == 0).
 inline std::vector<Scenario> scenarios() {
     const std::vector<int32_t> blocks = {-1, -1, 0, 0, 0, 0, -1, 1, 1, -1};
     return {
@@ -35,6 +36,8 @@ inline std::vector<Scenario> scenarios() {
         {"full prefill chunk", 4, 2, 64, 64, 0, 20, 13, {}},
         {"sliding prefill chunk", 4, 2, 32, 20, 8, 30, 13, {}},
         {"first token", 4, 1, 32, 16, 0, 0, 1, {}},
+        {"tiny sliding, d 16 (blocks span 2 heads)", 4, 2, 16, 10, 8, 25, 3, {}},
+        {"tiny full decode, d 16", 4, 2, 16, 40, 0, 30, 1, {}},
         {"mha", 3, 3, 64, 24, 0, 9, 5, {}},
         {"bidirectional blocks, sliding", 4, 2, 32, 13, 4, 5, 10, blocks},
         {"e4b sliding decode", 8, 2, 256, 512, 512, 700, 1, {}},

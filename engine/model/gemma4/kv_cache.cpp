@@ -16,10 +16,10 @@ size_t KvCache::bytes() const {
 
 Status kv_cache_type_check(const TextConfig & cfg, const Backend & backend, DType type) {
     if (!kv_cache_dtype_ok(type))
-        return make_error(ErrorCode::invalid_argument, kv_cache_dtype_check(type, 0));
+        return make_error(ErrorCode::invalid_argument, kv_cache_dtype_check(type, 0, 0));
     for (const LayerConfig & lc : cfg.layers) {
         if (!lc.owns_kv) continue;
-        std::string why = kv_cache_dtype_check(type, lc.head_dim);
+        std::string why = kv_cache_dtype_check(type, lc.n_kv_heads, lc.head_dim);
         if (!why.empty()) return make_error(ErrorCode::invalid_argument, why);
     }
     for (Op op : {Op::kv_store, Op::attention})

@@ -29,8 +29,9 @@ struct KvCache {
 };
 
 // Whether `backend` can keep this model's KV caches as `type`: invalid_argument for a type that
-// is not a KV cache type or a head_dim q8_0 cannot split into blocks, unsupported when the
-// backend's kv_store / attention do not take it. The message names the type and the choices.
+// is not a KV cache type or layer rows (n_kv_heads · head_dim) q8_0 cannot split into blocks of
+// 32, unsupported when the backend's kv_store / attention do not take it. The message names the
+// type and the choices.
 Status kv_cache_type_check(const TextConfig & cfg, const Backend & backend, DType type);
 
 // Allocates a cache on `backend`. invalid_argument for non-positive sizes; the type as above.

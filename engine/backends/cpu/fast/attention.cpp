@@ -34,28 +34,30 @@ bool allowed(const QueryView & qv, int64_t t) {
     return bq >= 0 && qv.blocks[t - qv.pos0] == bq;
 }
 
-// One KV head of a cache: slot s starts at base + s·stride bytes, d values of type `type`.
+// One KV head of a cache: element (slot s, this head, j) is flat element s·row + off + j.
 struct CacheHead {
-    const uint8_t * base;
-    size_t stride;
+    const uint8_t * base;  // the cache's first byte
+    int64_t row, off;      // h_kv·D, kvh·D
     DType type;
 
-    // Slot s as f32: in place for f32 caches, else widened into buf (d floats).
-    const float * row(int64_t s, int64_t d, float * buf) const {
-        const uint8_t * p = base + size_t(s) * stride;
-        if (type == DType::f32) return reinterpret_cast<const float *>(p);
-        if (type == DType::bf16)
-            simd::bf16_to_f32(reinterpret_cast<const uint16_t *>(p), d, 1.0f, buf);
-        else
-            kv_row_load(type, p, buf, d);
-        return buf;
+    // Slot s as d f32 values: in place for f32 caches, else widened into buf (d + 32 floats;
+    // q8_0 widens the whole blocks covering the head, which may span neighbouring heads).
+    const float * at(int64_t s, int64_t d, float * buf) const {
+        int64_t i = s * row + off;
+        if (type == DType::f32) return reinterpret_cast<const float *>(base) + i;
+        if (type == DType::bf16) {
+            simd::bf16_to_f32(reinterpret_cast<const uint16_t *>(base) + i, d, 1.0f, buf);
+            return buf;
+        }
+        int64_t first = i / kQ8Block * kQ8Block, end = (i + d + kQ8Block - 1) / kQ8Block * kQ8Block;
+        kv_row_load(type, base + dtype_row_bytes(type, size_t(first)), buf, end - first);
+        return buf + (i - first);
     }
 };
 
 CacheHead cache_head(const Tensor & cache, int64_t kvh) {
     int64_t hkv = cache.dim(1), d = cache.dim(2);
-    return {static_cast<const uint8_t *>(cache.data) + dtype_row_bytes(cache.dtype, size_t(kvh * d)),
-            dtype_row_bytes(cache.dtype, size_t(hkv * d)), cache.dtype};
+    return {static_cast<const uint8_t *>(cache.data), hkv * d, kvh * d, cache.dtype};
 }
 
 struct HeadArgs {
@@ -73,7 +75,7 @@ struct HeadScratch {
 
 void attend_head(const QueryView & qv, const HeadArgs & a, HeadScratch & hs) {
     std::vector<float> & scores = hs.scores;
-    hs.row.resize(size_t(a.d));
+    hs.row.resize(size_t(a.d + kQ8Block));
     int64_t len = qv.t_hi - qv.t_lo + 1;
     scores.assign(size_t(std::max<int64_t>(len, 0)), kNegInf);
     std::fill_n(a.out, a.d, 0.0f);
@@ -82,7 +84,7 @@ void attend_head(const QueryView & qv, const HeadArgs & a, HeadScratch & hs) {
     for (int64_t t = qv.t_lo; t <= qv.t_hi; ++t) {
         if (!all_visible && !allowed(qv, t)) continue;
         scores[size_t(t - qv.t_lo)] =
-            a.scale * simd::dot(a.q, a.kc.row(t % a.slots, a.d, hs.row.data()), a.d);
+            a.scale * simd::dot(a.q, a.kc.at(t % a.slots, a.d, hs.row.data()), a.d);
     }
     float mx = simd::max_value(scores.data(), len);
     if (mx == kNegInf) return;  // nothing visible
@@ -90,7 +92,7 @@ void attend_head(const QueryView & qv, const HeadArgs & a, HeadScratch & hs) {
     for (int64_t t = qv.t_lo; t <= qv.t_hi; ++t) {
         float w = scores[size_t(t - qv.t_lo)];
         if (w == 0.0f) continue;
-        simd::axpy(w * inv_sum, a.vc.row(t % a.slots, a.d, hs.row.data()), a.out, a.d);
+        simd::axpy(w * inv_sum, a.vc.at(t % a.slots, a.d, hs.row.data()), a.out, a.d);
     }
 }
 

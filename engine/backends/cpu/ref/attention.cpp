@@ -12,7 +12,7 @@
 namespace gemma::cpu::ref {
 namespace {
 
-// Byte address of element `i` (a multiple of 32 for q8_0) of a cache.
+// Byte address of element `i` (a block start for q8_0) of a cache.
 uint8_t * cache_at(const Tensor & cache, int64_t i) {
     return static_cast<uint8_t *>(cache.data) + dtype_row_bytes(cache.dtype, size_t(i));
 }
@@ -31,14 +31,17 @@ void kv_store(const Tensor & k, const Tensor & v, const Tensor & positions, cons
 
 namespace {
 
-// Head kvh of slot `slot` as d f32 values: the cache row itself for f32, else widened into buf.
+// Head kvh of slot `slot` as d f32 values: the cache row itself for f32, else widened into buf
+// (for q8_0 the whole blocks covering it: with D < 32 a block spans neighbouring heads).
 const float * cache_row(const Tensor & cache, int64_t slot, int64_t kvh, int64_t d,
                         std::vector<float> & buf) {
     int64_t i = (slot * cache.dim(1) + kvh) * d;
     if (cache.dtype == DType::f32) return f32_data(cache) + i;
-    buf.resize(size_t(d));
-    kv_row_load(cache.dtype, cache_at(cache, i), buf.data(), d);
-    return buf.data();
+    int64_t b = cache.dtype == DType::q8_0 ? kQ8Block : 1;
+    int64_t first = i / b * b, end = (i + d + b - 1) / b * b;
+    buf.resize(size_t(end - first));
+    kv_row_load(cache.dtype, cache_at(cache, first), buf.data(), end - first);
+    return buf.data() + (i - first);
 }
 
 // Whether the query at chunk index i (position p) may see key position t.

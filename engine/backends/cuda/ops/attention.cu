@@ -67,23 +67,23 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionParams p) 
     float m = -FLT_MAX, l = 0.0f;
     for (int64_t t = t_begin + warp; t < t_end; t += kWarps) {
         if (p.block_ids && !key_visible(p, i, pos, t)) continue;
-        int64_t base = kv_offset_bytes(KT, ((t % p.slots) * p.hkv + kvh) * d);
-        const uint8_t * kt = static_cast<const uint8_t *>(p.k_cache) + base;
+        int64_t base = ((t % p.slots) * p.hkv + kvh) * d;  // flat element index of the head
+        const uint8_t * kc = static_cast<const uint8_t *>(p.k_cache);
         float s = 0.0f;
 #pragma unroll
         for (int j = 0; j < PER; ++j) {
             int64_t c = lane + int64_t(j) * GEMMA_WARP;
-            if (c < d) s += q[j] * kv_load<KT>(kt, c);
+            if (c < d) s += q[j] * kv_load<KT>(kc, base + c);
         }
         s = gemma_warp_sum(s) * p.scale;
         float m_new = fmaxf(m, s);
         float corr = expf(m - m_new), e = expf(s - m_new);
         l = l * corr + e;
-        const uint8_t * vt = static_cast<const uint8_t *>(p.v_cache) + base;
+        const uint8_t * vc = static_cast<const uint8_t *>(p.v_cache);
 #pragma unroll
         for (int j = 0; j < PER; ++j) {
             int64_t c = lane + int64_t(j) * GEMMA_WARP;
-            o[j] = o[j] * corr + (c < d ? e * kv_load<KT>(vt, c) : 0.0f);
+            o[j] = o[j] * corr + (c < d ? e * kv_load<KT>(vc, base + c) : 0.0f);
         }
         m = m_new;
     }

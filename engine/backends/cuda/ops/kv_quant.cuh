@@ -11,23 +11,25 @@ namespace gemma::cuda {
 constexpr int64_t kKvQ8Block = 32;       // values per q8_0 block
 constexpr int64_t kKvQ8BlockBytes = 34;  // f16 scale + 32 int8
 
-// Bytes before element i of a cache of type t (i % 32 == 0 for q8_0).
+// Bytes before element i of a cache of type t (i a block start, i % 32 == 0, for q8_0).
 __host__ __device__ __forceinline__ int64_t kv_offset_bytes(KvType t, int64_t i) {
     return t == KvType::q8_0 ? i / kKvQ8Block * kKvQ8BlockBytes
                              : i * (t == KvType::bf16 ? 2 : 4);
 }
 
-// Element c of the cache row starting at `row` (block-aligned for q8_0), as f32 (exact).
+// Flat element e of a cache starting at `cache` (q8_0: block e / 32, value e % 32; blocks run
+// along each slot's row [h_kv, D], so with D < 32 one block spans neighbouring heads), as f32
+// (exact).
 template <KvType T>
-__device__ __forceinline__ float kv_load(const uint8_t * row, int64_t c) {
+__device__ __forceinline__ float kv_load(const uint8_t * cache, int64_t e) {
     if constexpr (T == KvType::f32) {
-        return reinterpret_cast<const float *>(row)[c];
+        return reinterpret_cast<const float *>(cache)[e];
     } else if constexpr (T == KvType::bf16) {
-        return gemma_bf16_to_f32(reinterpret_cast<const uint16_t *>(row)[c]);
+        return gemma_bf16_to_f32(reinterpret_cast<const uint16_t *>(cache)[e]);
     } else {
-        const uint8_t * b = row + c / kKvQ8Block * kKvQ8BlockBytes;  // 2-byte aligned
+        const uint8_t * b = cache + e / kKvQ8Block * kKvQ8BlockBytes;  // 2-byte aligned
         float d = gemma_f16_to_f32(*reinterpret_cast<const uint16_t *>(b));
-        return float(int8_t(b[2 + c % kKvQ8Block])) * d;
+        return float(int8_t(b[2 + e % kKvQ8Block])) * d;
     }
 }
 
