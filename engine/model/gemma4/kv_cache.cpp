@@ -10,7 +10,8 @@ namespace gemma::gemma4 {
 
 size_t KvCache::bytes() const {
     size_t n = 0;
-    for (const LayerKv & l : layers) n += l.k.nbytes() + l.v.nbytes();
+    for (const LayerKv & l : layers)
+        if (!l.k.empty()) n += l.k.nbytes() + l.v.nbytes();  // shared layers hold nothing
     return n;
 }
 

@@ -65,8 +65,11 @@ double KvPool::usage() const {
 }
 
 size_t KvPool::bytes() const {
-    size_t n = gather_.k.nbytes() + gather_.v.nbytes();
-    for (const LayerKv & l : layers_) n += l.k.nbytes() + l.v.nbytes();
+    size_t n = 0;
+    for (const Tensor * t : {&gather_.k, &gather_.v})
+        if (!t->empty()) n += t->nbytes();
+    for (const LayerKv & l : layers_)
+        if (!l.k.empty()) n += l.k.nbytes() + l.v.nbytes();  // shared layers hold nothing
     return n;
 }
 
