@@ -11,6 +11,7 @@ int main(int argc, char ** argv) {
         if (!o.backend.empty()) e.backend = o.backend;
         e.n_ctx = o.n_ctx;
         e.max_seqs = o.parallel;
+        e.kv_cache = o.kv_cache;
         return make_engine_chat_service(e);
     });
 }

@@ -132,7 +132,8 @@ int cmd_chat(int argc, char ** argv) {
         std::fprintf(stderr,
                      "%s\nusage: gemdesk-cli chat --model DIR [--system TEXT] [--think] "
                      "[--image F] [--audio F] [--video F] [--image-budget N] [--json] "
-                     "[--max-tokens N] [--temperature T] [--seed S] [--backend B] [--ctx N]\n",
+                     "[--max-tokens N] [--temperature T] [--seed S] [--backend B] [--ctx N] "
+                     "[--kv-cache f32|bf16|q8_0]\n",
                      bad.empty() ? "chat: --model is required" : bad.c_str());
         return 2;
     }

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "core/dtype.h"
 #include "core/status.h"
 #include "server/chat_service.h"
 
@@ -20,6 +21,7 @@ struct EngineServiceOptions {
     std::string backend = "cpu";  // core/registry.h name: cpu, cpu-ref, cuda0, ...
     int n_ctx = 8192;             // tokens per request (capped at the model's context)
     int max_seqs = 4;             // requests decoding at once; more wait in the queue
+    gemma::DType kv_cache = gemma::DType::f32;  // KV cache type: f32, bf16 or q8_0
 };
 
 // Checks the directory (config.json present) and starts loading it in the background. Fails with

@@ -6,17 +6,20 @@
 #include <memory>
 #include <string>
 
+#include "core/dtype.h"
 #include "core/status.h"
 #include "server/chat_service.h"
 
 namespace gemdesk::server {
 
-// What the command line says about the engine: --model DIR, --backend B, --ctx N, --parallel N.
+// What the command line says about the engine: --model DIR, --backend B, --ctx N, --parallel N,
+// --kv-cache f32|bf16|q8_0.
 struct ServiceOptions {
     std::string model_dir;
     std::string backend;  // "" = the factory's default
     int n_ctx = 8192;
     int parallel = 4;
+    gemma::DType kv_cache = gemma::DType::f32;
 };
 
 // Builds the ChatService for the options.
