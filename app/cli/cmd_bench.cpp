@@ -34,7 +34,7 @@ constexpr const char * kConcurrencyMode =
 
 struct BenchOptions {
     std::string synthetic, model_dir, backend = "cpu";
-    int prompt = 128, gen = 32, concurrency = 1, batch = 256;
+    int prompt = 128, gen = 32, concurrency = 1, batch = 256, warmup = 1;
     uint64_t seed = 1;
     bool json = false;
     gemma::DType kv_cache = gemma::DType::f32;
@@ -200,7 +200,22 @@ gemma::Status run_streams_scheduled(const BenchOptions & o, g4::TextModel & m, B
     return gemma::Status::success();
 }
 
+// Untimed passes first (one prefill of the prompt length and a few decode steps on their own
+// cache): the first use of a kernel, a cuBLAS heuristic or a CUDA graph costs far more than
+// later ones, and a running app has paid that before a user's request arrives.
+gemma::Status warm_up(const BenchOptions & o, g4::TextModel & m) {
+    for (int w = 0; w < o.warmup; ++w) {
+        auto kv = m.make_kv_cache(o.prompt + 8, 0, o.kv_cache);
+        if (!kv.ok()) return kv.error();
+        Stream s{std::move(*kv), std::vector<int32_t>(size_t(o.prompt), 3), 0, 0, 0, 0};
+        GEMMA_TRY(prefill(m, s, Clock::now()));
+        for (int step = 0; step < 8; ++step) GEMMA_TRY(decode_step(m, s));
+    }
+    return gemma::Status::success();
+}
+
 gemma::Status run_streams(const BenchOptions & o, g4::TextModel & m, BenchResult & res) {
+    GEMMA_TRY(warm_up(o, m));
     std::mt19937 rng(uint32_t(o.seed));
     std::uniform_int_distribution<int32_t> tok(3, m.config().text.vocab_size - 1);
     for (int c = 0; c < o.concurrency; ++c) {
@@ -229,8 +244,9 @@ gemma::Status run_streams(const BenchOptions & o, g4::TextModel & m, BenchResult
 void print_text(const BenchOptions & o, const BenchResult & r) {
     std::printf("bench: model %s (%.2f GiB of weights, built/loaded in %.1f s)\n", r.model.c_str(),
                 r.weight_gib, r.build_s);
-    std::printf("bench: backend %s; prompt %d, gen %d, concurrency %d%s%s\n", r.backend.c_str(),
-                o.prompt, o.gen, o.concurrency, o.concurrency > 1 ? "; " : "",
+    std::printf("bench: backend %s; prompt %d, gen %d, concurrency %d, %d warm-up pass(es)%s%s\n",
+                r.backend.c_str(), o.prompt, o.gen, o.concurrency, o.warmup,
+                o.concurrency > 1 ? "; " : "",
                 o.concurrency > 1 ? kConcurrencyMode : "");
     double prefill_total = 0;
     for (size_t i = 0; i < r.streams.size(); ++i) {
@@ -255,6 +271,7 @@ void print_json(const BenchOptions & o, const BenchResult & r) {
     j["prompt_tokens"] = o.prompt;
     j["gen_tokens"] = o.gen;
     j["concurrency"] = o.concurrency;
+    j["warmup_passes"] = o.warmup;
     j["concurrency_mode"] = o.concurrency > 1 ? kConcurrencyMode : "single stream";
     double prefill_total = 0;
     for (const Stream & s : r.streams) {
@@ -275,7 +292,8 @@ int usage(const std::string & msg) {
     std::fprintf(stderr,
                  "gemdesk-cli bench: %s\nusage: gemdesk-cli bench (--synthetic e4b|tiny | --model "
                  "DIR) [--backend B] [--prompt P] [--gen G] [--concurrency C] [--batch N] "
-                 "[--seed S] [--kv-cache f32|bf16|q8_0] [--json]\n",
+                 "[--seed S] [--warmup W (untimed passes, default 1)] "
+                 "[--kv-cache f32|bf16|q8_0] [--json]\n",
                  msg.c_str());
     return 2;
 }
@@ -284,8 +302,8 @@ int usage(const std::string & msg) {
 std::string parse_options(int argc, char ** argv, BenchOptions & o) {
     Args args(argc, argv, {"json"});
     std::string bad = args.check_known(
-        {"synthetic", "model", "backend", "prompt", "gen", "concurrency", "batch", "seed", "json",
-         "kv-cache"});
+        {"synthetic", "model", "backend", "prompt", "gen", "concurrency", "batch", "seed", "warmup",
+         "json", "kv-cache"});
     if (!bad.empty()) return bad;
     o.synthetic = args.get("synthetic");
     o.model_dir = args.get("model");
@@ -295,6 +313,7 @@ std::string parse_options(int argc, char ** argv, BenchOptions & o) {
     o.concurrency = int(args.get_int("concurrency", o.concurrency));
     o.batch = int(args.get_int("batch", o.batch));
     o.seed = uint64_t(args.get_int("seed", int64_t(o.seed)));
+    o.warmup = int(args.get_int("warmup", o.warmup));
     o.json = args.has("json");
     if (!args.error().empty()) return args.error();
     auto kv = gemma::kv_cache_dtype_parse(args.get("kv-cache", "f32"));
@@ -304,6 +323,7 @@ std::string parse_options(int argc, char ** argv, BenchOptions & o) {
         return "give exactly one of --synthetic PRESET or --model DIR";
     if (o.prompt < 1 || o.gen < 1 || o.concurrency < 1 || o.batch < 1)
         return "--prompt, --gen, --concurrency and --batch must be at least 1";
+    if (o.warmup < 0) return "--warmup must be 0 or more";
     return "";
 }
 

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <set>
+#include <string>
 
 #include "backends/cuda/cuda_context.h"
 #include "backends/cuda/cuda_module.h"
@@ -197,6 +199,9 @@ public:
         }
         if (fuse() && fuse_matmul(ctx_->queue(), p)) return Status::success();
         const char * name = p.path == MatmulPath::gemv ? "matmul_gemv" : "matmul";
+        if (ctx_->queue().profiling() && p.path != MatmulPath::gemv)  // one line per weight shape
+            name = profile_names_.emplace(format("matmul %lldx%lld", (long long)p.m, (long long)p.k))
+                       .first->c_str();
         return ctx_->queue().push<MatmulParams, launch_matmul>(name, p);
     }
 
@@ -269,6 +274,9 @@ public:
                           desc.window,
                           desc.scale,
                           kv_type(kc.dtype)};
+        // Prefill chunks on tensor cores (f16 inputs) unless f32 products were asked for.
+        if (ctx_->options().precision != CudaPrecision::f32 && attention_tc_ok(p))
+            return ctx_->queue().push<AttentionParams, launch_attention_tc>("attention_tc", p);
         p.n_splits = attention_splits(n, hq, max_keys, ctx_->env().n_sms);
         if (p.n_splits > 1) {
             auto s = ctx_->scratch(1, size_t(n * hq * p.n_splits * (d + 2)) * sizeof(float));
@@ -360,6 +368,7 @@ private:
     }
 
     std::shared_ptr<CudaContext> ctx_;
+    std::set<std::string> profile_names_;  // stable names of profiled records (GEMMA_CUDA_PROFILE)
 };
 
 }  // namespace

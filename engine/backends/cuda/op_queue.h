@@ -32,6 +32,7 @@ public:
     // Profiling mode (env GEMMA_CUDA_PROFILE=1): every op runs eagerly between two events and
     // its GPU time is added to profile() under its record name. Slow; for finding hot ops.
     void set_profiling(bool on) { profiling_ = on; }
+    bool profiling() const { return profiling_; }
     struct OpTime {
         size_t count = 0;
         double ms = 0;

@@ -58,6 +58,12 @@ using gpuEvent_t = cudaEvent_t;
 inline gpuError_t gpu_graph_instantiate(gpuGraphExec_t * exec, gpuGraph_t graph) {
     return cudaGraphInstantiate(exec, graph, 0);
 }
+// Opt a kernel into more than 48 KiB of dynamic shared memory.
+template <class... KArgs>
+inline gpuError_t gpu_set_max_dynamic_smem(void (*kernel)(KArgs...), int bytes) {
+    return cudaFuncSetAttribute(reinterpret_cast<const void *>(kernel),
+                                cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+}
 
 // kernel<<<grid, block, smem, s>>>(args...); with `pdl` the launch may begin while the previous
 // kernel in the stream finishes (programmatic dependent launch, sm_90+; kept in graph capture).
@@ -105,6 +111,12 @@ inline gpublasStatus_t gpublas_gemm_xwt(gpublasHandle_t h, int n, int m, int k, 
 // ---- device side ----
 #define GEMMA_WARP 32
 #if defined(__CUDACC__)
+#include <mma.h>
+// Warp-level matrix multiply-accumulate (tensor cores): 16×16×16 f16 fragments with f32
+// accumulators. HIP maps the same names to rocWMMA (compat/hip.h).
+namespace gemma_wmma = nvcuda::wmma;
+using gemma_half = __half;
+#define gemma_syncwarp() __syncwarp()
 #define gemma_shfl_xor(v, m) __shfl_xor_sync(0xffffffffu, (v), (m))
 __device__ __forceinline__ float gemma_f16_to_f32(uint16_t h) {
     return __half2float(__ushort_as_half(h));

@@ -61,6 +61,11 @@ using gpuEvent_t = hipEvent_t;
 inline gpuError_t gpu_graph_instantiate(gpuGraphExec_t * exec, gpuGraph_t graph) {
     return hipGraphInstantiate(exec, graph, nullptr, nullptr, 0);
 }
+template <class... KArgs>
+inline gpuError_t gpu_set_max_dynamic_smem(void (*kernel)(KArgs...), int bytes) {
+    return hipFuncSetAttribute(reinterpret_cast<const void *>(kernel),
+                               hipFuncAttributeMaxDynamicSharedMemorySize, bytes);
+}
 
 // ---- BLAS (hipBLAS) ----
 using gpublasHandle_t = hipblasHandle_t;
@@ -96,6 +101,10 @@ inline gpuError_t gpu_launch_pdl(void (*kernel)(KArgs...), dim3 grid, dim3 block
 // CDNA GPUs run 64-wide wavefronts (RDNA builds use -mwavefrontsize64 to match).
 #define GEMMA_WARP 64
 #if defined(__HIPCC__)
+#include <rocwmma/rocwmma.hpp>
+namespace gemma_wmma = rocwmma;  // the nvcuda::wmma names (compat/cuda.h)
+using gemma_half = rocwmma::float16_t;
+#define gemma_syncwarp() __builtin_amdgcn_wave_barrier()
 #define gemma_shfl_xor(v, m) __shfl_xor((v), (m))
 __device__ __forceinline__ float gemma_f16_to_f32(uint16_t h) {
     return __half2float(__ushort_as_half(h));

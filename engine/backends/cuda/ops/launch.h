@@ -170,6 +170,12 @@ struct AttentionParams {
     KvType kv_type;  // fills the struct (120 bytes): no padding
 };
 LaunchResult launch_attention(const AttentionParams & p, gpuStream_t s, const LaunchEnv & env);
+// The same op on tensor cores for chunks of many queries (ops/attention_tc.cu): f16 inputs, f32
+// scores, softmax and accumulation. attention_tc_ok says whether these operands qualify
+// (head_dim 64/128/256/512, 16-byte aligned, n ≥ kAttentionTcMinRows).
+constexpr int64_t kAttentionTcMinRows = 16;
+bool attention_tc_ok(const AttentionParams & p);
+LaunchResult launch_attention_tc(const AttentionParams & p, gpuStream_t s, const LaunchEnv & env);
 // Splits of the key range per query head: enough blocks to fill the GPU for short batches.
 int64_t attention_splits(int64_t n, int64_t hq, int64_t max_keys, int n_sms);
 

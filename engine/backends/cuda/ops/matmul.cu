@@ -1,7 +1,7 @@
 // matmul: x [n, k] f32 · w [m, k]ᵀ (PyTorch Linear layout; w f32/f16/bf16) -> out [n, m] f32.
 // Three kernels, chosen on the host (MatmulPath):
-// - gemv (decode, n ≤ 8): one warp per weight row streams the row with 16-byte loads, several in
-//   flight per lane, and dots it with every x row (x stays in L1/L2); f32 accumulation, so the
+// - gemv (decode, n ≤ 8): each warp streams 1, 2 or 4 weight rows with 16-byte loads, 8 in
+//   flight per lane, and dots them with every x row (x stays in L1/L2); f32 accumulation, so the
 //   result differs from cpu-ref only in summation order. Batch 1 decode is bound by these reads.
 //   Epilogues fuse a second projection of the same x and the MLP's gelu gate (GemvEpilogue).
 // - blas (prefill): cuBLAS on tensor cores with f32 accumulation. blas_split writes x as
@@ -16,7 +16,8 @@ namespace gemma::cuda {
 namespace {
 
 constexpr int kGemvThreads = 256;
-constexpr int kGemvUnroll = 4;  // 16-byte loads in flight per lane
+constexpr int kGemvWarps = kGemvThreads / GEMMA_WARP;
+constexpr int kGemvInFlight = 8;  // 16-byte weight loads in flight per lane (rows × unroll)
 
 // Unpacks one 16-byte vector of weights into f32 (8 values for 16-bit types, 4 for f32).
 template <ElemType T>
@@ -39,93 +40,120 @@ __device__ __forceinline__ void unpack16(const uint4 & v, float * f) {
     }
 }
 
-// Dots one weight row (n_vec 16-byte vectors) with the first n rows of x into acc[0..NR).
-template <int NR, ElemType T>
-__device__ __forceinline__ void gemv_row(const MatmulParams & p, const uint4 * w, int lane,
-                                         float * acc) {
+// One warp computes R weight rows ("slots") against the first n ≤ NR rows of x: every lane keeps
+// R · U 16-byte weight loads in flight and reuses each x vector for all R rows. Plain: slots are
+// R consecutive rows of w. Dual epilogues: slots [0, R/2) are rows of w, [R/2, R) the same rows
+// of w2, so gelu(gate) ⊙ up is formed in the warp. Rows past m read row 0 and are not written.
+template <int NR, int R, ElemType T>
+__global__ void __launch_bounds__(kGemvThreads) gemv_kernel(MatmulParams p) {
+    pdl_enter();
     constexpr int kVec = T == ElemType::f32 ? 4 : 8;
-    int64_t n_vec = p.k / kVec;
-    for (int64_t c0 = lane; c0 < n_vec; c0 += GEMMA_WARP * kGemvUnroll) {
-        uint4 wv[kGemvUnroll];
+    constexpr int U = kGemvInFlight / R;
+    constexpr int kHalf = R > 1 ? R / 2 : 1;  // rows of w per warp under a dual epilogue
+    const bool dual = p.epilogue == GemvEpilogue::dual || p.epilogue == GemvEpilogue::dual_gelu;
+    const int rows_per_warp = dual ? kHalf : R;
+    const int lane = threadIdx.x % GEMMA_WARP;
+    const int64_t row0 = (int64_t(blockIdx.x) * kGemvWarps + threadIdx.x / GEMMA_WARP) * rows_per_warp;
+    if (row0 >= p.m) return;
+    const int64_t n_vec = p.k / kVec;
+    const uint4 * wr[R];
 #pragma unroll
-        for (int u = 0; u < kGemvUnroll; ++u) {
+    for (int s = 0; s < R; ++s) {
+        int64_t row = row0 + (dual ? s % kHalf : s);
+        const void * base = dual && s >= kHalf ? p.w2 : p.w;
+        wr[s] = static_cast<const uint4 *>(base) + (row < p.m ? row : 0) * n_vec;
+    }
+    float acc[NR][R];
+#pragma unroll
+    for (int r = 0; r < NR; ++r)
+#pragma unroll
+        for (int s = 0; s < R; ++s) acc[r][s] = 0.0f;
+
+    for (int64_t c0 = lane; c0 < n_vec; c0 += int64_t(GEMMA_WARP) * U) {
+        uint4 wv[U][R];
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
             int64_t c = c0 + int64_t(u) * GEMMA_WARP;
-            wv[u] = c < n_vec ? w[c] : make_uint4(0, 0, 0, 0);
+#pragma unroll
+            for (int s = 0; s < R; ++s) wv[u][s] = c < n_vec ? wr[s][c] : make_uint4(0, 0, 0, 0);
         }
 #pragma unroll
-        for (int u = 0; u < kGemvUnroll; ++u) {
+        for (int u = 0; u < U; ++u) {
             int64_t c = c0 + int64_t(u) * GEMMA_WARP;
             if (c >= n_vec) break;
-            float wf[kVec];
-            unpack16<T>(wv[u], wf);
+            float xv[NR][kVec];
 #pragma unroll
             for (int r = 0; r < NR; ++r) {
                 if (r >= p.n) break;
                 const float4 * xr = reinterpret_cast<const float4 *>(p.x + r * p.k + c * kVec);
 #pragma unroll
                 for (int q = 0; q < kVec / 4; ++q) {
-                    float4 xv = xr[q];
-                    acc[r] += wf[4 * q] * xv.x + wf[4 * q + 1] * xv.y + wf[4 * q + 2] * xv.z +
-                              wf[4 * q + 3] * xv.w;
+                    float4 v = xr[q];
+                    xv[r][4 * q] = v.x;
+                    xv[r][4 * q + 1] = v.y;
+                    xv[r][4 * q + 2] = v.z;
+                    xv[r][4 * q + 3] = v.w;
+                }
+            }
+#pragma unroll
+            for (int s = 0; s < R; ++s) {
+                float wf[kVec];
+                unpack16<T>(wv[u][s], wf);
+#pragma unroll
+                for (int r = 0; r < NR; ++r) {
+                    if (r >= p.n) break;
+#pragma unroll
+                    for (int e = 0; e < kVec; ++e) acc[r][s] += wf[e] * xv[r][e];
                 }
             }
         }
     }
-}
-
-// NR = x rows handled (≥ n, a power of two); rows r ≥ n are skipped at run time.
-// One warp per weight row. Dual epilogues pair warps: warp 2j computes row j of w, warp 2j + 1
-// row j of w2 (out2); for dual_gelu the second hands its sums to the first through shared memory.
-template <int NR, ElemType T>
-__global__ void __launch_bounds__(kGemvThreads) gemv_kernel(MatmulParams p) {
-    pdl_enter();
-    __shared__ float paired[kGemvThreads / GEMMA_WARP / 2][NR];
-    constexpr int kVec = T == ElemType::f32 ? 4 : 8;
-    const int warp = threadIdx.x / GEMMA_WARP, lane = threadIdx.x % GEMMA_WARP;
-    const bool dual = p.epilogue == GemvEpilogue::dual || p.epilogue == GemvEpilogue::dual_gelu;
-    const int64_t warps_per_block = kGemvThreads / GEMMA_WARP;
-    int64_t row = dual ? int64_t(blockIdx.x) * (warps_per_block / 2) + warp / 2
-                       : int64_t(blockIdx.x) * warps_per_block + warp;
-    const bool second = dual && warp % 2 == 1;
-    const bool valid = row < p.m;
-    float acc[NR];
 #pragma unroll
-    for (int r = 0; r < NR; ++r) acc[r] = 0.0f;
-    if (valid) {
-        const void * wbase = second ? p.w2 : p.w;
-        gemv_row<NR, T>(p, static_cast<const uint4 *>(wbase) + row * (p.k / kVec), lane, acc);
-    }
+    for (int r = 0; r < NR; ++r)
 #pragma unroll
-    for (int r = 0; r < NR; ++r) acc[r] = gemma_warp_sum(acc[r]);
-    if (p.epilogue == GemvEpilogue::dual_gelu) {
-        if (second && lane == 0)
-#pragma unroll
-            for (int r = 0; r < NR; ++r) paired[warp / 2][r] = acc[r];
-        __syncthreads();
-    }
-    if (!valid || lane != 0) return;
-    float * out = second ? p.out2 : p.out;
+        for (int s = 0; s < R; ++s) acc[r][s] = gemma_warp_sum(acc[r][s]);
+    if (lane != 0) return;
 #pragma unroll
     for (int r = 0; r < NR; ++r) {
         if (r >= p.n) break;
-        float v = acc[r];
-        if (p.epilogue == GemvEpilogue::gelu_mul)
-            v = gelu_tanh_f32(v) * p.b[r * p.m + row];
-        else if (p.epilogue == GemvEpilogue::dual_gelu && !second)
-            v = gelu_tanh_f32(v) * paired[warp / 2][r];
-        out[r * p.m + row] = v;
+#pragma unroll
+        for (int s = 0; s < R; ++s) {
+            if (dual && s >= kHalf) break;
+            int64_t row = row0 + s;
+            if (row >= p.m) break;
+            float v = acc[r][s];
+            if (dual) p.out2[r * p.m + row] = acc[r][(s + kHalf) % R];  // both dual forms
+            if (p.epilogue == GemvEpilogue::gelu_mul)
+                v = gelu_tanh_f32(v) * p.b[r * p.m + row];
+            else if (p.epilogue == GemvEpilogue::dual_gelu)
+                v = gelu_tanh_f32(v) * acc[r][(s + kHalf) % R];
+            p.out[r * p.m + row] = v;
+        }
     }
+}
+
+// Rows per warp: as many as keep about 16 warps per SM busy (fewer, longer-lived warps with
+// more loads in flight each); dual epilogues need an even count.
+template <int NR, ElemType T>
+LaunchResult launch_gemv_rows(const MatmulParams & p, gpuStream_t s, const LaunchEnv & env) {
+    const bool dual = p.epilogue == GemvEpilogue::dual || p.epilogue == GemvEpilogue::dual_gelu;
+    const int64_t want_warps = int64_t(env.n_sms) * 16;
+    int R = 1;
+    while (R < 4 && p.m / (dual ? R : 2 * R) >= want_warps) R *= 2;
+    if (dual && R < 2) R = 2;
+    const int64_t warps = (p.m + (dual ? R / 2 : R) - 1) / (dual ? R / 2 : R);
+    dim3 grid(unsigned((warps + kGemvWarps - 1) / kGemvWarps));
+    if (R == 1) return launch_kernel(gemv_kernel<NR, 1, T>, grid, kGemvThreads, 0, s, env, p);
+    if (R == 2) return launch_kernel(gemv_kernel<NR, 2, T>, grid, kGemvThreads, 0, s, env, p);
+    return launch_kernel(gemv_kernel<NR, 4, T>, grid, kGemvThreads, 0, s, env, p);
 }
 
 template <ElemType T>
 LaunchResult launch_gemv_t(const MatmulParams & p, gpuStream_t s, const LaunchEnv & env) {
-    bool dual = p.epilogue == GemvEpilogue::dual || p.epilogue == GemvEpilogue::dual_gelu;
-    int64_t rows_per_block = kGemvThreads / GEMMA_WARP / (dual ? 2 : 1);
-    dim3 grid(unsigned((p.m + rows_per_block - 1) / rows_per_block));
-    if (p.n <= 1) return launch_kernel(gemv_kernel<1, T>, grid, kGemvThreads, 0, s, env, p);
-    if (p.n <= 2) return launch_kernel(gemv_kernel<2, T>, grid, kGemvThreads, 0, s, env, p);
-    if (p.n <= 4) return launch_kernel(gemv_kernel<4, T>, grid, kGemvThreads, 0, s, env, p);
-    return launch_kernel(gemv_kernel<8, T>, grid, kGemvThreads, 0, s, env, p);
+    if (p.n <= 1) return launch_gemv_rows<1, T>(p, s, env);
+    if (p.n <= 2) return launch_gemv_rows<2, T>(p, s, env);
+    if (p.n <= 4) return launch_gemv_rows<4, T>(p, s, env);
+    return launch_gemv_rows<8, T>(p, s, env);
 }
 
 // 64×64 output tile per block, 256 threads with 4×4 outputs each, k in steps of 16.
