@@ -301,9 +301,9 @@ int usage(const std::string & msg) {
 // Parses and checks the options; an empty string means they are usable.
 std::string parse_options(int argc, char ** argv, BenchOptions & o) {
     Args args(argc, argv, {"json"});
-    std::string bad = args.check_known(
-        {"synthetic", "model", "backend", "prompt", "gen", "concurrency", "batch", "seed", "warmup",
-         "json", "kv-cache"});
+    std::string bad =
+        args.check_known({"synthetic", "model", "backend", "prompt", "gen", "concurrency", "batch",
+                          "seed", "warmup", "json", "kv-cache"});
     if (!bad.empty()) return bad;
     o.synthetic = args.get("synthetic");
     o.model_dir = args.get("model");

@@ -10,7 +10,7 @@
 namespace gemdesk::cli {
 
 std::vector<std::string> generate_option_names() {
-    return {"model", "backend", "ctx",   "max-tokens", "temperature", "top-p",   "top-k",
+    return {"model", "backend", "ctx",   "max-tokens", "temperature",  "top-p",   "top-k",
             "seed",  "image",   "audio", "video",      "image-budget", "kv-cache"};
 }
 

@@ -7,9 +7,7 @@
 
 namespace gemma {
 
-bool kv_cache_dtype_ok(DType t) {
-    return t == DType::f32 || t == DType::bf16 || t == DType::q8_0;
-}
+bool kv_cache_dtype_ok(DType t) { return t == DType::f32 || t == DType::bf16 || t == DType::q8_0; }
 
 Result<DType> kv_cache_dtype_parse(std::string_view name) {
     if (name == "f32") return DType::f32;
@@ -24,9 +22,10 @@ std::string kv_cache_dtype_check(DType t, int64_t n_kv_heads, int64_t head_dim) 
     if (!kv_cache_dtype_ok(t))
         return format("KV cache type %s is not supported; use f32, bf16 or q8_0", dtype_name(t));
     if (t == DType::q8_0 && (n_kv_heads * head_dim) % kQ8Block != 0)
-        return format("a q8_0 KV cache needs n_kv_heads x head_dim divisible by 32 (got %lld x "
-                      "%lld); use f32 or bf16",
-                      (long long)n_kv_heads, (long long)head_dim);
+        return format(
+            "a q8_0 KV cache needs n_kv_heads x head_dim divisible by 32 (got %lld x "
+            "%lld); use f32 or bf16",
+            (long long)n_kv_heads, (long long)head_dim);
     return "";
 }
 
@@ -77,7 +76,8 @@ void kv_row_load(DType t, const void * src, float * y, int64_t n) {
             std::memcpy(y, src, size_t(n) * 4);
             return;
         case DType::bf16:
-            for (int64_t j = 0; j < n; ++j) y[j] = bf16_to_f32(static_cast<const uint16_t *>(src)[j]);
+            for (int64_t j = 0; j < n; ++j)
+                y[j] = bf16_to_f32(static_cast<const uint16_t *>(src)[j]);
             return;
         case DType::q8_0:
             for (int64_t b = 0; b < n / kQ8Block; ++b)

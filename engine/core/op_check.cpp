@@ -39,8 +39,8 @@ Status need_caches(Op op, const Tensor & k_cache, const Tensor & v_cache) {
                               dtype_name(k_cache.dtype), dtype_name(v_cache.dtype)));
     if (k_cache.empty() || v_cache.empty()) return bad(op, "k_cache and v_cache must be non-empty");
     bool three = k_cache.ndim() == 3;
-    std::string why = kv_cache_dtype_check(k_cache.dtype, three ? k_cache.dim(1) : 0,
-                                           three ? k_cache.dim(2) : 0);
+    std::string why =
+        kv_cache_dtype_check(k_cache.dtype, three ? k_cache.dim(1) : 0, three ? k_cache.dim(2) : 0);
     if (why.empty()) return Status::success();
     ErrorCode code =
         kv_cache_dtype_ok(k_cache.dtype) ? ErrorCode::invalid_argument : ErrorCode::unsupported;
@@ -145,8 +145,8 @@ Status copy(const Tensor & src, const Tensor & dst) {
     if (src.dtype == DType::q8_0 && dst.dtype == DType::q8_0) {
         bool blocks = !src.empty() && !dst.empty() && src.numel() % kQ8Block == 0;
         return need(blocks && src.numel() == dst.numel(), Op::copy,
-                    "q8_0 src and dst must have the same element count, whole 32-value blocks",
-                    src, dst);
+                    "q8_0 src and dst must have the same element count, whole 32-value blocks", src,
+                    dst);
     }
     if (!is_float(src.dtype) || !is_float(dst.dtype))
         return make_error(ErrorCode::unsupported,

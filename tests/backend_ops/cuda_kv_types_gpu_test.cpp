@@ -55,8 +55,8 @@ TEST_P(CudaKvTypes, MatchReference) {
     std::vector<Scenario> all = scenarios();
     all.push_back({"e4b full decode, long context (split KV)", 8, 2, 512, 4096, 0, 3000, 1, {}});
     // Chunks of >= 16 queries take the tensor-core kernel (attention_tc.cu) except in cuda-f32.
-    all.push_back({"e4b sliding prefill, ring wrapped (tensor cores)", 8, 2, 256, 575, 512, 1000,
-                   64, {}});
+    all.push_back(
+        {"e4b sliding prefill, ring wrapped (tensor cores)", 8, 2, 256, 575, 512, 1000, 64, {}});
     all.push_back({"full prefill after history (tensor cores)", 4, 1, 128, 256, 0, 100, 40, {}});
     for (DType type : {DType::f32, DType::bf16, DType::q8_0}) {
         for (const Scenario & s : all) {
@@ -141,10 +141,10 @@ std::vector<float> step(Backend & b, Toy & t, DType type, int32_t p0, int64_t n)
     Tensor k3 = tensor_rows(t.k, 0, n), v3 = tensor_rows(t.v, 0, n), pv = tensor_rows(t.pos, 0, n);
     Tensor kh = tensor_reshape(k3, {n * kHkv, d}), vh = tensor_reshape(v3, {n * kHkv, d});
     Tensor att = tensor_rows(t.att, 0, n);
-    for (Status s : {b.rms_norm(kh, t.k_norm, 1e-6f, kh), b.rms_norm(vh, Tensor{}, 1e-6f, vh),
-                     b.rope(k3, pv, t.freqs, k3), b.kv_store(k3, v3, pv, t.kc, t.vc),
-                     b.attention(tensor_rows(t.q, 0, n), t.kc, t.vc, pv, Tensor{}, AttentionDesc{},
-                                 att)})
+    for (Status s :
+         {b.rms_norm(kh, t.k_norm, 1e-6f, kh), b.rms_norm(vh, Tensor{}, 1e-6f, vh),
+          b.rope(k3, pv, t.freqs, k3), b.kv_store(k3, v3, pv, t.kc, t.vc),
+          b.attention(tensor_rows(t.q, 0, n), t.kc, t.vc, pv, Tensor{}, AttentionDesc{}, att)})
         EXPECT_TRUE(s.ok()) << s.error().message;
     std::vector<float> all;
     for (const Tensor * c : {&t.kc, &t.vc}) {
@@ -198,8 +198,8 @@ TEST(CudaKvTypesFusion, NormRopeStoreMatchesUnfusedAndReference) {
             // 1-token decode steps past the 16-slot ring, then 3-token chunks (the gemv path).
             for (int32_t p = 0; p < 24;) {
                 int64_t n = p < 18 ? 1 : 3;
-                std::string what = type_name(type) + " d " + std::to_string(d) + " step at " +
-                                   std::to_string(p);
+                std::string what =
+                    type_name(type) + " d " + std::to_string(d) + " step at " + std::to_string(p);
                 std::vector<float> r = step(*b.ref, ref, type, p, n),
                                    g = step(*b.gpu, gpu, type, p, n),
                                    o = step(**plain, off, type, p, n);

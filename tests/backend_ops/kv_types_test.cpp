@@ -109,7 +109,8 @@ TEST(KvTypesOpCheck, BadCachesAreErrors) {
     Status odd = b->kv_store(k48, k48, pos, q48, q48);
     ASSERT_FALSE(odd.ok());
     EXPECT_EQ(odd.error().code, ErrorCode::invalid_argument);
-    EXPECT_NE(odd.error().message.find("divisible by 32"), std::string::npos) << odd.error().message;
+    EXPECT_NE(odd.error().message.find("divisible by 32"), std::string::npos)
+        << odd.error().message;
 
     Tensor f16c = tensor_host(DType::f16, {4, 2, 64});
     Status f16 = b->attention(k, f16c, f16c, pos, Tensor{}, AttentionDesc{}, k);

@@ -85,7 +85,8 @@ inline GuardedRows guarded_rows(Backend & b, DType type, Shape shape) {
     if (!whole.ok()) return {};
     std::vector<uint8_t> poison(whole->nbytes(), kPoison);
     EXPECT_TRUE(b.write(*whole, poison.data(), poison.size()).ok());
-    GuardedRows g{*whole, tensor_rows(*whole, 1, shape[0]), whole->nbytes() / size_t(whole_shape[0])};
+    GuardedRows g{*whole, tensor_rows(*whole, 1, shape[0]),
+                  whole->nbytes() / size_t(whole_shape[0])};
     return g;
 }
 
@@ -145,8 +146,8 @@ inline KvRun run_scenario(Backend & b, const Scenario & s, DType type) {
     auto store = [&](int64_t from, int64_t n) {
         Tensor k = host_f32({n, s.hkv, s.d}, uint32_t(100 + from), -2.0f, 2.0f);
         Tensor v = host_f32({n, s.hkv, s.d}, uint32_t(5000 + from), -1.0f, 1.0f);
-        Status st = b.kv_store(put(b, k), put(b, v), put(b, host_i32(iota(from, n))), kc.view,
-                               vc.view);
+        Status st =
+            b.kv_store(put(b, k), put(b, v), put(b, host_i32(iota(from, n))), kc.view, vc.view);
         EXPECT_TRUE(st.ok()) << s.name << ": " << (st.ok() ? "" : st.error().message);
     };
     int64_t chunk = std::min<int64_t>(64, s.slots);  // one kv_store never wraps onto itself

@@ -47,7 +47,8 @@ CliResult run_cli(const std::string & args) {
 // Greedy, 8 tokens: the q8_0 cache changes the logits slightly (tests/runtime bounds them) but
 // not the tokens picked here.
 TEST(KvCacheCli, RunWithQ8CacheAnswersLikeF32) {
-    std::string args = "run --model " + kChat + " --prompt 'Hello there' --max-tokens 8 "
+    std::string args = "run --model " + kChat +
+                       " --prompt 'Hello there' --max-tokens 8 "
                        "--temperature 0 --kv-cache ";
     CliResult f32 = run_cli(args + "f32"), q8 = run_cli(args + "q8_0");
     ASSERT_EQ(f32.exit_code, 0) << f32.err;
@@ -60,8 +61,10 @@ TEST(KvCacheCli, BenchReportsKvMemory) {
     size_t bytes[3] = {};
     const char * types[3] = {"f32", "bf16", "q8_0"};
     for (int i = 0; i < 3; ++i) {
-        CliResult r = run_cli("bench --model " + kTiny + " --backend cpu --prompt 40 --gen 8 "
-                              "--json --kv-cache " + types[i]);
+        CliResult r = run_cli("bench --model " + kTiny +
+                              " --backend cpu --prompt 40 --gen 8 "
+                              "--json --kv-cache " +
+                              types[i]);
         ASSERT_EQ(r.exit_code, 0) << r.err;
         auto j = nlohmann::json::parse(r.out, nullptr, false);
         ASSERT_FALSE(j.is_discarded()) << r.out;
@@ -74,10 +77,9 @@ TEST(KvCacheCli, BenchReportsKvMemory) {
 }
 
 TEST(KvCacheCli, BadValueIsAUsageError) {
-    for (const std::string & cmd :
-         {"run --model " + kChat + " --prompt hi --kv-cache q4_0", "chat --model " + kChat +
-                                                                       " --kv-cache fp8",
-          "bench --model " + kTiny + " --kv-cache int8"}) {
+    for (const std::string & cmd : {"run --model " + kChat + " --prompt hi --kv-cache q4_0",
+                                    "chat --model " + kChat + " --kv-cache fp8",
+                                    "bench --model " + kTiny + " --kv-cache int8"}) {
         CliResult r = run_cli(cmd);
         EXPECT_EQ(r.exit_code, 2) << cmd;
         EXPECT_NE(r.err.find("--kv-cache"), std::string::npos) << r.err;

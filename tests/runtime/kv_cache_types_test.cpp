@@ -135,9 +135,8 @@ TEST(KvCacheTypes, Q8GreedyMatchesReferenceTokens) {
     std::vector<int32_t> got;
     Tensor logits;
     for (size_t i = 0; i < ids.size(); i += 16) {
-        auto out = l.model->forward({std::span(ids).subspan(i, std::min<size_t>(16, ids.size() - i)),
-                                     {}, false},
-                                    *kv);
+        auto out = l.model->forward(
+            {std::span(ids).subspan(i, std::min<size_t>(16, ids.size() - i)), {}, false}, *kv);
         ASSERT_TRUE(out.ok()) << out.error().message;
         logits = *out;
     }

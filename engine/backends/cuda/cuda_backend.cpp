@@ -238,11 +238,16 @@ public:
                     const Tensor & vc) override {
         GEMMA_TRY(op_check::kv_store(k, v, pos, kc, vc));
         GEMMA_TRY(devices(Op::kv_store, {&k, &v, &pos, &kc, &vc}));
-        KvStoreParams p{f32p<const float>(k), f32p<const float>(v),
-                        pos.ptr<int32_t>(),   kc.data,
-                        vc.data,              k.dim(0),
-                        k.dim(1) * k.dim(2),  kc.dim(0),
-                        kv_type(kc.dtype),    0};
+        KvStoreParams p{f32p<const float>(k),
+                        f32p<const float>(v),
+                        pos.ptr<int32_t>(),
+                        kc.data,
+                        vc.data,
+                        k.dim(0),
+                        k.dim(1) * k.dim(2),
+                        kc.dim(0),
+                        kv_type(kc.dtype),
+                        0};
         if (fuse() && fuse_kv_store(ctx_->queue(), p)) return Status::success();
         return ctx_->queue().push<KvStoreParams, launch_kv_store>("kv_store", p);
     }
@@ -311,8 +316,8 @@ public:
         GEMMA_TRY(op_check::copy(src, dst));
         GEMMA_TRY(devices(Op::copy, {&src, &dst}));
         int64_t same = src.dtype == dst.dtype ? int64_t(src.nbytes()) : 0;  // byte copy
-        CopyParams p{src.data,           dst.data,           src.numel(),
-                     elem_type(src.dtype), elem_type(dst.dtype), same};
+        CopyParams p{src.data, dst.data, src.numel(), elem_type(src.dtype), elem_type(dst.dtype),
+                     same};
         return ctx_->queue().push<CopyParams, launch_copy>("copy", p);
     }
 

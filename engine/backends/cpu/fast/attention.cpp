@@ -129,9 +129,12 @@ void attention(ThreadPool & pool, const Tensor & q, const Tensor & k_cache, cons
                 std::max(qv.t_lo, last - slots + 1);  // older keys were overwritten in the ring
             qv.t_hi = blocks == nullptr ? p : last;
             int64_t kvh = h / group;
-            HeadArgs a{f32_data(q) + (i * hq + h) * d, cache_head(k_cache, kvh),
-                       cache_head(v_cache, kvh),     slots,
-                       d,                            desc.scale,
+            HeadArgs a{f32_data(q) + (i * hq + h) * d,
+                       cache_head(k_cache, kvh),
+                       cache_head(v_cache, kvh),
+                       slots,
+                       d,
+                       desc.scale,
                        f32_data(out) + (i * hq + h) * d};
             attend_head(qv, a, scratch);
         }

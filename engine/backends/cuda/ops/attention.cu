@@ -178,9 +178,12 @@ LaunchResult launch_attention(const AttentionParams & p, gpuStream_t s, const La
     if (p.n == 0) return nullptr;
     if (p.d > kMaxD) return "attention: head_dim above 512 is not supported";
     switch (p.kv_type) {
-        case KvType::f32: return launch_attention_kv<KvType::f32>(p, s, env);
-        case KvType::bf16: return launch_attention_kv<KvType::bf16>(p, s, env);
-        case KvType::q8_0: return launch_attention_kv<KvType::q8_0>(p, s, env);
+        case KvType::f32:
+            return launch_attention_kv<KvType::f32>(p, s, env);
+        case KvType::bf16:
+            return launch_attention_kv<KvType::bf16>(p, s, env);
+        case KvType::q8_0:
+            return launch_attention_kv<KvType::q8_0>(p, s, env);
     }
     return "attention: unknown KV cache type";
 }

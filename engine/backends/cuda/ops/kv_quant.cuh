@@ -13,8 +13,7 @@ constexpr int64_t kKvQ8BlockBytes = 34;  // f16 scale + 32 int8
 
 // Bytes before element i of a cache of type t (i a block start, i % 32 == 0, for q8_0).
 __host__ __device__ __forceinline__ int64_t kv_offset_bytes(KvType t, int64_t i) {
-    return t == KvType::q8_0 ? i / kKvQ8Block * kKvQ8BlockBytes
-                             : i * (t == KvType::bf16 ? 2 : 4);
+    return t == KvType::q8_0 ? i / kKvQ8Block * kKvQ8BlockBytes : i * (t == KvType::bf16 ? 2 : 4);
 }
 
 // Flat element e of a cache starting at `cache` (q8_0: block e / 32, value e % 32; blocks run
