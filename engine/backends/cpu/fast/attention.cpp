@@ -1,8 +1,8 @@
 // kv_store (row copies into the ring-buffer cache) and attention: one task per (query row, head),
 // f32 scores with SIMD dots, softmax with SIMD exp, output as SIMD axpy over the visible values.
 // Masking follows core/ops.h exactly (causal, sliding window, ring wrap, bidirectional blocks).
-// bf16 / q8_0 caches: each key / value row is widened to f32 (exactly, core/kv_quant.h) into a
-// per-thread buffer before the same SIMD dot / axpy.
+// bf16 / q8_0 caches: each key / value row is widened to f32 (exactly, as core/kv_quant.h) by a
+// SIMD kernel into a per-thread buffer before the same SIMD dot / axpy.
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -10,6 +10,7 @@
 
 #include "backends/cpu/fast/fast_ops.h"
 #include "backends/cpu/fast/simd.h"
+#include "backends/cpu/fast/simd_kv.h"
 #include "core/kv_quant.h"
 
 namespace gemma::cpu::fast {
@@ -49,9 +50,9 @@ struct CacheHead {
             simd::bf16_to_f32(reinterpret_cast<const uint16_t *>(base) + i, d, 1.0f, buf);
             return buf;
         }
-        int64_t first = i / kQ8Block * kQ8Block, end = (i + d + kQ8Block - 1) / kQ8Block * kQ8Block;
-        kv_row_load(type, base + dtype_row_bytes(type, size_t(first)), buf, end - first);
-        return buf + (i - first);
+        int64_t first = i / kQ8Block, end = (i + d + kQ8Block - 1) / kQ8Block;  // blocks
+        simd::q8_0_to_f32(base + size_t(first) * kQ8BlockBytes, end - first, buf);
+        return buf + (i - first * kQ8Block);
     }
 };
 
