@@ -16,6 +16,7 @@ int main(int argc, char ** argv) {
             if (!w.ok()) return gemma::Result<std::shared_ptr<ChatService>>(w.error());
             e.weights = *w;
         }
+        e.kv_cache = o.kv_cache;
         return make_engine_chat_service(e);
     });
 }

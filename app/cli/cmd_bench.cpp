@@ -1,8 +1,9 @@
 // gemdesk-cli bench: text-decoder speed on a backend (issues #3, #5): a prefill of P tokens and G
 // greedy decode steps per stream, on random weights of a preset's real shapes (--synthetic e4b,
 // built in memory, no file) or a checkpoint (--model DIR). Reports TTFT, prefill and decode tok/s
-// and peak RSS, per stream and aggregate; --json prints one JSON object instead of text.
-// --weights q8_0|q4_0 quantizes the matrices (synthetic: generated straight into blocks).
+// and peak RSS, per stream and aggregate, and the KV cache's memory (--kv-cache f32|bf16|q8_0);
+// --json prints one JSON object instead of text. --weights q8_0|q4_0 quantizes the matrices
+// (synthetic: generated straight into blocks).
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -17,6 +18,7 @@
 
 #include "cli/commands.h"
 #include "common/args.h"
+#include "core/kv_quant.h"
 #include "core/registry.h"
 #include "model/gemma4/text.h"
 #include "runtime/scheduler.h"
@@ -37,6 +39,7 @@ struct BenchOptions {
     g4::WeightType weights = g4::WeightType::stored;
     uint64_t seed = 1;
     bool json = false;
+    gemma::DType kv_cache = gemma::DType::f32;
 };
 
 struct Stream {
@@ -53,6 +56,7 @@ struct BenchResult {
     // token, before the first stream finishes); 0 when that window is empty.
     double steady_tok_s = 0, steady_window_s = 0;
     long peak_rss_kib = -1;
+    size_t kv_bytes = 0;  // every stream's KV cache, or the scheduler's pool
     std::vector<Stream> streams;
 };
 
@@ -166,8 +170,10 @@ gemma::Status run_streams_scheduled(const BenchOptions & o, g4::TextModel & m, B
     so.max_step_tokens = so.prefill_chunk = m.options().max_batch;
     so.max_cached = 0;
     so.snapshot_prompts = false;
+    so.kv_type = o.kv_cache;
     auto sched = gemma::runtime::Scheduler::create(m, so);
     if (!sched.ok()) return sched.error();
+    res.kv_bytes = (*sched)->stats().kv_bytes;
     std::vector<std::shared_ptr<TimingSink>> sinks;
     auto t_arrival = Clock::now();
     for (Stream & s : res.streams) {
@@ -210,7 +216,7 @@ gemma::Status run_streams_scheduled(const BenchOptions & o, g4::TextModel & m, B
 // later ones, and a running app has paid that before a user's request arrives.
 gemma::Status warm_up(const BenchOptions & o, g4::TextModel & m) {
     for (int w = 0; w < o.warmup; ++w) {
-        auto kv = m.make_kv_cache(o.prompt + 8);
+        auto kv = m.make_kv_cache(o.prompt + 8, 0, o.kv_cache);
         if (!kv.ok()) return kv.error();
         Stream s{std::move(*kv), std::vector<int32_t>(size_t(o.prompt), 3), 0, 0, 0, 0};
         GEMMA_TRY(prefill(m, s, Clock::now()));
@@ -224,9 +230,14 @@ gemma::Status run_streams(const BenchOptions & o, g4::TextModel & m, BenchResult
     std::mt19937 rng(uint32_t(o.seed));
     std::uniform_int_distribution<int32_t> tok(3, m.config().text.vocab_size - 1);
     for (int c = 0; c < o.concurrency; ++c) {
-        auto kv = m.make_kv_cache(o.concurrency > 1 ? 1 : o.prompt + o.gen);  // scheduler: own pool
-        if (!kv.ok()) return kv.error();
-        Stream s{std::move(*kv), {}, 0, 0, 0, 0};
+        g4::KvCache kv;  // concurrency > 1: the scheduler keeps its own pool
+        if (o.concurrency == 1) {
+            auto made = m.make_kv_cache(o.prompt + o.gen, 0, o.kv_cache);
+            if (!made.ok()) return made.error();
+            kv = std::move(*made);
+            res.kv_bytes += kv.bytes();
+        }
+        Stream s{std::move(kv), {}, 0, 0, 0, 0};
         s.prompt.push_back(m.config().text.bos_token_id);
         while (int(s.prompt.size()) < o.prompt) s.prompt.push_back(tok(rng));
         res.streams.push_back(std::move(s));
@@ -261,6 +272,8 @@ void print_text(const BenchOptions & o, const BenchResult & r) {
     if (r.steady_window_s > 0)
         std::printf("aggregate while all %d streams decode: %.2f tok/s (%.3f s window)\n",
                     o.concurrency, r.steady_tok_s, r.steady_window_s);
+    std::printf("kv cache: %s, %.2f MiB\n", gemma::dtype_name(o.kv_cache),
+                double(r.kv_bytes) / double(1 << 20));
 }
 
 void print_json(const BenchOptions & o, const BenchResult & r) {
@@ -287,6 +300,8 @@ void print_json(const BenchOptions & o, const BenchResult & r) {
     if (r.steady_window_s > 0)
         j["aggregate"]["decode_all_streams_tok_s"] = r.steady_tok_s;
     j["peak_rss_kib"] = r.peak_rss_kib;
+    j["kv_cache"] = gemma::dtype_name(o.kv_cache);
+    j["kv_cache_bytes"] = r.kv_bytes;
     std::printf("%s\n", j.dump(2).c_str());
 }
 
@@ -295,7 +310,7 @@ int usage(const std::string & msg) {
                  "gemdesk-cli bench: %s\nusage: gemdesk-cli bench (--synthetic e4b|tiny | --model "
                  "DIR) [--backend B] [--prompt P] [--gen G] [--concurrency C] [--batch N] "
                  "[--seed S] [--weights bf16|q8_0|q4_0] [--warmup W (untimed passes, default 1)] "
-                 "[--json]\n",
+                 "[--kv-cache f32|bf16|q8_0] [--json]\n",
                  msg.c_str());
     return 2;
 }
@@ -305,7 +320,7 @@ std::string parse_options(int argc, char ** argv, BenchOptions & o) {
     Args args(argc, argv, {"json"});
     std::string bad =
         args.check_known({"synthetic", "model", "backend", "prompt", "gen", "concurrency", "batch",
-                          "seed", "warmup", "json", "weights"});
+                          "seed", "warmup", "json", "weights", "kv-cache"});
     if (!bad.empty()) return bad;
     o.synthetic = args.get("synthetic");
     o.model_dir = args.get("model");
@@ -323,6 +338,9 @@ std::string parse_options(int argc, char ** argv, BenchOptions & o) {
         o.weights = *w;
     }
     if (!args.error().empty()) return args.error();
+    auto kv = gemma::kv_cache_dtype_parse(args.get("kv-cache", "f32"));
+    if (!kv.ok()) return "--kv-cache: " + kv.error().message;
+    o.kv_cache = *kv;
     if (o.synthetic.empty() == o.model_dir.empty())
         return "give exactly one of --synthetic PRESET or --model DIR";
     if (o.prompt < 1 || o.gen < 1 || o.concurrency < 1 || o.batch < 1)

@@ -4,13 +4,14 @@
 #include <cstdio>
 #include <utility>
 
+#include "core/kv_quant.h"
 #include "media/image_processor.h"
 
 namespace gemdesk::cli {
 
 std::vector<std::string> generate_option_names() {
-    return {"model", "backend", "ctx",   "max-tokens", "temperature", "top-p",
-            "top-k", "seed",    "image", "audio",      "video",       "image-budget", "weights"};
+    return {"model", "backend", "ctx",   "max-tokens", "temperature",  "top-p",   "top-k",
+            "seed",  "image",   "audio", "video",      "image-budget", "weights", "kv-cache"};
 }
 
 gemma::Result<std::vector<gemma::runtime::MediaInput>> load_media_options(const Args & args) {
@@ -63,6 +64,9 @@ gemma::Result<GenerateOptions> parse_generate_options(const Args & args) {
     if (o.engine.n_ctx <= 0 || o.max_tokens < -1)
         return gemma::make_error(gemma::ErrorCode::invalid_argument,
                                  "--ctx must be positive and --max-tokens >= 0");
+    auto kv = gemma::kv_cache_dtype_parse(args.get("kv-cache", "f32"));
+    if (!kv.ok()) return gemma::make_error(kv.error().code, "--kv-cache: " + kv.error().message);
+    o.engine.kv_cache = *kv;
     if (o.image_budget != 0 && !gemma::media::image_budget_is_valid(o.image_budget))
         return gemma::make_error(gemma::ErrorCode::invalid_argument,
                                  "--image-budget must be 70, 140, 280, 560 or 1120");

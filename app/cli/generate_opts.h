@@ -1,6 +1,6 @@
-// Options shared by `gemdesk-cli run` and `chat`: engine settings (--backend, --ctx, --weights), sampling
-// (--max-tokens, --temperature, --top-p, --top-k, --seed) and media (--image, --audio, --video,
-// --image-budget), parsed and validated once.
+// Options shared by `gemdesk-cli run` and `chat`: engine settings (--backend, --ctx, --weights,
+// --kv-cache), sampling (--max-tokens, --temperature, --top-p, --top-k, --seed) and media
+// (--image, --audio, --video, --image-budget), parsed and validated once.
 #pragma once
 
 #include <memory>

@@ -276,6 +276,7 @@ private:
         o.n_ctx = options_.n_ctx;
         o.max_seqs = options_.max_seqs;
         o.weights = options_.weights;
+        o.kv_cache = options_.kv_cache;
         auto progress = [this](const rt::LoadProgress & p) {
             std::lock_guard lock(mu_);
             message_ = gemma::format("the model is loading (%s, %d%%); retry in a few seconds",

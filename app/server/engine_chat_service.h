@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "core/dtype.h"
 #include "core/status.h"
 #include "model/gemma4/weights.h"
 #include "server/chat_service.h"
@@ -22,6 +23,7 @@ struct EngineServiceOptions {
     int n_ctx = 8192;             // tokens per request (capped at the model's context)
     int max_seqs = 4;             // requests decoding at once; more wait in the queue
     gemma::gemma4::WeightType weights = gemma::gemma4::WeightType::stored;  // --weights
+    gemma::DType kv_cache = gemma::DType::f32;  // KV cache type: f32, bf16 or q8_0
 };
 
 // Checks the directory (config.json present) and starts loading it in the background. Fails with

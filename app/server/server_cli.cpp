@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "common/args.h"
+#include "core/kv_quant.h"
 #include "server/http_server.h"
 
 namespace gemdesk::server {
@@ -20,11 +21,13 @@ const char * kUsage =
     "usage: gemdesk-server --model DIR [--host 127.0.0.1] [--port 8080] [--api-key KEY | "
     "--api-key-file F]\n"
     "                      [--backend cpu] [--ctx 8192] [--parallel 4] [--weights bf16|q8_0|q4_0]\n"
+    "                      [--kv-cache f32|bf16|q8_0]\n"
     "                      [--upstream http://HOST:PORT [--upstream-api-key KEY]]\n"
     "                      [--cors-origin ORIGIN,...] [--media-dir DIR,...] [--max-concurrent 16]\n"
     "                      [--max-body-mb 32] [--timeout 30]\n"
     "  --port 0 picks a free port. A host other than loopback requires an API key.\n"
-    "  --ctx is the context per request, --parallel how many requests decode at once.\n"
+    "  --ctx is the context per request, --parallel how many requests decode at once,\n"
+    "  --kv-cache the KV cache type: f32, bf16 (half the memory) or q8_0 (about a quarter).\n"
     "  With --upstream, requests are forwarded to that server and --model is optional.\n";
 
 std::vector<std::string> split_list(const std::string & s) {
@@ -74,7 +77,7 @@ gemma::Result<ServerConfig> config_from_args(const cli::Args & args) {
     std::string err =
         args.check_known({"model", "host", "port", "api-key", "api-key-file", "backend", "upstream",
                           "upstream-api-key", "cors-origin", "media-dir", "max-concurrent",
-                          "max-body-mb", "timeout", "ctx", "parallel", "weights"});
+                          "max-body-mb", "timeout", "ctx", "parallel", "weights", "kv-cache"});
     if (!err.empty()) return gemma::make_error(gemma::ErrorCode::invalid_argument, err);
     GEMMA_TRY(validate_config(c));
     return c;
@@ -121,6 +124,13 @@ int run_server_cli(int argc, char ** argv, const ServiceFactory & make_service) 
         so.weights = args.get("weights");
         so.n_ctx = int(args.get_int("ctx", so.n_ctx));
         so.parallel = int(args.get_int("parallel", so.parallel));
+        auto kv = gemma::kv_cache_dtype_parse(args.get("kv-cache", "f32"));
+        if (!kv.ok()) {
+            std::fprintf(stderr, "gemdesk-server: --kv-cache: %s\n%s", kv.error().message.c_str(),
+                         kUsage);
+            return 2;
+        }
+        so.kv_cache = *kv;
         auto made = make_service(so);
         if (!made.ok()) {
             std::fprintf(stderr, "gemdesk-server: %s\n%s", made.error().message.c_str(), kUsage);

@@ -6,19 +6,21 @@
 #include <memory>
 #include <string>
 
+#include "core/dtype.h"
 #include "core/status.h"
 #include "server/chat_service.h"
 
 namespace gemdesk::server {
 
 // What the command line says about the engine: --model DIR, --backend B, --ctx N, --parallel N,
-// --weights bf16|q8_0|q4_0.
+// --weights bf16|q8_0|q4_0, --kv-cache f32|bf16|q8_0.
 struct ServiceOptions {
     std::string model_dir;
     std::string backend;  // "" = the factory's default
     std::string weights;  // "" = as stored; else checked by the factory (gemma4 parse_weight_type)
     int n_ctx = 8192;
     int parallel = 4;
+    gemma::DType kv_cache = gemma::DType::f32;
 };
 
 // Builds the ChatService for the options.

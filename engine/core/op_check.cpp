@@ -2,6 +2,7 @@
 // with the same messages (op name, argument, shapes) before touching memory.
 #include "core/backend.h"
 #include "core/quant.h"
+#include "core/kv_quant.h"
 
 namespace gemma::op_check {
 namespace {
@@ -29,6 +30,22 @@ Status need_i32(Op op, const char * arg, const Tensor & t, int64_t n) {
     if (t.dtype == DType::i32 && t.ndim() == 1 && t.dim(0) == n) return Status::success();
     return bad(op, format("%s must be i32 [%lld] (got %s %s)", arg, (long long)n,
                           dtype_name(t.dtype), shape_str(t.shape).c_str()));
+}
+
+// KV caches: both of one KV cache type (f32, bf16, q8_0), non-empty, [S, h_kv, D] with h_kv·D a
+// multiple of 32 for q8_0 (its blocks run along each slot's row).
+Status need_caches(Op op, const Tensor & k_cache, const Tensor & v_cache) {
+    if (k_cache.dtype != v_cache.dtype)
+        return bad(op, format("k_cache and v_cache must have the same type (got %s and %s)",
+                              dtype_name(k_cache.dtype), dtype_name(v_cache.dtype)));
+    if (k_cache.empty() || v_cache.empty()) return bad(op, "k_cache and v_cache must be non-empty");
+    bool three = k_cache.ndim() == 3;
+    std::string why =
+        kv_cache_dtype_check(k_cache.dtype, three ? k_cache.dim(1) : 0, three ? k_cache.dim(2) : 0);
+    if (why.empty()) return Status::success();
+    ErrorCode code =
+        kv_cache_dtype_ok(k_cache.dtype) ? ErrorCode::invalid_argument : ErrorCode::unsupported;
+    return make_error(code, format("%s: %s", op_name(op), why.c_str()));
 }
 
 Status need_weight(Op op, const Tensor & w) {
@@ -88,8 +105,8 @@ Status rope(const Tensor & x, const Tensor & positions, const Tensor & freqs, co
 
 Status kv_store(const Tensor & k, const Tensor & v, const Tensor & positions,
                 const Tensor & k_cache, const Tensor & v_cache) {
-    for (const Tensor * t : {&k, &v, &k_cache, &v_cache})
-        GEMMA_TRY(need_f32(Op::kv_store, "k/v/cache", *t));
+    for (const Tensor * t : {&k, &v}) GEMMA_TRY(need_f32(Op::kv_store, "k/v", *t));
+    GEMMA_TRY(need_caches(Op::kv_store, k_cache, v_cache));
     GEMMA_TRY(need(k.ndim() == 3 && v.shape == k.shape, Op::kv_store,
                    "k and v must be [n, h_kv, D]", k, v));
     GEMMA_TRY(need(k_cache.ndim() == 3 && v_cache.shape == k_cache.shape &&
@@ -101,8 +118,8 @@ Status kv_store(const Tensor & k, const Tensor & v, const Tensor & positions,
 
 Status attention(const Tensor & q, const Tensor & k_cache, const Tensor & v_cache,
                  const Tensor & positions, const Tensor & block_ids, const Tensor & out) {
-    for (const Tensor * t : {&q, &k_cache, &v_cache, &out})
-        GEMMA_TRY(need_f32(Op::attention, "q/cache/out", *t));
+    for (const Tensor * t : {&q, &out}) GEMMA_TRY(need_f32(Op::attention, "q/out", *t));
+    GEMMA_TRY(need_caches(Op::attention, k_cache, v_cache));
     GEMMA_TRY(need(q.ndim() == 3 && out.shape == q.shape, Op::attention,
                    "q must be [n, h_q, D], out like q", q, out));
     GEMMA_TRY(
@@ -153,7 +170,14 @@ Status unary(Op op, const Tensor & x, const Tensor & out) {
     return need(out.numel() == x.numel(), op, "out must have x's element count", x, out);
 }
 
+// Float types convert into each other; q8_0 (KV cache rows) copies only into q8_0, whole blocks.
 Status copy(const Tensor & src, const Tensor & dst) {
+    if (src.dtype == DType::q8_0 && dst.dtype == DType::q8_0) {
+        bool blocks = !src.empty() && !dst.empty() && src.numel() % kQ8Block == 0;
+        return need(blocks && src.numel() == dst.numel(), Op::copy,
+                    "q8_0 src and dst must have the same element count, whole 32-value blocks", src,
+                    dst);
+    }
     if (!is_float(src.dtype) || !is_float(dst.dtype))
         return make_error(ErrorCode::unsupported,
                           format("copy: %s -> %s is not supported", dtype_name(src.dtype),

@@ -36,8 +36,10 @@ enum class Op : uint8_t {
     // freqs carry the RoPE variant: default (base^(−2i/D)), proportional (zeros past the rotated
     // pairs) and any factor; see rope_freqs() in model code.
     rope,
-    // k, v: [n, h_kv, D] f32, positions: [n] i32, k_cache, v_cache: [S, h_kv, D] f32.
-    // Writes row i into slot positions[i] mod S (a ring buffer when S < context).
+    // k, v: [n, h_kv, D] f32, positions: [n] i32, k_cache, v_cache: [S, h_kv, D] of one KV cache
+    // type: f32, bf16 (rounded to nearest even) or q8_0 (h_kv·D % 32 == 0; blocks of 32 along each
+    // slot's row, i.e. along D when D % 32 == 0; the rule of core/kv_quant.h). Writes row i into
+    // slot positions[i] mod S (a ring buffer when S < context). supports({kv_store, f32, type}).
     kv_store,
     // q: [n, h_q, D], k_cache, v_cache: [S, h_kv, D], positions: [n] i32 (consecutive: one chunk
     // of one sequence, already stored) -> out [n, h_q, D] f32. Query head h uses KV head
@@ -47,6 +49,9 @@ enum class Op : uint8_t {
     // and block_ids[q] == block_ids[t − positions[0]] ≥ 0 (and the window term holds for t < p).
     // Key t is read from slot t mod S; the caller sizes S ≥ window + n − 1 for sliding layers.
     // s = scale · q·k (f32), softmax in f32 over allowed keys, out = Σ softmax · v.
+    // Caches are f32, bf16 or q8_0 (both the same type, as kv_store): keys and values are widened
+    // to f32 exactly as stored (q·d for q8_0), so the result equals f32 attention over the
+    // dequantized caches. supports({attention, f32, cache type}).
     attention,
     // gate, up: [n, f] f32 -> out [n, f] f32 (may alias either):
     // out = gelu_tanh(gate) ⊙ up, gelu_tanh(z) = 0.5 z (1 + tanh(√(2/π)(z + 0.044715 z³))).
@@ -60,6 +65,8 @@ enum class Op : uint8_t {
     // x -> out = cap · tanh(x / cap) (may alias x).
     softcap,
     // src -> dst, same numel; converts between f32/f16/bf16 (dst may be a view of a larger tensor).
+    // q8_0 -> q8_0 (whole KV cache slot rows) is a byte copy of whole blocks.
+    // supports({copy, src, dst}).
     copy,
     // x: [a, b, c] -> out [b, a, c] (swap the two outer dims; out must not alias x).
     transpose01,

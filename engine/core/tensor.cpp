@@ -23,10 +23,11 @@ int64_t shape_numel(const Shape & shape) {
     return n;
 }
 
+// Block types count whole blocks of the flattened tensor: a q8_0 KV cache [S, h_kv, D] may have
+// D < 32 as long as each slot row h_kv·D is whole blocks.
 size_t Tensor::nbytes() const {
     if (shape.empty()) return dtype_block_bytes(dtype);
-    size_t inner = size_t(shape.back());
-    return size_t(numel() / shape.back()) * dtype_row_bytes(dtype, inner);
+    return dtype_row_bytes(dtype, size_t(numel()));
 }
 
 Tensor tensor_host(DType dtype, Shape shape) {

@@ -111,6 +111,7 @@ Result<std::unique_ptr<Engine>> Engine::load(const std::string & dir, EngineOpti
     so.max_step_tokens = opts.max_step_tokens;
     so.prefill_chunk = opts.prefill_chunk;
     so.max_cached = opts.max_cached;
+    so.kv_type = opts.kv_cache;
     auto sched = Scheduler::create(*e->model_, so);
     if (!sched.ok()) return sched.error();
     e->sched_ = std::move(*sched);

@@ -27,6 +27,7 @@ struct EngineOptions {
     int max_step_tokens = 64;         // tokens per batched step
     int prefill_chunk = 64;
     int max_cached = 4;         // prefix-cache entries (earlier turns kept for reuse)
+    DType kv_cache = DType::f32;  // KV cache type: f32, bf16 (half the memory) or q8_0 (34/128)
     bool load_encoders = true;  // vision / audio towers when the checkpoint has them
     size_t media_cache_bytes = size_t(256) << 20;  // encoded media kept for reuse across turns
     // Only to reproduce the tiny fixtures' reference (see gemma4::AudioMaskMode::hf_eager).

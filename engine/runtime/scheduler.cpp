@@ -54,6 +54,7 @@ Status Scheduler::init() {
     po.n_ctx = opts_.n_ctx;
     po.max_chunk = opts_.prefill_chunk;
     po.block_size = opts_.block_size;
+    po.kv_type = opts_.kv_type;
     // Snapshots need one extra ring each while their request runs.
     po.n_rings = opts_.max_seqs * (opts_.snapshot_prompts ? 2 : 1) + std::max(0, opts_.max_cached);
     po.n_blocks = opts_.n_blocks > 0 ? opts_.n_blocks
@@ -62,6 +63,7 @@ Status Scheduler::init() {
     auto pool = model_.make_kv_pool(po);
     if (!pool.ok()) return pool.error();
     pool_ = std::move(*pool);
+    stats_.kv_bytes = pool_->bytes();
     cache_ = std::make_unique<PrefixCache>(*pool_, opts_.max_cached);
     return Status::success();
 }
@@ -175,6 +177,7 @@ void Scheduler::loop() {
         stats_.running = int(active_.size());
         stats_.cached = cache_->size();
         stats_.kv_used = pool_->usage();
+        stats_.kv_bytes = pool_->bytes();
     }
     // Shutdown: everything still known ends as cancelled.
     std::deque<Pending> rest;

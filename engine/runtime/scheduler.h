@@ -88,11 +88,13 @@ struct SchedulerOptions {
     int n_blocks = 0;              // 0: n_ctx worth for every sequence and cache entry
     int max_cached = 4;            // prefix-cache entries kept (each holds a sliding ring)
     bool snapshot_prompts = true;  // cache each prompt's end too (reuse when replies re-render)
+    DType kv_type = DType::f32;    // KV cache elements: f32, bf16 or q8_0 (gemma4::KvPoolOptions)
 };
 
 struct SchedulerStats {
     int queued = 0, running = 0, cached = 0;
     double kv_used = 0.0;  // fraction of KV blocks in use
+    size_t kv_bytes = 0;   // memory of the KV pool (KvPool::bytes)
     uint64_t steps = 0;
 };
 

@@ -57,7 +57,8 @@ public:
         return Status::success();
     }
     bool supports(const OpDesc & op) const override {
-        return op.op == Op::attention_paged || HostBackend::supports(op);
+        if (op.op == Op::attention_paged) return op.a == DType::f32 && op.b == DType::f32;
+        return HostBackend::supports(op);
     }
     Status gelu_tanh_mul(const Tensor & gate, const Tensor & up, const Tensor & out) override {
         GEMMA_TRY(op_check::binary(Op::gelu_tanh_mul, gate, up, out));

@@ -12,7 +12,8 @@ Status need_host(const Tensor & t, const char * what);
 
 class HostBackend : public Backend {
 public:
-    // f32/f16/bf16 activations and weights; q8_0/q4_0 matmul weights and get_rows tables.
+    // f32/f16/bf16 activations and weights; q8_0/q4_0 matmul weights and get_rows tables. KV
+    // caches (kv_store, attention: OpDesc::b) f32, bf16 or q8_0; q8_0 -> q8_0 copies.
     bool supports(const OpDesc & op) const override;
     Result<Tensor> alloc(DType dtype, const Shape & shape) override;
     Result<Tensor> upload(const Tensor & host) override;

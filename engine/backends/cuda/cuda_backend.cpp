@@ -17,6 +17,7 @@
 #include "backends/cuda/cuda_module.h"
 #include "backends/cuda/fusion.h"
 #include "core/quant.h"
+#include "core/kv_quant.h"
 
 namespace gemma::cuda {
 namespace {
@@ -39,6 +40,11 @@ ElemType elem_type(DType t) {
 }
 
 bool is_float(DType t) { return t == DType::f32 || t == DType::f16 || t == DType::bf16; }
+
+// A cache type op_check accepted (f32, bf16, q8_0).
+KvType kv_type(DType t) {
+    return t == DType::q8_0 ? KvType::q8_0 : t == DType::bf16 ? KvType::bf16 : KvType::f32;
+}
 
 Status on_device(Op op, const char * arg, const Tensor & t) {
     if (t.empty() || t.where == Where::device) return Status::success();
@@ -87,7 +93,14 @@ public:
         return b;
     }
 
+    // Float activations and weights; q8_0/q4_0 matmul weights and get_rows tables
+    // (ops/matmul_quant.cu); KV caches (kv_store, attention: OpDesc::b) f32, bf16 or q8_0,
+    // paged attention f32 only; q8_0 -> q8_0 copies.
     bool supports(const OpDesc & op) const override {
+        if (op.op == Op::attention_paged) return op.a == DType::f32 && op.b == DType::f32;
+        if (op.op == Op::kv_store || op.op == Op::attention)
+            return op.a == DType::f32 && kv_cache_dtype_ok(op.b);
+        if (op.op == Op::copy && op.a == DType::q8_0) return op.b == DType::q8_0;
         bool quant_ok = op.op == Op::matmul || op.op == Op::get_rows;  // ops/matmul_quant.cu
         return is_float(op.a) && (is_float(op.b) || (quant_ok && dtype_is_quant(op.b)));
     }
@@ -246,10 +259,16 @@ public:
                     const Tensor & vc) override {
         GEMMA_TRY(op_check::kv_store(k, v, pos, kc, vc));
         GEMMA_TRY(devices(Op::kv_store, {&k, &v, &pos, &kc, &vc}));
-        KvStoreParams p{f32p<const float>(k), f32p<const float>(v),
-                        pos.ptr<int32_t>(),   f32p<float>(kc),
-                        f32p<float>(vc),      k.dim(0),
-                        k.dim(1) * k.dim(2),  kc.dim(0)};
+        KvStoreParams p{f32p<const float>(k),
+                        f32p<const float>(v),
+                        pos.ptr<int32_t>(),
+                        kc.data,
+                        vc.data,
+                        k.dim(0),
+                        k.dim(1) * k.dim(2),
+                        kc.dim(0),
+                        kv_type(kc.dtype),
+                        0};
         if (fuse() && fuse_kv_store(ctx_->queue(), p)) return Status::success();
         return ctx_->queue().push<KvStoreParams, launch_kv_store>("kv_store", p);
     }
@@ -266,8 +285,8 @@ public:
         int64_t n = q.dim(0), hq = q.dim(1), d = q.dim(2), slots = kc.dim(0);
         int64_t max_keys = desc.window > 0 ? std::min<int64_t>(slots, desc.window + n - 1) : slots;
         AttentionParams p{f32p<const float>(q),
-                          f32p<const float>(kc),
-                          f32p<const float>(vc),
+                          kc.data,
+                          vc.data,
                           pos.ptr<int32_t>(),
                           blocks.empty() ? nullptr : blocks.ptr<int32_t>(),
                           f32p<float>(out),
@@ -279,7 +298,8 @@ public:
                           slots,
                           1,
                           desc.window,
-                          desc.scale};
+                          desc.scale,
+                          kv_type(kc.dtype)};
         // Prefill chunks on tensor cores (f16 inputs) unless f32 products were asked for.
         if (ctx_->options().precision != CudaPrecision::f32 && attention_tc_ok(p))
             return ctx_->queue().push<AttentionParams, launch_attention_tc>("attention_tc", p);
@@ -354,7 +374,9 @@ public:
     Status copy(const Tensor & src, const Tensor & dst) override {
         GEMMA_TRY(op_check::copy(src, dst));
         GEMMA_TRY(devices(Op::copy, {&src, &dst}));
-        CopyParams p{src.data, dst.data, src.numel(), elem_type(src.dtype), elem_type(dst.dtype)};
+        int64_t same = src.dtype == dst.dtype ? int64_t(src.nbytes()) : 0;  // byte copy
+        CopyParams p{src.data, dst.data, src.numel(), elem_type(src.dtype), elem_type(dst.dtype),
+                     same};
         return ctx_->queue().push<CopyParams, launch_copy>("copy", p);
     }
 

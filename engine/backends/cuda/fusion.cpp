@@ -165,9 +165,13 @@ bool fuse_kv_store(OpQueue & q, const KvStoreParams & p) {
     if (!r.freqs || r.k_cache || r.a != p.k || r.b != p.v || r.positions != p.positions ||
         r.rows_a != r.rows_b || r.heads * r.d != p.row || r.rows_a != p.n * r.heads)
         return false;
+    // norm_rope quantizes a q8_0 cache per head row: only when head rows are whole blocks
+    // (D % 32 == 0, as in Gemma 4); else kv_store runs on its own (blocks spanning heads).
+    if (p.type == KvType::q8_0 && r.d % 32 != 0) return false;
     r.k_cache = p.k_cache;
     r.v_cache = p.v_cache;
     r.slots = p.slots;
+    r.cache_type = p.type;
     q.replace_last<NormRopeParams, launch_norm_rope>("norm_rope_store", r);
     return true;
 }

@@ -4,6 +4,7 @@
 //   rms_norm(a) → add(h, a) [→ mul(h, scalar)] [→ rms_norm(h) → x]     one row_fuse kernel
 //   rms_norm(q) → rope(q)                                              one norm_rope kernel
 //   rms_norm(k) → rms_norm(v) → rope(k) → kv_store(k, v)               one norm_rope kernel
+//     (caches f32, bf16 or q8_0; q8_0 only when head_dim % 32 == 0, else kv_store stays apart)
 //   matmul(x, w1) → matmul(x, w2)                                      one dual gemv
 //   matmul(x, wg) → matmul(x, wu) → gelu_tanh_mul(g, u)                one gemv (dual_gelu)
 //   matmul(x, w) → gelu_tanh_mul(g, b)                                 one gemv (gelu_mul)

@@ -23,6 +23,7 @@ Result<std::unique_ptr<KvPool>> KvPool::create(const TextConfig & cfg, Backend &
                           format("context length %d exceeds the model's %d tokens; choose a "
                                  "smaller context",
                                  opts.n_ctx, cfg.max_position_embeddings));
+    GEMMA_TRY(kv_cache_type_check(cfg, backend, opts.kv_type));
     opts.max_chunk = std::min(opts.max_chunk, opts.n_ctx);
     const int blocks_per_ctx = (opts.n_ctx + opts.block_size - 1) / opts.block_size;
     if (opts.n_blocks == 0) opts.n_blocks = blocks_per_ctx * std::max(1, opts.n_rings / 2);
@@ -42,9 +43,9 @@ Status KvPool::init() {
         int64_t rows = lc.type == LayerType::sliding ? int64_t(ring_slots_) * opts_.n_rings
                                                      : int64_t(opts_.n_blocks) * opts_.block_size;
         Shape shape{rows, lc.n_kv_heads, lc.head_dim};
-        auto k = backend_.alloc(DType::f32, shape);
+        auto k = backend_.alloc(opts_.kv_type, shape);
         if (!k.ok()) return k.error();
-        auto v = backend_.alloc(DType::f32, shape);
+        auto v = backend_.alloc(opts_.kv_type, shape);
         if (!v.ok()) return v.error();
         layers_[size_t(l)] = {std::move(*k), std::move(*v)};
     }
@@ -52,7 +53,7 @@ Status KvPool::init() {
 }
 
 Status KvPool::init_pages() {
-    if (!backend_.supports({Op::attention_paged, DType::f32, DType::f32})) return Status::success();
+    if (!backend_.supports({Op::attention_paged, DType::f32, opts_.kv_type})) return Status::success();
     const int max_blocks = (opts_.n_ctx + opts_.block_size - 1) / opts_.block_size;
     auto full = backend_.alloc(DType::i32, {opts_.n_rings, max_blocks});
     if (!full.ok()) return full.error();
@@ -89,6 +90,15 @@ int KvPool::n_free_rings() const {
 
 double KvPool::usage() const {
     return opts_.n_blocks == 0 ? 0.0 : 1.0 - double(n_free_blocks()) / double(opts_.n_blocks);
+}
+
+size_t KvPool::bytes() const {
+    size_t n = 0;
+    for (const Tensor * t : {&gather_.k, &gather_.v})
+        if (!t->empty()) n += t->nbytes();
+    for (const LayerKv & l : layers_)
+        if (!l.k.empty()) n += l.k.nbytes() + l.v.nbytes();  // shared layers hold nothing
+    return n;
 }
 
 Result<KvSeq> KvPool::seq_new() {
@@ -257,9 +267,9 @@ Result<LayerKv> KvPool::attention_view(int l, const KvSeq & seq, int n_pos) {
         for (const LayerConfig & o : cfg_.layers)
             if (o.type == LayerType::full)
                 max_row = std::max<int64_t>(max_row, int64_t(o.n_kv_heads) * o.head_dim);
-        auto k = backend_.alloc(DType::f32, {cap * max_row});
+        auto k = backend_.alloc(opts_.kv_type, {cap * max_row});  // q8_0: max_row % 32 == 0
         if (!k.ok()) return k.error();
-        auto v = backend_.alloc(DType::f32, {cap * max_row});
+        auto v = backend_.alloc(opts_.kv_type, {cap * max_row});
         if (!v.ok()) return v.error();
         gather_ = {std::move(*k), std::move(*v)};
     }

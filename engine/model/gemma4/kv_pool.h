@@ -2,7 +2,7 @@
 // their K/V in fixed-size blocks handed out from one pool (refcounted, so sequences and cached
 // prefixes share blocks, copy-on-write); sliding layers keep one ring of window + max_chunk - 1
 // slots per sequence (they never need more); KV-shared layers store nothing (spec gemma4-text
-// §6.6).
+// §6.6). K/V are f32, bf16 or q8_0 (KvPoolOptions::kv_type); copies between rows are byte copies.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +21,7 @@ struct KvPoolOptions {
     int block_size = 16;  // positions per full-layer block
     int n_blocks = 0;     // full-layer blocks in the pool; 0 = n_ctx worth for n_rings / 2 seqs
     int n_rings = 8;      // sliding-layer rings: active sequences + cached prefixes at once
+    DType kv_type = DType::f32;  // element type of K/V: f32, bf16 or q8_0 (kv_cache_type_check)
 };
 
 // One sequence's place in the pool. Plain data owned by the caller; give it back with
@@ -46,6 +47,9 @@ public:
     int n_free_rings() const;
     // Fraction of full-layer blocks in use (0..1), for stats.
     double usage() const;
+    // Backend memory of the pool's K/V tensors (fixed at create()), plus the gather scratch once
+    // a non-contiguous full-layer view has allocated it.
+    size_t bytes() const;
 
     // A new empty sequence with its own ring. out_of_memory when every ring is taken.
     Result<KvSeq> seq_new();

@@ -123,9 +123,9 @@ Status TextModel::init() {
     return Status::success();
 }
 
-Result<KvCache> TextModel::make_kv_cache(int n_ctx, int max_chunk) {
+Result<KvCache> TextModel::make_kv_cache(int n_ctx, int max_chunk, DType type) {
     int chunk = max_chunk <= 0 ? opts_.max_batch : std::min(max_chunk, opts_.max_batch);
-    return gemma4::make_kv_cache(cfg_.text, backend_, n_ctx, chunk);
+    return gemma4::make_kv_cache(cfg_.text, backend_, n_ctx, chunk, type);
 }
 
 Status TextModel::check_input(const ForwardInput & in, const KvCache & kv) const {

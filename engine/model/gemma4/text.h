@@ -77,7 +77,8 @@ public:
     const TextModelOptions & options() const { return opts_; }
 
     // A cache for this model; max_chunk defaults to (and is capped at) options().max_batch.
-    Result<KvCache> make_kv_cache(int n_ctx, int max_chunk = 0);
+    // type: f32, bf16 or q8_0 (kv_cache_type_check says why another cannot be used).
+    Result<KvCache> make_kv_cache(int n_ctx, int max_chunk = 0, DType type = DType::f32);
 
     // Runs the tokens, appends their K/V to kv and returns logits [rows, vocab] (f32 backend
     // tensor; a view into scratch, valid until the next call). Errors: invalid_argument (empty

@@ -122,6 +122,10 @@ void get_rows(ThreadPool & pool, const Tensor & table, const Tensor & ids, float
 // Element-wise dtype conversion through an f32 staging chunk (f32 -> f32 is a plain memcpy).
 void copy(ThreadPool & pool, const Tensor & src, const Tensor & dst) {
     int64_t n = src.numel();
+    if (src.dtype == DType::q8_0) {  // q8_0 -> q8_0 only (op_check): whole blocks, as bytes
+        std::memmove(dst.data, src.data, src.nbytes());
+        return;
+    }
     if (src.dtype == DType::f32 && dst.dtype == DType::f32) {
         for_chunks(pool, n, [&](int64_t i0, int64_t i1) {
             std::memmove(f32_data(dst) + i0, f32_data(src) + i0, size_t(i1 - i0) * 4);

@@ -1,26 +1,48 @@
 // kv_store and attention over a (ring-buffer) KV cache: GQA, causal, optional sliding window and
-// bidirectional block overlay, f32 scores and softmax (spec gemma4-text §6.2-6.5, §8).
+// bidirectional block overlay, f32 scores and softmax (spec gemma4-text §6.2-6.5, §8). Caches may
+// be f32, bf16 or q8_0: rows are written through core/kv_quant.h and widened back to f32 before
+// the same f32 loops, so a quantized cache differs from f32 only by its stored values.
 #include <cmath>
 #include <limits>
 #include <vector>
 
 #include "backends/cpu/ref/ref_ops.h"
+#include "core/kv_quant.h"
 
 namespace gemma::cpu::ref {
+namespace {
+
+// Byte address of element `i` (a block start for q8_0) of a cache.
+uint8_t * cache_at(const Tensor & cache, int64_t i) {
+    return static_cast<uint8_t *>(cache.data) + dtype_row_bytes(cache.dtype, size_t(i));
+}
+
+}  // namespace
 
 void kv_store(const Tensor & k, const Tensor & v, const Tensor & positions, const Tensor & k_cache,
               const Tensor & v_cache) {
     int64_t n = k.dim(0), row = k.dim(1) * k.dim(2), slots = k_cache.dim(0);
     for (int64_t t = 0; t < n; ++t) {
         int64_t slot = int64_t(positions.ptr<int32_t>()[t]) % slots;
-        for (int64_t j = 0; j < row; ++j) {
-            f32_data(k_cache)[slot * row + j] = f32_data(k)[t * row + j];
-            f32_data(v_cache)[slot * row + j] = f32_data(v)[t * row + j];
-        }
+        kv_row_store(k_cache.dtype, f32_data(k) + t * row, cache_at(k_cache, slot * row), row);
+        kv_row_store(v_cache.dtype, f32_data(v) + t * row, cache_at(v_cache, slot * row), row);
     }
 }
 
 namespace {
+
+// Head kvh of slot `slot` as d f32 values: the cache row itself for f32, else widened into buf
+// (for q8_0 the whole blocks covering it: with D < 32 a block spans neighbouring heads).
+const float * cache_row(const Tensor & cache, int64_t slot, int64_t kvh, int64_t d,
+                        std::vector<float> & buf) {
+    int64_t i = (slot * cache.dim(1) + kvh) * d;
+    if (cache.dtype == DType::f32) return f32_data(cache) + i;
+    int64_t b = cache.dtype == DType::q8_0 ? kQ8Block : 1;
+    int64_t first = i / b * b, end = (i + d + b - 1) / b * b;
+    buf.resize(size_t(end - first));
+    kv_row_load(cache.dtype, cache_at(cache, first), buf.data(), end - first);
+    return buf.data() + (i - first);
+}
 
 // Whether the query at chunk index i (position p) may see key position t.
 bool allowed(int64_t i, int64_t p, int64_t t, int64_t pos0, int64_t n, const Tensor & block_ids,
@@ -41,9 +63,7 @@ void attention(const Tensor & q, const Tensor & k_cache, const Tensor & v_cache,
     int64_t hkv = k_cache.dim(1), slots = k_cache.dim(0), group = hq / hkv;
     int64_t pos0 = positions.ptr<int32_t>()[0];
     int64_t last = pos0 + n - 1;  // the chunk's keys are stored: logical positions [0, last]
-    const float * kc = static_cast<const float *>(k_cache.data);
-    const float * vc = static_cast<const float *>(v_cache.data);
-    std::vector<float> scores;
+    std::vector<float> scores, kbuf, vbuf;
     for (int64_t i = 0; i < n; ++i) {
         int64_t p = positions.ptr<int32_t>()[i];
         int64_t t_lo = desc.window > 0 ? std::max<int64_t>(0, p - desc.window + 1) : 0;
@@ -56,7 +76,7 @@ void attention(const Tensor & q, const Tensor & k_cache, const Tensor & v_cache,
             float mx = -std::numeric_limits<float>::infinity();
             for (int64_t t = t_lo; t <= t_hi; ++t) {
                 if (!allowed(i, p, t, pos0, n, block_ids, desc.window)) continue;
-                const float * kt = kc + ((t % slots) * hkv + kvh) * d;
+                const float * kt = cache_row(k_cache, t % slots, kvh, d, kbuf);
                 float s = 0.0f;
                 for (int64_t j = 0; j < d; ++j) s += qh[j] * kt[j];
                 s *= desc.scale;
@@ -74,7 +94,7 @@ void attention(const Tensor & q, const Tensor & k_cache, const Tensor & v_cache,
             for (int64_t t = t_lo; t <= t_hi; ++t) {
                 float a = scores[size_t(t - t_lo)] / sum;
                 if (a == 0.0f) continue;
-                const float * vt = vc + ((t % slots) * hkv + kvh) * d;
+                const float * vt = cache_row(v_cache, t % slots, kvh, d, vbuf);
                 for (int64_t j = 0; j < d; ++j) o[j] += a * vt[j];
             }
         }

@@ -1,6 +1,7 @@
 // Element-wise ops: gelu_tanh_mul, add, mul (with row/scalar broadcast of b), scale, softcap,
 // copy (with dtype conversion) and transpose01.
 #include <cmath>
+#include <cstring>
 
 #include "backends/cpu/ref/ref_ops.h"
 
@@ -61,6 +62,10 @@ void softcap(const Tensor & x, float cap, const Tensor & out) {
 }
 
 void copy(const Tensor & src, const Tensor & dst) {
+    if (src.dtype == DType::q8_0) {  // q8_0 -> q8_0 only (op_check): whole blocks, as bytes
+        std::memmove(dst.data, src.data, src.nbytes());
+        return;
+    }
     for (int64_t i = 0; i < src.numel(); ++i) store(dst, i, load_f32(src, i));
 }
 

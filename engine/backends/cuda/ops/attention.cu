@@ -1,7 +1,8 @@
-// attention: q [n, h_q, D], k_cache, v_cache [S, h_kv, D] f32 (ring buffers: key t in slot
-// t mod S), positions [n] i32 (consecutive, already stored), block_ids [n] i32 or null
+// attention: q [n, h_q, D], k_cache, v_cache [S, h_kv, D] f32 / bf16 / q8_0 (ring buffers: key
+// t in slot t mod S), positions [n] i32 (consecutive, already stored), block_ids [n] i32 or null
 // -> out [n, h_q, D] f32. Mask, GQA and scale as core/ops.h Op::attention; f32 scores and
-// softmax with the accurate expf.
+// softmax with the accurate expf. Cache elements are widened to f32 as they are read
+// (ops/kv_quant.cuh; the cache type is a template parameter).
 // Split-KV ("flash-decoding"): block (query i, head h, split s) walks an equal share of the
 // query's visible key range with an online softmax per warp (one key per warp at a time, lanes
 // split D), merges its warps in shared memory, and either writes the result (one split) or a
@@ -10,7 +11,7 @@
 // D ≤ 512 (Gemma 4: 256 sliding, 512 full); h_q is a multiple of h_kv.
 #include <cfloat>
 
-#include "backends/cuda/ops/common.cuh"
+#include "backends/cuda/ops/kv_quant.cuh"
 
 namespace gemma::cuda {
 namespace {
@@ -41,8 +42,8 @@ __device__ __forceinline__ bool key_visible(const AttentionParams & p, int64_t i
     return bq >= 0 && p.block_ids[t - p.positions[0]] == bq;
 }
 
-// PER = D values per lane (D ≤ PER · warp).
-template <int PER>
+// PER = D values per lane (D ≤ PER · warp); KT = the caches' element type.
+template <int PER, KvType KT>
 __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionParams p) {
     pdl_enter();
     extern __shared__ float smem[];  // kWarps × (D + 2): per-warp max, sum, values
@@ -66,23 +67,23 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionParams p) 
     float m = -FLT_MAX, l = 0.0f;
     for (int64_t t = t_begin + warp; t < t_end; t += kWarps) {
         if (p.block_ids && !key_visible(p, i, pos, t)) continue;
-        int64_t base = ((t % p.slots) * p.hkv + kvh) * d;
-        const float * kt = p.k_cache + base;
+        int64_t base = ((t % p.slots) * p.hkv + kvh) * d;  // flat element index of the head
+        const uint8_t * kc = static_cast<const uint8_t *>(p.k_cache);
         float s = 0.0f;
 #pragma unroll
         for (int j = 0; j < PER; ++j) {
             int64_t c = lane + int64_t(j) * GEMMA_WARP;
-            if (c < d) s += q[j] * kt[c];
+            if (c < d) s += q[j] * kv_load<KT>(kc, base + c);
         }
         s = gemma_warp_sum(s) * p.scale;
         float m_new = fmaxf(m, s);
         float corr = expf(m - m_new), e = expf(s - m_new);
         l = l * corr + e;
-        const float * vt = p.v_cache + base;
+        const uint8_t * vc = static_cast<const uint8_t *>(p.v_cache);
 #pragma unroll
         for (int j = 0; j < PER; ++j) {
             int64_t c = lane + int64_t(j) * GEMMA_WARP;
-            o[j] = o[j] * corr + (c < d ? e * vt[c] : 0.0f);
+            o[j] = o[j] * corr + (c < d ? e * kv_load<KT>(vc, base + c) : 0.0f);
         }
         m = m_new;
     }
@@ -144,15 +145,22 @@ __global__ void attention_merge_kernel(AttentionParams p) {
     }
 }
 
-template <int PER>
+template <int PER, KvType KT>
 LaunchResult launch_attention_t(const AttentionParams & p, gpuStream_t s, const LaunchEnv & env) {
     dim3 grid(unsigned(p.n * p.hq), unsigned(p.n_splits));
     size_t smem = size_t(kWarps) * size_t(p.d + 2) * sizeof(float);
-    if (LaunchResult e = launch_kernel(attention_kernel<PER>, grid, kThreads, smem, s, env, p))
+    if (LaunchResult e = launch_kernel(attention_kernel<PER, KT>, grid, kThreads, smem, s, env, p))
         return e;
     if (p.n_splits > 1)
         return launch_kernel(attention_merge_kernel, unsigned(p.n * p.hq), 128, 0, s, env, p);
     return nullptr;
+}
+
+template <KvType KT>
+LaunchResult launch_attention_kv(const AttentionParams & p, gpuStream_t s, const LaunchEnv & env) {
+    if (p.d <= 4 * GEMMA_WARP) return launch_attention_t<4, KT>(p, s, env);
+    if (p.d <= 8 * GEMMA_WARP) return launch_attention_t<8, KT>(p, s, env);
+    return launch_attention_t<kMaxD / GEMMA_WARP, KT>(p, s, env);
 }
 
 }  // namespace
@@ -169,9 +177,15 @@ int64_t attention_splits(int64_t n, int64_t hq, int64_t max_keys, int n_sms) {
 LaunchResult launch_attention(const AttentionParams & p, gpuStream_t s, const LaunchEnv & env) {
     if (p.n == 0) return nullptr;
     if (p.d > kMaxD) return "attention: head_dim above 512 is not supported";
-    if (p.d <= 4 * GEMMA_WARP) return launch_attention_t<4>(p, s, env);
-    if (p.d <= 8 * GEMMA_WARP) return launch_attention_t<8>(p, s, env);
-    return launch_attention_t<kMaxD / GEMMA_WARP>(p, s, env);
+    switch (p.kv_type) {
+        case KvType::f32:
+            return launch_attention_kv<KvType::f32>(p, s, env);
+        case KvType::bf16:
+            return launch_attention_kv<KvType::bf16>(p, s, env);
+        case KvType::q8_0:
+            return launch_attention_kv<KvType::q8_0>(p, s, env);
+    }
+    return "attention: unknown KV cache type";
 }
 
 }  // namespace gemma::cuda

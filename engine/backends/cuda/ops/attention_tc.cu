@@ -6,9 +6,10 @@
 // second forms P = exp(S − max) / sum exactly and accumulates O = P·V, so accumulators are never
 // rescaled (the fragment layout stays opaque, as the portable WMMA API requires). Inputs are
 // rounded to f16 (scores and softmax in f32): the bf16-compute class of accuracy, not f32.
+// bf16 / q8_0 caches are widened value by value (ops/kv_quant.cuh) on their way into the tile.
 #include <cfloat>
 
-#include "backends/cuda/ops/common.cuh"
+#include "backends/cuda/ops/kv_quant.cuh"
 
 namespace gemma::cuda {
 namespace {
@@ -44,17 +45,32 @@ __device__ __forceinline__ uint32_t pack_f16x2(float a, float b) {
     return uint32_t(gemma_f32_to_f16(a)) | (uint32_t(gemma_f32_to_f16(b)) << 16);
 }
 
+// Flat cache elements [e, e + 4) as f32: one 16-byte load for f32 caches, else widened one by one.
+__device__ __forceinline__ float4 load4(KvType type, const void * cache, int64_t e) {
+    const uint8_t * c = static_cast<const uint8_t *>(cache);
+    switch (type) {
+        case KvType::bf16:
+            return make_float4(kv_load<KvType::bf16>(c, e), kv_load<KvType::bf16>(c, e + 1),
+                               kv_load<KvType::bf16>(c, e + 2), kv_load<KvType::bf16>(c, e + 3));
+        case KvType::q8_0:
+            return make_float4(kv_load<KvType::q8_0>(c, e), kv_load<KvType::q8_0>(c, e + 1),
+                               kv_load<KvType::q8_0>(c, e + 2), kv_load<KvType::q8_0>(c, e + 3));
+        default:
+            return *reinterpret_cast<const float4 *>(static_cast<const float *>(cache) + e);
+    }
+}
+
 // Rows [t0, t0 + kKeys) of a cache (key t in slot t mod S, KV head kvh) into shared f16 rows;
 // keys past `hi` are zeros.
 template <int D>
-__device__ void load_tile(const AttentionParams & p, const float * cache, int64_t kvh, int64_t t0,
+__device__ void load_tile(const AttentionParams & p, const void * cache, int64_t kvh, int64_t t0,
                           int64_t hi, uint16_t * dst) {
     constexpr int kVec = D / 4;
     for (int e = threadIdx.x; e < kKeys * kVec; e += kThreads) {
         int j = e / kVec, c = (e % kVec) * 4;
         int64_t t = t0 + j;
         float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-        if (t <= hi) v = *reinterpret_cast<const float4 *>(cache + ((t % p.slots) * p.hkv + kvh) * D + c);
+        if (t <= hi) v = load4(p.kv_type, cache, ((t % p.slots) * p.hkv + kvh) * D + c);
         uint2 packed = make_uint2(pack_f16x2(v.x, v.y), pack_f16x2(v.z, v.w));
         *reinterpret_cast<uint2 *>(dst + j * Layout<D>::kLd + c) = packed;
     }
@@ -231,8 +247,8 @@ LaunchResult launch_tc(const AttentionParams & p, gpuStream_t s, const LaunchEnv
 bool attention_tc_ok(const AttentionParams & p) {
     bool d_ok = p.d == 64 || p.d == 128 || p.d == 256 || p.d == 512;
     auto aligned = [](const void * ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 == 0; };
-    return d_ok && p.n >= kAttentionTcMinRows && aligned(p.q) && aligned(p.k_cache) &&
-           aligned(p.v_cache);
+    bool caches_ok = p.kv_type != KvType::f32 || (aligned(p.k_cache) && aligned(p.v_cache));
+    return d_ok && p.n >= kAttentionTcMinRows && aligned(p.q) && caches_ok;
 }
 
 LaunchResult launch_attention_tc(const AttentionParams & p, gpuStream_t s, const LaunchEnv & env) {

@@ -1,5 +1,6 @@
 // copy: src -> dst with the same element count, converting between f32 / f16 / bf16 (round to
-// nearest even); dst may be a view into a larger tensor. transpose01: x [a, b, c] f32 ->
+// nearest even), or a plain byte copy between tensors of one type (q8_0 KV rows too); dst may
+// be a view into a larger tensor. transpose01: x [a, b, c] f32 ->
 // out [b, a, c] (the two outer dims swapped; out never aliases x).
 #include "backends/cuda/ops/common.cuh"
 
@@ -26,9 +27,8 @@ __global__ void transpose01_kernel(Transpose01Params p) {
 
 LaunchResult launch_copy(const CopyParams & p, gpuStream_t s, const LaunchEnv & env) {
     if (p.n == 0) return nullptr;
-    if (p.stype == p.dtype) {  // same type: a plain device copy
-        size_t bytes = size_t(p.n) * (p.stype == ElemType::f32 ? 4 : 2);
-        gpuError_t e = gpuMemcpyAsync(p.dst, p.src, bytes, gpuMemcpyDeviceToDevice, s);
+    if (p.bytes > 0) {  // same type: a plain device copy
+        gpuError_t e = gpuMemcpyAsync(p.dst, p.src, size_t(p.bytes), gpuMemcpyDeviceToDevice, s);
         return e == gpuSuccess ? nullptr : gpuGetErrorString(e);
     }
     copy_kernel<<<grid_blocks(p.n, 256, env), 256, 0, s>>>(p);

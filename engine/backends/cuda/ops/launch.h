@@ -23,6 +23,9 @@ struct LaunchEnv {
 // get_rows tables and matmul weights (ops/matmul_quant.cu).
 enum class ElemType : int32_t { f32 = 0, f16 = 1, bf16 = 2, none = 3, q8_0 = 4, q4_0 = 5 };
 
+// Element type of a KV cache (core/kv_quant.h): q8_0 = 34-byte blocks of 32 values along D.
+enum class KvType : int32_t { f32 = 0, bf16 = 1, q8_0 = 2 };
+
 using LaunchResult = const char *;
 
 // table [v, d] (device or mapped host), ids [n] -> out [n, d] = table[ids] * scale, zero rows
@@ -140,8 +143,8 @@ constexpr int64_t kRowFuseMaxD = 8192;  // longer rows are not fused
 // Per-head norms of q (or k and v), then RoPE on the first part, then optionally the KV-cache
 // store: a [rows_a, d] = rms_norm(a, wa) (rope'd when freqs: token of row r is r / heads);
 // b [rows_b, d] = rms_norm(b, wb); with k_cache: a and b rows of token t go to slot
-// positions[t] mod slots of k_cache / v_cache ([slots, heads·d]). Made by the backend from
-// rms_norm (+ rms_norm) + rope (+ kv_store) (fusion.h).
+// positions[t] mod slots of k_cache / v_cache ([slots, heads·d] of cache_type). Made by the
+// backend from rms_norm (+ rms_norm) + rope (+ kv_store) (fusion.h).
 struct NormRopeParams {
     float * a;
     const void * wa;
@@ -149,12 +152,12 @@ struct NormRopeParams {
     const void * wb;
     const int32_t * positions;
     const float * freqs;
-    float * k_cache;
-    float * v_cache;
+    void * k_cache;
+    void * v_cache;
     int64_t rows_a, rows_b, d, heads, slots;
     ElemType wa_type, wb_type;
     float eps;
-    int32_t pad;  // zero: records are compared byte for byte (graph replay)
+    KvType cache_type;  // f32 (0) unless a kv_store was fused in; fills the struct (120 bytes)
 };
 LaunchResult launch_norm_rope(const NormRopeParams & p, gpuStream_t s, const LaunchEnv & env);
 
@@ -168,14 +171,17 @@ struct RopeParams {
 };
 LaunchResult launch_rope(const RopeParams & p, gpuStream_t s, const LaunchEnv & env);
 
-// k, v [n, row] -> caches [slots, row] at slot positions[i] mod slots.
+// k, v [n, row] f32 -> caches [slots, row] of `type` at slot positions[i] mod slots (q8_0:
+// row % 32 == 0, quantized in blocks of 32 as core/kv_quant.h).
 struct KvStoreParams {
     const float * k;
     const float * v;
     const int32_t * positions;
-    float * k_cache;
-    float * v_cache;
+    void * k_cache;
+    void * v_cache;
     int64_t n, row, slots;
+    KvType type;
+    int32_t pad;  // zero: records are compared byte for byte (graph replay)
 };
 LaunchResult launch_kv_store(const KvStoreParams & p, gpuStream_t s, const LaunchEnv & env);
 
@@ -183,8 +189,8 @@ LaunchResult launch_kv_store(const KvStoreParams & p, gpuStream_t s, const Launc
 // when n_splits > 1.
 struct AttentionParams {
     const float * q;
-    const float * k_cache;
-    const float * v_cache;
+    const void * k_cache;  // [slots, hkv, d] of kv_type
+    const void * v_cache;
     const int32_t * positions;
     const int32_t * block_ids;  // may be null
     float * out;
@@ -192,6 +198,7 @@ struct AttentionParams {
     int64_t n, hq, hkv, d, slots, n_splits;
     int64_t window;
     float scale;
+    KvType kv_type;  // fills the struct (120 bytes): no padding
 };
 LaunchResult launch_attention(const AttentionParams & p, gpuStream_t s, const LaunchEnv & env);
 // The same op on tensor cores for chunks of many queries (ops/attention_tc.cu): f16 inputs, f32
@@ -232,12 +239,14 @@ struct EltParams {
 };
 LaunchResult launch_elementwise(const EltParams & p, gpuStream_t s, const LaunchEnv & env);
 
-// src -> dst (n elements), converting between f32 / f16 / bf16.
+// src -> dst (n elements), converting between f32 / f16 / bf16; bytes > 0: a same-type copy of
+// that many bytes (any type, q8_0 KV rows included).
 struct CopyParams {
     const void * src;
     void * dst;
     int64_t n;
     ElemType stype, dtype;
+    int64_t bytes;
 };
 LaunchResult launch_copy(const CopyParams & p, gpuStream_t s, const LaunchEnv & env);
 

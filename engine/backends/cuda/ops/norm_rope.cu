@@ -1,8 +1,10 @@
 // norm_rope: per-head rms_norm of q (or of k and v), RoPE on the first tensor and optionally the
 // KV-cache store, in one launch (launch.h NormRopeParams). One block per head row of d; the sum
 // of squares uses rms_norm.cu's thread counts and reduction order, and the rotation rope.cu's
-// formula on the normalized values, so results equal the unfused kernels.
-#include "backends/cuda/ops/common.cuh"
+// formula on the normalized values, so results equal the unfused kernels. The cache store
+// follows kv_store.cu: f32 / bf16 per element; q8_0 per 32-value block, quantized from the
+// finished row after a block barrier (ops/kv_quant.cuh), as kv_store would from the same row.
+#include "backends/cuda/ops/kv_quant.cuh"
 
 namespace gemma::cuda {
 namespace {
@@ -36,12 +38,14 @@ __global__ void norm_rope_kernel(NormRopeParams p) {
     __syncthreads();
     const float inv = inv_rms;
     const int64_t t = r / p.heads, row_len = p.heads * p.d;
-    float * cache = nullptr;
+    uint8_t * cache = nullptr;  // this head row in the cache (uniform across the block)
     if (p.k_cache) {
         int64_t pos = p.positions[t];
         int64_t slot = ((pos % p.slots) + p.slots) % p.slots;
-        cache = (in_a ? p.k_cache : p.v_cache) + slot * row_len + (r % p.heads) * p.d;
+        cache = static_cast<uint8_t *>(in_a ? p.k_cache : p.v_cache) +
+                kv_offset_bytes(p.cache_type, slot * row_len + (r % p.heads) * p.d);
     }
+    const bool per_elem = cache && p.cache_type != KvType::q8_0;
     if (in_a && p.freqs) {
         const int64_t half = p.d / 2;
         const float fpos = float(p.positions[t]);
@@ -52,17 +56,22 @@ __global__ void norm_rope_kernel(NormRopeParams p) {
             float y0 = a * cs - b * sn, y1 = b * cs + a * sn;
             x[i] = y0;
             x[i + half] = y1;
-            if (cache) {
-                cache[i] = y0;
-                cache[i + half] = y1;
+            if (per_elem) {
+                kv_store_elem(cache, i, p.cache_type, y0);
+                kv_store_elem(cache, i + half, p.cache_type, y1);
             }
         }
-        return;
+    } else {
+        for (int64_t j = threadIdx.x; j < p.d; j += blockDim.x) {
+            float v = norm_elem(x, j, inv, w, wt);
+            x[j] = v;
+            if (per_elem) kv_store_elem(cache, j, p.cache_type, v);
+        }
     }
-    for (int64_t j = threadIdx.x; j < p.d; j += blockDim.x) {
-        float v = norm_elem(x, j, inv, w, wt);
-        x[j] = v;
-        if (cache) cache[j] = v;
+    if (cache && p.cache_type == KvType::q8_0) {
+        __syncthreads();  // the whole row of x is written (global writes visible to the block)
+        for (int64_t b = threadIdx.x; b < p.d / kKvQ8Block; b += blockDim.x)
+            kv_q8_0_quantize_block(x + b * kKvQ8Block, cache + b * kKvQ8BlockBytes);
     }
 }
 
