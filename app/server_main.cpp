@@ -17,6 +17,7 @@ int main(int argc, char ** argv) {
             e.weights = *w;
         }
         e.kv_cache = o.kv_cache;
+        e.ple_on_host = o.ple_on_host;
         return make_engine_chat_service(e);
     });
 }

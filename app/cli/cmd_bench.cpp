@@ -40,6 +40,7 @@ struct BenchOptions {
     uint64_t seed = 1;
     bool json = false;
     gemma::DType kv_cache = gemma::DType::f32;
+    bool ple_host = false;  // --ple-host: the per-layer embedding table stays in host memory
 };
 
 struct Stream {
@@ -51,7 +52,7 @@ struct Stream {
 
 struct BenchResult {
     std::string model, backend;
-    double build_s = 0, weight_gib = 0, decode_wall_s = 0;
+    double build_s = 0, weight_gib = 0, decode_wall_s = 0, ple_host_gib = 0;
     // Scheduled runs: aggregate decode rate while every stream is decoding (after the last first
     // token, before the first stream finishes); 0 when that window is empty.
     double steady_tok_s = 0, steady_window_s = 0;
@@ -83,6 +84,7 @@ gemma::Result<std::unique_ptr<g4::TextModel>> build_model(const BenchOptions & o
     mo.max_batch = std::max(o.concurrency, std::min(o.batch, o.prompt));
     mo.max_logit_rows = o.concurrency;
     mo.weights = o.weights;
+    mo.ple_on_host = o.ple_host;
     if (!o.model_dir.empty()) return g4::load_text_model(o.model_dir, backend, mo);
     auto cfg = g4::preset_config(o.synthetic);
     if (!cfg.ok()) return cfg.error();
@@ -255,6 +257,9 @@ gemma::Status run_streams(const BenchOptions & o, g4::TextModel & m, BenchResult
 void print_text(const BenchOptions & o, const BenchResult & r) {
     std::printf("bench: model %s (%.2f GiB of %s weights, built/loaded in %.1f s)\n",
                 r.model.c_str(), r.weight_gib, g4::weight_type_name(o.weights), r.build_s);
+    if (o.ple_host)
+        std::printf("bench: per-layer embedding table in host memory: %.2f GiB of the weights\n",
+                    r.ple_host_gib);
     std::printf("bench: backend %s; prompt %d, gen %d, concurrency %d, %d warm-up pass(es)%s%s\n",
                 r.backend.c_str(), o.prompt, o.gen, o.concurrency, o.warmup,
                 o.concurrency > 1 ? "; " : "",
@@ -282,6 +287,8 @@ void print_json(const BenchOptions & o, const BenchResult & r) {
     j["backend"] = r.backend;
     j["weights_gib"] = r.weight_gib;
     j["weights"] = g4::weight_type_name(o.weights);
+    j["ple_on_host"] = o.ple_host;
+    j["ple_host_gib"] = r.ple_host_gib;
     j["build_s"] = r.build_s;
     j["prompt_tokens"] = o.prompt;
     j["gen_tokens"] = o.gen;
@@ -309,7 +316,8 @@ int usage(const std::string & msg) {
     std::fprintf(stderr,
                  "gemdesk-cli bench: %s\nusage: gemdesk-cli bench (--synthetic e4b|tiny | --model "
                  "DIR) [--backend B] [--prompt P] [--gen G] [--concurrency C] [--batch N] "
-                 "[--seed S] [--weights bf16|q8_0|q4_0] [--warmup W (untimed passes, default 1)] "
+                 "[--seed S] [--weights bf16|q8_0|q4_0] [--ple-host] "
+                 "[--warmup W (untimed passes, default 1)] "
                  "[--kv-cache f32|bf16|q8_0] [--json]\n",
                  msg.c_str());
     return 2;
@@ -317,10 +325,10 @@ int usage(const std::string & msg) {
 
 // Parses and checks the options; an empty string means they are usable.
 std::string parse_options(int argc, char ** argv, BenchOptions & o) {
-    Args args(argc, argv, {"json"});
+    Args args(argc, argv, {"json", "ple-host"});
     std::string bad =
         args.check_known({"synthetic", "model", "backend", "prompt", "gen", "concurrency", "batch",
-                          "seed", "warmup", "json", "weights", "kv-cache"});
+                          "seed", "warmup", "json", "weights", "kv-cache", "ple-host"});
     if (!bad.empty()) return bad;
     o.synthetic = args.get("synthetic");
     o.model_dir = args.get("model");
@@ -332,6 +340,7 @@ std::string parse_options(int argc, char ** argv, BenchOptions & o) {
     o.seed = uint64_t(args.get_int("seed", int64_t(o.seed)));
     o.warmup = int(args.get_int("warmup", o.warmup));
     o.json = args.has("json");
+    o.ple_host = args.has("ple-host");
     if (args.has("weights")) {
         auto w = g4::parse_weight_type(args.get("weights"));
         if (!w.ok()) return w.error().message;
@@ -369,6 +378,8 @@ int cmd_bench(int argc, char ** argv) {
     }
     res.build_s = seconds_since(t_build);
     res.weight_gib = weight_gib((*model)->weights());
+    if (o.ple_host)
+        res.ple_host_gib = double((*model)->weights().ple_embed.nbytes()) / double(1ull << 30);
     gemma::Status st = run_streams(o, **model, res);
     if (!st.ok()) {
         std::fprintf(stderr, "gemdesk-cli bench: run failed: %s\n", st.error().message.c_str());

@@ -124,7 +124,7 @@ bool turn(Chat & c, const std::string & text,
 }  // namespace
 
 int cmd_chat(int argc, char ** argv) {
-    Args args(argc, argv, {"think", "json"});
+    Args args(argc, argv, {"think", "json", "ple-host"});
     std::vector<std::string> known = generate_option_names();
     known.insert(known.end(), {"system", "think", "json"});
     std::string bad = args.check_known(known);
@@ -133,7 +133,7 @@ int cmd_chat(int argc, char ** argv) {
                      "%s\nusage: gemdesk-cli chat --model DIR [--system TEXT] [--think] "
                      "[--image F] [--audio F] [--video F] [--image-budget N] [--json] "
                      "[--max-tokens N] [--temperature T] [--seed S] [--backend B] [--ctx N]\n"
-                     "       [--weights bf16|q8_0|q4_0] [--kv-cache f32|bf16|q8_0]\n",
+                     "       [--weights bf16|q8_0|q4_0] [--kv-cache f32|bf16|q8_0] [--ple-host]\n",
                      bad.empty() ? "chat: --model is required" : bad.c_str());
         return 2;
     }

@@ -11,7 +11,7 @@ namespace gemdesk::cli {
 
 std::vector<std::string> generate_option_names() {
     return {"model", "backend", "ctx",   "max-tokens", "temperature",  "top-p",   "top-k",
-            "seed",  "image",   "audio", "video",      "image-budget", "weights", "kv-cache"};
+            "seed",  "image",   "audio", "video",      "image-budget", "weights", "kv-cache", "ple-host"};
 }
 
 gemma::Result<std::vector<gemma::runtime::MediaInput>> load_media_options(const Args & args) {
@@ -67,6 +67,7 @@ gemma::Result<GenerateOptions> parse_generate_options(const Args & args) {
     auto kv = gemma::kv_cache_dtype_parse(args.get("kv-cache", "f32"));
     if (!kv.ok()) return gemma::make_error(kv.error().code, "--kv-cache: " + kv.error().message);
     o.engine.kv_cache = *kv;
+    o.engine.ple_on_host = args.has("ple-host");
     if (o.image_budget != 0 && !gemma::media::image_budget_is_valid(o.image_budget))
         return gemma::make_error(gemma::ErrorCode::invalid_argument,
                                  "--image-budget must be 70, 140, 280, 560 or 1120");

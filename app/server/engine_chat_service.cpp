@@ -277,6 +277,7 @@ private:
         o.max_seqs = options_.max_seqs;
         o.weights = options_.weights;
         o.kv_cache = options_.kv_cache;
+        o.ple_on_host = options_.ple_on_host;
         auto progress = [this](const rt::LoadProgress & p) {
             std::lock_guard lock(mu_);
             message_ = gemma::format("the model is loading (%s, %d%%); retry in a few seconds",

@@ -24,6 +24,7 @@ struct EngineServiceOptions {
     int max_seqs = 4;             // requests decoding at once; more wait in the queue
     gemma::gemma4::WeightType weights = gemma::gemma4::WeightType::stored;  // --weights
     gemma::DType kv_cache = gemma::DType::f32;  // KV cache type: f32, bf16 or q8_0
+    bool ple_on_host = false;                   // per-layer embedding table in host memory
 };
 
 // Checks the directory (config.json present) and starts loading it in the background. Fails with

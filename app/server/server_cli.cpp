@@ -21,13 +21,14 @@ const char * kUsage =
     "usage: gemdesk-server --model DIR [--host 127.0.0.1] [--port 8080] [--api-key KEY | "
     "--api-key-file F]\n"
     "                      [--backend cpu] [--ctx 8192] [--parallel 4] [--weights bf16|q8_0|q4_0]\n"
-    "                      [--kv-cache f32|bf16|q8_0]\n"
+    "                      [--kv-cache f32|bf16|q8_0] [--ple-host]\n"
     "                      [--upstream http://HOST:PORT [--upstream-api-key KEY]]\n"
     "                      [--cors-origin ORIGIN,...] [--media-dir DIR,...] [--max-concurrent 16]\n"
     "                      [--max-body-mb 32] [--timeout 30]\n"
     "  --port 0 picks a free port. A host other than loopback requires an API key.\n"
     "  --ctx is the context per request, --parallel how many requests decode at once,\n"
     "  --kv-cache the KV cache type: f32, bf16 (half the memory) or q8_0 (about a quarter).\n"
+    "  --ple-host keeps the per-layer embedding table in host memory (less GPU memory).\n"
     "  With --upstream, requests are forwarded to that server and --model is optional.\n";
 
 std::vector<std::string> split_list(const std::string & s) {
@@ -77,7 +78,8 @@ gemma::Result<ServerConfig> config_from_args(const cli::Args & args) {
     std::string err =
         args.check_known({"model", "host", "port", "api-key", "api-key-file", "backend", "upstream",
                           "upstream-api-key", "cors-origin", "media-dir", "max-concurrent",
-                          "max-body-mb", "timeout", "ctx", "parallel", "weights", "kv-cache"});
+                          "max-body-mb", "timeout", "ctx", "parallel", "weights", "kv-cache",
+                          "ple-host"});
     if (!err.empty()) return gemma::make_error(gemma::ErrorCode::invalid_argument, err);
     GEMMA_TRY(validate_config(c));
     return c;
@@ -110,7 +112,7 @@ void report_readiness(ChatService * service, const std::atomic<bool> & done) {
 }  // namespace
 
 int run_server_cli(int argc, char ** argv, const ServiceFactory & make_service) {
-    cli::Args args(argc, argv, {});
+    cli::Args args(argc, argv, {"ple-host"});
     auto config = config_from_args(args);
     if (!config.ok()) {
         std::fprintf(stderr, "gemdesk-server: %s\n%s", config.error().message.c_str(), kUsage);
@@ -131,6 +133,7 @@ int run_server_cli(int argc, char ** argv, const ServiceFactory & make_service) 
             return 2;
         }
         so.kv_cache = *kv;
+        so.ple_on_host = args.has("ple-host");
         auto made = make_service(so);
         if (!made.ok()) {
             std::fprintf(stderr, "gemdesk-server: %s\n%s", made.error().message.c_str(), kUsage);

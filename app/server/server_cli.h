@@ -21,6 +21,7 @@ struct ServiceOptions {
     int n_ctx = 8192;
     int parallel = 4;
     gemma::DType kv_cache = gemma::DType::f32;
+    bool ple_on_host = false;  // --ple-host
 };
 
 // Builds the ChatService for the options.

@@ -80,7 +80,7 @@ Result<std::unique_ptr<Engine>> Engine::load(const std::string & dir, EngineOpti
     GEMMA_TRY(report(progress, 0.1, "weights"));
     auto src = io::open_safetensors(dir);
     if (!src.ok()) return src.error();
-    auto w = gemma4::load_text_weights(**src, *cfg, *e->backend_, opts.weights);
+    auto w = gemma4::load_text_weights(**src, *cfg, *e->backend_, opts.weights, opts.ple_on_host);
     if (!w.ok()) return w.error();
     GEMMA_TRY(report(progress, 0.6, "encoders"));
     std::filesystem::path p = std::filesystem::absolute(dir).lexically_normal();

@@ -22,6 +22,8 @@ struct EngineOptions {
     std::string backend = "cpu-ref";  // registry name (core/registry.h)
     // Text-decoder matrices as stored, or quantized to q8_0 / q4_0 while loading (gemma4 weights.h).
     gemma4::WeightType weights = gemma4::WeightType::stored;
+    // Keep the per-layer embedding table in host memory on a GPU (gemma4 weights.h).
+    bool ple_on_host = false;
     int n_ctx = 8192;                 // per sequence, up to the model's max_position_embeddings
     int max_seqs = 4;                 // requests generating at once
     int max_step_tokens = 64;         // tokens per batched step

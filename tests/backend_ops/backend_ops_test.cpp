@@ -78,11 +78,18 @@ TEST_P(BackendOps, MatchesReference) {
     ASSERT_TRUE(got.ok()) << p.backend << ": " << got.error().message;
     EXPECT_TRUE(got->guard_error.empty()) << got->guard_error;
     ASSERT_EQ(got->outputs.size(), ref->outputs.size());
+    // cuda-bf16 is the fast mode: prefill GEMMs (more than 8 x rows) round x to bf16 once
+    // (2^-9 relative per product, NMSE ~1e-6), by design (cuda_backend.h CudaPrecision).
+    double bound = c.nmse_max;
+    const bool bf16_prefill = p.backend == "cuda-bf16" && c.desc.op == Op::matmul &&
+                              !c.inputs.empty() && c.inputs[0].dim(0) > 8 &&
+                              (c.desc.b == DType::bf16 || c.desc.b == DType::f16);
+    if (bf16_prefill) bound = std::max(bound, 1e-5);
     for (size_t o = 0; o < ref->outputs.size(); ++o) {
         std::string problem;
         double e = nmse(ref->outputs[o], got->outputs[o], problem);
         EXPECT_TRUE(problem.empty()) << "output " << o << ": " << problem;
-        EXPECT_LE(e, c.nmse_max) << "output " << o << " NMSE vs cpu-ref";
+        EXPECT_LE(e, bound) << "output " << o << " NMSE vs cpu-ref";
     }
 }
 

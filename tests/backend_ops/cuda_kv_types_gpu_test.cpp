@@ -79,7 +79,12 @@ TEST_P(CudaKvTypes, Q8RowsCopyAsBytes) {
     Tensor vals = host_f32({6, 2, 32}, 40, -1.0f, 1.0f);
     Tensor src_host = tensor_host(DType::q8_0, {6, 2, 32});
     kv_row_store(DType::q8_0, vals.ptr<float>(), src_host.data, vals.numel());
-    Tensor src = put(*b_.gpu, src_host);
+    // KV rows are alloc()ed and written, never upload()ed (upload repacks q8_0 *weights* into
+    // the GEMV's planar layout).
+    auto src_dev = b_.gpu->alloc(DType::q8_0, {6, 2, 32});
+    ASSERT_TRUE(src_dev.ok());
+    ASSERT_TRUE(b_.gpu->write(*src_dev, src_host.data, src_host.nbytes()).ok());
+    Tensor src = *src_dev;
     auto dst = b_.gpu->alloc(DType::q8_0, {6, 2, 32});
     ASSERT_TRUE(dst.ok());
     ASSERT_TRUE(b_.gpu->copy(tensor_rows(src, 1, 3), tensor_rows(*dst, 2, 3)).ok());

@@ -57,6 +57,10 @@ Status CudaContext::init(const CudaOptions & options) {
     env_.blas = blas_;
     env_.n_sms = props_.multiProcessorCount;
     env_.pdl = options.pdl && props_.major >= 9;  // griddepcontrol needs sm_90
+    if (const char * e = std::getenv("GEMMA_GEMV_WARPS_PER_SM"); e && std::atoi(e) > 0)
+        env_.gemv_warps_per_sm = std::atoi(e);
+    if (const char * e = std::getenv("GEMMA_QGEMV_WARPS_PER_SM"); e && std::atoi(e) > 0)
+        env_.quant_gemv_warps_per_sm = std::atoi(e);
     size_t segment = OpQueue::kSegmentOps;
     if (const char * e = std::getenv("GEMMA_CUDA_SEGMENT"); e && std::atoi(e) > 0)
         segment = size_t(std::atoi(e));

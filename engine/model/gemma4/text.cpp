@@ -275,14 +275,15 @@ Result<std::unique_ptr<TextModel>> load_text_model(const std::string & dir, Back
     if (!cfg.ok()) return cfg.error();
     auto src = io::open_safetensors(dir);
     if (!src.ok()) return src.error();
-    auto w = load_text_weights(**src, *cfg, backend, opts.weights);
+    auto w = load_text_weights(**src, *cfg, backend, opts.weights, opts.ple_on_host);
     if (!w.ok()) return w.error();
     return TextModel::create(std::move(*cfg), std::move(*w), backend, opts);
 }
 
 Result<std::unique_ptr<TextModel>> make_synthetic_text_model(const Config & cfg, Backend & backend,
                                                              uint64_t seed, TextModelOptions opts) {
-    auto w = make_synthetic_text_weights(cfg, backend, seed, DType::bf16, opts.weights);
+    auto w = make_synthetic_text_weights(cfg, backend, seed, DType::bf16, opts.weights,
+                                        opts.ple_on_host);
     if (!w.ok()) return w.error();
     return TextModel::create(cfg, std::move(*w), backend, opts);
 }

@@ -37,6 +37,8 @@ struct TextModelOptions {
     // Storage of the matrices (load_text_model, make_synthetic_text_model): as stored, or
     // quantized to q8_0 / q4_0 at load time (weights.h WeightType).
     WeightType weights = WeightType::stored;
+    // Keep the per-layer embedding table in host memory on a device backend (weights.h).
+    bool ple_on_host = false;
 };
 
 // Multimodal soft tokens (spec §5.4): chunk rows [row, row + embeds.dim(0)) take `embeds`

@@ -190,8 +190,20 @@ std::vector<WeightSpec> text_weight_specs(const TextConfig & c, const std::strin
     return out;
 }
 
+namespace {
+
+// The tensor a weight slot gets: the uploaded copy, or for the PLE table with ple_on_host the
+// host tensor itself (a device backend's get_rows reads it over the bus).
+Result<Tensor> place_weight(Backend & backend, const TextWeights & w, const WeightSpec & spec,
+                            const Tensor & host, bool ple_on_host) {
+    if (ple_on_host && spec.slot == &w.ple_embed && host.where == Where::host) return host;
+    return backend.upload(host);
+}
+
+}  // namespace
+
 Result<TextWeights> load_text_weights(const io::TensorSource & src, const Config & cfg,
-                                      Backend & backend, WeightType weights) {
+                                      Backend & backend, WeightType weights, bool ple_on_host) {
     TextWeights w;
     int kept = 0;
     for (const WeightSpec & spec : text_weight_specs(cfg.text, cfg.weight_prefix, w)) {
@@ -202,7 +214,7 @@ Result<TextWeights> load_text_weights(const io::TensorSource & src, const Config
         auto host = as_weight(*t, want, spec.name);
         if (!host.ok()) return host.error();
         GEMMA_TRY(check_backend_dtype(backend, spec.name, *host));
-        auto up = backend.upload(*host);
+        auto up = place_weight(backend, w, spec, *host, ple_on_host);
         if (!up.ok()) return up.error();
         *spec.slot = std::move(*up);
     }
@@ -225,7 +237,8 @@ Result<TextWeights> load_text_weights(const io::TensorSource & src, const Config
 }
 
 Result<TextWeights> make_synthetic_text_weights(const Config & cfg, Backend & backend,
-                                                uint64_t seed, DType dtype, WeightType weights) {
+                                                uint64_t seed, DType dtype, WeightType weights,
+                                                bool ple_on_host) {
     if (dtype != DType::f32 && dtype != DType::bf16 && dtype != DType::f16)
         return make_error(ErrorCode::unsupported,
                           format("synthetic weights in %s are not supported", dtype_name(dtype)));
@@ -238,7 +251,7 @@ Result<TextWeights> make_synthetic_text_weights(const Config & cfg, Backend & ba
         Tensor host = want == dtype ? random_tensor(spec, dtype, rng)
                                     : random_quant_tensor(spec, want, mix(seed + index));
         GEMMA_TRY(check_backend_dtype(backend, spec.name, host));
-        auto up = backend.upload(host);
+        auto up = place_weight(backend, w, spec, host, ple_on_host);
         if (!up.ok()) return up.error();
         *spec.slot = std::move(*up);
     }

@@ -60,8 +60,12 @@ std::vector<WeightSpec> text_weight_specs(const TextConfig & cfg, const std::str
 // the quantized copy lives in host memory on CPU backends, the bf16 file stays mapped but is no
 // longer read). Errors: not_found (missing tensor: name + file), corrupt_file (shape mismatch:
 // name, expected, actual), unsupported (dtype the backend lacks).
+// With ple_on_host, a device backend does not copy the per-layer embedding table
+// (embed_tokens_per_layer, 262144 × 10752 for E4B: 1.5 GiB in q4_0, 5.4 GiB in bf16): it stays in
+// host memory and get_rows gathers the step's rows from it.
 Result<TextWeights> load_text_weights(const io::TensorSource & src, const Config & cfg,
-                                      Backend & backend, WeightType weights = WeightType::stored);
+                                      Backend & backend, WeightType weights = WeightType::stored,
+                                      bool ple_on_host = false);
 
 // The dtype a tensor gets under `weights` (its stored dtype, or q8_0 / q4_0), by name and shape.
 DType weight_dtype_for(const WeightSpec & spec, const TextConfig & cfg, DType stored,
@@ -77,6 +81,7 @@ size_t text_weight_bytes(const TextWeights & w);
 // cores (no full-precision copy; other random values than the bf16 model's).
 Result<TextWeights> make_synthetic_text_weights(const Config & cfg, Backend & backend,
                                                 uint64_t seed, DType dtype = DType::bf16,
-                                                WeightType weights = WeightType::stored);
+                                                WeightType weights = WeightType::stored,
+                                                bool ple_on_host = false);
 
 }  // namespace gemma::gemma4

@@ -17,6 +17,12 @@ struct LaunchEnv {
     gpublasHandle_t blas = nullptr;
     int n_sms = 1;
     bool pdl = false;  // launch kernels with programmatic dependent launch (sm_90+)
+    // Decode GEMVs give each warp 1-8 weight rows so that about this many warps per SM remain
+    // (fewer, longer-lived warps with more loads in flight; env GEMMA_GEMV_WARPS_PER_SM).
+    int gemv_warps_per_sm = 16;
+    // The same for q8_0 / q4_0 weights (ops/matmul_quant.cu; env GEMMA_QGEMV_WARPS_PER_SM): 4 was
+    // faster than 16 there (E4B q4_0 decode 162 vs 142 tok/s on the H200, docs/perf.md).
+    int quant_gemv_warps_per_sm = 4;
 };
 
 // Element type of a weight-like operand (table, w, b, copy src/dst). q8_0 / q4_0 only as

@@ -137,7 +137,7 @@ __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(MatmulParams p) {
 template <int NR, ElemType T>
 LaunchResult launch_gemv_rows(const MatmulParams & p, gpuStream_t s, const LaunchEnv & env) {
     const bool dual = p.epilogue == GemvEpilogue::dual || p.epilogue == GemvEpilogue::dual_gelu;
-    const int64_t want_warps = int64_t(env.n_sms) * 16;
+    const int64_t want_warps = int64_t(env.n_sms) * env.gemv_warps_per_sm;
     int R = 1;
     while (R < 4 && p.m / (dual ? R : 2 * R) >= want_warps) R *= 2;
     if (dual && R < 2) R = 2;

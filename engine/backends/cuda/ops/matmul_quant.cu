@@ -2,8 +2,8 @@
 // Device layout (made by the backend at upload, quant_to_planar): all quants first, [m, qbytes]
 // (q8_0: k int8 per row; q4_0: each block's 16 nibble bytes, value j low / j + 16 high), then all
 // f16 scales [m, k/32]. Rows are multiples of 32 values, so every 16-byte quant load is aligned.
-// - gemv (decode, n ≤ 8): one warp per weight row; a lane loads 16 bytes of quants (q8_0: half a
-//   block; q4_0: one block) with several loads in flight, dequantizes exactly (q · d in f32) and
+// - gemv (decode, n ≤ 8): 1-8 weight rows per warp; a lane loads 16 bytes of quants (q8_0: half
+//   a block; q4_0: one block) with 8 loads in flight, dequantizes exactly (q · d in f32) and
 //   dots them with every x row (f32 accumulation, like cpu-ref up to summation order).
 // - prefill (n > 8): weight tiles dequantized into scratch (bf16 for the tensor-core paths with
 //   x split / rounded as in matmul.cu; f32 for "cuda-f32"), one cuBLAS GEMM per tile, the tile's
@@ -15,7 +15,7 @@ namespace gemma::cuda {
 namespace {
 
 constexpr int kThreads = 256;
-constexpr int kUnroll = 4;  // 16-byte loads in flight per lane
+constexpr int kInFlight = 8;  // 16-byte quant loads in flight per lane (rows × unroll)
 constexpr int64_t kTileValues = int64_t(8) << 20;
 
 // ---- element access (shared by get_rows, the tile dequantizer and the simple kernel) ----
@@ -99,53 +99,72 @@ __device__ __forceinline__ float dot32_q4(const uint4 & v, const float * x) {
     return s;
 }
 
-// NR = x rows handled (≥ n, a power of two); one warp per weight row.
-template <int NR, ElemType T>
+// NR = x rows handled (≥ n, a power of two); R weight rows per warp, so each x vector read from
+// L1 serves R rows, with 8 / R 16-byte quant loads per row in flight per lane.
+template <int NR, int R, ElemType T>
 __global__ void __launch_bounds__(kThreads) gemv_quant_kernel(QuantMatmulParams p) {
     pdl_enter();
     constexpr int kVals = T == ElemType::q8_0 ? 16 : 32;  // values per 16-byte quant vector
+    constexpr int U = kInFlight / R;
     const int warp = threadIdx.x / GEMMA_WARP, lane = threadIdx.x % GEMMA_WARP;
-    const int64_t row = int64_t(blockIdx.x) * (kThreads / GEMMA_WARP) + warp;
-    if (row >= p.m) return;  // whole warps leave together
+    const int64_t row0 = (int64_t(blockIdx.x) * (kThreads / GEMMA_WARP) + warp) * R;
+    if (row0 >= p.m) return;  // whole warps leave together
     const int64_t qbytes = T == ElemType::q8_0 ? p.k : p.k / 2, nb = p.k / 32;
-    const uint4 * wq =
-        reinterpret_cast<const uint4 *>(static_cast<const uint8_t *>(p.w) + row * qbytes);
-    const uint16_t * scales =
-        reinterpret_cast<const uint16_t *>(static_cast<const uint8_t *>(p.w) + p.m * qbytes) +
-        row * nb;
     const int64_t n_vec = p.k / kVals;
-    float acc[NR];
+    const uint4 * wq[R];
+    const uint16_t * scales[R];
 #pragma unroll
-    for (int r = 0; r < NR; ++r) acc[r] = 0.0f;
-    for (int64_t c0 = lane; c0 < n_vec; c0 += GEMMA_WARP * kUnroll) {
-        uint4 wv[kUnroll];
-        float dv[kUnroll];
+    for (int s = 0; s < R; ++s) {
+        const int64_t row = row0 + s < p.m ? row0 + s : row0;  // past m: a valid row, not written
+        wq[s] = reinterpret_cast<const uint4 *>(static_cast<const uint8_t *>(p.w) + row * qbytes);
+        scales[s] = reinterpret_cast<const uint16_t *>(static_cast<const uint8_t *>(p.w) +
+                                                       p.m * qbytes) +
+                    row * nb;
+    }
+    float acc[NR][R];
 #pragma unroll
-        for (int u = 0; u < kUnroll; ++u) {
-            int64_t c = c0 + int64_t(u) * GEMMA_WARP;
-            wv[u] = c < n_vec ? wq[c] : make_uint4(0, 0, 0, 0);
-            dv[u] = c < n_vec ? gemma_f16_to_f32(scales[c * kVals / 32]) : 0.0f;
+    for (int r = 0; r < NR; ++r)
+#pragma unroll
+        for (int s = 0; s < R; ++s) acc[r][s] = 0.0f;
+    for (int64_t c0 = lane; c0 < n_vec; c0 += int64_t(GEMMA_WARP) * U) {
+        uint4 wv[U][R];
+        float dv[U][R];
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+            const int64_t c = c0 + int64_t(u) * GEMMA_WARP;
+#pragma unroll
+            for (int s = 0; s < R; ++s) {
+                wv[u][s] = c < n_vec ? wq[s][c] : make_uint4(0, 0, 0, 0);
+                dv[u][s] = c < n_vec ? gemma_f16_to_f32(scales[s][c * kVals / 32]) : 0.0f;
+            }
         }
 #pragma unroll
-        for (int u = 0; u < kUnroll; ++u) {
-            int64_t c = c0 + int64_t(u) * GEMMA_WARP;
+        for (int u = 0; u < U; ++u) {
+            const int64_t c = c0 + int64_t(u) * GEMMA_WARP;
             if (c >= n_vec) break;
 #pragma unroll
             for (int r = 0; r < NR; ++r) {
                 if (r >= p.n) break;
                 const float * xr = p.x + r * p.k + c * kVals;
-                float s = T == ElemType::q8_0 ? dot16_q8(wv[u], xr) : dot32_q4(wv[u], xr);
-                acc[r] += dv[u] * s;
+#pragma unroll
+                for (int s = 0; s < R; ++s) {
+                    float d = T == ElemType::q8_0 ? dot16_q8(wv[u][s], xr) : dot32_q4(wv[u][s], xr);
+                    acc[r][s] += dv[u][s] * d;
+                }
             }
         }
     }
 #pragma unroll
-    for (int r = 0; r < NR; ++r) acc[r] = gemma_warp_sum(acc[r]);
+    for (int r = 0; r < NR; ++r)
+#pragma unroll
+        for (int s = 0; s < R; ++s) acc[r][s] = gemma_warp_sum(acc[r][s]);
     if (lane != 0) return;
 #pragma unroll
     for (int r = 0; r < NR; ++r) {
         if (r >= p.n) break;
-        p.out[r * p.m + row] = acc[r];
+#pragma unroll
+        for (int s = 0; s < R; ++s)
+            if (row0 + s < p.m) p.out[r * p.m + row0 + s] = acc[r][s];
     }
 }
 
@@ -163,14 +182,30 @@ __global__ void __launch_bounds__(kThreads) simple_quant_kernel(QuantMatmulParam
     }
 }
 
+template <int NR, ElemType T>
+LaunchResult launch_gemv_quant_rows(const QuantMatmulParams & p, gpuStream_t s,
+                                    const LaunchEnv & env) {
+    // Rows per warp: as many as leave about env.quant_gemv_warps_per_sm warps per SM.
+    const int64_t want_warps = int64_t(env.n_sms) * env.quant_gemv_warps_per_sm;
+    int R = 1;
+    while (R < 8 && p.m / (2 * R) >= want_warps) R *= 2;
+    const int64_t warps = (p.m + R - 1) / R, per_block = kThreads / GEMMA_WARP;
+    dim3 grid(unsigned((warps + per_block - 1) / per_block));
+    switch (R) {
+        case 1: return launch_kernel(gemv_quant_kernel<NR, 1, T>, grid, kThreads, 0, s, env, p);
+        case 2: return launch_kernel(gemv_quant_kernel<NR, 2, T>, grid, kThreads, 0, s, env, p);
+        case 4: return launch_kernel(gemv_quant_kernel<NR, 4, T>, grid, kThreads, 0, s, env, p);
+        default: return launch_kernel(gemv_quant_kernel<NR, 8, T>, grid, kThreads, 0, s, env, p);
+    }
+}
+
 template <ElemType T>
 LaunchResult launch_gemv_quant_t(const QuantMatmulParams & p, gpuStream_t s,
                                  const LaunchEnv & env) {
-    dim3 grid(unsigned((p.m + kThreads / GEMMA_WARP - 1) / (kThreads / GEMMA_WARP)));
-    if (p.n <= 1) return launch_kernel(gemv_quant_kernel<1, T>, grid, kThreads, 0, s, env, p);
-    if (p.n <= 2) return launch_kernel(gemv_quant_kernel<2, T>, grid, kThreads, 0, s, env, p);
-    if (p.n <= 4) return launch_kernel(gemv_quant_kernel<4, T>, grid, kThreads, 0, s, env, p);
-    return launch_kernel(gemv_quant_kernel<8, T>, grid, kThreads, 0, s, env, p);
+    if (p.n <= 1) return launch_gemv_quant_rows<1, T>(p, s, env);
+    if (p.n <= 2) return launch_gemv_quant_rows<2, T>(p, s, env);
+    if (p.n <= 4) return launch_gemv_quant_rows<4, T>(p, s, env);
+    return launch_gemv_quant_rows<8, T>(p, s, env);
 }
 
 // ---- prefill: dequantized tiles + cuBLAS ----
