@@ -6,6 +6,7 @@
 #include <limits>
 #include <vector>
 
+#include "backends/cpu/ref/attend_head.h"
 #include "backends/cpu/ref/ref_ops.h"
 #include "core/kv_quant.h"
 
@@ -70,33 +71,13 @@ void attention(const Tensor & q, const Tensor & k_cache, const Tensor & v_cache,
         t_lo = std::max(t_lo, last - slots + 1);  // older keys were overwritten in the ring
         int64_t t_hi = block_ids.empty() ? p : last;
         for (int64_t h = 0; h < hq; ++h) {
-            const float * qh = f32_data(q) + (i * hq + h) * d;
-            int64_t kvh = h / group;
-            scores.assign(size_t(t_hi - t_lo + 1), -std::numeric_limits<float>::infinity());
-            float mx = -std::numeric_limits<float>::infinity();
-            for (int64_t t = t_lo; t <= t_hi; ++t) {
-                if (!allowed(i, p, t, pos0, n, block_ids, desc.window)) continue;
-                const float * kt = cache_row(k_cache, t % slots, kvh, d, kbuf);
-                float s = 0.0f;
-                for (int64_t j = 0; j < d; ++j) s += qh[j] * kt[j];
-                s *= desc.scale;
-                scores[size_t(t - t_lo)] = s;
-                mx = std::max(mx, s);
-            }
-            float * o = f32_data(out) + (i * hq + h) * d;
-            for (int64_t j = 0; j < d; ++j) o[j] = 0.0f;
-            if (mx == -std::numeric_limits<float>::infinity()) continue;  // nothing visible
-            float sum = 0.0f;
-            for (float & s : scores) {
-                s = std::exp(s - mx);  // exp(-inf) = 0 for masked keys
-                sum += s;
-            }
-            for (int64_t t = t_lo; t <= t_hi; ++t) {
-                float a = scores[size_t(t - t_lo)] / sum;
-                if (a == 0.0f) continue;
-                const float * vt = cache_row(v_cache, t % slots, kvh, d, vbuf);
-                for (int64_t j = 0; j < d; ++j) o[j] += a * vt[j];
-            }
+            const int64_t kvh = h / group;
+            attend_head(
+                f32_data(q) + (i * hq + h) * d, d, desc.scale, t_lo, t_hi,
+                [&](int64_t t) { return allowed(i, p, t, pos0, n, block_ids, desc.window); },
+                [&](int64_t t) { return cache_row(k_cache, t % slots, kvh, d, kbuf); },
+                [&](int64_t t) { return cache_row(v_cache, t % slots, kvh, d, vbuf); }, scores,
+                f32_data(out) + (i * hq + h) * d);
         }
     }
 }

@@ -5,6 +5,7 @@
 #include <limits>
 #include <vector>
 
+#include "backends/cpu/ref/attend_head.h"
 #include "backends/cpu/ref/ref_ops.h"
 
 namespace gemma::cpu::ref {
@@ -23,30 +24,12 @@ void attention_paged(const Tensor & q, const Tensor & k_pool, const Tensor & v_p
         const int64_t t_lo = desc.window > 0 ? std::max<int64_t>(0, p - desc.window + 1) : 0;
         auto row = [&](int64_t t) { return int64_t(pg[(t / P) % n_pages]) * P + t % P; };
         for (int64_t h = 0; h < hq; ++h) {
-            const float * qh = f32_data(q) + (i * hq + h) * d;
             const int64_t kvh = h / group;
-            scores.assign(size_t(p - t_lo + 1), 0.0f);
-            float mx = -std::numeric_limits<float>::infinity();
-            for (int64_t t = t_lo; t <= p; ++t) {
-                const float * kt = kc + (row(t) * hkv + kvh) * d;
-                float s = 0.0f;
-                for (int64_t j = 0; j < d; ++j) s += qh[j] * kt[j];
-                s *= desc.scale;
-                scores[size_t(t - t_lo)] = s;
-                mx = std::max(mx, s);
-            }
-            float * o = f32_data(out) + (i * hq + h) * d;
-            for (int64_t j = 0; j < d; ++j) o[j] = 0.0f;
-            float sum = 0.0f;
-            for (float & s : scores) {
-                s = std::exp(s - mx);
-                sum += s;
-            }
-            for (int64_t t = t_lo; t <= p; ++t) {
-                const float a = scores[size_t(t - t_lo)] / sum;
-                const float * vt = vc + (row(t) * hkv + kvh) * d;
-                for (int64_t j = 0; j < d; ++j) o[j] += a * vt[j];
-            }
+            attend_head(
+                f32_data(q) + (i * hq + h) * d, d, desc.scale, t_lo, p, [](int64_t) { return true; },
+                [&](int64_t t) { return kc + (row(t) * hkv + kvh) * d; },
+                [&](int64_t t) { return vc + (row(t) * hkv + kvh) * d; }, scores,
+                f32_data(out) + (i * hq + h) * d);
         }
     }
 }
