@@ -271,12 +271,7 @@ TokenRequest greedy(std::vector<int32_t> prompt, int max_tokens, bool prefix_cac
 }
 
 std::shared_ptr<Collect> run(Scheduler & s, TokenRequest r) {
-    auto c = std::make_shared<Collect>();
-    auto id = s.submit(std::move(r), c);
-    EXPECT_TRUE(id.ok()) << id.error().message;
-    if (id.ok()) {
-        EXPECT_TRUE(c->wait());
-    }
+    auto c = submit_and_wait<Collect>(s, std::move(r));
     EXPECT_TRUE(c->error.empty()) << c->error;
     return c;
 }

@@ -13,6 +13,7 @@
 #include "core/registry.h"
 #include "io/tensor_source.h"
 #include "model/gemma4/text.h"
+#include "runtime/scheduler.h"
 
 namespace rt_test {
 
@@ -39,6 +40,20 @@ inline Loaded load_model(const std::string & dir, gemma::gemma4::TextModelOption
     EXPECT_TRUE(m.ok()) << m.error().message;
     if (m.ok()) l.model = std::move(*m);
     return l;
+}
+
+// Submits r to the scheduler with a new Sink (a TokenSink with bool wait()) and waits for it to
+// finish; a failed submit or wait is a test failure.
+template <class Sink>
+std::shared_ptr<Sink> submit_and_wait(gemma::runtime::Scheduler & s,
+                                      gemma::runtime::TokenRequest r) {
+    auto c = std::make_shared<Sink>();
+    auto id = s.submit(std::move(r), c);
+    EXPECT_TRUE(id.ok()) << id.error().message;
+    if (id.ok()) {
+        EXPECT_TRUE(c->wait());
+    }
+    return c;
 }
 
 }  // namespace rt_test

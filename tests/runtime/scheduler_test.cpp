@@ -83,13 +83,7 @@ Fixture make(SchedulerOptions so, gemma4::TextModelOptions mo = {16, 4}) {
 }
 
 std::shared_ptr<Collect> run(Scheduler & s, TokenRequest r) {
-    auto c = std::make_shared<Collect>();
-    auto id = s.submit(std::move(r), c);
-    EXPECT_TRUE(id.ok()) << id.error().message;
-    if (id.ok()) {
-        EXPECT_TRUE(c->wait());
-    }
-    return c;
+    return submit_and_wait<Collect>(s, std::move(r));
 }
 
 SchedulerOptions small_opts() {
