@@ -214,28 +214,16 @@ bool ChatOutputParser::step_content(bool final, std::vector<ChatEvent> & events)
         segment_start_ = false;
         return true;
     }
-    Found f = find_marker(buf_, kAllMarkers);
-    if (f.pos != 0) {
-        size_t n = f.pos != std::string_view::npos
-                       ? f.pos
-                       : buf_.size() - (final ? 0 : held_suffix(buf_, kAllMarkers));
-        if (n == 0) return false;
-        emit_content(std::string_view(buf_).substr(0, n), events);
-        buf_.erase(0, n);
-        return true;
-    }
-    if (f.token == kCallOpen) {
-        int n = call_opener_length(0, final);
-        if (n < 0) return false;
-        if (n == 0) {
-            emit_content(kCallOpen, events);
-            buf_.erase(0, kCallOpen.size());
+    std::string_view token;
+    switch (text_until_marker(final, &ChatOutputParser::emit_content, content_ws_, events, &token)) {
+        case TextStep::wait:
+            return false;
+        case TextStep::progressed:
             return true;
-        }
-        content_ws_.clear();
-        begin_tool_call(size_t(n));
-        return true;
+        case TextStep::marker:
+            break;
     }
+    Found f{0, token};
     buf_.erase(0, f.token.size());
     if (f.token == kChannelOpen) {
         content_ws_.clear();
@@ -247,6 +235,40 @@ bool ChatOutputParser::step_content(bool final, std::vector<ChatEvent> & events)
         mode_ = Mode::done;
     }
     return true;
+}
+
+// The shared part of the content and reasoning steps: the text before the next marker goes out
+// through `emit` (a possible partial marker at the end is held back unless final), and
+// "<|tool_call>" starts a call (clearing the text's held whitespace `ws`); any other marker at
+// the front is left to the caller in *token.
+ChatOutputParser::TextStep ChatOutputParser::text_until_marker(bool final, EmitFn emit,
+                                                               std::string & ws,
+                                                               std::vector<ChatEvent> & events,
+                                                               std::string_view * token) {
+    Found f = find_marker(buf_, kAllMarkers);
+    if (f.pos != 0) {
+        size_t n = f.pos != std::string_view::npos
+                       ? f.pos
+                       : buf_.size() - (final ? 0 : held_suffix(buf_, kAllMarkers));
+        if (n == 0) return TextStep::wait;
+        (this->*emit)(std::string_view(buf_).substr(0, n), events);
+        buf_.erase(0, n);
+        return TextStep::progressed;
+    }
+    if (f.token == kCallOpen) {
+        int n = call_opener_length(0, final);
+        if (n < 0) return TextStep::wait;
+        if (n == 0) {
+            (this->*emit)(kCallOpen, events);
+            buf_.erase(0, kCallOpen.size());
+            return TextStep::progressed;
+        }
+        ws.clear();
+        begin_tool_call(size_t(n));
+        return TextStep::progressed;
+    }
+    *token = f.token;
+    return TextStep::marker;
 }
 
 bool ChatOutputParser::step_label(bool final) {
@@ -270,28 +292,17 @@ bool ChatOutputParser::step_reasoning(bool final, std::vector<ChatEvent> & event
         buf_.erase(0, k);
         if (buf_.empty()) return false;
     }
-    Found f = find_marker(buf_, kAllMarkers);
-    if (f.pos != 0) {
-        size_t n = f.pos != std::string_view::npos
-                       ? f.pos
-                       : buf_.size() - (final ? 0 : held_suffix(buf_, kAllMarkers));
-        if (n == 0) return false;
-        emit_reasoning(std::string_view(buf_).substr(0, n), events);
-        buf_.erase(0, n);
-        return true;
-    }
-    if (f.token == kCallOpen) {
-        int n = call_opener_length(0, final);
-        if (n < 0) return false;
-        if (n == 0) {
-            emit_reasoning(kCallOpen, events);
-            buf_.erase(0, kCallOpen.size());
+    std::string_view token;  // a call ends the reasoning implicitly (its held whitespace dropped)
+    switch (
+        text_until_marker(final, &ChatOutputParser::emit_reasoning, reasoning_ws_, events, &token)) {
+        case TextStep::wait:
+            return false;
+        case TextStep::progressed:
             return true;
-        }
-        reasoning_ws_.clear();  // a call ends the reasoning implicitly
-        begin_tool_call(size_t(n));
-        return true;
+        case TextStep::marker:
+            break;
     }
+    Found f{0, token};
     buf_.erase(0, f.token.size());
     if (f.token == kChannelClose) {
         reasoning_ws_.clear();
