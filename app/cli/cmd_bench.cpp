@@ -262,8 +262,7 @@ void print_text(const BenchOptions & o, const BenchResult & r) {
                     r.ple_host_gib);
     std::printf("bench: backend %s; prompt %d, gen %d, concurrency %d, %d warm-up pass(es)%s%s\n",
                 r.backend.c_str(), o.prompt, o.gen, o.concurrency, o.warmup,
-                o.concurrency > 1 ? "; " : "",
-                o.concurrency > 1 ? kConcurrencyMode : "");
+                o.concurrency > 1 ? "; " : "", o.concurrency > 1 ? kConcurrencyMode : "");
     double prefill_total = 0;
     for (size_t i = 0; i < r.streams.size(); ++i) {
         const Stream & s = r.streams[i];
@@ -304,8 +303,7 @@ void print_json(const BenchOptions & o, const BenchResult & r) {
     }
     j["aggregate"] = {{"prefill_tok_s", o.prompt * o.concurrency / prefill_total},
                       {"decode_tok_s", o.gen * o.concurrency / r.decode_wall_s}};
-    if (r.steady_window_s > 0)
-        j["aggregate"]["decode_all_streams_tok_s"] = r.steady_tok_s;
+    if (r.steady_window_s > 0) j["aggregate"]["decode_all_streams_tok_s"] = r.steady_tok_s;
     j["peak_rss_kib"] = r.peak_rss_kib;
     j["kv_cache"] = gemma::dtype_name(o.kv_cache);
     j["kv_cache_bytes"] = r.kv_bytes;

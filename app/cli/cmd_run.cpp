@@ -22,7 +22,8 @@ int cmd_run(int argc, char ** argv) {
                      "%s\nusage: gemdesk-cli run --model DIR --prompt TEXT [--system TEXT] "
                      "[--image F] [--audio F] [--video F] [--image-budget N] [--max-tokens N] "
                      "[--temperature T] [--top-p P] [--top-k K] [--seed S] [--think] "
-                     "[--backend B] [--ctx N] [--weights bf16|q8_0|q4_0] [--kv-cache f32|bf16|q8_0] [--ple-host]\n",
+                     "[--backend B] [--ctx N] [--weights bf16|q8_0|q4_0] [--kv-cache "
+                     "f32|bf16|q8_0] [--ple-host]\n",
                      bad.empty() ? "run: --model and --prompt are required" : bad.c_str());
         return 2;
     }

@@ -10,8 +10,9 @@
 namespace gemdesk::cli {
 
 std::vector<std::string> generate_option_names() {
-    return {"model", "backend", "ctx",   "max-tokens", "temperature",  "top-p",   "top-k",
-            "seed",  "image",   "audio", "video",      "image-budget", "weights", "kv-cache", "ple-host"};
+    return {"model", "backend",      "ctx",     "max-tokens", "temperature",
+            "top-p", "top-k",        "seed",    "image",      "audio",
+            "video", "image-budget", "weights", "kv-cache",   "ple-host"};
 }
 
 gemma::Result<std::vector<gemma::runtime::MediaInput>> load_media_options(const Args & args) {

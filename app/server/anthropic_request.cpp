@@ -2,6 +2,7 @@
 // assistant thinking/text/tool_use blocks become reasoning, content and tool_calls.
 #include "server/anthropic_request.h"
 
+#include "server/openai_request.h"
 #include "server/request_fields.h"
 
 namespace gemdesk::server {
@@ -190,18 +191,7 @@ std::optional<ApiError> read_tools(FieldReader & r, CompletionJob & job) {
                            "tool_choice.type");
     if (c.get_bool("disable_parallel_tool_use", false)) job.parallel_tool_calls = false;
     if (!c.ok()) return *c.error();
-    if ((job.tool_choice == ToolChoice::required || job.tool_choice == ToolChoice::named) &&
-        job.tools.empty())
-        return unprocessable(
-            "'tool_choice' asks for a tool call, but the request declares no tools", "tool_choice");
-    if (job.tool_choice == ToolChoice::named) {
-        for (const auto & t : job.tools)
-            if (t["function"]["name"] == job.tool_choice_name) return std::nullopt;
-        return unprocessable(
-            "'tool_choice.name' \"" + job.tool_choice_name + "\" is not in 'tools'",
-            "tool_choice.name");
-    }
-    return std::nullopt;
+    return check_tool_choice(job, "tool_choice.name");
 }
 
 }  // namespace

@@ -151,6 +151,25 @@ ApiResult<json> normalize_message(const json & m, size_t index, CompletionJob & 
     return out;
 }
 
+}  // namespace
+
+std::optional<ApiError> check_tool_choice(const CompletionJob & job, const std::string & param) {
+    if ((job.tool_choice == ToolChoice::required || job.tool_choice == ToolChoice::named) &&
+        job.tools.empty())
+        return unprocessable(
+            "'tool_choice' asks for a tool call, but the request declares no tools", "tool_choice");
+    if (job.tool_choice == ToolChoice::named) {
+        for (const auto & t : job.tools)
+            if (t["function"]["name"] == job.tool_choice_name) return std::nullopt;
+        return unprocessable(
+            "'" + param + "' names \"" + job.tool_choice_name + "\", which is not in 'tools'",
+            param);
+    }
+    return std::nullopt;
+}
+
+namespace {
+
 std::optional<ApiError> read_tool_choice(FieldReader & r, CompletionJob & job) {
     const json * tc = r.find("tool_choice");
     if (!tc) {
@@ -181,18 +200,7 @@ std::optional<ApiError> read_tool_choice(FieldReader & r, CompletionJob & job) {
             "{\"type\":\"function\",\"function\":{\"name\":\"...\"}}",
             "tool_choice");
     }
-    if ((job.tool_choice == ToolChoice::required || job.tool_choice == ToolChoice::named) &&
-        job.tools.empty())
-        return unprocessable(
-            "'tool_choice' asks for a tool call, but the request declares no tools", "tool_choice");
-    if (job.tool_choice == ToolChoice::named) {
-        for (const auto & t : job.tools)
-            if (t["function"]["name"] == job.tool_choice_name) return std::nullopt;
-        return unprocessable(
-            "'tool_choice' names \"" + job.tool_choice_name + "\", which is not in 'tools'",
-            "tool_choice");
-    }
-    return std::nullopt;
+    return check_tool_choice(job, "tool_choice");
 }
 
 std::optional<ApiError> read_response_format(FieldReader & r, CompletionJob & job) {

@@ -31,4 +31,8 @@ ApiResult<ApiRequest> parse_completion_request(const nlohmann::json & body);
 inline constexpr long long kMaxTokensLimit = 1 << 20;
 void read_sampling(FieldReader & r, SamplingParams & out);
 
+// A tool_choice that asks for a call needs tools, and a named one a tool of that name (422 naming
+// `param`); shared by the OpenAI and Anthropic request parsers.
+std::optional<ApiError> check_tool_choice(const CompletionJob & job, const std::string & param);
+
 }  // namespace gemdesk::server

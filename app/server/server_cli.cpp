@@ -75,11 +75,10 @@ gemma::Result<ServerConfig> config_from_args(const cli::Args & args) {
     c.read_timeout_s = c.write_timeout_s = int(args.get_int("timeout", 30));
     c.upstream_url = args.get("upstream");
     c.upstream_api_key = args.get("upstream-api-key");
-    std::string err =
-        args.check_known({"model", "host", "port", "api-key", "api-key-file", "backend", "upstream",
-                          "upstream-api-key", "cors-origin", "media-dir", "max-concurrent",
-                          "max-body-mb", "timeout", "ctx", "parallel", "weights", "kv-cache",
-                          "ple-host"});
+    std::string err = args.check_known({"model", "host", "port", "api-key", "api-key-file",
+                                        "backend", "upstream", "upstream-api-key", "cors-origin",
+                                        "media-dir", "max-concurrent", "max-body-mb", "timeout",
+                                        "ctx", "parallel", "weights", "kv-cache", "ple-host"});
     if (!err.empty()) return gemma::make_error(gemma::ErrorCode::invalid_argument, err);
     GEMMA_TRY(validate_config(c));
     return c;

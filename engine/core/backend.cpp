@@ -40,9 +40,9 @@ const char * op_name(Op op) {
 Status Backend::attention_paged(const Tensor &, const Tensor &, const Tensor &, const Tensor &,
                                 const Tensor &, const Tensor &, int, const AttentionDesc &,
                                 const Tensor &) {
-    return make_error(ErrorCode::unsupported,
-                      format("backend '%s' has no paged attention; attend per sequence",
-                             info().name.c_str()));
+    return make_error(
+        ErrorCode::unsupported,
+        format("backend '%s' has no paged attention; attend per sequence", info().name.c_str()));
 }
 
 Tensor tensor_rows(const Tensor & t, int64_t row0, int64_t n) {

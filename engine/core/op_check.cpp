@@ -1,8 +1,8 @@
 // Shape and dtype checks shared by all backends, so every backend rejects the same bad calls
 // with the same messages (op name, argument, shapes) before touching memory.
 #include "core/backend.h"
-#include "core/quant.h"
 #include "core/kv_quant.h"
+#include "core/quant.h"
 
 namespace gemma::op_check {
 namespace {
@@ -138,14 +138,15 @@ Status attention_paged(const Tensor & q, const Tensor & k_pool, const Tensor & v
     for (const Tensor * t : {&q, &k_pool, &v_pool, &out}) GEMMA_TRY(need_f32(op, "q/pool/out", *t));
     GEMMA_TRY(need(q.ndim() == 3 && out.shape == q.shape, op, "q must be [n, h_q, D], out like q",
                    q, out));
-    GEMMA_TRY(need(k_pool.ndim() == 3 && v_pool.shape == k_pool.shape && k_pool.dim(2) == q.dim(2) &&
-                       k_pool.dim(1) > 0 && q.dim(1) % k_pool.dim(1) == 0 && k_pool.dim(0) > 0,
+    GEMMA_TRY(need(k_pool.ndim() == 3 && v_pool.shape == k_pool.shape &&
+                       k_pool.dim(2) == q.dim(2) && k_pool.dim(1) > 0 &&
+                       q.dim(1) % k_pool.dim(1) == 0 && k_pool.dim(0) > 0,
                    op, "pools must be [S, h_kv, D] with h_q a multiple of h_kv", q, k_pool));
     GEMMA_TRY(need_i32(op, "positions", positions, q.dim(0)));
     GEMMA_TRY(need_i32(op, "row_seq", row_seq, q.dim(0)));
-    GEMMA_TRY(need(pages.dtype == DType::i32 && pages.ndim() == 2 && pages.dim(0) > 0 &&
-                       pages.dim(1) > 0,
-                   op, "pages must be i32 [n_seq, n_pages]", q, pages));
+    GEMMA_TRY(
+        need(pages.dtype == DType::i32 && pages.ndim() == 2 && pages.dim(0) > 0 && pages.dim(1) > 0,
+             op, "pages must be i32 [n_seq, n_pages]", q, pages));
     if (page_size <= 0 || k_pool.dim(0) % page_size != 0)
         return bad(op, format("page_size %d must be positive and divide the pool's %lld rows",
                               page_size, (long long)k_pool.dim(0)));

@@ -19,7 +19,8 @@
 namespace gemma {
 
 enum class Op : uint8_t {
-    // table: [V, d] (f32/f16/bf16/q8_0/q4_0 weight or f32 activation), ids: [n] i32 -> out [n, d] f32
+    // table: [V, d] (f32/f16/bf16/q8_0/q4_0 weight or f32 activation), ids: [n] i32 -> out [n, d]
+    // f32
     // out[i, :] = table[ids[i], :] * scale. An id outside [0, V) -> zero row (checked on host
     // where ids are host-visible; device kernels clamp) - callers validate ids before upload.
     get_rows,

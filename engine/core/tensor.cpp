@@ -58,7 +58,9 @@ Tensor tensor_to_f32(const Tensor & t) {
     float * dst = out.ptr<float>();
     int64_t n = t.numel();
     switch (t.dtype) {
-        case DType::f32: std::memcpy(dst, t.data, size_t(n) * 4); break;
+        case DType::f32:
+            std::memcpy(dst, t.data, size_t(n) * 4);
+            break;
         case DType::bf16:
             for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(t.ptr<uint16_t>()[i]);
             break;
@@ -71,7 +73,8 @@ Tensor tensor_to_f32(const Tensor & t) {
         case DType::i64:
             for (int64_t i = 0; i < n; ++i) dst[i] = float(t.ptr<int64_t>()[i]);
             break;
-        default: GEMMA_ASSERT(false, "tensor_to_f32: unsupported dtype %s", dtype_name(t.dtype));
+        default:
+            GEMMA_ASSERT(false, "tensor_to_f32: unsupported dtype %s", dtype_name(t.dtype));
     }
     return out;
 }

@@ -20,17 +20,18 @@ namespace gemma::runtime {
 
 struct EngineOptions {
     std::string backend = "cpu-ref";  // registry name (core/registry.h)
-    // Text-decoder matrices as stored, or quantized to q8_0 / q4_0 while loading (gemma4 weights.h).
+    // Text-decoder matrices as stored, or quantized to q8_0 / q4_0 while loading (gemma4
+    // weights.h).
     gemma4::WeightType weights = gemma4::WeightType::stored;
     // Keep the per-layer embedding table in host memory on a GPU (gemma4 weights.h).
     bool ple_on_host = false;
-    int n_ctx = 8192;                 // per sequence, up to the model's max_position_embeddings
-    int max_seqs = 4;                 // requests generating at once
-    int max_step_tokens = 64;         // tokens per batched step
+    int n_ctx = 8192;          // per sequence, up to the model's max_position_embeddings
+    int max_seqs = 4;          // requests generating at once
+    int max_step_tokens = 64;  // tokens per batched step
     int prefill_chunk = 64;
-    int max_cached = 4;         // prefix-cache entries (earlier turns kept for reuse)
+    int max_cached = 4;           // prefix-cache entries (earlier turns kept for reuse)
     DType kv_cache = DType::f32;  // KV cache type: f32, bf16 (half the memory) or q8_0 (34/128)
-    bool load_encoders = true;  // vision / audio towers when the checkpoint has them
+    bool load_encoders = true;    // vision / audio towers when the checkpoint has them
     size_t media_cache_bytes = size_t(256) << 20;  // encoded media kept for reuse across turns
     // Only to reproduce the tiny fixtures' reference (see gemma4::AudioMaskMode::hf_eager).
     gemma4::AudioMaskMode audio_mask = gemma4::AudioMaskMode::sliding;

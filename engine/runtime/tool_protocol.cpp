@@ -215,7 +215,8 @@ bool ChatOutputParser::step_content(bool final, std::vector<ChatEvent> & events)
         return true;
     }
     std::string_view token;
-    switch (text_until_marker(final, &ChatOutputParser::emit_content, content_ws_, events, &token)) {
+    switch (
+        text_until_marker(final, &ChatOutputParser::emit_content, content_ws_, events, &token)) {
         case TextStep::wait:
             return false;
         case TextStep::progressed:
@@ -293,8 +294,8 @@ bool ChatOutputParser::step_reasoning(bool final, std::vector<ChatEvent> & event
         if (buf_.empty()) return false;
     }
     std::string_view token;  // a call ends the reasoning implicitly (its held whitespace dropped)
-    switch (
-        text_until_marker(final, &ChatOutputParser::emit_reasoning, reasoning_ws_, events, &token)) {
+    switch (text_until_marker(final, &ChatOutputParser::emit_reasoning, reasoning_ws_, events,
+                              &token)) {
         case TextStep::wait:
             return false;
         case TextStep::progressed:

@@ -126,21 +126,23 @@ std::vector<float> run_paged(Backend & b, int window) {
     Tensor kp = random_host(DType::f32, {n_pages * page, hkv, d}, 41, -2.0f, 2.0f);
     Tensor vp = random_host(DType::f32, {n_pages * page, hkv, d}, 42);
     std::vector<int32_t> perm(static_cast<size_t>(n_pages));
-    for (int32_t i = 0; i < int32_t(n_pages); ++i) perm[size_t(i)] = (i * 17 + 5) % int32_t(n_pages);
+    for (int32_t i = 0; i < int32_t(n_pages); ++i)
+        perm[size_t(i)] = (i * 17 + 5) % int32_t(n_pages);
     // seq 0: pages perm[0..20), seq 1: perm[20..24), seq 2: perm[24..40) (row-padded with 0).
     std::vector<int32_t> pages(size_t(3 * 20), 0);
     for (int i = 0; i < 20; ++i) pages[size_t(i)] = perm[size_t(i)];
     for (int i = 0; i < 4; ++i) pages[size_t(20 + i)] = perm[size_t(20 + i)];
     for (int i = 0; i < 16; ++i) pages[size_t(40 + i)] = perm[size_t(24 + i)];
-    const std::vector<int32_t> pos = {300, 37, 100, 101, 102, 103, 104}, seq = {0, 1, 2, 2, 2, 2, 2};
+    const std::vector<int32_t> pos = {300, 37, 100, 101, 102, 103, 104},
+                               seq = {0, 1, 2, 2, 2, 2, 2};
     const int64_t n = int64_t(pos.size());
     Tensor q = random_host(DType::f32, {n, hq, d}, 43, -2.0f, 2.0f);
     Guarded out = guarded(b, DType::f32, {n, hq, d});
     AttentionDesc desc;
     desc.window = window;
-    Status s = b.attention_paged(put(b, q), put(b, kp), put(b, vp), put(b, i32_host(pos)),
-                                 put(b, i32_host(seq)), put(b, tensor_reshape(i32_host(pages), {3, 20})),
-                                 int(page), desc, out.view);
+    Status s = b.attention_paged(
+        put(b, q), put(b, kp), put(b, vp), put(b, i32_host(pos)), put(b, i32_host(seq)),
+        put(b, tensor_reshape(i32_host(pages), {3, 20})), int(page), desc, out.view);
     EXPECT_TRUE(s.ok()) << s.error().message;
     EXPECT_TRUE(guards_intact(b, out)) << "paged: write outside the output";
     return read_f32(b, out.view);

@@ -2,7 +2,6 @@
 // attention launch (cuda-f32: f32 products, so the reference tolerance applies). Skipped without
 // a GPU.
 #include "batched_golden.h"
-
 #include "core/registry.h"
 
 using namespace rt_test;

@@ -50,8 +50,7 @@ public:
     }
     Status attention_paged(const Tensor & q, const Tensor & kp, const Tensor & vp,
                            const Tensor & pos, const Tensor & row_seq, const Tensor & pages,
-                           int page_size, const AttentionDesc & desc,
-                           const Tensor & out) override {
+                           int page_size, const AttentionDesc & desc, const Tensor & out) override {
         GEMMA_TRY(op_check::attention_paged(q, kp, vp, pos, row_seq, pages, page_size, out));
         ref::attention_paged(q, kp, vp, pos, row_seq, pages, page_size, desc, out);
         return Status::success();

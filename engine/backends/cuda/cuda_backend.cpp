@@ -16,8 +16,8 @@
 #include "backends/cuda/cuda_context.h"
 #include "backends/cuda/cuda_module.h"
 #include "backends/cuda/fusion.h"
-#include "core/quant.h"
 #include "core/kv_quant.h"
+#include "core/quant.h"
 
 namespace gemma::cuda {
 namespace {
@@ -221,8 +221,9 @@ public:
         if (fuse() && fuse_matmul(ctx_->queue(), p)) return Status::success();
         const char * name = p.path == MatmulPath::gemv ? "matmul_gemv" : "matmul";
         if (ctx_->queue().profiling() && p.path != MatmulPath::gemv)  // one line per weight shape
-            name = profile_names_.emplace(format("matmul %lldx%lld", (long long)p.m, (long long)p.k))
-                       .first->c_str();
+            name =
+                profile_names_.emplace(format("matmul %lldx%lld", (long long)p.m, (long long)p.k))
+                    .first->c_str();
         return ctx_->queue().push<MatmulParams, launch_matmul>(name, p);
     }
 
@@ -314,8 +315,7 @@ public:
 
     Status attention_paged(const Tensor & q, const Tensor & kp, const Tensor & vp,
                            const Tensor & pos, const Tensor & row_seq, const Tensor & pages,
-                           int page_size, const AttentionDesc & desc,
-                           const Tensor & out) override {
+                           int page_size, const AttentionDesc & desc, const Tensor & out) override {
         GEMMA_TRY(op_check::attention_paged(q, kp, vp, pos, row_seq, pages, page_size, out));
         GEMMA_TRY(devices(Op::attention_paged, {&q, &kp, &vp, &pos, &row_seq, &pages, &out}));
         if (q.dim(2) > 512)
@@ -347,7 +347,8 @@ public:
             if (!s) return s.error();
             p.partial = static_cast<float *>(*s);
         }
-        return ctx_->queue().push<PagedAttentionParams, launch_attention_paged>("attention_paged", p);
+        return ctx_->queue().push<PagedAttentionParams, launch_attention_paged>("attention_paged",
+                                                                                p);
     }
 
     Status gelu_tanh_mul(const Tensor & gate, const Tensor & up, const Tensor & out) override {

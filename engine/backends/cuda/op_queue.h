@@ -75,7 +75,7 @@ public:
 
     struct Stats {
         size_t eager_segments = 0, captured = 0, replayed = 0;
-        size_t fused = 0;  // ops folded into the record before them
+        size_t fused = 0;     // ops folded into the record before them
         double flush_ms = 0;  // host time spent launching segments (hash, capture, launch)
     };
     Stats stats() const { return stats_; }

@@ -108,7 +108,7 @@ private:
     std::vector<int32_t> block_refs_;  // refcount per physical block
     std::vector<bool> ring_used_;
     LayerKv gather_;  // lazily allocated [n_ctx rounded to blocks, h_kv, D] for full layers
-    Tensor pages_full_, pages_sliding_;          // i32 device page tables (paged() only)
+    Tensor pages_full_, pages_sliding_;           // i32 device page tables (paged() only)
     std::vector<std::vector<int32_t>> uploaded_;  // per ring: the block list pages_full_ holds
 };
 

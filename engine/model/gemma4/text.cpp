@@ -283,7 +283,7 @@ Result<std::unique_ptr<TextModel>> load_text_model(const std::string & dir, Back
 Result<std::unique_ptr<TextModel>> make_synthetic_text_model(const Config & cfg, Backend & backend,
                                                              uint64_t seed, TextModelOptions opts) {
     auto w = make_synthetic_text_weights(cfg, backend, seed, DType::bf16, opts.weights,
-                                        opts.ple_on_host);
+                                         opts.ple_on_host);
     if (!w.ok()) return w.error();
     return TextModel::create(cfg, std::move(*w), backend, opts);
 }

@@ -33,8 +33,8 @@ struct TextModel::StepPlan {
     std::vector<Seq> seqs;
     KvCache * cache = nullptr;
     KvPool * pool = nullptr;
-    bool paged = false;         // pool step on a backend with Op::attention_paged
-    bool any_overlay = false;   // some chunk has bidirectional vision blocks
+    bool paged = false;                    // pool step on a backend with Op::attention_paged
+    bool any_overlay = false;              // some chunk has bidirectional vision blocks
     std::vector<EmbedOverride> overrides;  // rows relative to the step
 };
 

@@ -1,7 +1,7 @@
 // Gemma 4 text decoder weights: every tensor bound by its Hugging Face name, its shape checked
 // against the config before use, then upload()ed to the backend once (CPU: zero-copy views of the
-// mapped checkpoint). Optionally quantizes the matrices to q8_0 / q4_0 while loading (core/quant.h).
-// Also builds synthetic random weights of the same shapes (no file).
+// mapped checkpoint). Optionally quantizes the matrices to q8_0 / q4_0 while loading
+// (core/quant.h). Also builds synthetic random weights of the same shapes (no file).
 #pragma once
 
 #include <cstdint>

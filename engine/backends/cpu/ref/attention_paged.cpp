@@ -26,7 +26,8 @@ void attention_paged(const Tensor & q, const Tensor & k_pool, const Tensor & v_p
         for (int64_t h = 0; h < hq; ++h) {
             const int64_t kvh = h / group;
             attend_head(
-                f32_data(q) + (i * hq + h) * d, d, desc.scale, t_lo, p, [](int64_t) { return true; },
+                f32_data(q) + (i * hq + h) * d, d, desc.scale, t_lo, p,
+                [](int64_t) { return true; },
                 [&](int64_t t) { return kc + (row(t) * hkv + kvh) * d; },
                 [&](int64_t t) { return vc + (row(t) * hkv + kvh) * d; }, scores,
                 f32_data(out) + (i * hq + h) * d);

@@ -74,7 +74,8 @@ __global__ void __launch_bounds__(kThreads) paged_kernel(PagedAttentionParams p)
     for (int w = 0; w < kWarps; ++w) mb = fmaxf(mb, smem[w * (d + 2)]);
     for (int w = 0; w < kWarps; ++w) lb += smem[w * (d + 2) + 1] * expf(smem[w * (d + 2)] - mb);
     // One split: the result; else a partial (max, sum, weighted values) for the merge kernel.
-    float * dst = p.n_splits == 1 ? p.out + qh * d : p.partial + (qh * p.n_splits + split) * (d + 2) + 2;
+    float * dst =
+        p.n_splits == 1 ? p.out + qh * d : p.partial + (qh * p.n_splits + split) * (d + 2) + 2;
     float inv = p.n_splits == 1 ? (lb > 0.0f ? 1.0f / lb : 0.0f) : 1.0f;
     if (p.n_splits > 1 && threadIdx.x == 0) {
         dst[-2] = mb;
@@ -82,7 +83,8 @@ __global__ void __launch_bounds__(kThreads) paged_kernel(PagedAttentionParams p)
     }
     for (int64_t c = threadIdx.x; c < d; c += kThreads) {
         float acc = 0.0f;
-        for (int w = 0; w < kWarps; ++w) acc += smem[w * (d + 2) + 2 + c] * expf(smem[w * (d + 2)] - mb);
+        for (int w = 0; w < kWarps; ++w)
+            acc += smem[w * (d + 2) + 2 + c] * expf(smem[w * (d + 2)] - mb);
         dst[c] = acc * inv;
     }
 }
@@ -94,7 +96,8 @@ __global__ void paged_merge_kernel(PagedAttentionParams p) {
     const float * part = p.partial + qh * p.n_splits * (d + 2);
     float mb = -FLT_MAX, lb = 0.0f;
     for (int64_t s = 0; s < p.n_splits; ++s) mb = fmaxf(mb, part[s * (d + 2)]);
-    for (int64_t s = 0; s < p.n_splits; ++s) lb += part[s * (d + 2) + 1] * expf(part[s * (d + 2)] - mb);
+    for (int64_t s = 0; s < p.n_splits; ++s)
+        lb += part[s * (d + 2) + 1] * expf(part[s * (d + 2)] - mb);
     const float inv = lb > 0.0f ? 1.0f / lb : 0.0f;
     for (int64_t c = threadIdx.x; c < d; c += blockDim.x) {
         float acc = 0.0f;
@@ -108,7 +111,8 @@ template <int PER>
 LaunchResult launch_paged_t(const PagedAttentionParams & p, gpuStream_t s, const LaunchEnv & env) {
     dim3 grid(unsigned(p.n * p.hq), unsigned(p.n_splits));
     size_t smem = size_t(kWarps) * size_t(p.d + 2) * sizeof(float);
-    if (LaunchResult e = launch_kernel(paged_kernel<PER>, grid, kThreads, smem, s, env, p)) return e;
+    if (LaunchResult e = launch_kernel(paged_kernel<PER>, grid, kThreads, smem, s, env, p))
+        return e;
     if (p.n_splits > 1)
         return launch_kernel(paged_merge_kernel, unsigned(p.n * p.hq), 128, 0, s, env, p);
     return nullptr;

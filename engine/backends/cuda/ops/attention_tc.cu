@@ -16,8 +16,8 @@ namespace {
 
 namespace wm = gemma_wmma;
 
-constexpr int kRows = 64;   // queries per block
-constexpr int kKeys = 64;   // keys per tile
+constexpr int kRows = 64;  // queries per block
+constexpr int kKeys = 64;  // keys per tile
 constexpr int kThreads = 256;
 constexpr int kWarps = kThreads / GEMMA_WARP;  // 8 on CUDA, 4 on HIP (wave64)
 constexpr int kWarpsPerRowGroup = kWarps / 4;  // 4 row groups of 16 queries
@@ -151,14 +151,16 @@ __global__ void __launch_bounds__(kThreads) attention_tc_kernel(AttentionParams 
     for (int e = threadIdx.x; e < kRows * (D / 4); e += kThreads) {
         int r = e / (D / 4), c = (e % (D / 4)) * 4;
         float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-        if (i0 + r < p.n) v = *reinterpret_cast<const float4 *>(p.q + ((i0 + r) * p.hq + h) * D + c);
+        if (i0 + r < p.n)
+            v = *reinterpret_cast<const float4 *>(p.q + ((i0 + r) * p.hq + h) * D + c);
         uint2 packed = make_uint2(pack_f16x2(v.x * p.scale, v.y * p.scale),
                                   pack_f16x2(v.z * p.scale, v.w * p.scale));
         *reinterpret_cast<uint2 *>(qs + r * Layout<D>::kLd + c) = packed;
     }
 
     // This thread's share of the softmax: row r, key columns [c0, c0 + kKeys / kRowThreads).
-    const int r = threadIdx.x / kRowThreads, c0 = (threadIdx.x % kRowThreads) * (kKeys / kRowThreads);
+    const int r = threadIdx.x / kRowThreads,
+              c0 = (threadIdx.x % kRowThreads) * (kKeys / kRowThreads);
     const RowKeys rk = row_keys(p, i0 + r);
     const RowKeys first = row_keys(p, i0);
     const int64_t last_row = min(i0 + kRows, p.n) - 1;
@@ -235,8 +237,8 @@ __global__ void __launch_bounds__(kThreads) attention_tc_kernel(AttentionParams 
 
 template <int D>
 LaunchResult launch_tc(const AttentionParams & p, gpuStream_t s, const LaunchEnv & env) {
-    static const gpuError_t attr = gpu_set_max_dynamic_smem(attention_tc_kernel<D>,
-                                                            int(Layout<D>::kBytes));
+    static const gpuError_t attr =
+        gpu_set_max_dynamic_smem(attention_tc_kernel<D>, int(Layout<D>::kBytes));
     if (attr != gpuSuccess) return gpuGetErrorString(attr);
     dim3 grid(unsigned((p.n + kRows - 1) / kRows), unsigned(p.hq));
     return launch_kernel(attention_tc_kernel<D>, grid, kThreads, Layout<D>::kBytes, s, env, p);
@@ -254,11 +256,16 @@ bool attention_tc_ok(const AttentionParams & p) {
 LaunchResult launch_attention_tc(const AttentionParams & p, gpuStream_t s, const LaunchEnv & env) {
     if (p.n == 0) return nullptr;
     switch (p.d) {
-        case 64: return launch_tc<64>(p, s, env);
-        case 128: return launch_tc<128>(p, s, env);
-        case 256: return launch_tc<256>(p, s, env);
-        case 512: return launch_tc<512>(p, s, env);
-        default: return "attention_tc: head_dim must be 64, 128, 256 or 512";
+        case 64:
+            return launch_tc<64>(p, s, env);
+        case 128:
+            return launch_tc<128>(p, s, env);
+        case 256:
+            return launch_tc<256>(p, s, env);
+        case 512:
+            return launch_tc<512>(p, s, env);
+        default:
+            return "attention_tc: head_dim must be 64, 128, 256 or 512";
     }
 }
 

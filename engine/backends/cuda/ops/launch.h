@@ -104,11 +104,10 @@ struct QuantMatmulParams {
     void * scratch_w;  // tile_rows · k values (bf16 or f32)
     void * scratch_x;  // blas_split/lowp: 2 · n · k bf16 (hi, lo); then n · tile_rows f32
     int64_t n, k, m, tile_rows;
-    ElemType type;     // q8_0 or q4_0
-    MatmulPath path;   // gemv, tiled (= simple), blas_lowp, blas_split, blas_f32
+    ElemType type;    // q8_0 or q4_0
+    MatmulPath path;  // gemv, tiled (= simple), blas_lowp, blas_split, blas_f32
 };
-LaunchResult launch_matmul_quant(const QuantMatmulParams & p, gpuStream_t s,
-                                 const LaunchEnv & env);
+LaunchResult launch_matmul_quant(const QuantMatmulParams & p, gpuStream_t s, const LaunchEnv & env);
 // Rows of a dequantized weight tile for k columns (bounds scratch_w to ~16 MiB of bf16).
 int64_t matmul_quant_tile_rows(int64_t k, int64_t m);
 // Bytes of scratch_x for a tiled quant matmul.

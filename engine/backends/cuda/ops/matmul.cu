@@ -53,7 +53,8 @@ __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(MatmulParams p) {
     const bool dual = p.epilogue == GemvEpilogue::dual || p.epilogue == GemvEpilogue::dual_gelu;
     const int rows_per_warp = dual ? kHalf : R;
     const int lane = threadIdx.x % GEMMA_WARP;
-    const int64_t row0 = (int64_t(blockIdx.x) * kGemvWarps + threadIdx.x / GEMMA_WARP) * rows_per_warp;
+    const int64_t row0 =
+        (int64_t(blockIdx.x) * kGemvWarps + threadIdx.x / GEMMA_WARP) * rows_per_warp;
     if (row0 >= p.m) return;
     const int64_t n_vec = p.k / kVec;
     const uint4 * wr[R];

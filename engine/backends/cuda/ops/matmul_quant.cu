@@ -117,9 +117,9 @@ __global__ void __launch_bounds__(kThreads) gemv_quant_kernel(QuantMatmulParams 
     for (int s = 0; s < R; ++s) {
         const int64_t row = row0 + s < p.m ? row0 + s : row0;  // past m: a valid row, not written
         wq[s] = reinterpret_cast<const uint4 *>(static_cast<const uint8_t *>(p.w) + row * qbytes);
-        scales[s] = reinterpret_cast<const uint16_t *>(static_cast<const uint8_t *>(p.w) +
-                                                       p.m * qbytes) +
-                    row * nb;
+        scales[s] =
+            reinterpret_cast<const uint16_t *>(static_cast<const uint8_t *>(p.w) + p.m * qbytes) +
+            row * nb;
     }
     float acc[NR][R];
 #pragma unroll
@@ -192,10 +192,14 @@ LaunchResult launch_gemv_quant_rows(const QuantMatmulParams & p, gpuStream_t s,
     const int64_t warps = (p.m + R - 1) / R, per_block = kThreads / GEMMA_WARP;
     dim3 grid(unsigned((warps + per_block - 1) / per_block));
     switch (R) {
-        case 1: return launch_kernel(gemv_quant_kernel<NR, 1, T>, grid, kThreads, 0, s, env, p);
-        case 2: return launch_kernel(gemv_quant_kernel<NR, 2, T>, grid, kThreads, 0, s, env, p);
-        case 4: return launch_kernel(gemv_quant_kernel<NR, 4, T>, grid, kThreads, 0, s, env, p);
-        default: return launch_kernel(gemv_quant_kernel<NR, 8, T>, grid, kThreads, 0, s, env, p);
+        case 1:
+            return launch_kernel(gemv_quant_kernel<NR, 1, T>, grid, kThreads, 0, s, env, p);
+        case 2:
+            return launch_kernel(gemv_quant_kernel<NR, 2, T>, grid, kThreads, 0, s, env, p);
+        case 4:
+            return launch_kernel(gemv_quant_kernel<NR, 4, T>, grid, kThreads, 0, s, env, p);
+        default:
+            return launch_kernel(gemv_quant_kernel<NR, 8, T>, grid, kThreads, 0, s, env, p);
     }
 }
 
