@@ -135,7 +135,8 @@ Status attention_paged(const Tensor & q, const Tensor & k_pool, const Tensor & v
                        const Tensor & positions, const Tensor & row_seq, const Tensor & pages,
                        int page_size, const Tensor & out) {
     const Op op = Op::attention_paged;
-    for (const Tensor * t : {&q, &k_pool, &v_pool, &out}) GEMMA_TRY(need_f32(op, "q/pool/out", *t));
+    for (const Tensor * t : {&q, &out}) GEMMA_TRY(need_f32(op, "q/out", *t));
+    GEMMA_TRY(need_caches(op, k_pool, v_pool));  // f32, bf16 or q8_0, both alike
     GEMMA_TRY(need(q.ndim() == 3 && out.shape == q.shape, op, "q must be [n, h_q, D], out like q",
                    q, out));
     GEMMA_TRY(need(k_pool.ndim() == 3 && v_pool.shape == k_pool.shape &&

@@ -20,9 +20,10 @@ inline std::vector<float> row_of(Backend & b, const Tensor & logits, int r) {
 
 // Sequence A follows the golden prompt + forced tokens; sequences B and C run other tokens in the
 // same steps. Blocks of 4 positions are handed out alternately, so A's blocks are not contiguous.
-// On cpu-ref every layer attends through the page tables in one call (Op::attention_paged); the
-// cpu backend has no paged attention and attends per sequence through gathered views.
-inline void batched_forced_decode_matches_golden(const std::string & backend, bool want_paged) {
+// With paged attention every layer attends through the page tables in one call
+// (Op::attention_paged); without (allow_paged false) per sequence through gathered views.
+inline void batched_forced_decode_matches_golden(const std::string & backend, bool want_paged,
+                                                 bool allow_paged = true) {
     Golden g = open_golden(kTiny);
     ASSERT_NE(g.src, nullptr);
     Loaded l = load_model(kTiny, {64, 4}, backend);
@@ -31,7 +32,12 @@ inline void batched_forced_decode_matches_golden(const std::string & backend, bo
     Tensor ref = g.get("decode.forced_logits");
     const int64_t V = ref.dim(1);
     auto pool = l.model->make_kv_pool(
-        {.n_ctx = 80, .max_chunk = 7, .block_size = 4, .n_blocks = 64, .n_rings = 3});
+        {.n_ctx = 80,
+         .max_chunk = 7,
+         .block_size = 4,
+         .n_blocks = 64,
+         .n_rings = 3,
+         .paged_attention = allow_paged});
     ASSERT_TRUE(pool.ok()) << pool.error().message;
     EXPECT_EQ((*pool)->paged(), want_paged) << backend;
     KvSeq a = *(*pool)->seq_new(), b = *(*pool)->seq_new(), c = *(*pool)->seq_new();

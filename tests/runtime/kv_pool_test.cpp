@@ -13,10 +13,12 @@ using namespace rt_test;
 
 TEST(KvPool, BatchedForcedDecodeMatchesGoldenPaged) {
     batched_forced_decode_matches_golden("cpu-ref", true);
+    batched_forced_decode_matches_golden("cpu", true);
 }
 
 TEST(KvPool, BatchedForcedDecodeMatchesGoldenPerSequence) {
-    batched_forced_decode_matches_golden("cpu", false);
+    batched_forced_decode_matches_golden("cpu-ref", false, false);
+    batched_forced_decode_matches_golden("cpu", false, false);
 }
 
 // A fork shares the prompt's blocks; both continue with different tokens (copy-on-write of the

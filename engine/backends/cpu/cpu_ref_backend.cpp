@@ -55,10 +55,6 @@ public:
         ref::attention_paged(q, kp, vp, pos, row_seq, pages, page_size, desc, out);
         return Status::success();
     }
-    bool supports(const OpDesc & op) const override {
-        if (op.op == Op::attention_paged) return op.a == DType::f32 && op.b == DType::f32;
-        return HostBackend::supports(op);
-    }
     Status gelu_tanh_mul(const Tensor & gate, const Tensor & up, const Tensor & out) override {
         GEMMA_TRY(op_check::binary(Op::gelu_tanh_mul, gate, up, out));
         ref::gelu_tanh_mul(gate, up, out);

@@ -15,8 +15,8 @@ Status need_host(const Tensor & t, const char * what) {
 
 bool HostBackend::supports(const OpDesc & op) const {
     auto is_float = [](DType t) { return t == DType::f32 || t == DType::f16 || t == DType::bf16; };
-    if (op.op == Op::attention_paged) return false;       // cpu-ref only (overrides supports)
-    if (op.op == Op::kv_store || op.op == Op::attention)  // b: the cache type
+    // b: the cache type (paged attention too, on both CPU backends)
+    if (op.op == Op::kv_store || op.op == Op::attention || op.op == Op::attention_paged)
         return op.a == DType::f32 && kv_cache_dtype_ok(op.b);
     if (op.op == Op::copy && op.a == DType::q8_0) return op.b == DType::q8_0;  // KV rows
     bool quant_ok = op.op == Op::matmul || op.op == Op::get_rows;  // q8_0/q4_0 weights, tables

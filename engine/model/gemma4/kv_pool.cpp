@@ -53,7 +53,8 @@ Status KvPool::init() {
 }
 
 Status KvPool::init_pages() {
-    if (!backend_.supports({Op::attention_paged, DType::f32, opts_.kv_type}))
+    if (!opts_.paged_attention ||
+        !backend_.supports({Op::attention_paged, DType::f32, opts_.kv_type}))
         return Status::success();
     const int max_blocks = (opts_.n_ctx + opts_.block_size - 1) / opts_.block_size;
     auto full = backend_.alloc(DType::i32, {opts_.n_rings, max_blocks});

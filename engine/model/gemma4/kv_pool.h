@@ -21,6 +21,9 @@ struct KvPoolOptions {
     int block_size = 16;  // positions per full-layer block
     int n_blocks = 0;     // full-layer blocks in the pool; 0 = n_ctx worth for n_rings / 2 seqs
     int n_rings = 8;      // sliding-layer rings: active sequences + cached prefixes at once
+    // Attend for all sequences of a step in one call (Op::attention_paged) when the backend has
+    // it for kv_type; false: per sequence through contiguous views (the fallback path).
+    bool paged_attention = true;
     DType kv_type = DType::f32;  // element type of K/V: f32, bf16 or q8_0 (kv_cache_type_check)
 };
 

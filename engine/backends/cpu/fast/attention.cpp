@@ -67,6 +67,15 @@ struct HeadArgs {
     int64_t slots, d;
     float scale;
     float * out;  // [D]
+    // Paged form (Op::attention_paged): key t is in row pages[(t / page) mod n_pages]·page +
+    // t mod page; otherwise in slot t mod slots (a ring).
+    const int32_t * pages = nullptr;
+    int64_t page = 0, n_pages = 0;
+
+    int64_t slot(int64_t t) const {
+        if (!pages) return t % slots;
+        return int64_t(pages[(t / page) % n_pages]) * page + t % page;
+    }
 };
 
 // Per-thread scratch of one (query, head) task.
@@ -85,7 +94,7 @@ void attend_head(const QueryView & qv, const HeadArgs & a, HeadScratch & hs) {
     for (int64_t t = qv.t_lo; t <= qv.t_hi; ++t) {
         if (!all_visible && !allowed(qv, t)) continue;
         scores[size_t(t - qv.t_lo)] =
-            a.scale * simd::dot(a.q, a.kc.at(t % a.slots, a.d, hs.row.data()), a.d);
+            a.scale * simd::dot(a.q, a.kc.at(a.slot(t), a.d, hs.row.data()), a.d);
     }
     float mx = simd::max_value(scores.data(), len);
     if (mx == kNegInf) return;  // nothing visible
@@ -93,7 +102,7 @@ void attend_head(const QueryView & qv, const HeadArgs & a, HeadScratch & hs) {
     for (int64_t t = qv.t_lo; t <= qv.t_hi; ++t) {
         float w = scores[size_t(t - qv.t_lo)];
         if (w == 0.0f) continue;
-        simd::axpy(w * inv_sum, a.vc.at(t % a.slots, a.d, hs.row.data()), a.out, a.d);
+        simd::axpy(w * inv_sum, a.vc.at(a.slot(t), a.d, hs.row.data()), a.out, a.d);
     }
 }
 
@@ -137,6 +146,34 @@ void attention(ThreadPool & pool, const Tensor & q, const Tensor & k_cache, cons
                        d,
                        desc.scale,
                        f32_data(out) + (i * hq + h) * d};
+            attend_head(qv, a, scratch);
+        }
+    });
+}
+
+void attention_paged(ThreadPool & pool, const Tensor & q, const Tensor & k_pool,
+                     const Tensor & v_pool, const Tensor & positions, const Tensor & row_seq,
+                     const Tensor & pages, int page_size, const AttentionDesc & desc,
+                     const Tensor & out) {
+    const int64_t n = q.dim(0), hq = q.dim(1), d = q.dim(2), group = hq / k_pool.dim(1);
+    const int32_t * pos = positions.ptr<int32_t>();
+    const int64_t n_pages = pages.dim(1);
+    pool.parallel_for(n * hq, 1, [&](int64_t j0, int64_t j1) {
+        thread_local HeadScratch scratch;
+        for (int64_t j = j0; j < j1; ++j) {
+            const int64_t i = j / hq, h = j % hq, p = pos[i], kvh = h / group;
+            QueryView qv{i, p, p, 1, 0, p, nullptr, desc.window};
+            qv.t_lo = desc.window > 0 ? std::max<int64_t>(0, p - desc.window + 1) : 0;
+            HeadArgs a{f32_data(q) + (i * hq + h) * d,
+                       cache_head(k_pool, kvh),
+                       cache_head(v_pool, kvh),
+                       k_pool.dim(0),
+                       d,
+                       desc.scale,
+                       f32_data(out) + (i * hq + h) * d,
+                       pages.ptr<int32_t>() + int64_t(row_seq.ptr<int32_t>()[i]) * n_pages,
+                       page_size,
+                       n_pages};
             attend_head(qv, a, scratch);
         }
     });

@@ -46,6 +46,14 @@ public:
         fast::kv_store(k, v, pos, kc, vc);
         return Status::success();
     }
+    Status attention_paged(const Tensor & q, const Tensor & kp, const Tensor & vp,
+                           const Tensor & pos, const Tensor & row_seq, const Tensor & pages,
+                           int page_size, const AttentionDesc & desc,
+                           const Tensor & out) override {
+        GEMMA_TRY(op_check::attention_paged(q, kp, vp, pos, row_seq, pages, page_size, out));
+        fast::attention_paged(pool_, q, kp, vp, pos, row_seq, pages, page_size, desc, out);
+        return Status::success();
+    }
     Status attention(const Tensor & q, const Tensor & kc, const Tensor & vc, const Tensor & pos,
                      const Tensor & blocks, const AttentionDesc & desc,
                      const Tensor & out) override {

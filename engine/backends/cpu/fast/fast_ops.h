@@ -23,6 +23,10 @@ void kv_store(const Tensor & k, const Tensor & v, const Tensor & positions, cons
 void attention(ThreadPool & pool, const Tensor & q, const Tensor & k_cache, const Tensor & v_cache,
                const Tensor & positions, const Tensor & block_ids, const AttentionDesc & desc,
                const Tensor & out);
+void attention_paged(ThreadPool & pool, const Tensor & q, const Tensor & k_pool,
+                     const Tensor & v_pool, const Tensor & positions, const Tensor & row_seq,
+                     const Tensor & pages, int page_size, const AttentionDesc & desc,
+                     const Tensor & out);
 void get_rows(ThreadPool & pool, const Tensor & table, const Tensor & ids, float scale,
               const Tensor & out);
 void gelu_tanh_mul(ThreadPool & pool, const Tensor & gate, const Tensor & up, const Tensor & out);

@@ -1,7 +1,8 @@
 // kv_store and attention over a (ring-buffer) KV cache: GQA, causal, optional sliding window and
 // bidirectional block overlay, f32 scores and softmax (spec gemma4-text §6.2-6.5, §8). Caches may
 // be f32, bf16 or q8_0: rows are written through core/kv_quant.h and widened back to f32 before
-// the same f32 loops, so a quantized cache differs from f32 only by its stored values.
+// the same f32 loops, so a quantized cache differs from f32 only by its stored values. Also the
+// paged form (Op::attention_paged), which only maps key positions to pool rows differently.
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -77,6 +78,30 @@ void attention(const Tensor & q, const Tensor & k_cache, const Tensor & v_cache,
                 [&](int64_t t) { return allowed(i, p, t, pos0, n, block_ids, desc.window); },
                 [&](int64_t t) { return cache_row(k_cache, t % slots, kvh, d, kbuf); },
                 [&](int64_t t) { return cache_row(v_cache, t % slots, kvh, d, vbuf); }, scores,
+                f32_data(out) + (i * hq + h) * d);
+        }
+    }
+}
+
+// Op::attention_paged: each row reads its keys through its sequence's page table.
+void attention_paged(const Tensor & q, const Tensor & k_pool, const Tensor & v_pool,
+                     const Tensor & positions, const Tensor & row_seq, const Tensor & pages,
+                     int page_size, const AttentionDesc & desc, const Tensor & out) {
+    const int64_t n = q.dim(0), hq = q.dim(1), d = q.dim(2), hkv = k_pool.dim(1);
+    const int64_t group = hq / hkv, n_pages = pages.dim(1), P = page_size;
+    std::vector<float> scores, kbuf, vbuf;
+    for (int64_t i = 0; i < n; ++i) {
+        const int64_t p = positions.ptr<int32_t>()[i];
+        const int32_t * pg = pages.ptr<int32_t>() + int64_t(row_seq.ptr<int32_t>()[i]) * n_pages;
+        const int64_t t_lo = desc.window > 0 ? std::max<int64_t>(0, p - desc.window + 1) : 0;
+        auto slot = [&](int64_t t) { return int64_t(pg[(t / P) % n_pages]) * P + t % P; };
+        for (int64_t h = 0; h < hq; ++h) {
+            const int64_t kvh = h / group;
+            attend_head(
+                f32_data(q) + (i * hq + h) * d, d, desc.scale, t_lo, p,
+                [](int64_t) { return true; },
+                [&](int64_t t) { return cache_row(k_pool, slot(t), kvh, d, kbuf); },
+                [&](int64_t t) { return cache_row(v_pool, slot(t), kvh, d, vbuf); }, scores,
                 f32_data(out) + (i * hq + h) * d);
         }
     }
