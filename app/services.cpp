@@ -2,6 +2,7 @@
 #include "services.h"
 
 #include <QDir>
+#include <QLoggingCategory>
 #include <QStandardPaths>
 
 #include "server/engine_chat_service.h"
@@ -20,6 +21,22 @@ QString default_db_path() {
     return QDir(dir).filePath(QStringLiteral("chats.db"));
 }
 
+ModelOptions startup_model_options(const ModelOptions & saved, const AppOptions & opts) {
+    ModelOptions o = saved;
+    if (opts.backend) o.backend = *opts.backend;
+    if (opts.weights) o.weights = *opts.weights;
+    if (opts.kvCache) o.kvCache = *opts.kvCache;
+    if (opts.contextLength) o.contextLength = *opts.contextLength;
+    if (opts.pleOnHost) o.pleOnHost = *opts.pleOnHost;
+    return o;
+}
+
+gemma::Result<gemma::runtime::EngineOptions> desktop_engine_options(const ModelOptions & o) {
+    gemma::runtime::EngineOptions base;
+    base.max_seqs = 4;  // the chat plus API clients
+    return engine_options_with(o, base);
+}
+
 Services::Services(const AppOptions & opts)
     : m_dbPath(opts.dbPath.isEmpty() ? default_db_path() : opts.dbPath) {
     QString storageError;
@@ -29,12 +46,15 @@ Services::Services(const AppOptions & opts)
     else
         storageError = QString::fromStdString(store.error().message);
 
-    gemma::runtime::EngineOptions engine;
-    engine.backend = opts.backend.toStdString();
-    engine.n_ctx = opts.contextLength;
-    engine.max_seqs = 4;  // the chat plus API clients
-    m_model = std::make_unique<ModelController>(opts.modelDir, engine);
     m_settings = std::make_unique<SettingsController>(opts.settingsPath);
+    auto engine = desktop_engine_options(startup_model_options(m_settings->modelOptions(), opts));
+    if (!engine.ok()) {  // main() checks the command line first; the saved settings are valid
+        qCWarning(lcSettings).noquote() << "ignoring the command line's model options:"
+                                        << QString::fromStdString(engine.error().message);
+        engine = desktop_engine_options(m_settings->modelOptions());
+    }
+    m_model = std::make_unique<ModelController>(
+        opts.modelDir, engine.ok() ? *engine : gemma::runtime::EngineOptions{});
     m_server =
         std::make_unique<ServerController>(m_settings.get(), m_model.get(), server_chat_service);
     m_chat = std::make_unique<ChatController>(m_model.get(), m_settings.get(), m_store.get(),

@@ -1,10 +1,12 @@
 // The desktop app's wiring: builds the chat store, the model, settings, server and chat
-// controllers from the command line, and hands them to QML as initial properties (no singletons).
+// controllers from the command line and the saved settings, and hands them to QML as initial
+// properties (no singletons).
 #pragma once
 
 #include <QString>
 #include <QVariantMap>
 #include <memory>
+#include <optional>
 
 #include "controllers/chat_controller.h"
 #include "controllers/model_controller.h"
@@ -15,14 +17,23 @@
 namespace gemdesk {
 
 struct AppOptions {
-    QString modelDir;                         // --model
-    QString dbPath;                           // --db; "" = <AppDataLocation>/chats.db
-    QString settingsPath;                     // --settings; "" = the platform's native settings
-    QString backend = QStringLiteral("cpu");  // --backend (core registry name)
-    int contextLength = 8192;                 // --ctx, tokens per conversation
+    QString modelDir;      // --model
+    QString dbPath;        // --db; "" = <AppDataLocation>/chats.db
+    QString settingsPath;  // --settings; "" = the platform's native settings
+    // Model options given on the command line (--backend, --weights, --kv-cache, --ctx,
+    // --ple-host): they override the saved model settings for this run and are not saved.
+    std::optional<QString> backend, weights, kvCache;
+    std::optional<int> contextLength;
+    std::optional<bool> pleOnHost;
 };
 
 QString default_db_path();
+
+// The saved model settings with the command line's overrides applied.
+ModelOptions startup_model_options(const ModelOptions & saved, const AppOptions & opts);
+// The EngineOptions the desktop app loads with: the chat plus API clients in parallel.
+// invalid_argument naming the bad value (model_options_problem) when one is unknown.
+gemma::Result<gemma::runtime::EngineOptions> desktop_engine_options(const ModelOptions & o);
 
 // The ChatService the background API server answers with, over the loaded engine.
 gemma::Result<std::shared_ptr<server::ChatService>> server_chat_service(

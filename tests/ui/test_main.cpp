@@ -8,6 +8,7 @@ int main(int argc, char ** argv) {
     int failed = 0;
     failed += gemdesk::testing::run_model_controller_tests(argc, argv);
     failed += gemdesk::testing::run_settings_server_tests(argc, argv);
+    failed += gemdesk::testing::run_model_settings_tests(argc, argv);
     failed += gemdesk::testing::run_chat_controller_tests(argc, argv);
     return failed == 0 ? 0 : 1;
 }

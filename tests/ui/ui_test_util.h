@@ -40,5 +40,6 @@ inline std::unique_ptr<ModelController> load_tiny_model(int n_ctx = 512) {
 int run_model_controller_tests(int argc, char ** argv);
 int run_chat_controller_tests(int argc, char ** argv);
 int run_settings_server_tests(int argc, char ** argv);
+int run_model_settings_tests(int argc, char ** argv);
 
 }  // namespace gemdesk::testing

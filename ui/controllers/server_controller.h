@@ -1,5 +1,7 @@
 // Runs the background API server (app/services/background_server.h) on 127.0.0.1 over the loaded
 // engine when the settings say so, and shows its state: off, starting, running at URL, or failed.
+// It starts once the model has loaded; across model reloads it keeps running and answers 503
+// while no engine is loaded (services/swappable_chat_service.h).
 #pragma once
 
 #include <QtQml/qqmlregistration.h>
@@ -8,10 +10,12 @@
 #include <QString>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "controllers/model_controller.h"
 #include "controllers/settings_controller.h"
 #include "services/background_server.h"
+#include "services/swappable_chat_service.h"
 
 namespace gemdesk {
 
@@ -43,6 +47,8 @@ signals:
 
 private:
     void apply();
+    bool updateTarget();  // false (status Failed) when no service could be made
+    QString runningText() const;
     void onStatus(services::ServerStatus status);
     void setStatus(State state, QString text);
 
@@ -52,6 +58,9 @@ private:
     State m_state = State::Off;
     QString m_text;
     int m_port = 0;
+    std::shared_ptr<services::SwappableChatService> m_service;
+    std::shared_ptr<gemma::runtime::ChatEngine> m_served;  // the engine m_service forwards to
+    std::optional<server::ServerConfig> m_asked;           // the configuration the server was given
     std::unique_ptr<services::BackgroundServer> m_server;
 };
 

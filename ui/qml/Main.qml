@@ -23,7 +23,11 @@ ApplicationWindow {
 
     Component {
         id: loadingPage
-        LoadingPage { loader: window.loader }
+        LoadingPage {
+            loader: window.loader
+            settings: window.settings
+            onOpenSettings: settingsDialog.open()
+        }
     }
 
     Component {

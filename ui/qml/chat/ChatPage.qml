@@ -1,5 +1,5 @@
 // The main screen: chat list on the left; on the right the open chat's messages, banners for
-// errors, and the composer with send / stop and the thinking toggle.
+// errors and a model reload in progress, and the composer with send / stop and the thinking toggle.
 import QtQuick
 import QtQuick.Controls
 import QtQuick.Layouts
@@ -24,8 +24,9 @@ Page {
                 Layout.fillWidth: true
             }
             Label {
-                text: qsTr("%1 · %2 · %3 tokens").arg(page.loader.modelName).arg(page.loader.backend)
-                                                  .arg(page.loader.contextLength)
+                text: qsTr("%1 · %2 · %3 · KV %4 · %5 tokens").arg(page.loader.modelName)
+                          .arg(page.loader.backend).arg(page.loader.options.weights)
+                          .arg(page.loader.options.kvCache).arg(page.loader.contextLength)
                 color: "#5f6368"
             }
             Switch {
@@ -59,6 +60,23 @@ Page {
             Banner {
                 text: page.chat.storageError.length > 0
                       ? qsTr("Chat history is not saved: %1").arg(page.chat.storageError) : ""
+                Layout.fillWidth: true
+            }
+            Banner {
+                objectName: "reloadBanner"
+                text: page.loader.reloading
+                      ? qsTr("Loading the model with the new settings (%1, %2%); chats keep using the current one.")
+                            .arg(page.loader.stage).arg(Math.round(page.loader.progress * 100))
+                      : ""
+                color: "#e8f0fe"
+                textColor: "#174ea6"
+                Layout.fillWidth: true
+            }
+            Banner {
+                objectName: "reloadErrorBanner"
+                text: page.loader.reloadError
+                closable: true
+                onClosed: page.loader.dismissReloadError()
                 Layout.fillWidth: true
             }
             Banner {

@@ -7,6 +7,7 @@ Rectangle {
     id: banner
     property string text
     property bool closable: false
+    property color textColor: "#b3261e"
     signal closed()
 
     visible: text.length > 0
@@ -18,7 +19,7 @@ Rectangle {
         anchors.margins: 6
         Label {
             text: banner.text
-            color: "#b3261e"
+            color: banner.textColor
             wrapMode: Text.Wrap
             Layout.fillWidth: true
         }

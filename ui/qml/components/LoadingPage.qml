@@ -1,4 +1,5 @@
-// Shown while the model loads: progress bar, current stage, cancel; the error and a retry after.
+// Shown while the model loads: progress bar, current stage, cancel; the error and a retry after,
+// and, when new model settings failed, a way back to the settings that loaded before.
 import QtQuick
 import QtQuick.Controls
 import QtQuick.Layouts
@@ -7,6 +8,8 @@ import GemDesk
 Pane {
     id: page
     required property ModelController loader
+    required property SettingsController settings
+    signal openSettings()
     readonly property bool loading: loader.state === ModelController.Loading
 
     ColumnLayout {
@@ -58,6 +61,20 @@ Pane {
                 text: qsTr("Retry")
                 highlighted: true
                 onClicked: page.loader.load()
+            }
+            Button {
+                visible: !page.loading
+                text: qsTr("Model settings…")
+                onClicked: page.openSettings()
+            }
+            Button {
+                objectName: "revertButton"
+                visible: !page.loading && page.loader.canRevert
+                text: qsTr("Go back to the previous settings")
+                onClicked: {
+                    page.settings.modelOptions = page.loader.previousOptions
+                    page.loader.revert()
+                }
             }
         }
     }
