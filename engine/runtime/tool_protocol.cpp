@@ -214,18 +214,11 @@ bool ChatOutputParser::step_content(bool final, std::vector<ChatEvent> & events)
         segment_start_ = false;
         return true;
     }
-    std::string_view token;
-    switch (
-        text_until_marker(final, &ChatOutputParser::emit_content, content_ws_, events, &token)) {
-        case TextStep::wait:
-            return false;
-        case TextStep::progressed:
-            return true;
-        case TextStep::marker:
-            break;
-    }
+    std::string_view token;  // a marker other than a call, consumed
+    if (auto r =
+            text_until_marker(final, &ChatOutputParser::emit_content, content_ws_, events, &token))
+        return *r;
     Found f{0, token};
-    buf_.erase(0, f.token.size());
     if (f.token == kChannelOpen) {
         content_ws_.clear();
         mode_ = Mode::label;
@@ -240,36 +233,37 @@ bool ChatOutputParser::step_content(bool final, std::vector<ChatEvent> & events)
 
 // The shared part of the content and reasoning steps: the text before the next marker goes out
 // through `emit` (a possible partial marker at the end is held back unless final), and
-// "<|tool_call>" starts a call (clearing the text's held whitespace `ws`); any other marker at
-// the front is left to the caller in *token.
-ChatOutputParser::TextStep ChatOutputParser::text_until_marker(bool final, EmitFn emit,
-                                                               std::string & ws,
-                                                               std::vector<ChatEvent> & events,
-                                                               std::string_view * token) {
+// "<|tool_call>" starts a call (clearing the text's held whitespace `ws`): then the step's result
+// (false: wait for more input). Any other marker at the front is consumed, returned in *token,
+// and the result is empty: the caller acts on the marker.
+std::optional<bool> ChatOutputParser::text_until_marker(bool final, EmitFn emit, std::string & ws,
+                                                        std::vector<ChatEvent> & events,
+                                                        std::string_view * token) {
     Found f = find_marker(buf_, kAllMarkers);
     if (f.pos != 0) {
         size_t n = f.pos != std::string_view::npos
                        ? f.pos
                        : buf_.size() - (final ? 0 : held_suffix(buf_, kAllMarkers));
-        if (n == 0) return TextStep::wait;
+        if (n == 0) return false;
         (this->*emit)(std::string_view(buf_).substr(0, n), events);
         buf_.erase(0, n);
-        return TextStep::progressed;
+        return true;
     }
     if (f.token == kCallOpen) {
         int n = call_opener_length(0, final);
-        if (n < 0) return TextStep::wait;
+        if (n < 0) return false;
         if (n == 0) {
             (this->*emit)(kCallOpen, events);
             buf_.erase(0, kCallOpen.size());
-            return TextStep::progressed;
+            return true;
         }
         ws.clear();
         begin_tool_call(size_t(n));
-        return TextStep::progressed;
+        return true;
     }
     *token = f.token;
-    return TextStep::marker;
+    buf_.erase(0, f.token.size());
+    return std::nullopt;
 }
 
 bool ChatOutputParser::step_label(bool final) {
@@ -294,17 +288,10 @@ bool ChatOutputParser::step_reasoning(bool final, std::vector<ChatEvent> & event
         if (buf_.empty()) return false;
     }
     std::string_view token;  // a call ends the reasoning implicitly (its held whitespace dropped)
-    switch (text_until_marker(final, &ChatOutputParser::emit_reasoning, reasoning_ws_, events,
-                              &token)) {
-        case TextStep::wait:
-            return false;
-        case TextStep::progressed:
-            return true;
-        case TextStep::marker:
-            break;
-    }
+    if (auto r = text_until_marker(final, &ChatOutputParser::emit_reasoning, reasoning_ws_, events,
+                                   &token))
+        return *r;
     Found f{0, token};
-    buf_.erase(0, f.token.size());
     if (f.token == kChannelClose) {
         reasoning_ws_.clear();
         segment_start_ = true;

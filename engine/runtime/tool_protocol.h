@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -73,10 +74,10 @@ private:
     bool step_label(bool final);
     bool step_reasoning(bool final, std::vector<ChatEvent> & events);
     bool step_tool(bool final, std::vector<ChatEvent> & events);
-    enum class TextStep { wait, progressed, marker };
     using EmitFn = void (ChatOutputParser::*)(std::string_view, std::vector<ChatEvent> &);
-    TextStep text_until_marker(bool final, EmitFn emit, std::string & ws,
-                               std::vector<ChatEvent> & events, std::string_view * token);
+    std::optional<bool> text_until_marker(bool final, EmitFn emit, std::string & ws,
+                                          std::vector<ChatEvent> & events,
+                                          std::string_view * token);
     int call_opener_length(size_t at, bool final) const;
     void begin_tool_call(size_t n);
     bool bare_call_start(bool final, bool & wait);
