@@ -43,7 +43,7 @@ gemma::chat::ChatMessage user_message(const std::string & text,
 
 gemma::Result<GenerateOptions> parse_generate_options(const Args & args) {
     GenerateOptions o;
-    o.engine.backend = args.get("backend", "cpu-ref");
+    o.engine.backend = args.get("backend", "cpu");  // the fast CPU backend (README)
     if (args.has("weights")) {
         auto w = gemma::gemma4::parse_weight_type(args.get("weights"));
         if (!w.ok()) return w.error();
