@@ -218,13 +218,12 @@ bool ChatOutputParser::step_content(bool final, std::vector<ChatEvent> & events)
     if (auto r =
             text_until_marker(final, &ChatOutputParser::emit_content, content_ws_, events, &token))
         return *r;
-    Found f{0, token};
-    if (f.token == kChannelOpen) {
+    if (token == kChannelOpen) {
         content_ws_.clear();
         mode_ = Mode::label;
-    } else if (f.token == kChannelClose) {
+    } else if (token == kChannelClose) {
         segment_start_ = true;  // stray close: swallowed
-    } else if (f.token != kCallClose) {
+    } else if (token != kCallClose) {
         content_ws_.clear();  // <turn|>, <eos>, <|tool_response>: end of the reply
         mode_ = Mode::done;
     }
@@ -291,12 +290,11 @@ bool ChatOutputParser::step_reasoning(bool final, std::vector<ChatEvent> & event
     if (auto r = text_until_marker(final, &ChatOutputParser::emit_reasoning, reasoning_ws_, events,
                                    &token))
         return *r;
-    Found f{0, token};
-    if (f.token == kChannelClose) {
+    if (token == kChannelClose) {
         reasoning_ws_.clear();
         segment_start_ = true;
         mode_ = Mode::content;
-    } else if (f.token != kChannelOpen && f.token != kCallClose) {
+    } else if (token != kChannelOpen && token != kCallClose) {
         reasoning_ws_.clear();
         mode_ = Mode::done;
     }

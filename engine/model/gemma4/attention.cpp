@@ -21,6 +21,31 @@ Status TextModel::store_kv(int l, const Tensor & k, const Tensor & v, StepPlan &
     return backend_.kv_store(k, v, slots, pool.k, pool.v);
 }
 
+// Attention one sequence at a time: over the KvCache, or over each sequence's contiguous view of
+// the pool (bidirectional vision blocks on sliding layers, backends without paged attention).
+Status TextModel::attend_per_sequence(int l, const Tensor & q, const Tensor & pos,
+                                      const AttentionDesc & desc, const StepPlan & plan,
+                                      const Tensor & att) {
+    const LayerConfig & lc = cfg_.text.layers[size_t(l)];
+    for (const StepPlan::Seq & sq : plan.seqs) {
+        LayerKv src;
+        if (plan.cache) {
+            src = plan.cache->layers[size_t(lc.kv_source)];
+        } else {
+            auto view = plan.pool->attention_view(lc.kv_source, *sq.seq, sq.pos0 + sq.n);
+            if (!view.ok()) return view.error();
+            src = std::move(*view);
+        }
+        Tensor blocks = (sq.overlay && lc.type == LayerType::sliding)
+                            ? tensor_rows(s_->blocks, sq.row0, sq.n)
+                            : Tensor{};
+        GEMMA_TRY(backend_.attention(tensor_rows(q, sq.row0, sq.n), src.k, src.v,
+                                     tensor_rows(pos, sq.row0, sq.n), blocks, desc,
+                                     tensor_rows(att, sq.row0, sq.n)));
+    }
+    return Status::success();
+}
+
 Status TextModel::attention_block(int l, int n, StepPlan & plan) {
     const TextConfig & c = cfg_.text;
     const LayerConfig & lc = c.layers[size_t(l)];
@@ -58,29 +83,14 @@ Status TextModel::attention_block(int l, int n, StepPlan & plan) {
     desc.window = lc.type == LayerType::sliding ? c.sliding_window : 0;
     Tensor att = tensor_prefix(s_->att, {n, hq, D});
     const bool full = lc.type == LayerType::full;
-    if (plan.pool && plan.paged && (full || !plan.any_overlay)) {  // all sequences at once
+    if (plan.paged && (full || !plan.any_overlay)) {  // all sequences at once
         const LayerKv & src = plan.pool->layer(lc.kv_source);
         GEMMA_TRY(backend_.attention_paged(
             q, src.k, src.v, pos, tensor_rows(s_->row_seq, 0, n),
             full ? plan.pool->pages_full() : plan.pool->pages_sliding(),
             full ? plan.pool->options().block_size : plan.pool->ring_slots(), desc, att));
-    }
-    for (const StepPlan::Seq & sq : plan.seqs) {
-        if (plan.pool && plan.paged && (full || !plan.any_overlay)) break;
-        LayerKv src;
-        if (plan.cache) {
-            src = plan.cache->layers[size_t(lc.kv_source)];
-        } else {
-            auto view = plan.pool->attention_view(lc.kv_source, *sq.seq, sq.pos0 + sq.n);
-            if (!view.ok()) return view.error();
-            src = std::move(*view);
-        }
-        Tensor blocks = (sq.overlay && lc.type == LayerType::sliding)
-                            ? tensor_rows(s_->blocks, sq.row0, sq.n)
-                            : Tensor{};
-        GEMMA_TRY(backend_.attention(tensor_rows(q, sq.row0, sq.n), src.k, src.v,
-                                     tensor_rows(pos, sq.row0, sq.n), blocks, desc,
-                                     tensor_rows(att, sq.row0, sq.n)));
+    } else {
+        GEMMA_TRY(attend_per_sequence(l, q, pos, desc, plan, att));
     }
     GEMMA_TRY(backend_.matmul(tensor_reshape(att, {n, hq * D}), lw.o_proj, a));
     GEMMA_TRY(backend_.rms_norm(a, lw.post_attn_norm, eps, a));

@@ -113,6 +113,9 @@ private:
     Status layer(int l, int n, StepPlan & plan);
     Status attention_block(int l, int n, StepPlan & plan);
     Status store_kv(int l, const Tensor & k, const Tensor & v, StepPlan & plan);
+    Status attend_per_sequence(int l, const Tensor & q, const Tensor & pos,
+                               const AttentionDesc & desc, const StepPlan & plan,
+                               const Tensor & att);
     Status mlp_block(int l, int n);
     Status ple_block(int l, int n);
     Result<Tensor> logits(int n, bool all_logits, const DebugTap * tap);
