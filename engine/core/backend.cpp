@@ -27,6 +27,8 @@ const char * op_name(Op op) {
             return "scale";
         case Op::softcap:
             return "softcap";
+        case Op::clamp:
+            return "clamp";
         case Op::copy:
             return "copy";
         case Op::transpose01:

@@ -73,6 +73,7 @@ public:
     virtual Status mul(const Tensor & a, const Tensor & b, const Tensor & out) = 0;
     virtual Status scale(const Tensor & x, float s, const Tensor & out) = 0;
     virtual Status softcap(const Tensor & x, float cap, const Tensor & out) = 0;
+    virtual Status clamp(const Tensor & x, float lo, float hi, const Tensor & out) = 0;
     virtual Status copy(const Tensor & src, const Tensor & dst) = 0;
     virtual Status transpose01(const Tensor & x, const Tensor & out) = 0;
     // Optional (supports({Op::attention_paged}) says whether it exists): the default returns
@@ -103,8 +104,9 @@ Status kv_store(const Tensor & k, const Tensor & v, const Tensor & positions,
 Status attention(const Tensor & q, const Tensor & k_cache, const Tensor & v_cache,
                  const Tensor & positions, const Tensor & block_ids, const Tensor & out);
 Status binary(Op op, const Tensor & a, const Tensor & b,
-              const Tensor & out);                          // add, mul, gelu_tanh_mul
-Status unary(Op op, const Tensor & x, const Tensor & out);  // scale, softcap
+              const Tensor & out);                                       // add, mul, gelu_tanh_mul
+Status unary(Op op, const Tensor & x, const Tensor & out);               // scale, softcap, clamp
+Status clamp(const Tensor & x, float lo, float hi, const Tensor & out);  // unary + lo ≤ hi
 Status copy(const Tensor & src, const Tensor & dst);
 Status transpose01(const Tensor & x, const Tensor & out);
 Status attention_paged(const Tensor & q, const Tensor & k_pool, const Tensor & v_pool,

@@ -172,6 +172,15 @@ Status unary(Op op, const Tensor & x, const Tensor & out) {
     return need(out.numel() == x.numel(), op, "out must have x's element count", x, out);
 }
 
+Status clamp(const Tensor & x, float lo, float hi, const Tensor & out) {
+    GEMMA_TRY(unary(Op::clamp, x, out));
+    if (!(lo <= hi))  // NaN bounds too
+        return make_error(ErrorCode::invalid_argument,
+                          format("clamp: bounds [%g, %g] are not an interval (lo must be <= hi)",
+                                 double(lo), double(hi)));
+    return Status::success();
+}
+
 // Float types convert into each other; q8_0 (KV cache rows) copies only into q8_0, whole blocks.
 Status copy(const Tensor & src, const Tensor & dst) {
     if (src.dtype == DType::q8_0 && dst.dtype == DType::q8_0) {

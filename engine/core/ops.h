@@ -65,6 +65,9 @@ enum class Op : uint8_t {
     scale,
     // x -> out = cap · tanh(x / cap) (may alias x).
     softcap,
+    // x -> out = min(max(x, lo), hi) (lo ≤ hi host floats; may alias x). The clipped linears of
+    // the vision tower and the audio conformer's gradient clipping.
+    clamp,
     // src -> dst, same numel; converts between f32/f16/bf16 (dst may be a view of a larger tensor).
     // q8_0 -> q8_0 (whole KV cache slot rows) is a byte copy of whole blocks.
     // supports({copy, src, dst}).

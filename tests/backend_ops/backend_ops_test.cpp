@@ -99,9 +99,9 @@ INSTANTIATE_TEST_SUITE_P(Cases, BackendOps, testing::ValuesIn(all_params()), tes
 TEST(BackendOpsCoverage, EveryOpHasACase) {
     std::set<Op> covered;
     for (const OpCase & c : cases()) covered.insert(c.desc.op);
-    for (Op op :
-         {Op::get_rows, Op::matmul, Op::rms_norm, Op::rope, Op::kv_store, Op::attention,
-          Op::gelu_tanh_mul, Op::add, Op::mul, Op::scale, Op::softcap, Op::copy, Op::transpose01})
+    for (Op op : {Op::get_rows, Op::matmul, Op::rms_norm, Op::rope, Op::kv_store, Op::attention,
+                  Op::gelu_tanh_mul, Op::add, Op::mul, Op::scale, Op::softcap, Op::clamp, Op::copy,
+                  Op::transpose01})
         EXPECT_TRUE(covered.count(op)) << "no backend_ops case for " << op_name(op);
 }
 
@@ -115,6 +115,20 @@ TEST(BackendOpsErrors, ShapeMismatchIsAnError) {
     ASSERT_FALSE(s.ok());
     EXPECT_EQ(s.error().code, ErrorCode::invalid_argument);
     EXPECT_NE(s.error().message.find("matmul"), std::string::npos) << s.error().message;
+}
+
+// clamp bounds that are not an interval name the op and the bounds.
+TEST(BackendOpsErrors, ClampBoundsMustBeAnInterval) {
+    for (const char * name : {"cpu-ref", "cpu"}) {
+        auto backend = backend_create(name);
+        ASSERT_TRUE(backend.ok()) << backend.error().message;
+        Tensor x = tensor_host(DType::f32, {2, 8});
+        Status s = (*backend)->clamp(x, 1.0f, -1.0f, x);
+        ASSERT_FALSE(s.ok()) << name;
+        EXPECT_EQ(s.error().code, ErrorCode::invalid_argument);
+        EXPECT_NE(s.error().message.find("clamp"), std::string::npos) << s.error().message;
+        EXPECT_FALSE((*backend)->clamp(x, NAN, 1.0f, x).ok()) << name;
+    }
 }
 
 }  // namespace

@@ -38,6 +38,18 @@ OpCase unary_case(Op op, const char * tag, Shape shape, float param, float range
     return c;
 }
 
+// clamp to [lo, hi] of values drawn from [−range, range] (some inside, some clipped each side).
+OpCase clamp_case(const char * tag, Shape shape, float lo, float hi, float range, uint32_t seed) {
+    Rng rng(seed);
+    OpCase c;
+    c.name = format("clamp %s %s [%g, %g]", tag, shape_str(shape).c_str(), double(lo), double(hi));
+    c.desc = {Op::clamp, DType::f32, DType::f32};
+    c.inputs = {random_tensor(rng, DType::f32, shape, -range, range)};
+    c.outputs = {{DType::f32, shape}};
+    c.call = [lo, hi](Backend & b, const OpArgs & a) { return b.clamp(a.in[0], lo, hi, a.out[0]); };
+    return c;
+}
+
 OpCase get_rows_case(const char * tag, int64_t v, int64_t d, DType t, std::vector<int32_t> ids,
                      uint32_t seed) {
     Rng rng(seed);
@@ -105,6 +117,8 @@ std::vector<OpCase> elementwise_cases() {
         unary_case(Op::scale, "odd", {5, 7, 11, 13}, 0.0625f, 4.0f, 81),
         unary_case(Op::softcap, "logits", {2, 262144 / 8}, 30.0f, 80.0f, 82),
         unary_case(Op::softcap, "odd", {3, 37}, 30.0f, 200.0f, 83),
+        clamp_case("clip", {7, 2560}, -1.5f, 2.25f, 4.0f, 86),
+        clamp_case("point", {3, 37}, 0.5f, 0.5f, 1.0f, 87),
         gelu_case("mlp", {2, 10240}, false, 84),
         gelu_case("odd", {5, 7, 11, 13}, true, 85),
         get_rows_case("embed", 64, 2560, DType::bf16, {2, 63, 0, 17}, 91),

@@ -80,6 +80,11 @@ public:
         ref::softcap(x, cap, out);
         return Status::success();
     }
+    Status clamp(const Tensor & x, float lo, float hi, const Tensor & out) override {
+        GEMMA_TRY(op_check::clamp(x, lo, hi, out));
+        ref::clamp(x, lo, hi, out);
+        return Status::success();
+    }
     Status copy(const Tensor & src, const Tensor & dst) override {
         GEMMA_TRY(op_check::copy(src, dst));
         ref::copy(src, dst);

@@ -371,6 +371,10 @@ public:
         GEMMA_TRY(op_check::unary(Op::softcap, x, out));
         return elementwise(Op::softcap, EltOp::softcap, x, Tensor{}, cap, out);
     }
+    Status clamp(const Tensor & x, float lo, float hi, const Tensor & out) override {
+        GEMMA_TRY(op_check::clamp(x, lo, hi, out));
+        return elementwise(Op::clamp, EltOp::clamp, x, Tensor{}, lo, out, hi);
+    }
 
     Status copy(const Tensor & src, const Tensor & dst) override {
         GEMMA_TRY(op_check::copy(src, dst));
@@ -464,7 +468,7 @@ private:
     }
 
     Status elementwise(Op op, EltOp e, const Tensor & a, const Tensor & b, float s,
-                       const Tensor & out) {
+                       const Tensor & out, float s2 = 0.0f) {
         GEMMA_TRY(devices(op, {&a, &b, &out}));
         EltParams p{f32p<const float>(a),
                     b.data,
@@ -474,7 +478,8 @@ private:
                     b.empty() ? 0 : b.numel(),
                     b.empty() ? ElemType::none : elem_type(b.dtype),
                     e,
-                    s};
+                    s,
+                    s2};
         if (fuse()) {
             OpQueue & q = ctx_->queue();
             if (e == EltOp::add && fuse_add(q, p)) return Status::success();

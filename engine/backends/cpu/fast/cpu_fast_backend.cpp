@@ -2,9 +2,9 @@
 // its thread pool. Memory handling is the same as cpu-ref (host tensors, zero-copy upload).
 #include "backends/cpu/fast/cpu_fast_backend.h"
 
-#include "backends/cpu/host_backend.h"
 #include "backends/cpu/fast/fast_ops.h"
 #include "backends/cpu/fast/simd.h"
+#include "backends/cpu/host_backend.h"
 
 namespace gemma::cpu {
 namespace {
@@ -48,8 +48,7 @@ public:
     }
     Status attention_paged(const Tensor & q, const Tensor & kp, const Tensor & vp,
                            const Tensor & pos, const Tensor & row_seq, const Tensor & pages,
-                           int page_size, const AttentionDesc & desc,
-                           const Tensor & out) override {
+                           int page_size, const AttentionDesc & desc, const Tensor & out) override {
         GEMMA_TRY(op_check::attention_paged(q, kp, vp, pos, row_seq, pages, page_size, out));
         fast::attention_paged(pool_, q, kp, vp, pos, row_seq, pages, page_size, desc, out);
         return Status::success();
@@ -84,6 +83,11 @@ public:
     Status softcap(const Tensor & x, float cap, const Tensor & out) override {
         GEMMA_TRY(op_check::unary(Op::softcap, x, out));
         fast::softcap(pool_, x, cap, out);
+        return Status::success();
+    }
+    Status clamp(const Tensor & x, float lo, float hi, const Tensor & out) override {
+        GEMMA_TRY(op_check::clamp(x, lo, hi, out));
+        fast::clamp(pool_, x, lo, hi, out);
         return Status::success();
     }
     Status copy(const Tensor & src, const Tensor & dst) override {

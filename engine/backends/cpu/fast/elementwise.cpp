@@ -88,6 +88,14 @@ void softcap(ThreadPool & pool, const Tensor & x, float cap, const Tensor & out)
     });
 }
 
+void clamp(ThreadPool & pool, const Tensor & x, float lo, float hi, const Tensor & out) {
+    const float * xp = static_cast<const float *>(x.data);
+    for_chunks(pool, x.numel(), [&](int64_t i0, int64_t i1) {
+        float * y = f32_data(out);
+        for (int64_t i = i0; i < i1; ++i) y[i] = std::min(std::max(xp[i], lo), hi);
+    });
+}
+
 void gelu_tanh_mul(ThreadPool & pool, const Tensor & gate, const Tensor & up, const Tensor & out) {
     const float * g = static_cast<const float *>(gate.data);
     const float * u = static_cast<const float *>(up.data);

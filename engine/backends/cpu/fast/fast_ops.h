@@ -34,6 +34,7 @@ void add(ThreadPool & pool, const Tensor & a, const Tensor & b, const Tensor & o
 void mul(ThreadPool & pool, const Tensor & a, const Tensor & b, const Tensor & out);
 void scale(ThreadPool & pool, const Tensor & x, float s, const Tensor & out);
 void softcap(ThreadPool & pool, const Tensor & x, float cap, const Tensor & out);
+void clamp(ThreadPool & pool, const Tensor & x, float lo, float hi, const Tensor & out);
 void copy(ThreadPool & pool, const Tensor & src, const Tensor & dst);
 void transpose01(const Tensor & x, const Tensor & out);
 

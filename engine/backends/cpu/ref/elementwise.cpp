@@ -1,5 +1,6 @@
 // Element-wise ops: gelu_tanh_mul, add, mul (with row/scalar broadcast of b), scale, softcap,
-// copy (with dtype conversion) and transpose01.
+// clamp, copy (with dtype conversion) and transpose01.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -59,6 +60,11 @@ void scale(const Tensor & x, float s, const Tensor & out) {
 void softcap(const Tensor & x, float cap, const Tensor & out) {
     for (int64_t i = 0; i < x.numel(); ++i)
         f32_data(out)[i] = cap * std::tanh(f32_data(x)[i] / cap);
+}
+
+void clamp(const Tensor & x, float lo, float hi, const Tensor & out) {
+    for (int64_t i = 0; i < x.numel(); ++i)
+        f32_data(out)[i] = std::min(std::max(f32_data(x)[i], lo), hi);
 }
 
 void copy(const Tensor & src, const Tensor & dst) {

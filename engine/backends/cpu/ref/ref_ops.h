@@ -34,6 +34,7 @@ void add(const Tensor & a, const Tensor & b, const Tensor & out);
 void mul(const Tensor & a, const Tensor & b, const Tensor & out);
 void scale(const Tensor & x, float s, const Tensor & out);
 void softcap(const Tensor & x, float cap, const Tensor & out);
+void clamp(const Tensor & x, float lo, float hi, const Tensor & out);
 void copy(const Tensor & src, const Tensor & dst);
 void transpose01(const Tensor & x, const Tensor & out);
 

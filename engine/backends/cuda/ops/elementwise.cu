@@ -1,5 +1,5 @@
 // Element-wise ops on f32 activations (core/ops.h): add and mul with b broadcast (b full, one row
-// of width d, or one value; f32/f16/bf16), gelu_tanh_mul (gate, up f32), scale and softcap.
+// of width d, or one value; f32/f16/bf16), gelu_tanh_mul (gate, up f32), scale, softcap and clamp.
 // out may alias a (each element is read before it is written by the same thread).
 // gelu_tanh(z) = 0.5 z (1 + tanh(√(2/π)(z + 0.044715 z³))) with the accurate tanhf, as cpu-ref.
 #include "backends/cuda/ops/common.cuh"
@@ -32,6 +32,9 @@ __global__ void elementwise_kernel(EltParams p) {
                 break;
             case EltOp::softcap:
                 r = p.s * tanhf(a / p.s);
+                break;
+            case EltOp::clamp:
+                r = fminf(fmaxf(a, p.s), p.s2);
                 break;
         }
         p.out[i] = r;

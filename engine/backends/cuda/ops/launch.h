@@ -232,7 +232,14 @@ LaunchResult launch_attention_paged(const PagedAttentionParams & p, gpuStream_t 
 int64_t attention_splits(int64_t n, int64_t hq, int64_t max_keys, int n_sms);
 
 // Element-wise ops on f32 a with b broadcast (full, one row of width d, or one value).
-enum class EltOp : int32_t { add = 0, mul = 1, gelu_tanh_mul = 2, scale = 3, softcap = 4 };
+enum class EltOp : int32_t {
+    add = 0,
+    mul = 1,
+    gelu_tanh_mul = 2,
+    scale = 3,
+    softcap = 4,
+    clamp = 5
+};
 struct EltParams {
     const float * a;
     const void * b;  // null for scale / softcap
@@ -240,7 +247,8 @@ struct EltParams {
     int64_t n, d, nb;
     ElemType btype;
     EltOp op;
-    float s;  // scale factor or soft cap
+    float s;   // scale factor, soft cap or clamp's lower bound
+    float s2;  // clamp's upper bound (else 0)
 };
 LaunchResult launch_elementwise(const EltParams & p, gpuStream_t s, const LaunchEnv & env);
 
