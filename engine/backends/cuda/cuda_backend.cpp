@@ -11,6 +11,7 @@
 #include <cstring>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "backends/cuda/cuda_context.h"
@@ -155,7 +156,22 @@ public:
             gpuMemcpyAsync(*stage, src.data, nbytes, gpuMemcpyDeviceToHost, ctx_->stream()));
         GEMMA_TRY(ctx_->wait());
         std::memcpy(dst, *stage, nbytes);
+        profiler_range_step();
         return Status::success();
+    }
+
+    // GEMMA_CUDA_PROFILER_READS="a:b": the profiler collects (ncu/nsys --profile-from-start off)
+    // from the a-th to the b-th read() of this backend, e.g. exactly one decode step.
+    void profiler_range_step() {
+        static const std::pair<long, long> range = [] {
+            const char * e = std::getenv("GEMMA_CUDA_PROFILER_READS");
+            long a = -1, b = -1;
+            if (e && std::sscanf(e, "%ld:%ld", &a, &b) != 2) a = b = -1;
+            return std::pair<long, long>{a, b};
+        }();
+        ++reads_;
+        if (reads_ == range.first) (void)gpuProfilerStart();
+        if (reads_ == range.second) (void)gpuProfilerStop();
     }
 
     Status synchronize() override { return ctx_->synchronize(); }
@@ -490,7 +506,8 @@ private:
     }
 
     std::shared_ptr<CudaContext> ctx_;
-    std::set<std::string> profile_names_;  // stable names of profiled records (GEMMA_CUDA_PROFILE)
+    std::set<std::string> profile_names_;
+    long reads_ = 0;  // read() calls so far (GEMMA_CUDA_PROFILER_READS)  // stable names of profiled records (GEMMA_CUDA_PROFILE)
 };
 
 }  // namespace

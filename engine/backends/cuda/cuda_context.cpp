@@ -57,6 +57,8 @@ Status CudaContext::init(const CudaOptions & options) {
     env_.blas = blas_;
     env_.n_sms = props_.multiProcessorCount;
     env_.pdl = options.pdl && props_.major >= 9;  // griddepcontrol needs sm_90
+    if (const char * e = std::getenv("GEMMA_GEMV_SPLIT_WARPS_PER_SM"); e && std::atoi(e) >= 0)
+        env_.gemv_split_warps_per_sm = std::atoi(e);
     if (const char * e = std::getenv("GEMMA_GEMV_WARPS_PER_SM"); e && std::atoi(e) > 0)
         env_.gemv_warps_per_sm = std::atoi(e);
     if (const char * e = std::getenv("GEMMA_QGEMV_WARPS_PER_SM"); e && std::atoi(e) > 0)

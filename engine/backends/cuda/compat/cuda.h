@@ -4,6 +4,7 @@
 
 #include <cublas_v2.h>
 #include <cuda_fp16.h>
+#include <cuda_profiler_api.h>
 #include <cuda_runtime.h>
 
 // ---- runtime ----
@@ -23,6 +24,8 @@ constexpr gpuError_t gpuSuccess = cudaSuccess;
 #define gpuStreamNonBlocking cudaStreamNonBlocking
 #define gpuStreamDestroy cudaStreamDestroy
 #define gpuStreamSynchronize cudaStreamSynchronize
+#define gpuProfilerStart cudaProfilerStart
+#define gpuProfilerStop cudaProfilerStop
 #define gpuMalloc cudaMalloc
 #define gpuFree cudaFree
 #define gpuMallocAsync cudaMallocAsync

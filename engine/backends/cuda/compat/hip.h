@@ -26,6 +26,8 @@ constexpr gpuError_t gpuSuccess = hipSuccess;
 #define gpuStreamNonBlocking hipStreamNonBlocking
 #define gpuStreamDestroy hipStreamDestroy
 #define gpuStreamSynchronize hipStreamSynchronize
+#define gpuProfilerStart hipProfilerStart
+#define gpuProfilerStop hipProfilerStop
 #define gpuMalloc hipMalloc
 #define gpuFree hipFree
 #define gpuMallocAsync hipMallocAsync

@@ -4,22 +4,22 @@
 // softmax with the accurate expf. Cache elements are widened to f32 as they are read
 // (ops/kv_quant.cuh; the cache type is a template parameter).
 // Split-KV ("flash-decoding"): block (query i, head h, split s) walks an equal share of the
-// query's visible key range with an online softmax per warp (one key per warp at a time, lanes
-// split D), merges its warps in shared memory, and either writes the result (one split) or a
-// partial (max, sum, D weighted values) that a second kernel merges. The key range is computed
-// on the device from positions, so a decode step launches the same grid at every position.
-// D ≤ 512 (Gemma 4: 256 sliding, 512 full); h_q is a multiple of h_kv.
+// query's visible key range with an online softmax per warp (a few keys per warp in flight,
+// lanes split D; ops/attention_split.cuh), merges its warps in shared memory, and either writes
+// the result (one split) or a partial (max, sum, D weighted values) that a second kernel merges.
+// The key range is computed on the device from positions, so a decode step launches the same grid
+// at every position. D ≤ 512 (Gemma 4: 256 sliding, 512 full); h_q is a multiple of h_kv.
 #include <cfloat>
 
-#include "backends/cuda/ops/kv_quant.cuh"
+#include "backends/cuda/ops/attention_split.cuh"
 
 namespace gemma::cuda {
 namespace {
 
-constexpr int kThreads = 128;
+constexpr int kThreads = 256;
 constexpr int kWarps = kThreads / GEMMA_WARP;
 constexpr int64_t kMaxD = 512;
-constexpr int64_t kMinKeysPerSplit = 64;
+constexpr int64_t kMinKeysPerSplit = 32;
 
 struct KeyRange {
     int64_t lo, hi;  // inclusive; empty when lo > hi
@@ -47,102 +47,39 @@ template <int PER, KvType KT>
 __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionParams p) {
     pdl_enter();
     extern __shared__ float smem[];  // kWarps × (D + 2): per-warp max, sum, values
-    int64_t qh = blockIdx.x, i = qh / p.hq, h = qh % p.hq, split = blockIdx.y;
-    int64_t kvh = h / (p.hq / p.hkv), d = p.d;
-    int warp = threadIdx.x / GEMMA_WARP, lane = threadIdx.x % GEMMA_WARP;
-    int64_t pos = p.positions[i];
-    KeyRange r = key_range(p, i);
-    int64_t len = r.hi >= r.lo ? r.hi - r.lo + 1 : 0;
-    int64_t chunk = (len + p.n_splits - 1) / p.n_splits;
-    int64_t t_begin = r.lo + split * chunk, t_end = min(t_begin + chunk, r.hi + 1);
+    const int64_t qh = blockIdx.x, i = qh / p.hq, h = qh % p.hq, split = blockIdx.y, d = p.d;
+    const int64_t kvh = h / (p.hq / p.hkv);
+    const int warp = threadIdx.x / GEMMA_WARP, lane = threadIdx.x % GEMMA_WARP;
+    const int64_t pos = p.positions[i];
+    const KeyRange r = key_range(p, i);
+    const int64_t len = r.hi >= r.lo ? r.hi - r.lo + 1 : 0;
+    const int64_t chunk = (len + p.n_splits - 1) / p.n_splits;
+    const int64_t t_begin = r.lo + split * chunk, t_end = min(t_begin + chunk, r.hi + 1);
 
-    float q[PER], o[PER];
+    float q[PER];
+    WarpSoftmax<PER> acc;
     const float * qp = p.q + qh * d;
 #pragma unroll
     for (int j = 0; j < PER; ++j) {
-        int64_t c = lane + int64_t(j) * GEMMA_WARP;
+        const int64_t c = lane + int64_t(j) * GEMMA_WARP;
         q[j] = c < d ? qp[c] : 0.0f;
-        o[j] = 0.0f;
+        acc.o[j] = 0.0f;
     }
-    float m = -FLT_MAX, l = 0.0f;
-    for (int64_t t = t_begin + warp; t < t_end; t += kWarps) {
-        if (p.block_ids && !key_visible(p, i, pos, t)) continue;
-        int64_t base = ((t % p.slots) * p.hkv + kvh) * d;  // flat element index of the head
-        const uint8_t * kc = static_cast<const uint8_t *>(p.k_cache);
-        float s = 0.0f;
-#pragma unroll
-        for (int j = 0; j < PER; ++j) {
-            int64_t c = lane + int64_t(j) * GEMMA_WARP;
-            if (c < d) s += q[j] * kv_load<KT>(kc, base + c);
-        }
-        s = gemma_warp_sum(s) * p.scale;
-        float m_new = fmaxf(m, s);
-        float corr = expf(m - m_new), e = expf(s - m_new);
-        l = l * corr + e;
-        const uint8_t * vc = static_cast<const uint8_t *>(p.v_cache);
-#pragma unroll
-        for (int j = 0; j < PER; ++j) {
-            int64_t c = lane + int64_t(j) * GEMMA_WARP;
-            o[j] = o[j] * corr + (c < d ? e * kv_load<KT>(vc, base + c) : 0.0f);
-        }
-        m = m_new;
-    }
-
-    // Merge the warps: rescale each to the block max.
-    float * wm = smem + warp * (d + 2);
-    if (lane == 0) {
-        wm[0] = m;
-        wm[1] = l;
-    }
-#pragma unroll
-    for (int j = 0; j < PER; ++j) {
-        int64_t c = lane + int64_t(j) * GEMMA_WARP;
-        if (c < d) wm[2 + c] = o[j];
-    }
-    __syncthreads();
-    float mb = -FLT_MAX;
-    for (int w = 0; w < kWarps; ++w) mb = fmaxf(mb, smem[w * (d + 2)]);
-    float lb = 0.0f;
-    for (int w = 0; w < kWarps; ++w) lb += smem[w * (d + 2) + 1] * expf(smem[w * (d + 2)] - mb);
-    if (p.n_splits == 1) {
-        float inv = lb > 0.0f ? 1.0f / lb : 0.0f;  // nothing visible: zeros, as cpu-ref
-        for (int64_t c = threadIdx.x; c < d; c += kThreads) {
-            float acc = 0.0f;
-            for (int w = 0; w < kWarps; ++w)
-                acc += smem[w * (d + 2) + 2 + c] * expf(smem[w * (d + 2)] - mb);
-            p.out[qh * d + c] = acc * inv;
-        }
-        return;
-    }
-    float * part = p.partial + (qh * p.n_splits + split) * (d + 2);
-    if (threadIdx.x == 0) {
-        part[0] = mb;
-        part[1] = lb;
-    }
-    for (int64_t c = threadIdx.x; c < d; c += kThreads) {
-        float acc = 0.0f;
-        for (int w = 0; w < kWarps; ++w)
-            acc += smem[w * (d + 2) + 2 + c] * expf(smem[w * (d + 2)] - mb);
-        part[2 + c] = acc;
-    }
+    auto slot = [&](int64_t t) -> int64_t {
+        if (p.block_ids && !key_visible(p, i, pos, t)) return -1;
+        return ((t % p.slots) * p.hkv + kvh) * d;  // flat element index of the head
+    };
+    attend_keys<PER, KT>(acc, q, static_cast<const uint8_t *>(p.k_cache),
+                         static_cast<const uint8_t *>(p.v_cache), t_begin, t_end, kWarps, warp,
+                         lane, d, p.scale, slot);
+    merge_warps<PER>(smem, acc, kWarps, warp, lane, d, p.n_splits == 1 ? p.out + qh * d : nullptr,
+                     p.partial + (qh * p.n_splits + split) * (d + 2));
 }
 
-// Merges the splits of one (query, head): out = Σ_s o_s e^{m_s − M} / Σ_s l_s e^{m_s − M}.
 __global__ void attention_merge_kernel(AttentionParams p) {
     pdl_enter();
-    int64_t qh = blockIdx.x, d = p.d;
-    const float * part = p.partial + qh * p.n_splits * (d + 2);
-    float mb = -FLT_MAX, lb = 0.0f;
-    for (int64_t s = 0; s < p.n_splits; ++s) mb = fmaxf(mb, part[s * (d + 2)]);
-    for (int64_t s = 0; s < p.n_splits; ++s)
-        lb += part[s * (d + 2) + 1] * expf(part[s * (d + 2)] - mb);
-    float inv = lb > 0.0f ? 1.0f / lb : 0.0f;
-    for (int64_t c = threadIdx.x; c < d; c += blockDim.x) {
-        float acc = 0.0f;
-        for (int64_t s = 0; s < p.n_splits; ++s)
-            acc += part[s * (d + 2) + 2 + c] * expf(part[s * (d + 2)] - mb);
-        p.out[qh * d + c] = acc * inv;
-    }
+    const int64_t qh = blockIdx.x;
+    merge_splits(p.partial + qh * p.n_splits * (p.d + 2), p.n_splits, p.d, p.out + qh * p.d);
 }
 
 template <int PER, KvType KT>

@@ -2,15 +2,16 @@
 // sequences in one launch, each reading K/V through its page table, so a step of 32 streams is
 // one kernel per layer instead of 32 (and no gather copies of non-contiguous blocks). Block
 // (row, head, split) walks its share of the row's visible keys with an online softmax per warp
-// (lanes split D), as attention.cu does; splits are merged by a second kernel. f32 throughout.
+// (a few keys per warp in flight, lanes split D; ops/attention_split.cuh), as attention.cu does;
+// splits are merged by a second kernel. f32 throughout.
 #include <cfloat>
 
-#include "backends/cuda/ops/common.cuh"
+#include "backends/cuda/ops/attention_split.cuh"
 
 namespace gemma::cuda {
 namespace {
 
-constexpr int kThreads = 128;
+constexpr int kThreads = 256;
 constexpr int kWarps = kThreads / GEMMA_WARP;
 
 template <int PER>
@@ -27,84 +28,31 @@ __global__ void __launch_bounds__(kThreads) paged_kernel(PagedAttentionParams p)
     const int64_t t_begin = lo + split * chunk, t_end = min(t_begin + chunk, pos + 1);
     const int32_t * pg = p.pages + int64_t(p.row_seq[i]) * p.n_pages;
 
-    float q[PER], o[PER];
+    float q[PER];
+    WarpSoftmax<PER> acc;
     const float * qp = p.q + qh * d;
 #pragma unroll
     for (int j = 0; j < PER; ++j) {
-        int64_t c = lane + int64_t(j) * GEMMA_WARP;
+        const int64_t c = lane + int64_t(j) * GEMMA_WARP;
         q[j] = c < d ? qp[c] : 0.0f;
-        o[j] = 0.0f;
+        acc.o[j] = 0.0f;
     }
-    float m = -FLT_MAX, l = 0.0f;
-    for (int64_t t = t_begin + warp; t < t_end; t += kWarps) {
-        int64_t row = int64_t(pg[(t / p.page_size) % p.n_pages]) * p.page_size + t % p.page_size;
-        int64_t base = (row * p.hkv + kvh) * d;
-        const float * kt = p.k_pool + base;
-        float s = 0.0f;
-#pragma unroll
-        for (int j = 0; j < PER; ++j) {
-            int64_t c = lane + int64_t(j) * GEMMA_WARP;
-            if (c < d) s += q[j] * kt[c];
-        }
-        s = gemma_warp_sum(s) * p.scale;
-        float m_new = fmaxf(m, s);
-        float corr = expf(m - m_new), e = expf(s - m_new);
-        l = l * corr + e;
-        const float * vt = p.v_pool + base;
-#pragma unroll
-        for (int j = 0; j < PER; ++j) {
-            int64_t c = lane + int64_t(j) * GEMMA_WARP;
-            o[j] = o[j] * corr + (c < d ? e * vt[c] : 0.0f);
-        }
-        m = m_new;
-    }
-
-    float * wm = smem + warp * (d + 2);
-    if (lane == 0) {
-        wm[0] = m;
-        wm[1] = l;
-    }
-#pragma unroll
-    for (int j = 0; j < PER; ++j) {
-        int64_t c = lane + int64_t(j) * GEMMA_WARP;
-        if (c < d) wm[2 + c] = o[j];
-    }
-    __syncthreads();
-    float mb = -FLT_MAX, lb = 0.0f;
-    for (int w = 0; w < kWarps; ++w) mb = fmaxf(mb, smem[w * (d + 2)]);
-    for (int w = 0; w < kWarps; ++w) lb += smem[w * (d + 2) + 1] * expf(smem[w * (d + 2)] - mb);
-    // One split: the result; else a partial (max, sum, weighted values) for the merge kernel.
-    float * dst =
-        p.n_splits == 1 ? p.out + qh * d : p.partial + (qh * p.n_splits + split) * (d + 2) + 2;
-    float inv = p.n_splits == 1 ? (lb > 0.0f ? 1.0f / lb : 0.0f) : 1.0f;
-    if (p.n_splits > 1 && threadIdx.x == 0) {
-        dst[-2] = mb;
-        dst[-1] = lb;
-    }
-    for (int64_t c = threadIdx.x; c < d; c += kThreads) {
-        float acc = 0.0f;
-        for (int w = 0; w < kWarps; ++w)
-            acc += smem[w * (d + 2) + 2 + c] * expf(smem[w * (d + 2)] - mb);
-        dst[c] = acc * inv;
-    }
+    auto slot = [&](int64_t t) -> int64_t {
+        const int64_t row =
+            int64_t(pg[(t / p.page_size) % p.n_pages]) * p.page_size + t % p.page_size;
+        return (row * p.hkv + kvh) * d;
+    };
+    attend_keys<PER, KvType::f32>(acc, q, reinterpret_cast<const uint8_t *>(p.k_pool),
+                                  reinterpret_cast<const uint8_t *>(p.v_pool), t_begin, t_end,
+                                  kWarps, warp, lane, d, p.scale, slot);
+    merge_warps<PER>(smem, acc, kWarps, warp, lane, d, p.n_splits == 1 ? p.out + qh * d : nullptr,
+                     p.partial + (qh * p.n_splits + split) * (d + 2));
 }
 
-// out = Σ_s o_s e^{m_s − M} / Σ_s l_s e^{m_s − M} over the splits of one (row, head).
 __global__ void paged_merge_kernel(PagedAttentionParams p) {
     pdl_enter();
-    const int64_t qh = blockIdx.x, d = p.d;
-    const float * part = p.partial + qh * p.n_splits * (d + 2);
-    float mb = -FLT_MAX, lb = 0.0f;
-    for (int64_t s = 0; s < p.n_splits; ++s) mb = fmaxf(mb, part[s * (d + 2)]);
-    for (int64_t s = 0; s < p.n_splits; ++s)
-        lb += part[s * (d + 2) + 1] * expf(part[s * (d + 2)] - mb);
-    const float inv = lb > 0.0f ? 1.0f / lb : 0.0f;
-    for (int64_t c = threadIdx.x; c < d; c += blockDim.x) {
-        float acc = 0.0f;
-        for (int64_t s = 0; s < p.n_splits; ++s)
-            acc += part[s * (d + 2) + 2 + c] * expf(part[s * (d + 2)] - mb);
-        p.out[qh * d + c] = acc * inv;
-    }
+    const int64_t qh = blockIdx.x;
+    merge_splits(p.partial + qh * p.n_splits * (p.d + 2), p.n_splits, p.d, p.out + qh * p.d);
 }
 
 template <int PER>

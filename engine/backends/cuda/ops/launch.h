@@ -23,6 +23,9 @@ struct LaunchEnv {
     // The same for q8_0 / q4_0 weights (ops/matmul_quant.cu; env GEMMA_QGEMV_WARPS_PER_SM): 4 was
     // faster than 16 there (E4B q4_0 decode 162 vs 142 tok/s on the H200, docs/perf.md).
     int quant_gemv_warps_per_sm = 4;
+    // GEMVs with fewer warps than this per SM split each row's k range over 2 or 4 warps
+    // (ops/matmul.cu; env GEMMA_GEMV_SPLIT_WARPS_PER_SM, 0 = never split).
+    int gemv_split_warps_per_sm = 40;
 };
 
 // Element type of a weight-like operand (table, w, b, copy src/dst). q8_0 / q4_0 only as

@@ -44,18 +44,22 @@ __device__ __forceinline__ void unpack16(const uint4 & v, float * f) {
 // R · U 16-byte weight loads in flight and reuses each x vector for all R rows. Plain: slots are
 // R consecutive rows of w. Dual epilogues: slots [0, R/2) are rows of w, [R/2, R) the same rows
 // of w2, so gelu(gate) ⊙ up is formed in the warp. Rows past m read row 0 and are not written.
-template <int NR, int R, ElemType T>
+// KS > 1 splits each row's k range over KS warps of the block (interleaved 32-vector strips, so
+// short rows still give every warp work), summed in shared memory: more warps, and so more
+// loads in flight, for GEMVs with few rows.
+template <int NR, int R, ElemType T, int KS>
 __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(MatmulParams p) {
     pdl_enter();
     constexpr int kVec = T == ElemType::f32 ? 4 : 8;
     constexpr int U = kGemvInFlight / R;
     constexpr int kHalf = R > 1 ? R / 2 : 1;  // rows of w per warp under a dual epilogue
+    __shared__ float red[KS > 1 ? kGemvWarps * NR * R : 1];
     const bool dual = p.epilogue == GemvEpilogue::dual || p.epilogue == GemvEpilogue::dual_gelu;
     const int rows_per_warp = dual ? kHalf : R;
-    const int lane = threadIdx.x % GEMMA_WARP;
-    const int64_t row0 =
-        (int64_t(blockIdx.x) * kGemvWarps + threadIdx.x / GEMMA_WARP) * rows_per_warp;
-    if (row0 >= p.m) return;
+    const int lane = threadIdx.x % GEMMA_WARP, warp = threadIdx.x / GEMMA_WARP;
+    const int ks = warp % KS;
+    const int64_t row0 = (int64_t(blockIdx.x) * (kGemvWarps / KS) + warp / KS) * rows_per_warp;
+    if (KS == 1 && row0 >= p.m) return;  // with KS > 1 every warp reaches the block sum
     const int64_t n_vec = p.k / kVec;
     const uint4 * wr[R];
 #pragma unroll
@@ -70,17 +74,18 @@ __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(MatmulParams p) {
 #pragma unroll
         for (int s = 0; s < R; ++s) acc[r][s] = 0.0f;
 
-    for (int64_t c0 = lane; c0 < n_vec; c0 += int64_t(GEMMA_WARP) * U) {
+    constexpr int64_t kStrip = int64_t(GEMMA_WARP) * KS;  // vectors between a warp's loads
+    for (int64_t c0 = lane + int64_t(ks) * GEMMA_WARP; c0 < n_vec && row0 < p.m; c0 += kStrip * U) {
         uint4 wv[U][R];
 #pragma unroll
         for (int u = 0; u < U; ++u) {
-            int64_t c = c0 + int64_t(u) * GEMMA_WARP;
+            int64_t c = c0 + int64_t(u) * kStrip;
 #pragma unroll
             for (int s = 0; s < R; ++s) wv[u][s] = c < n_vec ? wr[s][c] : make_uint4(0, 0, 0, 0);
         }
 #pragma unroll
         for (int u = 0; u < U; ++u) {
-            int64_t c = c0 + int64_t(u) * GEMMA_WARP;
+            int64_t c = c0 + int64_t(u) * kStrip;
             if (c >= n_vec) break;
             float xv[NR][kVec];
 #pragma unroll
@@ -113,6 +118,22 @@ __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(MatmulParams p) {
     for (int r = 0; r < NR; ++r)
 #pragma unroll
         for (int s = 0; s < R; ++s) acc[r][s] = gemma_warp_sum(acc[r][s]);
+    if constexpr (KS > 1) {  // warps ks = 1.. hand their sums to warp ks = 0 of their rows
+        if (lane == 0 && ks > 0) {
+#pragma unroll
+            for (int r = 0; r < NR; ++r)
+#pragma unroll
+                for (int s = 0; s < R; ++s) red[(warp * NR + r) * R + s] = acc[r][s];
+        }
+        __syncthreads();
+        if (ks > 0 || row0 >= p.m) return;
+#pragma unroll
+        for (int j = 1; j < KS; ++j)
+#pragma unroll
+            for (int r = 0; r < NR; ++r)
+#pragma unroll
+                for (int s = 0; s < R; ++s) acc[r][s] += red[((warp + j) * NR + r) * R + s];
+    }
     if (lane != 0) return;
 #pragma unroll
     for (int r = 0; r < NR; ++r) {
@@ -143,10 +164,28 @@ LaunchResult launch_gemv_rows(const MatmulParams & p, gpuStream_t s, const Launc
     while (R < 4 && p.m / (dual ? R : 2 * R) >= want_warps) R *= 2;
     if (dual && R < 2) R = 2;
     const int64_t warps = (p.m + (dual ? R / 2 : R) - 1) / (dual ? R / 2 : R);
-    dim3 grid(unsigned((warps + kGemvWarps - 1) / kGemvWarps));
-    if (R == 1) return launch_kernel(gemv_kernel<NR, 1, T>, grid, kGemvThreads, 0, s, env, p);
-    if (R == 2) return launch_kernel(gemv_kernel<NR, 2, T>, grid, kGemvThreads, 0, s, env, p);
-    return launch_kernel(gemv_kernel<NR, 4, T>, grid, kGemvThreads, 0, s, env, p);
+    // Split k over 2 or 4 warps while the warps stay within env.gemv_split_warps_per_sm and
+    // every warp keeps at least two 32-vector strips of the row.
+    const int64_t n_vec = p.k / (T == ElemType::f32 ? 4 : 8);
+    int KS = 1;
+    while (KS < 4 && warps * KS * 2 <= int64_t(env.n_sms) * env.gemv_split_warps_per_sm &&
+           n_vec >= int64_t(GEMMA_WARP) * KS * 4)
+        KS *= 2;
+    dim3 grid(unsigned((warps * KS + kGemvWarps - 1) / kGemvWarps));
+    auto go = [&](auto kernel) { return launch_kernel(kernel, grid, kGemvThreads, 0, s, env, p); };
+    if (R == 1) {
+        if (KS == 4) return go(gemv_kernel<NR, 1, T, 4>);
+        if (KS == 2) return go(gemv_kernel<NR, 1, T, 2>);
+        return go(gemv_kernel<NR, 1, T, 1>);
+    }
+    if (R == 2) {
+        if (KS == 4) return go(gemv_kernel<NR, 2, T, 4>);
+        if (KS == 2) return go(gemv_kernel<NR, 2, T, 2>);
+        return go(gemv_kernel<NR, 2, T, 1>);
+    }
+    if (KS == 4) return go(gemv_kernel<NR, 4, T, 4>);
+    if (KS == 2) return go(gemv_kernel<NR, 4, T, 2>);
+    return go(gemv_kernel<NR, 4, T, 1>);
 }
 
 template <ElemType T>

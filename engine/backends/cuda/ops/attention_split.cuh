@@ -1,0 +1,129 @@
+// Split-KV ("flash-decoding") pieces shared by attention.cu and attention_paged.cu: the per-warp
+// online softmax over a share of the keys, the merge of a block's warps, and the merge of the
+// splits. A decode step has one query per head, so the walk over the keys is bound by memory
+// latency, not bandwidth: each warp takes kKeysPerStep keys at a time and issues all their K and
+// V loads before it uses any of them (lanes split D; PER = D values per lane).
+#pragma once
+
+#include <cfloat>
+
+#include "backends/cuda/ops/kv_quant.cuh"
+
+namespace gemma::cuda {
+
+// Keys a warp has in flight per step: K and V of all of them stay in registers.
+template <int PER>
+constexpr int kKeysPerStep = PER <= 8 ? 4 : 2;
+
+// Online softmax state of one warp (each lane holds its PER values of o).
+template <int PER>
+struct WarpSoftmax {
+    float m = -FLT_MAX, l = 0.0f;
+    float o[PER];
+};
+
+// Folds the keys t = t_begin + warp·KU + step·warps·KU + u (u < KU) below t_end into `acc`.
+// slot(t) gives the flat element index of key t's head row in both caches, or −1 when t is not
+// visible to this query. Scores are s = scale · q·k; softmax and sums in f32 with expf.
+template <int PER, KvType KT, class Slot>
+__device__ __forceinline__ void attend_keys(WarpSoftmax<PER> & acc, const float (&q)[PER],
+                                            const uint8_t * kc, const uint8_t * vc, int64_t t_begin,
+                                            int64_t t_end, int warps, int warp, int lane, int64_t d,
+                                            float scale, Slot slot) {
+    constexpr int KU = kKeysPerStep<PER>;
+    for (int64_t t0 = t_begin + int64_t(warp) * KU; t0 < t_end; t0 += int64_t(warps) * KU) {
+        int64_t base[KU];
+        float kv[KU][PER], vv[KU][PER];
+#pragma unroll
+        for (int u = 0; u < KU; ++u) {
+            base[u] = t0 + u < t_end ? slot(t0 + u) : -1;
+#pragma unroll
+            for (int j = 0; j < PER; ++j) {
+                const int64_t c = lane + int64_t(j) * GEMMA_WARP;
+                const bool in = base[u] >= 0 && c < d;
+                kv[u][j] = in ? kv_load<KT>(kc, base[u] + c) : 0.0f;
+                vv[u][j] = in ? kv_load<KT>(vc, base[u] + c) : 0.0f;
+            }
+        }
+        float s[KU];
+#pragma unroll
+        for (int u = 0; u < KU; ++u) {
+            float part = 0.0f;
+#pragma unroll
+            for (int j = 0; j < PER; ++j) part += q[j] * kv[u][j];
+            s[u] = part;
+        }
+        float m_new = acc.m;
+#pragma unroll
+        for (int u = 0; u < KU; ++u) {
+            s[u] = gemma_warp_sum(s[u]) * scale;
+            if (base[u] >= 0) m_new = fmaxf(m_new, s[u]);
+        }
+        const float corr = expf(acc.m - m_new);
+        acc.l *= corr;
+#pragma unroll
+        for (int j = 0; j < PER; ++j) acc.o[j] *= corr;
+#pragma unroll
+        for (int u = 0; u < KU; ++u) {
+            if (base[u] < 0) continue;  // uniform over the warp
+            const float e = expf(s[u] - m_new);
+            acc.l += e;
+#pragma unroll
+            for (int j = 0; j < PER; ++j) acc.o[j] += e * vv[u][j];
+        }
+        acc.m = m_new;
+    }
+}
+
+// Merges the block's warps (shared memory: warps × (d + 2) floats) and writes either the result
+// (one split: `out` = the head's d outputs) or the split's partial (`part` = max, sum, d
+// weighted values) for merge_splits. Nothing visible: zeros, as cpu-ref.
+template <int PER>
+__device__ __forceinline__ void merge_warps(float * smem, const WarpSoftmax<PER> & acc, int warps,
+                                            int warp, int lane, int64_t d, float * out,
+                                            float * part) {
+    float * wm = smem + warp * (d + 2);
+    if (lane == 0) {
+        wm[0] = acc.m;
+        wm[1] = acc.l;
+    }
+#pragma unroll
+    for (int j = 0; j < PER; ++j) {
+        const int64_t c = lane + int64_t(j) * GEMMA_WARP;
+        if (c < d) wm[2 + c] = acc.o[j];
+    }
+    __syncthreads();
+    float mb = -FLT_MAX, lb = 0.0f;
+    for (int w = 0; w < warps; ++w) mb = fmaxf(mb, smem[w * (d + 2)]);
+    for (int w = 0; w < warps; ++w) lb += smem[w * (d + 2) + 1] * expf(smem[w * (d + 2)] - mb);
+    float * dst = out ? out : part + 2;
+    const float inv = out ? (lb > 0.0f ? 1.0f / lb : 0.0f) : 1.0f;
+    if (!out && threadIdx.x == 0) {
+        part[0] = mb;
+        part[1] = lb;
+    }
+    for (int64_t c = threadIdx.x; c < d; c += blockDim.x) {
+        float sum = 0.0f;
+        for (int w = 0; w < warps; ++w)
+            sum += smem[w * (d + 2) + 2 + c] * expf(smem[w * (d + 2)] - mb);
+        dst[c] = sum * inv;
+    }
+}
+
+// One block per (query, head): out = Σ_s o_s e^{m_s − M} / Σ_s l_s e^{m_s − M} over the splits.
+__device__ __forceinline__ void merge_splits(const float * part, int64_t n_splits, int64_t d,
+                                             float * out) {
+    float mb = -FLT_MAX, lb = 0.0f;
+    for (int64_t s = 0; s < n_splits; ++s) mb = fmaxf(mb, part[s * (d + 2)]);
+    for (int64_t s = 0; s < n_splits; ++s)
+        lb += part[s * (d + 2) + 1] * expf(part[s * (d + 2)] - mb);
+    const float inv = lb > 0.0f ? 1.0f / lb : 0.0f;
+    for (int64_t c = threadIdx.x; c < d; c += blockDim.x) {
+        float acc = 0.0f;
+        for (int64_t s = 0; s < n_splits; ++s)
+            acc += part[s * (d + 2) + 2 + c] * expf(part[s * (d + 2)] - mb);
+        out[c] = acc * inv;
+    }
+}
+
+}  // namespace gemma::cuda
