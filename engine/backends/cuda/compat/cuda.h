@@ -25,6 +25,7 @@ constexpr gpuError_t gpuSuccess = cudaSuccess;
 #define gpuStreamDestroy cudaStreamDestroy
 #define gpuStreamSynchronize cudaStreamSynchronize
 #define gpuProfilerStart cudaProfilerStart
+#define gpuOccupancyMaxActiveBlocksPerMultiprocessor cudaOccupancyMaxActiveBlocksPerMultiprocessor
 #define gpuProfilerStop cudaProfilerStop
 #define gpuMalloc cudaMalloc
 #define gpuFree cudaFree

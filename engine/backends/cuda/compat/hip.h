@@ -27,6 +27,7 @@ constexpr gpuError_t gpuSuccess = hipSuccess;
 #define gpuStreamDestroy hipStreamDestroy
 #define gpuStreamSynchronize hipStreamSynchronize
 #define gpuProfilerStart hipProfilerStart
+#define gpuOccupancyMaxActiveBlocksPerMultiprocessor hipOccupancyMaxActiveBlocksPerMultiprocessor
 #define gpuProfilerStop hipProfilerStop
 #define gpuMalloc hipMalloc
 #define gpuFree hipFree

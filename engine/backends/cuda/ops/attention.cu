@@ -89,7 +89,7 @@ LaunchResult launch_attention_t(const AttentionParams & p, gpuStream_t s, const 
     if (LaunchResult e = launch_kernel(attention_kernel<PER, KT>, grid, kThreads, smem, s, env, p))
         return e;
     if (p.n_splits > 1)
-        return launch_kernel(attention_merge_kernel, unsigned(p.n * p.hq), 128, 0, s, env, p);
+        return launch_kernel(attention_merge_kernel, unsigned(p.n * p.hq), 256, 0, s, env, p);
     return nullptr;
 }
 
@@ -107,7 +107,7 @@ int64_t attention_splits(int64_t n, int64_t hq, int64_t max_keys, int n_sms) {
     int64_t want = (2 * int64_t(n_sms) + blocks - 1) / blocks;
     int64_t cap = (max_keys + kMinKeysPerSplit - 1) / kMinKeysPerSplit;
     int64_t splits = want < cap ? want : cap;
-    if (splits > 64) splits = 64;
+    if (splits > kMaxSplits) splits = kMaxSplits;
     return splits < 1 ? 1 : splits;
 }
 

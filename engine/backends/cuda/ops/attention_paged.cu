@@ -62,7 +62,7 @@ LaunchResult launch_paged_t(const PagedAttentionParams & p, gpuStream_t s, const
     if (LaunchResult e = launch_kernel(paged_kernel<PER>, grid, kThreads, smem, s, env, p))
         return e;
     if (p.n_splits > 1)
-        return launch_kernel(paged_merge_kernel, unsigned(p.n * p.hq), 128, 0, s, env, p);
+        return launch_kernel(paged_merge_kernel, unsigned(p.n * p.hq), 256, 0, s, env, p);
     return nullptr;
 }
 

@@ -110,19 +110,37 @@ __device__ __forceinline__ void merge_warps(float * smem, const WarpSoftmax<PER>
     }
 }
 
+// Most splits merge_splits takes (attention_splits caps the count at this).
+constexpr int kMaxSplits = 64;
+
 // One block per (query, head): out = Σ_s o_s e^{m_s − M} / Σ_s l_s e^{m_s − M} over the splits.
+// The split weights e^{m_s − M} are formed once in shared memory; each thread then sums its
+// columns with the loads of several splits in flight.
 __device__ __forceinline__ void merge_splits(const float * part, int64_t n_splits, int64_t d,
                                              float * out) {
-    float mb = -FLT_MAX, lb = 0.0f;
-    for (int64_t s = 0; s < n_splits; ++s) mb = fmaxf(mb, part[s * (d + 2)]);
-    for (int64_t s = 0; s < n_splits; ++s)
-        lb += part[s * (d + 2) + 1] * expf(part[s * (d + 2)] - mb);
-    const float inv = lb > 0.0f ? 1.0f / lb : 0.0f;
+    __shared__ float wgt[kMaxSplits];
+    __shared__ float inv_sum;
+    if (threadIdx.x < GEMMA_WARP) {  // one warp: max and sum over ≤ 64 splits
+        const int lane = threadIdx.x;
+        float m0 = lane < n_splits ? part[lane * (d + 2)] : -FLT_MAX;
+        float m1 = lane + GEMMA_WARP < n_splits ? part[(lane + GEMMA_WARP) * (d + 2)] : -FLT_MAX;
+        const float mb = gemma_warp_max(fmaxf(m0, m1));
+        float e0 = lane < n_splits ? expf(m0 - mb) : 0.0f;
+        float e1 = lane + GEMMA_WARP < n_splits ? expf(m1 - mb) : 0.0f;
+        if (lane < n_splits) wgt[lane] = e0;
+        if (lane + GEMMA_WARP < n_splits) wgt[lane + GEMMA_WARP] = e1;
+        float l0 = lane < n_splits ? part[lane * (d + 2) + 1] * e0 : 0.0f;
+        float l1 =
+            lane + GEMMA_WARP < n_splits ? part[(lane + GEMMA_WARP) * (d + 2) + 1] * e1 : 0.0f;
+        const float lb = gemma_warp_sum(l0 + l1);
+        if (lane == 0) inv_sum = lb > 0.0f ? 1.0f / lb : 0.0f;
+    }
+    __syncthreads();
     for (int64_t c = threadIdx.x; c < d; c += blockDim.x) {
         float acc = 0.0f;
-        for (int64_t s = 0; s < n_splits; ++s)
-            acc += part[s * (d + 2) + 2 + c] * expf(part[s * (d + 2)] - mb);
-        out[c] = acc * inv;
+#pragma unroll 8
+        for (int64_t s = 0; s < n_splits; ++s) acc += part[s * (d + 2) + 2 + c] * wgt[s];
+        out[c] = acc * inv_sum;
     }
 }
 

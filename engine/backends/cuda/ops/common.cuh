@@ -64,6 +64,18 @@ __device__ __forceinline__ void pdl_enter() {
     gemma_pdl_trigger();
 }
 
+// Blocks of `kernel` (`threads` each, no dynamic shared memory) resident on the GPU at once.
+template <class... KArgs>
+inline int64_t resident_blocks(void (*kernel)(KArgs...), int threads, const LaunchEnv & env) {
+    int per_sm = 0;
+    if (gpuOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, 0) != gpuSuccess ||
+        per_sm < 1) {
+        (void)gpuGetLastError();
+        per_sm = 1;
+    }
+    return int64_t(per_sm) * env.n_sms;
+}
+
 // Launches `kernel` with programmatic dependent launch when the backend enables it.
 template <class... KArgs, class... Args>
 inline LaunchResult launch_kernel(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem,

@@ -48,17 +48,13 @@ __device__ __forceinline__ void unpack16(const uint4 & v, float * f) {
 // short rows still give every warp work), summed in shared memory: more warps, and so more
 // loads in flight, for GEMVs with few rows.
 template <int NR, int R, ElemType T, int KS>
-__global__ void __launch_bounds__(kGemvThreads) gemv_kernel(MatmulParams p) {
-    pdl_enter();
+__device__ __forceinline__ void gemv_group(const MatmulParams & p, int64_t row0, float * red) {
     constexpr int kVec = T == ElemType::f32 ? 4 : 8;
     constexpr int U = kGemvInFlight / R;
     constexpr int kHalf = R > 1 ? R / 2 : 1;  // rows of w per warp under a dual epilogue
-    __shared__ float red[KS > 1 ? kGemvWarps * NR * R : 1];
     const bool dual = p.epilogue == GemvEpilogue::dual || p.epilogue == GemvEpilogue::dual_gelu;
-    const int rows_per_warp = dual ? kHalf : R;
     const int lane = threadIdx.x % GEMMA_WARP, warp = threadIdx.x / GEMMA_WARP;
     const int ks = warp % KS;
-    const int64_t row0 = (int64_t(blockIdx.x) * (kGemvWarps / KS) + warp / KS) * rows_per_warp;
     if (KS == 1 && row0 >= p.m) return;  // with KS > 1 every warp reaches the block sum
     const int64_t n_vec = p.k / kVec;
     const uint4 * wr[R];
@@ -126,13 +122,16 @@ __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(MatmulParams p) {
                 for (int s = 0; s < R; ++s) red[(warp * NR + r) * R + s] = acc[r][s];
         }
         __syncthreads();
+        if (ks == 0 && row0 < p.m) {
+#pragma unroll
+            for (int j = 1; j < KS; ++j)
+#pragma unroll
+                for (int r = 0; r < NR; ++r)
+#pragma unroll
+                    for (int s = 0; s < R; ++s) acc[r][s] += red[((warp + j) * NR + r) * R + s];
+        }
+        __syncthreads();  // red is free for the next group
         if (ks > 0 || row0 >= p.m) return;
-#pragma unroll
-        for (int j = 1; j < KS; ++j)
-#pragma unroll
-            for (int r = 0; r < NR; ++r)
-#pragma unroll
-                for (int s = 0; s < R; ++s) acc[r][s] += red[((warp + j) * NR + r) * R + s];
     }
     if (lane != 0) return;
 #pragma unroll
@@ -154,6 +153,23 @@ __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(MatmulParams p) {
     }
 }
 
+// Row groups (R rows, or R/2 rows of w and w2, per warp; KS warps per group) are spread over a
+// grid of only as many blocks as are resident at once, each block looping over its share, so
+// every SM streams nearly the same number of rows (a grid of a few blocks per SM leaves some
+// SMs a block more than others: up to 25-50 % of the GEMV time).
+template <int NR, int R, ElemType T, int KS>
+__global__ void __launch_bounds__(kGemvThreads) gemv_kernel(MatmulParams p) {
+    pdl_enter();
+    __shared__ float red[KS > 1 ? kGemvWarps * NR * R : 1];
+    const bool dual = p.epilogue == GemvEpilogue::dual || p.epilogue == GemvEpilogue::dual_gelu;
+    const int64_t rows_per_warp = dual ? (R > 1 ? R / 2 : 1) : R;
+    const int64_t groups = kGemvWarps / KS;  // row groups per block and step
+    const int64_t group = threadIdx.x / GEMMA_WARP / KS;
+    for (int64_t g0 = int64_t(blockIdx.x) * groups; g0 * rows_per_warp < p.m;
+         g0 += int64_t(gridDim.x) * groups)
+        gemv_group<NR, R, T, KS>(p, (g0 + group) * rows_per_warp, red);
+}
+
 // Rows per warp: as many as keep about 16 warps per SM busy (fewer, longer-lived warps with
 // more loads in flight each); dual epilogues need an even count.
 template <int NR, ElemType T>
@@ -171,8 +187,11 @@ LaunchResult launch_gemv_rows(const MatmulParams & p, gpuStream_t s, const Launc
     while (KS < 4 && warps * KS * 2 <= int64_t(env.n_sms) * env.gemv_split_warps_per_sm &&
            n_vec >= int64_t(GEMMA_WARP) * KS * 4)
         KS *= 2;
-    dim3 grid(unsigned((warps * KS + kGemvWarps - 1) / kGemvWarps));
-    auto go = [&](auto kernel) { return launch_kernel(kernel, grid, kGemvThreads, 0, s, env, p); };
+    const int64_t blocks = (warps * KS + kGemvWarps - 1) / kGemvWarps;
+    auto go = [&](auto kernel) {
+        const int64_t grid = std::min<int64_t>(blocks, resident_blocks(kernel, kGemvThreads, env));
+        return launch_kernel(kernel, unsigned(grid), kGemvThreads, 0, s, env, p);
+    };
     if (R == 1) {
         if (KS == 4) return go(gemv_kernel<NR, 1, T, 4>);
         if (KS == 2) return go(gemv_kernel<NR, 1, T, 2>);

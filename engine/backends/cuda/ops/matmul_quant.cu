@@ -9,6 +9,8 @@
 //   x split / rounded as in matmul.cu; f32 for "cuda-f32"), one cuBLAS GEMM per tile, the tile's
 //   columns scattered into out. Tiles are ~8M values (16 MiB bf16) whatever the weight size, so
 //   the LM head (262144 × 2560) never needs a full-size 1.3 GB bf16 copy.
+#include <algorithm>
+
 #include "backends/cuda/ops/common.cuh"
 
 namespace gemma::cuda {
@@ -102,12 +104,10 @@ __device__ __forceinline__ float dot32_q4(const uint4 & v, const float * x) {
 // NR = x rows handled (≥ n, a power of two); R weight rows per warp, so each x vector read from
 // L1 serves R rows, with 8 / R 16-byte quant loads per row in flight per lane.
 template <int NR, int R, ElemType T>
-__global__ void __launch_bounds__(kThreads) gemv_quant_kernel(QuantMatmulParams p) {
-    pdl_enter();
+__device__ __forceinline__ void gemv_quant_rows(const QuantMatmulParams & p, int64_t row0) {
     constexpr int kVals = T == ElemType::q8_0 ? 16 : 32;  // values per 16-byte quant vector
     constexpr int U = kInFlight / R;
-    const int warp = threadIdx.x / GEMMA_WARP, lane = threadIdx.x % GEMMA_WARP;
-    const int64_t row0 = (int64_t(blockIdx.x) * (kThreads / GEMMA_WARP) + warp) * R;
+    const int lane = threadIdx.x % GEMMA_WARP;
     if (row0 >= p.m) return;  // whole warps leave together
     const int64_t qbytes = T == ElemType::q8_0 ? p.k : p.k / 2, nb = p.k / 32;
     const int64_t n_vec = p.k / kVals;
@@ -168,6 +168,18 @@ __global__ void __launch_bounds__(kThreads) gemv_quant_kernel(QuantMatmulParams 
     }
 }
 
+// Warps loop over their R-row groups on a grid of resident blocks only (as matmul.cu's gemv:
+// every SM streams nearly the same number of rows).
+template <int NR, int R, ElemType T>
+__global__ void __launch_bounds__(kThreads) gemv_quant_kernel(QuantMatmulParams p) {
+    pdl_enter();
+    constexpr int64_t kWarpsPerBlock = kThreads / GEMMA_WARP;
+    const int64_t warp = threadIdx.x / GEMMA_WARP;
+    for (int64_t g = int64_t(blockIdx.x) * kWarpsPerBlock + warp; g * R < p.m;
+         g += int64_t(gridDim.x) * kWarpsPerBlock)
+        gemv_quant_rows<NR, R, T>(p, g * R);
+}
+
 // Any alignment of x: one warp per weight row, scalar loads, x rows one after another.
 __global__ void __launch_bounds__(kThreads) simple_quant_kernel(QuantMatmulParams p) {
     const int warp = threadIdx.x / GEMMA_WARP, lane = threadIdx.x % GEMMA_WARP;
@@ -190,16 +202,20 @@ LaunchResult launch_gemv_quant_rows(const QuantMatmulParams & p, gpuStream_t s,
     int R = 1;
     while (R < 8 && p.m / (2 * R) >= want_warps) R *= 2;
     const int64_t warps = (p.m + R - 1) / R, per_block = kThreads / GEMMA_WARP;
-    dim3 grid(unsigned((warps + per_block - 1) / per_block));
+    const int64_t blocks = (warps + per_block - 1) / per_block;
+    auto go = [&](auto kernel) {
+        const int64_t grid = std::min<int64_t>(blocks, resident_blocks(kernel, kThreads, env));
+        return launch_kernel(kernel, unsigned(grid), kThreads, 0, s, env, p);
+    };
     switch (R) {
         case 1:
-            return launch_kernel(gemv_quant_kernel<NR, 1, T>, grid, kThreads, 0, s, env, p);
+            return go(gemv_quant_kernel<NR, 1, T>);
         case 2:
-            return launch_kernel(gemv_quant_kernel<NR, 2, T>, grid, kThreads, 0, s, env, p);
+            return go(gemv_quant_kernel<NR, 2, T>);
         case 4:
-            return launch_kernel(gemv_quant_kernel<NR, 4, T>, grid, kThreads, 0, s, env, p);
+            return go(gemv_quant_kernel<NR, 4, T>);
         default:
-            return launch_kernel(gemv_quant_kernel<NR, 8, T>, grid, kThreads, 0, s, env, p);
+            return go(gemv_quant_kernel<NR, 8, T>);
     }
 }
 
