@@ -98,6 +98,8 @@ public:
     int default_image_budget() const { return processor_.image_max_soft_tokens; }
     bool has_vision() const { return vision_ != nullptr; }
     bool has_audio() const { return audio_ != nullptr || audio_on_backend_ != nullptr; }
+    // Whether audio is encoded on MediaWorkerOptions::audio_backend (false: the CPU path).
+    bool audio_on_backend() const { return audio_on_backend_ != nullptr; }
 
 private:
     struct Job {
