@@ -75,18 +75,17 @@ enum class Op : uint8_t {
     // σ(z) = 1 / (1 + e^−z): a GLU, first half the value, second half the gate (audio light conv).
     glu,
     // x: [n, c] f32, w: [c, K] (any float dtype) -> out [n, c] f32 (must not alias x): causal
-    // depthwise conv over time, no bias: out[t, ch] = Σ_{j=0..K−1} w[ch, j] · x[t − (K − 1) + j,
-    // ch]
-    // with x[< 0] = 0, summed in j order in f32.
+    // depthwise conv over time, no bias, summed in j order in f32:
+    //   out[t, ch] = Σ_{j=0..K−1} w[ch, j] · x[t − (K − 1) + j, ch], x[< 0] = 0.
     conv1d_dw,
     // x: [r, d] f32, w: [d] (any float dtype) or empty -> out like x (may alias x):
     // out[i, :] = (x[i, :] − μ) / sqrt(σ² + eps) ⊙ w, μ and σ² (biased) the row's mean and variance
     // in f32. The audio subsampling's LayerNorm over channels (rows = positions, d = channels).
     layer_norm,
-    // x: [h, w, c] f32 (channel last) -> out [ho·wo, c·kh·kw] f32 (must not alias x), the patches
-    // of
-    // a kh×kw kernel at stride s with zero padding p (Im2colDesc), ho = (h + 2p − kh) / s + 1, wo
-    // likewise: out[y·wo + x, (ci·kh + ky)·kw + kx] = x[y·s − p + ky, x·s − p + kx, ci], 0 outside.
+    // x: [h, w, c] f32 (channel last) -> out [ho·wo, c·kh·kw] f32 (must not alias x): the
+    // patches of a kh×kw kernel at stride s with zero padding p (Im2colDesc), ho = (h + 2p − kh)
+    // / s + 1, wo likewise: out[y·wo + x, (ci·kh + ky)·kw + kx] = x[y·s − p + ky, x·s − p + kx,
+    // ci], 0 outside the image.
     // A PyTorch Conv2d (weight [cout, c, kh, kw] viewed as [cout, c·kh·kw]) is then matmul(out, w)
     // -> [ho·wo, cout], i.e. [ho, wo, cout] channel last again (the audio subsampling convs).
     im2col,
