@@ -1,21 +1,25 @@
 // gemdesk-cli bench-media: time the multimodal front ends at real encoder shapes with random
 // weights (no checkpoint needed): image preprocessing + vision tower + embed_vision for each
-// budget, log-mel + audio tower + embed_audio for a clip. Prints one line per case; exit 0, 2 bad
-// usage.
+// budget, log-mel + audio tower + embed_audio for a clip. --backend NAME runs the audio tower on
+// that backend's ops (gemma4::AudioBackendEncoder; images stay on the CPU path). Prints one line
+// per case; exit 0, 2 bad usage.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
 #include "common/args.h"
+#include "core/registry.h"
 #include "media/audio_features.h"
 #include "media/image_processor.h"
 #include "model/gemma4/audio.h"
+#include "model/gemma4/audio_backend.h"
 #include "model/gemma4/mm_synthetic.h"
 #include "model/gemma4/vision.h"
 
@@ -29,11 +33,11 @@ double ms_since(Clock::time_point t0) {
 }
 
 int usage(const std::string & msg) {
-    std::fprintf(
-        stderr,
-        "gemdesk-cli bench-media: %s\nusage: gemdesk-cli bench-media [--preset e4b|small] "
-        "[--budgets 280,1120] [--image WxH] [--audio-seconds S] [--reps N] [--reference]\n",
-        msg.c_str());
+    std::fprintf(stderr,
+                 "gemdesk-cli bench-media: %s\nusage: gemdesk-cli bench-media [--preset e4b|small] "
+                 "[--budgets 280,1120] [--image WxH] [--audio-seconds S] [--reps N] [--reference] "
+                 "[--backend NAME]\n",
+                 msg.c_str());
     return 2;
 }
 
@@ -86,7 +90,8 @@ int bench_images(const gemma::gemma4::VisionEncoder & enc, const std::vector<int
     return 0;
 }
 
-int bench_audio(const gemma::gemma4::AudioEncoder & enc, double seconds, int reps) {
+// Times `encode` (the CPU or the backend path) on a synthetic clip.
+int bench_audio(const gemma::gemma4::AudioFeatureEncoder & encode, double seconds, int reps) {
     std::vector<float> wave(size_t(seconds * 16000.0));
     for (size_t i = 0; i < wave.size(); ++i)
         wave[i] =
@@ -100,7 +105,7 @@ int bench_audio(const gemma::gemma4::AudioEncoder & enc, double seconds, int rep
     const double enc_ms = best_ms(
         reps,
         [&] {
-            auto r = enc.encode(*feats);
+            auto r = encode(*feats);
             if (r.ok()) tokens = r->dim(0);
             return r.ok();
         },
@@ -112,12 +117,45 @@ int bench_audio(const gemma::gemma4::AudioEncoder & enc, double seconds, int rep
     return 0;
 }
 
+// The audio tower to time: the CPU path, or the backend ops on `backend` when one is named.
+struct AudioPath {
+    std::unique_ptr<gemma::gemma4::AudioEncoder> cpu;
+    std::unique_ptr<gemma::Backend> backend;
+    std::unique_ptr<gemma::gemma4::AudioBackendEncoder> on_backend;
+    gemma::gemma4::AudioFeatureEncoder encode;
+    std::string where;
+};
+
+int load_audio(const gemma::gemma4::Config & cfg, const gemma::io::TensorSource & weights,
+               const gemma::gemma4::AudioEncoderOptions & ao, const std::string & backend,
+               AudioPath & out) {
+    if (backend.empty()) {
+        auto a = gemma::gemma4::AudioEncoder::load(cfg, weights, ao);
+        if (!a.ok()) return usage(a.error().message);
+        out.cpu = std::make_unique<gemma::gemma4::AudioEncoder>(std::move(*a));
+        out.encode = [&out](const gemma::media::AudioFeatures & f) { return out.cpu->encode(f); };
+        out.where = "the CPU path";
+        return 0;
+    }
+    auto b = gemma::backend_create(backend);
+    if (!b.ok()) return usage(b.error().message);
+    auto e = gemma::gemma4::AudioBackendEncoder::load(cfg, weights, **b, ao);
+    if (!e.ok()) return usage(e.error().message);
+    out.backend = std::move(*b);
+    out.on_backend = std::move(*e);
+    out.encode = [&out](const gemma::media::AudioFeatures & f) {
+        return out.on_backend->encode(f);
+    };
+    out.where = "backend " + out.backend->info().name;
+    return 0;
+}
+
 }  // namespace
 
 int cmd_bench_media(int argc, char ** argv) {
     Args args(argc, argv, {"reference"});
     std::string unknown = args.check_known(
-        {"preset", "budgets", "image", "audio-seconds", "reps", "reference", "seed"});
+        {"preset", "budgets", "image", "audio-seconds", "reps", "reference", "seed", "backend"});
     if (!unknown.empty()) return usage(unknown);
     const int reps = int(args.get_int("reps", 1));
     const double seconds = args.get_double("audio-seconds", 30.0);
@@ -141,13 +179,16 @@ int cmd_bench_media(int argc, char ** argv) {
     gemma::gemma4::AudioEncoderOptions ao;
     ao.reference = vo.reference;
     auto vision = gemma::gemma4::VisionEncoder::load(*cfg, **weights, vo);
-    auto audio = gemma::gemma4::AudioEncoder::load(*cfg, **weights, ao);
     if (!vision.ok()) return usage(vision.error().message);
-    if (!audio.ok()) return usage(audio.error().message);
-    std::printf("bench-media: preset %s (random weights), %s path, setup %.1f s, best of %d\n",
-                preset.c_str(), vo.reference ? "reference" : "fast", ms_since(t0) / 1000.0, reps);
+    AudioPath audio;
+    if (int rc = load_audio(*cfg, **weights, ao, args.get("backend", ""), audio)) return rc;
+    std::printf(
+        "bench-media: preset %s (random weights), %s path, audio on %s, setup %.1f s, "
+        "best of %d\n",
+        preset.c_str(), vo.reference ? "reference" : "fast", audio.where.c_str(),
+        ms_since(t0) / 1000.0, reps);
     if (int rc = bench_images(*vision, budgets, w, h, reps)) return rc;
-    if (seconds > 0) return bench_audio(*audio, seconds, reps);
+    if (seconds > 0) return bench_audio(audio.encode, seconds, reps);
     return 0;
 }
 

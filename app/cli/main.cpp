@@ -15,7 +15,7 @@ struct Command {
 const Command kCommands[] = {
     {"verify", gemdesk::cli::cmd_verify, "verify --model DIR --golden FILE [--backend NAME]"},
     {"bench", gemdesk::cli::cmd_bench, "bench (--synthetic e4b | --model DIR) [--backend B] [--prompt P] [--gen G] [--weights q4_0] [--kv-cache T]"},
-    {"bench-media", gemdesk::cli::cmd_bench_media, "bench-media [--preset e4b|small] [--budgets 280,1120] [--audio-seconds S] [--reps N] [--reference]"},
+    {"bench-media", gemdesk::cli::cmd_bench_media, "bench-media [--preset e4b|small] [--budgets 280,1120] [--audio-seconds S] [--reps N] [--reference] [--backend NAME]"},
     {"tokenize", gemdesk::cli::cmd_tokenize, "tokenize (--model DIR | --tokenizer FILE) < jsonl"},
     {"render", gemdesk::cli::cmd_render, "render --model DIR < request.json"},
     {"parse", gemdesk::cli::cmd_parse, "parse < completion.txt"},

@@ -29,6 +29,18 @@ const char * op_name(Op op) {
             return "softcap";
         case Op::clamp:
             return "clamp";
+        case Op::activation:
+            return "activation";
+        case Op::glu:
+            return "glu";
+        case Op::conv1d_dw:
+            return "conv1d_dw";
+        case Op::layer_norm:
+            return "layer_norm";
+        case Op::im2col:
+            return "im2col";
+        case Op::chunk_attention:
+            return "chunk_attention";
         case Op::copy:
             return "copy";
         case Op::transpose01:

@@ -74,6 +74,16 @@ public:
     virtual Status scale(const Tensor & x, float s, const Tensor & out) = 0;
     virtual Status softcap(const Tensor & x, float cap, const Tensor & out) = 0;
     virtual Status clamp(const Tensor & x, float lo, float hi, const Tensor & out) = 0;
+    virtual Status activation(const Tensor & x, Activation act, const Tensor & out) = 0;
+    virtual Status glu(const Tensor & x, const Tensor & out) = 0;
+    virtual Status conv1d_dw(const Tensor & x, const Tensor & w, const Tensor & out) = 0;
+    // w may be empty (Tensor{}): no scale.
+    virtual Status layer_norm(const Tensor & x, const Tensor & w, float eps,
+                              const Tensor & out) = 0;
+    virtual Status im2col(const Tensor & x, const Im2colDesc & desc, const Tensor & out) = 0;
+    virtual Status chunk_attention(const Tensor & q, const Tensor & k, const Tensor & v,
+                                   const Tensor & rel, const ChunkAttentionDesc & desc,
+                                   const Tensor & out) = 0;
     virtual Status copy(const Tensor & src, const Tensor & dst) = 0;
     virtual Status transpose01(const Tensor & x, const Tensor & out) = 0;
     // Optional (supports({Op::attention_paged}) says whether it exists): the default returns
@@ -107,6 +117,14 @@ Status binary(Op op, const Tensor & a, const Tensor & b,
               const Tensor & out);                                       // add, mul, gelu_tanh_mul
 Status unary(Op op, const Tensor & x, const Tensor & out);               // scale, softcap, clamp
 Status clamp(const Tensor & x, float lo, float hi, const Tensor & out);  // unary + lo ≤ hi
+// The audio conformer's ops (activation: unary + a known function).
+Status activation(const Tensor & x, Activation act, const Tensor & out);
+Status glu(const Tensor & x, const Tensor & out);
+Status conv1d_dw(const Tensor & x, const Tensor & w, const Tensor & out);
+Status layer_norm(const Tensor & x, const Tensor & w, const Tensor & out);
+Status im2col(const Tensor & x, const Im2colDesc & desc, const Tensor & out);
+Status chunk_attention(const Tensor & q, const Tensor & k, const Tensor & v, const Tensor & rel,
+                       const ChunkAttentionDesc & desc, const Tensor & out);
 Status copy(const Tensor & src, const Tensor & dst);
 Status transpose01(const Tensor & x, const Tensor & out);
 Status attention_paged(const Tensor & q, const Tensor & k_pool, const Tensor & v_pool,

@@ -1,5 +1,7 @@
 // Shape and dtype checks shared by all backends, so every backend rejects the same bad calls
 // with the same messages (op name, argument, shapes) before touching memory.
+#include <cmath>
+
 #include "core/backend.h"
 #include "core/kv_quant.h"
 #include "core/quant.h"
@@ -179,6 +181,79 @@ Status clamp(const Tensor & x, float lo, float hi, const Tensor & out) {
                           format("clamp: bounds [%g, %g] are not an interval (lo must be <= hi)",
                                  double(lo), double(hi)));
     return Status::success();
+}
+
+Status activation(const Tensor & x, Activation act, const Tensor & out) {
+    GEMMA_TRY(unary(Op::activation, x, out));
+    if (act == Activation::silu || act == Activation::relu) return Status::success();
+    return make_error(ErrorCode::invalid_argument,
+                      format("activation: unknown function %d (silu or relu)", int(act)));
+}
+
+Status glu(const Tensor & x, const Tensor & out) {
+    GEMMA_TRY(need_f32(Op::glu, "x", x));
+    GEMMA_TRY(need_f32(Op::glu, "out", out));
+    return need(x.ndim() == 2 && x.dim(1) % 2 == 0 && out.ndim() == 2 && out.dim(0) == x.dim(0) &&
+                    out.dim(1) * 2 == x.dim(1) && out.data != x.data,
+                Op::glu, "x must be [r, 2d] and out [r, d], not aliased", x, out);
+}
+
+Status conv1d_dw(const Tensor & x, const Tensor & w, const Tensor & out) {
+    GEMMA_TRY(need_f32(Op::conv1d_dw, "x", x));
+    GEMMA_TRY(need_f32(Op::conv1d_dw, "out", out));
+    GEMMA_TRY(need_weight(Op::conv1d_dw, w));
+    GEMMA_TRY(need(x.ndim() == 2 && out.shape == x.shape && out.data != x.data, Op::conv1d_dw,
+                   "x must be [n, c] and out like x, not aliased", x, out));
+    return need(w.ndim() == 2 && w.dim(0) == x.dim(1) && w.dim(1) > 0, Op::conv1d_dw,
+                "w must be [c, K] with K > 0 (a [c, 1, K] Conv1d weight reshaped)", x, w);
+}
+
+Status layer_norm(const Tensor & x, const Tensor & w, const Tensor & out) {
+    GEMMA_TRY(need_f32(Op::layer_norm, "x", x));
+    GEMMA_TRY(need_f32(Op::layer_norm, "out", out));
+    GEMMA_TRY(need(x.ndim() == 2 && out.shape == x.shape, Op::layer_norm,
+                   "x must be [r, d], out like x", x, out));
+    if (w.empty()) return Status::success();
+    GEMMA_TRY(need_weight(Op::layer_norm, w));
+    return need(w.numel() == x.dim(1), Op::layer_norm, "w must have d elements", x, w);
+}
+
+Status im2col(const Tensor & x, const Im2colDesc & d, const Tensor & out) {
+    GEMMA_TRY(need_f32(Op::im2col, "x", x));
+    GEMMA_TRY(need_f32(Op::im2col, "out", out));
+    if (d.kh < 1 || d.kw < 1 || d.stride < 1 || d.pad < 0)
+        return bad(Op::im2col, format("kernel %dx%d, stride %d, pad %d: the kernel and stride must "
+                                      "be positive and the padding not negative",
+                                      d.kh, d.kw, d.stride, d.pad));
+    GEMMA_TRY(need(x.ndim() == 3, Op::im2col, "x must be [h, w, c]", x, out));
+    const int64_t ho = (x.dim(0) + 2 * d.pad - d.kh) / d.stride + 1;
+    const int64_t wo = (x.dim(1) + 2 * d.pad - d.kw) / d.stride + 1;
+    if (x.dim(0) + 2 * d.pad < d.kh || x.dim(1) + 2 * d.pad < d.kw)
+        return bad(Op::im2col, format("a %dx%d kernel does not fit x %s padded by %d", d.kh, d.kw,
+                                      shape_str(x.shape).c_str(), d.pad));
+    return need(out.ndim() == 2 && out.dim(0) == ho * wo && out.dim(1) == x.dim(2) * d.kh * d.kw &&
+                    out.data != x.data,
+                Op::im2col, "out must be [ho·wo, c·kh·kw], not aliased", x, out);
+}
+
+Status chunk_attention(const Tensor & q, const Tensor & k, const Tensor & v, const Tensor & rel,
+                       const ChunkAttentionDesc & d, const Tensor & out) {
+    const Op op = Op::chunk_attention;
+    for (const Tensor * t : {&q, &k, &v, &rel, &out}) GEMMA_TRY(need_f32(op, "q/k/v/rel/out", *t));
+    GEMMA_TRY(need(q.ndim() == 3 && k.shape == q.shape && v.shape == q.shape, op,
+                   "q, k and v must be [n, h, D] alike", q, k));
+    GEMMA_TRY(
+        need(out.shape == q.shape && out.data != q.data && out.data != k.data && out.data != v.data,
+             op, "out must be like q and not alias q, k or v", q, out));
+    if (d.chunk < 1 || d.past < 0 || !(d.cap > 0.0f) || !std::isfinite(d.cap) ||
+        !std::isfinite(d.invalid) ||
+        (d.mask != ChunkMask::sliding && d.mask != ChunkMask::complement))
+        return bad(op, format("chunk %d, past %d, cap %g, invalid %g: chunk must be >= 1, past "
+                              ">= 0, cap positive and finite, invalid finite, mask known",
+                              d.chunk, d.past, double(d.cap), double(d.invalid)));
+    return need(rel.ndim() == 3 && rel.dim(0) == int64_t(d.past) + 1 && rel.dim(1) == q.dim(1) &&
+                    rel.dim(2) == q.dim(2),
+                op, "rel must be [past + 1, h, D]", q, rel);
 }
 
 // Float types convert into each other; q8_0 (KV cache rows) copies only into q8_0, whole blocks.

@@ -68,6 +68,38 @@ enum class Op : uint8_t {
     // x -> out = min(max(x, lo), hi) (lo ≤ hi host floats; may alias x). The clipped linears of
     // the vision tower and the audio conformer's gradient clipping.
     clamp,
+    // x -> out = act(x) (may alias x): silu(x) = x / (1 + e^−x), relu(x) = max(x, 0). The audio
+    // conformer's FFN and light-conv activations, and its subsampling convs' ReLU.
+    activation,
+    // x: [r, 2d] f32 -> out [r, d] f32 (must not alias x): out[i, c] = x[i, c] · σ(x[i, d + c]),
+    // σ(z) = 1 / (1 + e^−z): a GLU, first half the value, second half the gate (audio light conv).
+    glu,
+    // x: [n, c] f32, w: [c, K] (any float dtype) -> out [n, c] f32 (must not alias x): causal
+    // depthwise conv over time, no bias, summed in j order in f32:
+    //   out[t, ch] = Σ_{j=0..K−1} w[ch, j] · x[t − (K − 1) + j, ch], x[< 0] = 0.
+    conv1d_dw,
+    // x: [r, d] f32, w: [d] (any float dtype) or empty -> out like x (may alias x):
+    // out[i, :] = (x[i, :] − μ) / sqrt(σ² + eps) ⊙ w, μ and σ² (biased) the row's mean and variance
+    // in f32. The audio subsampling's LayerNorm over channels (rows = positions, d = channels).
+    layer_norm,
+    // x: [h, w, c] f32 (channel last) -> out [ho·wo, c·kh·kw] f32 (must not alias x): the
+    // patches of a kh×kw kernel at stride s with zero padding p (Im2colDesc), ho = (h + 2p − kh)
+    // / s + 1, wo likewise: out[y·wo + x, (ci·kh + ky)·kw + kx] = x[y·s − p + ky, x·s − p + kx,
+    // ci], 0 outside the image.
+    // A PyTorch Conv2d (weight [cout, c, kh, kw] viewed as [cout, c·kh·kw]) is then matmul(out, w)
+    // -> [ho·wo, cout], i.e. [ho, wo, cout] channel last again (the audio subsampling convs).
+    im2col,
+    // Chunked local attention with relative positions and a logit cap (the Gemma 4 audio
+    // conformer's attention core, HF's blocked form). q, k, v: [n, h, D] f32 (q and k already
+    // scaled), rel: [P + 1, h, D] f32 (the relative key of distances 0..P) -> out [n, h, D] f32
+    // (must not alias q, k, v). With C = desc.chunk, P = desc.past, query t (block u = t / C)
+    // scores the C + P slots at key positions s = C·u − P + j, j in [0, C + P):
+    //   logit = cap · tanh((q_t·k_s [s in [0, n)] + q_t·rel[t − s] [0 ≤ t − s ≤ P]) / cap),
+    // then a slot that is not kept gets desc.invalid (set after the cap, not added). Kept keys:
+    // sliding: s in [0, n) and 0 ≤ t − s < P; complement: s in [0, n) and not sliding-kept.
+    // Softmax over all C + P slots in f32; out_t = Σ_{s in [0, n)} softmax · v_s (dots and sums
+    // in f32, in index order).
+    chunk_attention,
     // src -> dst, same numel; converts between f32/f16/bf16 (dst may be a view of a larger tensor).
     // q8_0 -> q8_0 (whole KV cache slot rows) is a byte copy of whole blocks.
     // supports({copy, src, dst}).
@@ -93,6 +125,31 @@ struct OpDesc {
     Op op = Op::matmul;
     DType a = DType::f32;  // main input
     DType b = DType::f32;  // weight / second operand
+};
+
+// Op::activation's functions.
+enum class Activation : uint8_t { silu, relu };
+
+// Op::im2col's kernel: kh×kw taps, the same stride and zero padding on both axes.
+struct Im2colDesc {
+    int kh = 3, kw = 3;
+    int stride = 1;
+    int pad = 0;
+};
+
+// Which slots Op::chunk_attention keeps (see there).
+enum class ChunkMask : uint8_t {
+    sliding,     // the model as trained: the key itself and the P − 1 before it
+    complement,  // in-range slots that sliding drops (transformers' eager audio mask, inverted)
+};
+
+// Op::chunk_attention parameters (Gemma 4 audio: chunk 12, past 12, cap 50, invalid −1e9).
+struct ChunkAttentionDesc {
+    int chunk = 12;         // C: queries per block
+    int past = 12;          // P: context slots before each block; also the relative table's reach
+    float cap = 50.0f;      // soft cap on the logits (> 0)
+    float invalid = -1e9f;  // the logit of a dropped slot
+    ChunkMask mask = ChunkMask::sliding;
 };
 
 // Attention parameters (see Op::attention).

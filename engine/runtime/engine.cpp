@@ -137,6 +137,9 @@ void Engine::load_media(const std::string & dir, const gemma4::Config & cfg,
     mo.audio_mask = opts.audio_mask;
     mo.cache_bytes = opts.media_cache_bytes;
     mo.model_id = model_id;
+    // A GPU engine encodes audio on the GPU too, on a backend instance of the media worker's own
+    // (backends are driven by one thread at a time); CPU engines keep the fp32 CPU path.
+    if (backend_->info().where == Where::device) mo.audio_backend = opts.backend;
     auto m = MediaWorker::load(dir, cfg, weights, mo);
     if (m.ok()) {
         media_ = std::move(*m);

@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "core/log.h"
+#include "core/registry.h"
 #include "media/image_processor.h"
 #include "model/gemma4/mm_media.h"
 
@@ -75,11 +76,37 @@ Result<std::unique_ptr<MediaWorker>> MediaWorker::load(const std::string & dir,
     if (config.has_audio) {
         gemma4::AudioEncoderOptions ao;
         ao.mask_mode = w->opt_.audio_mask;
-        auto a = gemma4::AudioEncoder::load(config, weights, ao);
-        if (!a.ok()) return a.error();
-        w->audio_ = std::make_unique<gemma4::AudioEncoder>(std::move(*a));
+        if (!w->opt_.audio_backend.empty()) w->load_audio_on_backend(config, weights, ao);
+        if (!w->audio_on_backend_) {
+            auto a = gemma4::AudioEncoder::load(config, weights, ao);
+            if (!a.ok()) return a.error();
+            w->audio_ = std::make_unique<gemma4::AudioEncoder>(std::move(*a));
+        }
     }
     return w;
+}
+
+// The audio tower on its own instance of options.audio_backend; on failure the CPU path is
+// used instead (logged), so a GPU problem never takes audio input away.
+void MediaWorker::load_audio_on_backend(const gemma4::Config & config,
+                                        const io::TensorSource & weights,
+                                        const gemma4::AudioEncoderOptions & options) {
+    const std::string & name = opt_.audio_backend;
+    auto b = backend_create(name);
+    if (b.ok()) {
+        auto e = gemma4::AudioBackendEncoder::load(config, weights, **b, options);
+        if (e.ok()) {
+            audio_backend_ = std::move(*b);
+            audio_on_backend_ = std::move(*e);
+            GEMMA_LOG_INFO("audio tower on backend '%s'", name.c_str());
+            return;
+        }
+        GEMMA_LOG_WARN("audio tower on backend '%s' failed (%s); using the CPU path", name.c_str(),
+                       e.error().message.c_str());
+        return;
+    }
+    GEMMA_LOG_WARN("no backend '%s' for the audio tower (%s); using the CPU path", name.c_str(),
+                   b.error().message.c_str());
 }
 
 MediaWorker::~MediaWorker() {
@@ -140,7 +167,8 @@ Status MediaWorker::check(const MediaRequest & req) const {
 
 Result<gemma4::MediaEmbeds> MediaWorker::encode(const MediaRequest & req, size_t i) const {
     const MediaInput & m = req.media[i];
-    const gemma4::MmEncoders enc{vision_.get(), audio_.get(), &cache_, opt_.model_id};
+    const gemma4::MmEncoders enc{vision_.get(), audio_.get(), &cache_, opt_.model_id,
+                                 audio_on_backend_.get()};
     const std::span<const uint8_t> bytes(*m.bytes);
     Result<gemma4::MediaEmbeds> e = make_error(ErrorCode::internal, "unknown media kind");
     switch (m.kind) {

@@ -23,6 +23,7 @@
 #include "media/processor_config.h"
 #include "media/video.h"
 #include "model/gemma4/audio.h"
+#include "model/gemma4/audio_backend.h"
 #include "model/gemma4/mm_prompt.h"
 #include "model/gemma4/vision.h"
 #include "runtime/scheduler.h"
@@ -58,6 +59,10 @@ struct MediaWorkerOptions {
     gemma4::AudioMaskMode audio_mask = gemma4::AudioMaskMode::sliding;
     size_t cache_bytes = size_t(256) << 20;  // media cache cap (encoded soft tokens)
     std::string model_id;                    // tells models apart in the cache keys
+    // A backend registry name ("cuda", ...): the audio tower then runs on the backend ops
+    // (gemma4::AudioBackendEncoder) on an instance of its own, driven by the worker only. Empty:
+    // the fp32 CPU path (audio.h). A backend that fails to load falls back to the CPU path.
+    std::string audio_backend;
 };
 
 // Thread-safe. Owns the vision / audio encoders and the media cache.
@@ -92,7 +97,9 @@ public:
     media::MediaCacheStats cache_stats() const { return cache_.stats(); }
     int default_image_budget() const { return processor_.image_max_soft_tokens; }
     bool has_vision() const { return vision_ != nullptr; }
-    bool has_audio() const { return audio_ != nullptr; }
+    bool has_audio() const { return audio_ != nullptr || audio_on_backend_ != nullptr; }
+    // Whether audio is encoded on MediaWorkerOptions::audio_backend (false: the CPU path).
+    bool audio_on_backend() const { return audio_on_backend_ != nullptr; }
 
 private:
     struct Job {
@@ -103,6 +110,8 @@ private:
     };
     MediaWorker(gemma4::Config config, MediaWorkerOptions options);
     void loop();
+    void load_audio_on_backend(const gemma4::Config & config, const io::TensorSource & weights,
+                               const gemma4::AudioEncoderOptions & options);
     void run_job(Job & job);
     Result<gemma4::MediaEmbeds> encode(const MediaRequest & req, size_t index) const;
     uint64_t prefix_key(const MediaRequest & req, size_t index) const;
@@ -112,6 +121,8 @@ private:
     media::ProcessorConfig processor_;
     std::unique_ptr<gemma4::VisionEncoder> vision_;
     std::unique_ptr<gemma4::AudioEncoder> audio_;
+    std::unique_ptr<Backend> audio_backend_;  // before its encoder: destroyed after it
+    std::unique_ptr<gemma4::AudioBackendEncoder> audio_on_backend_;
     mutable media::MediaCache cache_;
     Scheduler * sched_ = nullptr;
 

@@ -99,9 +99,11 @@ INSTANTIATE_TEST_SUITE_P(Cases, BackendOps, testing::ValuesIn(all_params()), tes
 TEST(BackendOpsCoverage, EveryOpHasACase) {
     std::set<Op> covered;
     for (const OpCase & c : cases()) covered.insert(c.desc.op);
-    for (Op op : {Op::get_rows, Op::matmul, Op::rms_norm, Op::rope, Op::kv_store, Op::attention,
-                  Op::gelu_tanh_mul, Op::add, Op::mul, Op::scale, Op::softcap, Op::clamp, Op::copy,
-                  Op::transpose01})
+    for (Op op :
+         {Op::get_rows,  Op::matmul,        Op::rms_norm,   Op::rope,        Op::kv_store,
+          Op::attention, Op::gelu_tanh_mul, Op::add,        Op::mul,         Op::scale,
+          Op::softcap,   Op::clamp,         Op::copy,       Op::transpose01, Op::activation,
+          Op::glu,       Op::conv1d_dw,     Op::layer_norm, Op::im2col,      Op::chunk_attention})
         EXPECT_TRUE(covered.count(op)) << "no backend_ops case for " << op_name(op);
 }
 

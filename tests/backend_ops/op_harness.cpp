@@ -136,8 +136,8 @@ double nmse(const std::vector<float> & ref, const std::vector<float> & got, std:
 
 std::vector<OpCase> all_cases() {
     std::vector<OpCase> all;
-    for (auto family :
-         {matmul_cases, norm_rope_cases, attention_cases, elementwise_cases, quant_cases}) {
+    for (auto family : {matmul_cases, norm_rope_cases, attention_cases, elementwise_cases,
+                        quant_cases, audio_cases}) {
         for (OpCase & c : family()) all.push_back(std::move(c));
     }
     return all;

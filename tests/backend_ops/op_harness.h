@@ -74,6 +74,7 @@ std::vector<OpCase> norm_rope_cases();
 std::vector<OpCase> attention_cases();
 std::vector<OpCase> elementwise_cases();
 std::vector<OpCase> quant_cases();  // q8_0 / q4_0 weights (cases_quant.cpp)
+std::vector<OpCase> audio_cases();  // the audio conformer's ops (cases_audio.cpp)
 std::vector<OpCase> all_cases();
 
 }  // namespace gemma::test

@@ -85,6 +85,37 @@ public:
         ref::clamp(x, lo, hi, out);
         return Status::success();
     }
+    Status activation(const Tensor & x, Activation act, const Tensor & out) override {
+        GEMMA_TRY(op_check::activation(x, act, out));
+        ref::activation(x, act, out);
+        return Status::success();
+    }
+    Status glu(const Tensor & x, const Tensor & out) override {
+        GEMMA_TRY(op_check::glu(x, out));
+        ref::glu(x, out);
+        return Status::success();
+    }
+    Status conv1d_dw(const Tensor & x, const Tensor & w, const Tensor & out) override {
+        GEMMA_TRY(op_check::conv1d_dw(x, w, out));
+        ref::conv1d_dw(x, w, out);
+        return Status::success();
+    }
+    Status layer_norm(const Tensor & x, const Tensor & w, float eps, const Tensor & out) override {
+        GEMMA_TRY(op_check::layer_norm(x, w, out));
+        ref::layer_norm(x, w, eps, out);
+        return Status::success();
+    }
+    Status im2col(const Tensor & x, const Im2colDesc & desc, const Tensor & out) override {
+        GEMMA_TRY(op_check::im2col(x, desc, out));
+        ref::im2col(x, desc, out);
+        return Status::success();
+    }
+    Status chunk_attention(const Tensor & q, const Tensor & k, const Tensor & v, const Tensor & rel,
+                           const ChunkAttentionDesc & desc, const Tensor & out) override {
+        GEMMA_TRY(op_check::chunk_attention(q, k, v, rel, desc, out));
+        ref::chunk_attention(q, k, v, rel, desc, out);
+        return Status::success();
+    }
     Status copy(const Tensor & src, const Tensor & dst) override {
         GEMMA_TRY(op_check::copy(src, dst));
         ref::copy(src, dst);

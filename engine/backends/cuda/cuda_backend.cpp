@@ -408,6 +408,103 @@ public:
         return ctx_->queue().push<Transpose01Params, launch_transpose01>("transpose01", p);
     }
 
+    // ---- the audio conformer's ops (ops/audio_*.cu) ----
+    Status activation(const Tensor & x, Activation act, const Tensor & out) override {
+        GEMMA_TRY(op_check::activation(x, act, out));
+        GEMMA_TRY(devices(Op::activation, {&x, &out}));
+        ActivationParams p{};
+        p.x = f32p<const float>(x);
+        p.out = f32p<float>(out);
+        p.n = x.numel();
+        p.kind = act == Activation::silu ? ActKind::silu : ActKind::relu;
+        return ctx_->queue().push<ActivationParams, launch_activation>("activation", p);
+    }
+
+    Status glu(const Tensor & x, const Tensor & out) override {
+        GEMMA_TRY(op_check::glu(x, out));
+        GEMMA_TRY(devices(Op::glu, {&x, &out}));
+        ActivationParams p{};
+        p.x = f32p<const float>(x);
+        p.out = f32p<float>(out);
+        p.n = out.numel();
+        p.d = out.dim(1);
+        return ctx_->queue().push<ActivationParams, launch_glu>("glu", p);
+    }
+
+    Status conv1d_dw(const Tensor & x, const Tensor & w, const Tensor & out) override {
+        GEMMA_TRY(op_check::conv1d_dw(x, w, out));
+        GEMMA_TRY(devices(Op::conv1d_dw, {&x, &w, &out}));
+        Conv1dDwParams p{};
+        p.x = f32p<const float>(x);
+        p.w = w.data;
+        p.out = f32p<float>(out);
+        p.n = x.dim(0);
+        p.c = x.dim(1);
+        p.k = w.dim(1);
+        p.wtype = elem_type(w.dtype);
+        return ctx_->queue().push<Conv1dDwParams, launch_conv1d_dw>("conv1d_dw", p);
+    }
+
+    Status layer_norm(const Tensor & x, const Tensor & w, float eps, const Tensor & out) override {
+        GEMMA_TRY(op_check::layer_norm(x, w, out));
+        GEMMA_TRY(devices(Op::layer_norm, {&x, &w, &out}));
+        LayerNormParams p{};
+        p.x = f32p<const float>(x);
+        p.w = w.data;
+        p.out = f32p<float>(out);
+        p.rows = x.dim(0);
+        p.d = x.dim(1);
+        p.type = w.empty() ? ElemType::none : elem_type(w.dtype);
+        p.eps = eps;
+        return ctx_->queue().push<LayerNormParams, launch_layer_norm>("layer_norm", p);
+    }
+
+    Status im2col(const Tensor & x, const Im2colDesc & d, const Tensor & out) override {
+        GEMMA_TRY(op_check::im2col(x, d, out));
+        GEMMA_TRY(devices(Op::im2col, {&x, &out}));
+        Im2colParams p{};
+        p.x = f32p<const float>(x);
+        p.out = f32p<float>(out);
+        p.h = x.dim(0);
+        p.w = x.dim(1);
+        p.c = x.dim(2);
+        p.ho = (p.h + 2 * d.pad - d.kh) / d.stride + 1;
+        p.wo = (p.w + 2 * d.pad - d.kw) / d.stride + 1;
+        p.kh = d.kh;
+        p.kw = d.kw;
+        p.stride = d.stride;
+        p.pad = d.pad;
+        return ctx_->queue().push<Im2colParams, launch_im2col>("im2col", p);
+    }
+
+    Status chunk_attention(const Tensor & q, const Tensor & k, const Tensor & v, const Tensor & rel,
+                           const ChunkAttentionDesc & d, const Tensor & out) override {
+        GEMMA_TRY(op_check::chunk_attention(q, k, v, rel, d, out));
+        GEMMA_TRY(devices(Op::chunk_attention, {&q, &k, &v, &rel, &out}));
+        const int64_t slots = int64_t(d.chunk) + d.past;
+        if (slots > 1024)  // ops/audio_chunk_attention.cu keeps a warp's logits in shared memory
+            return make_error(ErrorCode::unsupported,
+                              format("cuda: chunk_attention: chunk + past = %lld slots; at most "
+                                     "1024 are supported",
+                                     (long long)slots));
+        ChunkAttentionParams p{};
+        p.q = f32p<const float>(q);
+        p.k = f32p<const float>(k);
+        p.v = f32p<const float>(v);
+        p.rel = f32p<const float>(rel);
+        p.out = f32p<float>(out);
+        p.n = q.dim(0);
+        p.h = q.dim(1);
+        p.d = q.dim(2);
+        p.chunk = d.chunk;
+        p.past = d.past;
+        p.cap = d.cap;
+        p.invalid = d.invalid;
+        p.complement = d.mask == ChunkMask::complement ? 1 : 0;
+        return ctx_->queue().push<ChunkAttentionParams, launch_chunk_attention>("chunk_attention",
+                                                                                p);
+    }
+
 private:
     bool fuse() const { return ctx_->options().fuse; }
 

@@ -71,21 +71,6 @@ Result<std::vector<float>> load_vec(const mm::WeightReader & r, const std::strin
     return r.f32(name, shape);
 }
 
-// Number of valid frames, requiring them to be a prefix (the extractor pads only at the end).
-Result<int> valid_prefix(const media::AudioFeatures & f) {
-    int t = 0;
-    while (t < f.n_frames && f.mask[size_t(t)]) ++t;
-    for (int i = t; i < f.n_frames; ++i) {
-        if (f.mask[size_t(i)]) {
-            return make_error(ErrorCode::invalid_argument,
-                              format("audio feature mask has a hole at frame %d (valid frame %d "
-                                     "follows); batch-padded features must be padded at the end",
-                                     t, i));
-        }
-    }
-    return t;
-}
-
 }  // namespace
 
 Result<AudioEncoder> AudioEncoder::load(const Config & config, const io::TensorSource & weights,
@@ -159,24 +144,38 @@ std::vector<float> AudioEncoder::subsample(const std::vector<float> & feats, int
     return input_proj_(flat);
 }
 
-Result<Tensor> AudioEncoder::encode_hidden(const media::AudioFeatures & features) const {
-    if (features.n_mel != cfg_.n_mel ||
+Result<int> audio_valid_frames(const AudioConfig & cfg, const media::AudioFeatures & features) {
+    if (features.n_mel != cfg.n_mel ||
         features.values.size() != size_t(features.n_frames) * size_t(features.n_mel) ||
         features.mask.size() != size_t(features.n_frames)) {
         return make_error(ErrorCode::invalid_argument,
                           format("audio features are %d frames x %d mels (%zu values, %zu mask "
                                  "entries); the audio tower expects %d mel bins",
                                  features.n_frames, features.n_mel, features.values.size(),
-                                 features.mask.size(), cfg_.n_mel));
+                                 features.mask.size(), cfg.n_mel));
     }
-    auto t = valid_prefix(features);
-    if (!t) return t.error();
-    if (*t > 3000) {
+    int t = 0;
+    while (t < features.n_frames && features.mask[size_t(t)]) ++t;
+    for (int i = t; i < features.n_frames; ++i) {
+        if (features.mask[size_t(i)]) {
+            return make_error(ErrorCode::invalid_argument,
+                              format("audio feature mask has a hole at frame %d (valid frame %d "
+                                     "follows); batch-padded features must be padded at the end",
+                                     t, i));
+        }
+    }
+    if (t > 3000) {
         return make_error(ErrorCode::invalid_argument,
                           format("audio clip has %d valid frames (over 30 s); split it with "
                                  "media::audio_split first",
-                                 *t));
+                                 t));
     }
+    return t;
+}
+
+Result<Tensor> AudioEncoder::encode_hidden(const media::AudioFeatures & features) const {
+    auto t = audio_valid_frames(cfg_, features);
+    if (!t) return t.error();
     if (*t == 0) return mm::to_tensor({}, {0, cfg_.output_proj_dims});
     std::vector<float> feats(features.values.begin(),
                              features.values.begin() + int64_t(*t) * cfg_.n_mel);
@@ -201,6 +200,12 @@ Result<Tensor> AudioEncoder::encode(const media::AudioFeatures & features) const
 
 Result<std::vector<Tensor>> encode_audio_clips(const AudioEncoder & encoder,
                                                const media::Audio & audio) {
+    return encode_audio_clips([&](const media::AudioFeatures & f) { return encoder.encode(f); },
+                              audio);
+}
+
+Result<std::vector<Tensor>> encode_audio_clips(const AudioFeatureEncoder & encode,
+                                               const media::Audio & audio) {
     if (audio.sample_rate != media::kAudioSampleRate) {
         return make_error(ErrorCode::invalid_argument,
                           format("audio is %d Hz; resample to 16 kHz first (media::audio_resample)",
@@ -211,7 +216,7 @@ Result<std::vector<Tensor>> encode_audio_clips(const AudioEncoder & encoder,
         std::span<const float> clip(audio.samples.data() + c.begin, size_t(c.end - c.begin));
         auto feats = media::audio_log_mel(clip);
         if (!feats) return feats.error();
-        auto soft = encoder.encode(*feats);
+        auto soft = encode(*feats);
         if (!soft) return soft.error();
         out.push_back(std::move(*soft));
     }

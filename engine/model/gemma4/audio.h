@@ -5,6 +5,7 @@
 // Thread-safe after load (forward passes only read the weights).
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "core/tensor.h"
@@ -96,5 +97,18 @@ Result<AudioLayer> load_audio_layer(const mm::WeightReader & r, const AudioConfi
 // each [N_aud, text_hidden] for its own BOA … EOA span. Errors as encode().
 Result<std::vector<Tensor>> encode_audio_clips(const AudioEncoder & encoder,
                                                const media::Audio & audio16k);
+// The same with any encoder of log-mel features (e.g. AudioBackendEncoder::encode).
+using AudioFeatureEncoder = std::function<Result<Tensor>(const media::AudioFeatures &)>;
+Result<std::vector<Tensor>> encode_audio_clips(const AudioFeatureEncoder & encode,
+                                               const media::Audio & audio16k);
+
+// The checks every audio tower path makes on its input: the number of valid frames T (a prefix:
+// the feature extractor pads only at the end). Errors: invalid_argument naming a wrong feature
+// width, a hole in the mask, or more than 30 s (3000 frames).
+Result<int> audio_valid_frames(const AudioConfig & config, const media::AudioFeatures & features);
+
+// The attention's sinusoidal relative position table PE[p] = [sin(p·τ_i), cos(p·τ_i)], τ_i =
+// exp(−i·ln(1e4)/(A/2 − 1)) (fp32 timescales as HF), rows p = 0 .. n − 1 (distance), width a.
+std::vector<float> audio_relative_pe(int n, int a);
 
 }  // namespace gemma::gemma4

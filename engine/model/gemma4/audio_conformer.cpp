@@ -19,9 +19,17 @@ void add_scaled(std::vector<float> & x, const std::vector<float> & y, float w) {
     for (size_t i = 0; i < x.size(); ++i) x[i] += w * y[i];
 }
 
-// Sinusoidal relative position embedding PE[p] = [sin(p·τ_i), cos(p·τ_i)], τ_i =
-// exp(−i·ln(1e4)/(A/2 − 1)), sin half first; rows p = 0 .. n − 1 (distance), width A.
-std::vector<float> relative_pe(int n, int a) {
+// Whether query t keeps key s (s may lie outside [0, n): the zero padding of the block context).
+bool key_kept(AudioMaskMode mode, int t, int s, int n, int window) {
+    const bool in_range = s >= 0 && s < n;
+    const bool sliding = in_range && t - s >= 0 && t - s < window;
+    return mode == AudioMaskMode::sliding ? sliding : in_range && !sliding;
+}
+
+}  // namespace
+
+// Sinusoidal relative position embedding (audio.h): sin half first, rows p = distance.
+std::vector<float> audio_relative_pe(int n, int a) {
     const int half = a / 2;
     const double inc = std::log(1.0e4) / double(std::max(half - 1, 1));
     std::vector<float> pe(size_t(n) * size_t(a));
@@ -35,15 +43,6 @@ std::vector<float> relative_pe(int n, int a) {
     }
     return pe;
 }
-
-// Whether query t keeps key s (s may lie outside [0, n): the zero padding of the block context).
-bool key_kept(AudioMaskMode mode, int t, int s, int n, int window) {
-    const bool in_range = s >= 0 && s < n;
-    const bool sliding = in_range && t - s >= 0 && t - s < window;
-    return mode == AudioMaskMode::sliding ? sliding : in_range && !sliding;
-}
-
-}  // namespace
 
 Result<AudioLayer> load_audio_layer(const mm::WeightReader & r, const AudioConfig & c, int i) {
     const std::string p = format("model.audio_tower.layers.%d.", i);
@@ -133,7 +132,8 @@ std::vector<float> AudioEncoder::attention(const AudioLayer & l,
         q[i] *= q_scale[i % size_t(hd)];
         k[i] *= k_scale;
     }
-    const std::vector<float> rel = l.relative_k(relative_pe(past + 1, a));  // [past + 1, heads·hd]
+    const std::vector<float> rel =
+        l.relative_k(audio_relative_pe(past + 1, a));  // [past + 1, heads·hd]
     const float cap = cfg_.attention_logit_cap;
     const int slots = chunk + past;
     std::vector<float> o(q.size(), 0.0f);

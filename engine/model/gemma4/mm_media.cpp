@@ -53,15 +53,19 @@ Result<MediaEmbeds> encode_image(const MmEncoders & enc, std::span<const uint8_t
 }
 
 Result<MediaEmbeds> encode_audio(const MmEncoders & enc, std::span<const uint8_t> bytes) {
-    GEMMA_TRY(need(enc.audio, "audio"));
+    const AudioBackendEncoder * on_backend = enc.audio_backend;
+    GEMMA_TRY(need(on_backend ? static_cast<const void *>(on_backend) : enc.audio, "audio"));
     auto fn = [&]() -> Result<media::CachedMedia> {
         auto audio = media::audio_decode_16k(bytes);
         if (!audio) return audio.error();
-        auto clips = encode_audio_clips(*enc.audio, *audio);
+        auto clips = on_backend ? encode_audio_clips(*on_backend, *audio)
+                                : encode_audio_clips(*enc.audio, *audio);
         if (!clips) return clips.error();
         return media::CachedMedia{std::move(*clips), {}};
     };
-    const bool eager = enc.audio->options().mask_mode == AudioMaskMode::hf_eager;
+    const AudioMaskMode mask =
+        on_backend ? on_backend->options().mask_mode : enc.audio->options().mask_mode;
+    const bool eager = mask == AudioMaskMode::hf_eager;
     return cached(enc, MediaKind::audio, bytes,
                   format("audio mask=%s", eager ? "hf_eager" : "sliding"), fn);
 }

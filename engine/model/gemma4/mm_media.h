@@ -10,6 +10,7 @@
 #include "media/media_cache.h"
 #include "media/video.h"
 #include "model/gemma4/audio.h"
+#include "model/gemma4/audio_backend.h"
 #include "model/gemma4/mm_prompt.h"
 #include "model/gemma4/vision.h"
 
@@ -17,9 +18,11 @@ namespace gemma::gemma4 {
 
 struct MmEncoders {
     const VisionEncoder * vision = nullptr;  // needed for images and video
-    const AudioEncoder * audio = nullptr;    // needed for audio
+    const AudioEncoder * audio = nullptr;    // needed for audio (or audio_backend)
     media::MediaCache * cache = nullptr;     // optional; shared across requests
     std::string model_id;  // tells models sharing one cache apart (e.g. the model directory)
+    // The audio tower on a backend (e.g. CUDA); used instead of `audio` when set.
+    const AudioBackendEncoder * audio_backend = nullptr;
 };
 
 // An encoded image (PNG/JPEG/WebP/BMP bytes) at `max_soft_tokens` (70/140/280/560/1120; the

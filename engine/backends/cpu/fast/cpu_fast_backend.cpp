@@ -90,6 +90,37 @@ public:
         fast::clamp(pool_, x, lo, hi, out);
         return Status::success();
     }
+    Status activation(const Tensor & x, Activation act, const Tensor & out) override {
+        GEMMA_TRY(op_check::activation(x, act, out));
+        fast::activation(pool_, x, act, out);
+        return Status::success();
+    }
+    Status glu(const Tensor & x, const Tensor & out) override {
+        GEMMA_TRY(op_check::glu(x, out));
+        fast::glu(pool_, x, out);
+        return Status::success();
+    }
+    Status conv1d_dw(const Tensor & x, const Tensor & w, const Tensor & out) override {
+        GEMMA_TRY(op_check::conv1d_dw(x, w, out));
+        fast::conv1d_dw(pool_, x, w, out);
+        return Status::success();
+    }
+    Status layer_norm(const Tensor & x, const Tensor & w, float eps, const Tensor & out) override {
+        GEMMA_TRY(op_check::layer_norm(x, w, out));
+        fast::layer_norm(pool_, x, w, eps, out);
+        return Status::success();
+    }
+    Status im2col(const Tensor & x, const Im2colDesc & desc, const Tensor & out) override {
+        GEMMA_TRY(op_check::im2col(x, desc, out));
+        fast::im2col(pool_, x, desc, out);
+        return Status::success();
+    }
+    Status chunk_attention(const Tensor & q, const Tensor & k, const Tensor & v, const Tensor & rel,
+                           const ChunkAttentionDesc & desc, const Tensor & out) override {
+        GEMMA_TRY(op_check::chunk_attention(q, k, v, rel, desc, out));
+        fast::chunk_attention(pool_, q, k, v, rel, desc, out);
+        return Status::success();
+    }
     Status copy(const Tensor & src, const Tensor & dst) override {
         GEMMA_TRY(op_check::copy(src, dst));
         fast::copy(pool_, src, dst);

@@ -35,6 +35,15 @@ void mul(ThreadPool & pool, const Tensor & a, const Tensor & b, const Tensor & o
 void scale(ThreadPool & pool, const Tensor & x, float s, const Tensor & out);
 void softcap(ThreadPool & pool, const Tensor & x, float cap, const Tensor & out);
 void clamp(ThreadPool & pool, const Tensor & x, float lo, float hi, const Tensor & out);
+// The audio conformer's ops (audio_ops.cpp): the ref/ loops over row ranges on the pool.
+void activation(ThreadPool & pool, const Tensor & x, Activation act, const Tensor & out);
+void glu(ThreadPool & pool, const Tensor & x, const Tensor & out);
+void conv1d_dw(ThreadPool & pool, const Tensor & x, const Tensor & w, const Tensor & out);
+void layer_norm(ThreadPool & pool, const Tensor & x, const Tensor & w, float eps,
+                const Tensor & out);
+void im2col(ThreadPool & pool, const Tensor & x, const Im2colDesc & desc, const Tensor & out);
+void chunk_attention(ThreadPool & pool, const Tensor & q, const Tensor & k, const Tensor & v,
+                     const Tensor & rel, const ChunkAttentionDesc & desc, const Tensor & out);
 void copy(ThreadPool & pool, const Tensor & src, const Tensor & dst);
 void transpose01(const Tensor & x, const Tensor & out);
 

@@ -35,6 +35,22 @@ void mul(const Tensor & a, const Tensor & b, const Tensor & out);
 void scale(const Tensor & x, float s, const Tensor & out);
 void softcap(const Tensor & x, float cap, const Tensor & out);
 void clamp(const Tensor & x, float lo, float hi, const Tensor & out);
+void activation(const Tensor & x, Activation act, const Tensor & out);
+void glu(const Tensor & x, const Tensor & out);
+void conv1d_dw(const Tensor & x, const Tensor & w, const Tensor & out);
+void layer_norm(const Tensor & x, const Tensor & w, float eps, const Tensor & out);
+void im2col(const Tensor & x, const Im2colDesc & desc, const Tensor & out);
+void chunk_attention(const Tensor & q, const Tensor & k, const Tensor & v, const Tensor & rel,
+                     const ChunkAttentionDesc & desc, const Tensor & out);
+// Whether chunk_attention's query t keeps key position s (s may lie outside [0, n)).
+bool chunk_slot_kept(ChunkMask mask, int64_t t, int64_t s, int64_t n, int past);
+// Row ranges of the audio ops with dependencies between rows (the fast backend splits them
+// across threads): output rows [r0, r1) of conv1d_dw (time steps), im2col (output image rows y)
+// and chunk_attention (queries), computed exactly as the whole-tensor calls do.
+void conv1d_dw(const Tensor & x, const Tensor & w, const Tensor & out, int64_t t0, int64_t t1);
+void im2col(const Tensor & x, const Im2colDesc & desc, const Tensor & out, int64_t y0, int64_t y1);
+void chunk_attention(const Tensor & q, const Tensor & k, const Tensor & v, const Tensor & rel,
+                     const ChunkAttentionDesc & desc, const Tensor & out, int64_t t0, int64_t t1);
 void copy(const Tensor & src, const Tensor & dst);
 void transpose01(const Tensor & x, const Tensor & out);
 

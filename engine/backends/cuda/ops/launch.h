@@ -274,4 +274,66 @@ struct Transpose01Params {
 };
 LaunchResult launch_transpose01(const Transpose01Params & p, gpuStream_t s, const LaunchEnv & env);
 
+// ---- the audio conformer's ops (ops/audio_*.cu; core/ops.h for the math) ----
+
+// activation: x [n] -> out = silu(x) or relu(x). glu: x [n / d, 2d] -> out [n / d, d] =
+// x[:, :d] ⊙ σ(x[:, d:]) (the same params; d unused by activation).
+enum class ActKind : int32_t { silu = 0, relu = 1 };
+struct ActivationParams {
+    const float * x;
+    float * out;
+    int64_t n, d;  // n output elements; glu: d = the output row width
+    ActKind kind;
+    int32_t pad;  // zero: records are compared byte for byte (graph replay)
+};
+LaunchResult launch_activation(const ActivationParams & p, gpuStream_t s, const LaunchEnv & env);
+LaunchResult launch_glu(const ActivationParams & p, gpuStream_t s, const LaunchEnv & env);
+
+// x [n, c] f32, w [c, k] (f32/f16/bf16) -> out [n, c]: causal depthwise conv over time.
+struct Conv1dDwParams {
+    const float * x;
+    const void * w;
+    float * out;
+    int64_t n, c, k;
+    ElemType wtype;
+    int32_t pad;  // zero: records are compared byte for byte (graph replay)
+};
+LaunchResult launch_conv1d_dw(const Conv1dDwParams & p, gpuStream_t s, const LaunchEnv & env);
+
+// x [h, w, c] f32 -> out [ho·wo, c·kh·kw]: patches of a kh×kw kernel, stride, zero padding.
+struct Im2colParams {
+    const float * x;
+    float * out;
+    int64_t h, w, c, ho, wo;
+    int32_t kh, kw, stride, pad;
+};
+LaunchResult launch_im2col(const Im2colParams & p, gpuStream_t s, const LaunchEnv & env);
+
+// x [rows, d] -> out = (x − mean) / sqrt(var + eps) ⊙ w (type none: no w).
+struct LayerNormParams {
+    const float * x;
+    const void * w;
+    float * out;
+    int64_t rows, d;
+    ElemType type;
+    float eps;
+};
+LaunchResult launch_layer_norm(const LayerNormParams & p, gpuStream_t s, const LaunchEnv & env);
+
+// q, k, v [n, h, d], rel [past + 1, h, d] -> out [n, h, d]: Op::chunk_attention.
+struct ChunkAttentionParams {
+    const float * q;
+    const float * k;
+    const float * v;
+    const float * rel;
+    float * out;
+    int64_t n, h, d;
+    int32_t chunk, past;
+    float cap, invalid;
+    int32_t complement;  // 1: ChunkMask::complement, 0: sliding
+    int32_t pad;         // zero: records are compared byte for byte (graph replay)
+};
+LaunchResult launch_chunk_attention(const ChunkAttentionParams & p, gpuStream_t s,
+                                    const LaunchEnv & env);
+
 }  // namespace gemma::cuda
