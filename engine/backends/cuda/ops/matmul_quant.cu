@@ -68,35 +68,47 @@ __global__ void get_rows_quant_kernel(GetRowsParams p) {
 
 // ---- decode GEMV ----
 
-// 16 quants (q8_0) of one uint4, times 16 consecutive x values.
-__device__ __forceinline__ float dot16_q8(const uint4 & v, const float * x) {
-    const uint32_t u[4] = {v.x, v.y, v.z, v.w};
+// N consecutive x values into registers (16-byte loads; x rows are 16-byte aligned here).
+template <int N>
+__device__ __forceinline__ void load_x(const float * x, float (&xs)[N]) {
     const float4 * x4 = reinterpret_cast<const float4 *>(x);
+#pragma unroll
+    for (int q = 0; q < N / 4; ++q) {
+        const float4 v = x4[q];
+        xs[4 * q] = v.x;
+        xs[4 * q + 1] = v.y;
+        xs[4 * q + 2] = v.z;
+        xs[4 * q + 3] = v.w;
+    }
+}
+
+// 16 quants (q8_0) of one uint4, times 16 consecutive x values.
+__device__ __forceinline__ float dot16_q8(const uint4 & v, const float (&x)[16]) {
+    const uint32_t u[4] = {v.x, v.y, v.z, v.w};
     float s = 0.0f;
 #pragma unroll
     for (int e = 0; e < 4; ++e) {
-        const float4 xv = x4[e];
-        s += float(int8_t(u[e] & 0xffu)) * xv.x + float(int8_t((u[e] >> 8) & 0xffu)) * xv.y +
-             float(int8_t((u[e] >> 16) & 0xffu)) * xv.z + float(int8_t(u[e] >> 24)) * xv.w;
+        const float * xv = x + 4 * e;
+        s += float(int8_t(u[e] & 0xffu)) * xv[0] + float(int8_t((u[e] >> 8) & 0xffu)) * xv[1] +
+             float(int8_t((u[e] >> 16) & 0xffu)) * xv[2] + float(int8_t(u[e] >> 24)) * xv[3];
     }
     return s;
 }
 
 // One q4_0 block (16 nibble bytes in a uint4) times its 32 x values: byte j holds values j
 // (low nibble) and j + 16 (high nibble).
-__device__ __forceinline__ float dot32_q4(const uint4 & v, const float * x) {
+__device__ __forceinline__ float dot32_q4(const uint4 & v, const float (&x)[32]) {
     const uint32_t u[4] = {v.x, v.y, v.z, v.w};
-    const float4 * lo4 = reinterpret_cast<const float4 *>(x);
-    const float4 * hi4 = reinterpret_cast<const float4 *>(x + 16);
     float s = 0.0f;
 #pragma unroll
     for (int e = 0; e < 4; ++e) {
-        const float4 a = lo4[e], b = hi4[e];
+        const float * a = x + 4 * e;
+        const float * b = x + 16 + 4 * e;
         const uint32_t w = u[e];
-        s += float(int(w & 0xfu) - 8) * a.x + float(int((w >> 8) & 0xfu) - 8) * a.y +
-             float(int((w >> 16) & 0xfu) - 8) * a.z + float(int((w >> 24) & 0xfu) - 8) * a.w;
-        s += float(int((w >> 4) & 0xfu) - 8) * b.x + float(int((w >> 12) & 0xfu) - 8) * b.y +
-             float(int((w >> 20) & 0xfu) - 8) * b.z + float(int((w >> 28) & 0xfu) - 8) * b.w;
+        s += float(int(w & 0xfu) - 8) * a[0] + float(int((w >> 8) & 0xfu) - 8) * a[1] +
+             float(int((w >> 16) & 0xfu) - 8) * a[2] + float(int((w >> 24) & 0xfu) - 8) * a[3];
+        s += float(int((w >> 4) & 0xfu) - 8) * b[0] + float(int((w >> 12) & 0xfu) - 8) * b[1] +
+             float(int((w >> 20) & 0xfu) - 8) * b[2] + float(int((w >> 28) & 0xfu) - 8) * b[3];
     }
     return s;
 }
@@ -145,10 +157,15 @@ __device__ __forceinline__ void gemv_quant_rows(const QuantMatmulParams & p, int
 #pragma unroll
             for (int r = 0; r < NR; ++r) {
                 if (r >= p.n) break;
-                const float * xr = p.x + r * p.k + c * kVals;
+                float xs[kVals];  // read once, used for all R rows
+                load_x(p.x + r * p.k + c * kVals, xs);
 #pragma unroll
                 for (int s = 0; s < R; ++s) {
-                    float d = T == ElemType::q8_0 ? dot16_q8(wv[u][s], xr) : dot32_q4(wv[u][s], xr);
+                    float d;
+                    if constexpr (T == ElemType::q8_0)
+                        d = dot16_q8(wv[u][s], xs);
+                    else
+                        d = dot32_q4(wv[u][s], xs);
                     acc[r][s] += dv[u][s] * d;
                 }
             }
