@@ -3,6 +3,7 @@
 #include "runtime/engine.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 
 #include "core/log.h"
@@ -137,6 +138,10 @@ void Engine::load_media(const std::string & dir, const gemma4::Config & cfg,
     mo.audio_mask = opts.audio_mask;
     mo.cache_bytes = opts.media_cache_bytes;
     mo.model_id = model_id;
+    std::string vision = opts.vision_backend;
+    const char * env = std::getenv("GEMMA_VISION_BACKEND");
+    if ((vision.empty() || vision == "auto") && env && *env) vision = env;
+    mo.vision_backend = gemma4::vision_path_resolve(vision, backend_->info());
     auto m = MediaWorker::load(dir, cfg, weights, mo);
     if (m.ok()) {
         media_ = std::move(*m);

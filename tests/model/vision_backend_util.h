@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "core/registry.h"
 #include "../common/golden.h"
+#include "core/registry.h"
 #include "model/gemma4/mm_synthetic.h"
 #include "model/gemma4/vision.h"
 #include "model/gemma4/vision_backend.h"
