@@ -4,6 +4,10 @@
 // a GPU.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <thread>
+
+#include "model/gemma4/text.h"
 #include "vision_backend_util.h"
 
 using namespace vision_test;
@@ -50,4 +54,56 @@ TEST(VisionBackendGpu, ClippedSyntheticTowersMatchCpuPath) {
         EXPECT_LT(*small, c.synthetic_tol) << c.name << " small";
         EXPECT_LT(*e4b, c.synthetic_tol) << c.name << " e4b";
     }
+}
+
+// The engine's arrangement: the text model on one CUDA backend (scheduler thread), images on a
+// second instance driven by another thread at the same time (media worker). Both must still give
+// the reference results (a backend shared across threads would not: its op queue is per stream).
+TEST(VisionBackendGpu, TwoInstancesOnTwoThreads) {
+    auto text_backend = backend_create("cuda-f32");
+    if (!text_backend.ok()) GTEST_SKIP() << "cuda unavailable: " << text_backend.error().message;
+    auto vision_backend = backend_create("cuda-f32");
+    ASSERT_TRUE(vision_backend.ok()) << vision_backend.error().message;
+    golden_test::Golden g = golden_test::open_golden(golden_test::kTiny);
+    ASSERT_TRUE(g.src);
+    TextModelOptions mo;
+    mo.max_batch = 64;
+    mo.max_logit_rows = 64;
+    auto model = load_text_model(golden_test::kTiny, **text_backend, mo);
+    ASSERT_TRUE(model.ok()) << model.error().message;
+    const std::vector<int32_t> ids = g.ids("text.input_ids");
+    const Tensor ref_logits = g.get("text.logits");
+    constexpr int kRounds = 20;
+    double text_err = 0, vision_err = 0;
+    std::string text_fail, vision_fail;
+    std::thread vision([&] {
+        auto e = golden_errors(**vision_backend);  // each round: upload the tower, encode
+        for (int r = 0; r < kRounds && e.ok(); ++r) {
+            vision_err = std::max({vision_err, e->hidden, e->soft});
+            if (r + 1 < kRounds) e = golden_errors(**vision_backend);
+        }
+        if (!e.ok()) vision_fail = e.error().message;
+    });
+    for (int r = 0; r < kRounds; ++r) {
+        auto kv = (*model)->make_kv_cache(int(ids.size()));
+        if (!kv.ok()) {
+            text_fail = kv.error().message;
+            break;
+        }
+        auto l = (*model)->forward({ids, {}, true}, *kv);
+        auto v = l.ok() ? read_f32(**text_backend, *l) : Result<std::vector<float>>(l.error());
+        if (!v.ok()) {
+            text_fail = v.error().message;
+            break;
+        }
+        text_err = std::max(text_err, golden_test::rel_error(v->data(), ref_logits.ptr<float>(),
+                                                             size_t(ref_logits.numel())));
+    }
+    vision.join();
+    ASSERT_TRUE(text_fail.empty()) << text_fail;
+    ASSERT_TRUE(vision_fail.empty()) << vision_fail;
+    std::printf("concurrent: text logits max rel err %.3g, vision max rel err %.3g\n", text_err,
+                vision_err);
+    EXPECT_LT(text_err, golden_test::kTol);  // cuda-f32: f32 products, the fp32 bound
+    EXPECT_LT(vision_err, golden_test::kTol);
 }

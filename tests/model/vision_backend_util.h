@@ -20,13 +20,20 @@ struct GoldenErrors {
     double hidden = 1, soft = 1;  // ‖out − ref‖ / ‖ref‖
 };
 
-// The fixture image at golden.json's image.max_soft_tokens (70).
+// The processor output for the fixture image, as the reference made it (image.pixel_values and
+// image.position_ids; the CPU tests check our processor against them): no image decoding needed,
+// so the GPU tests run where the OpenCV codec module is absent.
 inline Result<media::ImagePatches> tiny_patches() {
-    auto img = media::image_load(golden_test::kTiny + "/image.png");
-    if (!img) return img.error();
-    media::ImageOptions opt;
-    opt.max_soft_tokens = 70;
-    return media::image_preprocess(*img, opt);
+    golden_test::Golden g = golden_test::open_golden(golden_test::kTiny);
+    if (!g.src) return make_error(ErrorCode::not_found, "tiny golden file missing");
+    const Tensor px = g.get("image.pixel_values"), pos = g.get("image.position_ids");
+    if (px.ndim() != 2 || pos.ndim() != 2 || px.dim(0) != pos.dim(0))
+        return make_error(ErrorCode::corrupt_file, "image.pixel_values / position_ids mismatch");
+    media::ImagePatches p;
+    p.n_rows = int(px.dim(0));
+    p.pixel_values.assign(px.ptr<float>(), px.ptr<float>() + px.numel());
+    p.position_ids.assign(pos.ptr<int32_t>(), pos.ptr<int32_t>() + pos.numel());
+    return p;
 }
 
 inline double rel(const Tensor & out, const Tensor & ref) {

@@ -4,11 +4,14 @@
 #include <gtest/gtest.h>
 
 #include "core/registry.h"
+#include "media/codecs.h"
 #include "media_vision_path_util.h"
 
 using namespace rt_test;
 
 TEST(MediaVisionPathGpu, AutoEncodesImagesOnTheGpu) {
+    auto codec = gemma::media::image_codec_api();  // the worker decodes image.png
+    if (!codec.ok()) GTEST_SKIP() << "image decoding unavailable: " << codec.error().message;
     for (const char * name : {"cuda-f32", "cuda"}) {
         auto probe = gemma::backend_create(name);
         if (!probe.ok()) GTEST_SKIP() << name << " unavailable: " << probe.error().message;
