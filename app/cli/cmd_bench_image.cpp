@@ -2,9 +2,10 @@
 // preset's real shapes with random weights (--synthetic e4b: the E4B text decoder and vision
 // tower) or a checkpoint (--model DIR). Each run preprocesses a synthetic WxH image (default
 // 1920x1080) at the budget, encodes it (vision backend path on the text backend itself, unless
-// --vision-backend says otherwise), prefills a chat turn of its soft tokens plus a short text
-// prompt and takes the greedy first token. Untimed warm-up runs first; then best and median of
-// --reps runs, per part and in total. Exit 0, 1 failure, 2 bad usage.
+// --vision-backend host|B: the CPU path, or a separate instance of backend B), prefills a chat turn
+// of its soft tokens plus a short text prompt and takes the greedy first token. Untimed warm-up
+// runs first; then best and median of --reps runs, per part and in total. Exit 0, 1 failure, 2
+// bad usage.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -149,7 +150,7 @@ gemma::Result<Vision> make_vision(const ImageTurnOptions & o, const Models & m,
                                   gemma::Backend & text_backend) {
     Vision v;
     const std::string & name = o.vision_backend;
-    if (name.empty() || name == text_backend.info().name) {  // same backend: stays on the device
+    if (name.empty()) {  // the text backend itself: the soft tokens stay on the device
         auto e = g4::VisionBackendEncoder::load(m.vision_config, *m.vision_weights, text_backend);
         if (!e.ok()) return e.error();
         std::shared_ptr<const g4::VisionBackendEncoder> p = std::move(*e);

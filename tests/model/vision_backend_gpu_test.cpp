@@ -1,7 +1,7 @@
 // The vision tower's backend path on "cuda" and "cuda-f32": the tiny fixture against the reference
-// goldens, and synthetic clipped towers (small, and E4B shapes at budget 280, where "cuda" runs
-// the tensor-core attention and split-bf16 GEMMs) against vision.cpp's CPU path. Skipped without
-// a GPU.
+// goldens, and synthetic clipped towers (small, and E4B widths with 2 layers at budget 280: 2,376
+// patches, where "cuda" runs the tensor-core attention and split-bf16 GEMMs) against vision.cpp's
+// CPU path. Skipped without a GPU.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -45,11 +45,11 @@ TEST(VisionBackendGpu, ClippedSyntheticTowersMatchCpuPath) {
     for (const GpuCase & c : kCases) {
         auto b = backend_create(c.name);
         if (!b.ok()) GTEST_SKIP() << c.name << " unavailable: " << b.error().message;
-        auto small = synthetic_vs_cpu_path(**b, "small", 140, /*reference=*/true);
+        auto small = synthetic_vs_cpu_path(**b, mm_synthetic_config("small"), 140, true);
         ASSERT_TRUE(small.ok()) << c.name << ": " << small.error().message;
-        auto e4b = synthetic_vs_cpu_path(**b, "e4b", 280, /*reference=*/false);
+        auto e4b = synthetic_vs_cpu_path(**b, e4b_width_config(2), 280, /*reference=*/false);
         ASSERT_TRUE(e4b.ok()) << c.name << ": " << e4b.error().message;
-        std::printf("%-8s synthetic towers vs CPU path: small rel err %.3g, e4b rel err %.3g\n",
+        std::printf("%-8s synthetic towers vs CPU path: small rel err %.3g, e4b widths %.3g\n",
                     c.name, *small, *e4b);
         EXPECT_LT(*small, c.synthetic_tol) << c.name << " small";
         EXPECT_LT(*e4b, c.synthetic_tol) << c.name << " e4b";

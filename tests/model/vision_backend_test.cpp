@@ -38,7 +38,7 @@ TEST(VisionBackend, ClippedSyntheticTowerMatchesCpuReference) {
     for (const char * name : {"cpu-ref", "cpu"}) {
         auto b = make(name);
         ASSERT_TRUE(b);
-        auto e = synthetic_vs_cpu_path(*b, "small", 140, /*reference=*/true);
+        auto e = synthetic_vs_cpu_path(*b, mm_synthetic_config("small"), 140, /*reference=*/true);
         ASSERT_TRUE(e.ok()) << name << ": " << e.error().message;
         std::printf("%-8s synthetic clipped tower vs reference loops: rel err %.3g\n", name, *e);
         EXPECT_LT(*e, 1e-5) << name;
