@@ -3,7 +3,8 @@
 // built in memory, no file) or a checkpoint (--model DIR). Reports TTFT, prefill and decode tok/s
 // and peak RSS, per stream and aggregate, and the KV cache's memory (--kv-cache f32|bf16|q8_0);
 // --json prints one JSON object instead of text. --weights q8_0|q4_0 quantizes the matrices
-// (synthetic: generated straight into blocks).
+// (synthetic: generated straight into blocks). --image BUDGET times an image turn instead
+// (cmd_bench_image.cpp).
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -16,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/bench_image.h"
 #include "cli/commands.h"
 #include "common/args.h"
 #include "core/kv_quant.h"
@@ -316,7 +318,9 @@ int usage(const std::string & msg) {
                  "DIR) [--backend B] [--prompt P] [--gen G] [--concurrency C] [--batch N] "
                  "[--seed S] [--weights bf16|q8_0|q4_0] [--ple-host] "
                  "[--warmup W (untimed passes, default 1)] "
-                 "[--kv-cache f32|bf16|q8_0] [--json]\n",
+                 "[--kv-cache f32|bf16|q8_0] [--json]\n"
+                 "       gemdesk-cli bench --image BUDGET ... (image -> first token; see "
+                 "gemdesk-cli bench --image 0)\n",
                  msg.c_str());
     return 2;
 }
@@ -359,6 +363,9 @@ std::string parse_options(int argc, char ** argv, BenchOptions & o) {
 }  // namespace
 
 int cmd_bench(int argc, char ** argv) {
+    for (int i = 1; i < argc; ++i)  // an image turn is its own benchmark (cmd_bench_image.cpp)
+        if (std::string(argv[i]) == "--image" || std::string(argv[i]).rfind("--image=", 0) == 0)
+            return cmd_bench_image(argc, argv);
     BenchOptions o;
     std::string bad = parse_options(argc, argv, o);
     if (!bad.empty()) return usage(bad);

@@ -133,7 +133,8 @@ int cmd_chat(int argc, char ** argv) {
                      "%s\nusage: gemdesk-cli chat --model DIR [--system TEXT] [--think] "
                      "[--image F] [--audio F] [--video F] [--image-budget N] [--json] "
                      "[--max-tokens N] [--temperature T] [--seed S] [--backend B] [--ctx N]\n"
-                     "       [--weights bf16|q8_0|q4_0] [--kv-cache f32|bf16|q8_0] [--ple-host]\n",
+                     "       [--weights bf16|q8_0|q4_0] [--kv-cache f32|bf16|q8_0] [--ple-host]\n"
+                     "       [--vision-backend auto|host|B]\n",
                      bad.empty() ? "chat: --model is required" : bad.c_str());
         return 2;
     }

@@ -23,7 +23,7 @@ int cmd_run(int argc, char ** argv) {
                      "[--image F] [--audio F] [--video F] [--image-budget N] [--max-tokens N] "
                      "[--temperature T] [--top-p P] [--top-k K] [--seed S] [--think] "
                      "[--backend B] [--ctx N] [--weights bf16|q8_0|q4_0] [--kv-cache "
-                     "f32|bf16|q8_0] [--ple-host]\n",
+                     "f32|bf16|q8_0] [--ple-host] [--vision-backend auto|host|B]\n",
                      bad.empty() ? "run: --model and --prompt are required" : bad.c_str());
         return 2;
     }

@@ -10,9 +10,9 @@
 namespace gemdesk::cli {
 
 std::vector<std::string> generate_option_names() {
-    return {"model", "backend",      "ctx",     "max-tokens", "temperature",
-            "top-p", "top-k",        "seed",    "image",      "audio",
-            "video", "image-budget", "weights", "kv-cache",   "ple-host"};
+    return {"model",   "backend",  "ctx",      "max-tokens",    "temperature", "top-p",
+            "top-k",   "seed",     "image",    "audio",         "video",       "image-budget",
+            "weights", "kv-cache", "ple-host", "vision-backend"};
 }
 
 gemma::Result<std::vector<gemma::runtime::MediaInput>> load_media_options(const Args & args) {
@@ -69,6 +69,7 @@ gemma::Result<GenerateOptions> parse_generate_options(const Args & args) {
     if (!kv.ok()) return gemma::make_error(kv.error().code, "--kv-cache: " + kv.error().message);
     o.engine.kv_cache = *kv;
     o.engine.ple_on_host = args.has("ple-host");
+    o.engine.vision_backend = args.get("vision-backend", "auto");  // auto | host | a backend
     if (o.image_budget != 0 && !gemma::media::image_budget_is_valid(o.image_budget))
         return gemma::make_error(gemma::ErrorCode::invalid_argument,
                                  "--image-budget must be 70, 140, 280, 560 or 1120");

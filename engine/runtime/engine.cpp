@@ -3,6 +3,7 @@
 #include "runtime/engine.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 
 #include "core/log.h"
@@ -140,6 +141,10 @@ void Engine::load_media(const std::string & dir, const gemma4::Config & cfg,
     // A GPU engine encodes audio on the GPU too, on a backend instance of the media worker's own
     // (backends are driven by one thread at a time); CPU engines keep the fp32 CPU path.
     if (backend_->info().where == Where::device) mo.audio_backend = opts.backend;
+    std::string vision = opts.vision_backend;
+    const char * env = std::getenv("GEMMA_VISION_BACKEND");
+    if ((vision.empty() || vision == "auto") && env && *env) vision = env;
+    mo.vision_backend = gemma4::vision_path_resolve(vision, backend_->info());
     auto m = MediaWorker::load(dir, cfg, weights, mo);
     if (m.ok()) {
         media_ = std::move(*m);

@@ -33,6 +33,11 @@ struct EngineOptions {
     DType kv_cache = DType::f32;  // KV cache type: f32, bf16 (half the memory) or q8_0 (34/128)
     bool load_encoders = true;    // vision / audio towers when the checkpoint has them
     size_t media_cache_bytes = size_t(256) << 20;  // encoded media kept for reuse across turns
+    // Where images encode: "auto" = on a GPU text backend, the vision backend path on a second
+    // instance of that backend (the media worker's own: a backend is driven by one thread), else
+    // vision.h's CPU path; "host" = always the CPU path; or any registry name. The environment
+    // variable GEMMA_VISION_BACKEND (same values) replaces "auto".
+    std::string vision_backend = "auto";
     // Only to reproduce the tiny fixtures' reference (see gemma4::AudioMaskMode::hf_eager).
     gemma4::AudioMaskMode audio_mask = gemma4::AudioMaskMode::sliding;
 };

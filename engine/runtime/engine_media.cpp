@@ -68,11 +68,7 @@ Result<std::unique_ptr<MediaWorker>> MediaWorker::load(const std::string & dir,
                        dir.c_str(), w->processor_.image_max_soft_tokens);
     else
         return pc.error();
-    if (config.has_vision) {
-        auto v = gemma4::VisionEncoder::load(config, weights);
-        if (!v.ok()) return v.error();
-        w->vision_ = std::make_unique<gemma4::VisionEncoder>(std::move(*v));
-    }
+    if (config.has_vision) GEMMA_TRY(w->load_vision(weights));
     if (config.has_audio) {
         gemma4::AudioEncoderOptions ao;
         ao.mask_mode = w->opt_.audio_mask;
@@ -107,6 +103,31 @@ void MediaWorker::load_audio_on_backend(const gemma4::Config & config,
     }
     GEMMA_LOG_WARN("no backend '%s' for the audio tower (%s); using the CPU path", name.c_str(),
                    b.error().message.c_str());
+}
+
+// The backend path on a new backend of the options' name, else (or when that fails) the CPU path.
+Status MediaWorker::load_vision(const io::TensorSource & weights) {
+    const std::string & name = opt_.vision_backend;
+    if (!name.empty() && name != gemma4::kHostVisionPath) {
+        auto b = backend_create(name);
+        auto v = b.ok() ? gemma4::VisionBackendEncoder::load(config_, weights, std::move(*b))
+                        : Result<std::unique_ptr<gemma4::VisionBackendEncoder>>(b.error());
+        if (v.ok()) {
+            vision_backend_ = std::move(*v);
+            GEMMA_LOG_INFO("images encode on backend %s", name.c_str());
+            return Status::success();
+        }
+        GEMMA_LOG_WARN("images cannot encode on backend %s (%s); using the CPU path", name.c_str(),
+                       v.error().message.c_str());
+    }
+    auto v = gemma4::VisionEncoder::load(config_, weights);
+    if (!v.ok()) return v.error();
+    vision_ = std::make_unique<gemma4::VisionEncoder>(std::move(*v));
+    return Status::success();
+}
+
+std::string MediaWorker::vision_path() const {
+    return vision_backend_ ? vision_backend_->backend().info().name : gemma4::kHostVisionPath;
 }
 
 MediaWorker::~MediaWorker() {
@@ -167,8 +188,9 @@ Status MediaWorker::check(const MediaRequest & req) const {
 
 Result<gemma4::MediaEmbeds> MediaWorker::encode(const MediaRequest & req, size_t i) const {
     const MediaInput & m = req.media[i];
-    const gemma4::MmEncoders enc{vision_.get(), audio_.get(), &cache_, opt_.model_id,
-                                 audio_on_backend_.get()};
+    const gemma4::MmEncoders enc{
+        vision_.get(),           audio_.get(),         &cache_, opt_.model_id,
+        audio_on_backend_.get(), vision_backend_.get()};
     const std::span<const uint8_t> bytes(*m.bytes);
     Result<gemma4::MediaEmbeds> e = make_error(ErrorCode::internal, "unknown media kind");
     switch (m.kind) {

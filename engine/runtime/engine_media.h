@@ -26,6 +26,7 @@
 #include "model/gemma4/audio_backend.h"
 #include "model/gemma4/mm_prompt.h"
 #include "model/gemma4/vision.h"
+#include "model/gemma4/vision_backend.h"
 #include "runtime/scheduler.h"
 
 namespace gemma::runtime {
@@ -63,13 +64,19 @@ struct MediaWorkerOptions {
     // (gemma4::AudioBackendEncoder) on an instance of its own, driven by the worker only. Empty:
     // the fp32 CPU path (audio.h). A backend that fails to load falls back to the CPU path.
     std::string audio_backend;
+    // Where images and video frames encode: "host" or "" = vision.h's fp32 CPU path, else a
+    // registry name: the backend path (vision_backend.h) on the worker's own new backend of that
+    // name (a backend is driven by one thread; the scheduler's stays its own). When that backend
+    // or the upload fails, the CPU path is used and the reason logged.
+    std::string vision_backend;
 };
 
 // Thread-safe. Owns the vision / audio encoders and the media cache.
 class MediaWorker {
 public:
     // Loads the towers the config declares from `weights` and DIR/processor_config.json (absent:
-    // Gemma 4 defaults, logged). Errors: those of VisionEncoder::load / AudioEncoder::load.
+    // Gemma 4 defaults, logged). Errors: those of VisionEncoder::load / AudioEncoder::load
+    // (a failing backend path falls back to VisionEncoder, see options.vision_backend).
     static Result<std::unique_ptr<MediaWorker>> load(const std::string & dir,
                                                      const gemma4::Config & config,
                                                      const io::TensorSource & weights,
@@ -96,7 +103,9 @@ public:
 
     media::MediaCacheStats cache_stats() const { return cache_.stats(); }
     int default_image_budget() const { return processor_.image_max_soft_tokens; }
-    bool has_vision() const { return vision_ != nullptr; }
+    bool has_vision() const { return vision_ != nullptr || vision_backend_ != nullptr; }
+    // "host" for the CPU path, else the backend name images encode on.
+    std::string vision_path() const;
     bool has_audio() const { return audio_ != nullptr || audio_on_backend_ != nullptr; }
     // Whether audio is encoded on MediaWorkerOptions::audio_backend (false: the CPU path).
     bool audio_on_backend() const { return audio_on_backend_ != nullptr; }
@@ -113,6 +122,7 @@ private:
     void load_audio_on_backend(const gemma4::Config & config, const io::TensorSource & weights,
                                const gemma4::AudioEncoderOptions & options);
     void run_job(Job & job);
+    Status load_vision(const io::TensorSource & weights);
     Result<gemma4::MediaEmbeds> encode(const MediaRequest & req, size_t index) const;
     uint64_t prefix_key(const MediaRequest & req, size_t index) const;
 
@@ -120,6 +130,7 @@ private:
     MediaWorkerOptions opt_;
     media::ProcessorConfig processor_;
     std::unique_ptr<gemma4::VisionEncoder> vision_;
+    std::unique_ptr<gemma4::VisionBackendEncoder> vision_backend_;  // instead of vision_
     std::unique_ptr<gemma4::AudioEncoder> audio_;
     std::unique_ptr<Backend> audio_backend_;  // before its encoder: destroyed after it
     std::unique_ptr<gemma4::AudioBackendEncoder> audio_on_backend_;

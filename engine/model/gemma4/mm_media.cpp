@@ -23,6 +23,16 @@ Result<MediaEmbeds> cached(const MmEncoders & enc, MediaKind kind, std::span<con
     return to_embeds(kind, **e);
 }
 
+// One image's soft tokens on the backend path when there is one, else on the CPU path.
+Result<Tensor> encode_patches(const MmEncoders & enc, const media::ImagePatches & patches) {
+    if (enc.vision_backend) return enc.vision_backend->encode(patches);
+    return enc.vision->encode(patches);
+}
+
+const void * vision_of(const MmEncoders & enc) {
+    return enc.vision_backend ? static_cast<const void *>(enc.vision_backend) : enc.vision;
+}
+
 Status need(const void * encoder, const char * what) {
     if (encoder) return Status::success();
     return make_error(ErrorCode::invalid_argument,
@@ -33,7 +43,7 @@ Status need(const void * encoder, const char * what) {
 
 Result<MediaEmbeds> encode_image(const MmEncoders & enc, std::span<const uint8_t> bytes,
                                  int max_soft_tokens) {
-    GEMMA_TRY(need(enc.vision, "vision"));
+    GEMMA_TRY(need(vision_of(enc), "vision"));
     if (!media::image_budget_is_valid(max_soft_tokens))
         return make_error(
             ErrorCode::invalid_argument,
@@ -45,7 +55,7 @@ Result<MediaEmbeds> encode_image(const MmEncoders & enc, std::span<const uint8_t
         o.max_soft_tokens = max_soft_tokens;
         auto patches = media::image_preprocess(*img, o);
         if (!patches) return patches.error();
-        auto soft = enc.vision->encode(*patches);
+        auto soft = encode_patches(enc, *patches);
         if (!soft) return soft.error();
         return media::CachedMedia{{*soft}, {}};
     };
@@ -70,15 +80,16 @@ Result<MediaEmbeds> encode_audio(const MmEncoders & enc, std::span<const uint8_t
                   format("audio mask=%s", eager ? "hf_eager" : "sliding"), fn);
 }
 
-Result<MediaEmbeds> encode_video_frames(const VisionEncoder & vision,
-                                        const media::VideoFrames & frames, int max_soft_tokens) {
+Result<MediaEmbeds> encode_video_frames(const MmEncoders & enc, const media::VideoFrames & frames,
+                                        int max_soft_tokens) {
+    GEMMA_TRY(need(vision_of(enc), "vision"));
     MediaEmbeds out{MediaKind::video, {}, frames.seconds};
     media::ImageOptions o;
     o.max_soft_tokens = max_soft_tokens;
     for (const media::Image & f : frames.frames) {
         auto patches = media::image_preprocess(f, o);
         if (!patches) return patches.error();
-        auto soft = vision.encode(*patches);
+        auto soft = encode_patches(enc, *patches);
         if (!soft) return soft.error();
         out.parts.push_back(std::move(*soft));
     }
@@ -87,11 +98,11 @@ Result<MediaEmbeds> encode_video_frames(const VisionEncoder & vision,
 
 Result<MediaEmbeds> encode_video(const MmEncoders & enc, std::span<const uint8_t> bytes,
                                  const media::VideoOptions & options) {
-    GEMMA_TRY(need(enc.vision, "vision"));
+    GEMMA_TRY(need(vision_of(enc), "vision"));
     auto fn = [&]() -> Result<media::CachedMedia> {
         auto frames = media::video_decode(bytes, options);
         if (!frames) return frames.error();
-        auto e = encode_video_frames(*enc.vision, *frames, options.max_soft_tokens);
+        auto e = encode_video_frames(enc, *frames, options.max_soft_tokens);
         if (!e) return e.error();
         return media::CachedMedia{std::move(e->parts), std::move(e->frame_seconds)};
     };

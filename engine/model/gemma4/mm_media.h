@@ -13,21 +13,25 @@
 #include "model/gemma4/audio_backend.h"
 #include "model/gemma4/mm_prompt.h"
 #include "model/gemma4/vision.h"
+#include "model/gemma4/vision_backend.h"
 
 namespace gemma::gemma4 {
 
 struct MmEncoders {
-    const VisionEncoder * vision = nullptr;  // needed for images and video
+    const VisionEncoder * vision = nullptr;  // needed for images and video (or vision_backend)
     const AudioEncoder * audio = nullptr;    // needed for audio (or audio_backend)
     media::MediaCache * cache = nullptr;     // optional; shared across requests
     std::string model_id;  // tells models sharing one cache apart (e.g. the model directory)
     // The audio tower on a backend (e.g. CUDA); used instead of `audio` when set.
     const AudioBackendEncoder * audio_backend = nullptr;
+    // When set, images and video frames encode on this backend path instead of `vision`.
+    const VisionBackendEncoder * vision_backend = nullptr;
 };
 
 // An encoded image (PNG/JPEG/WebP/BMP bytes) at `max_soft_tokens` (70/140/280/560/1120; the
 // processor_config.json default or a request override). Errors: invalid_argument (no vision
-// tower, bad budget), those of media::image_decode and VisionEncoder::encode.
+// tower, bad budget), those of media::image_decode and VisionEncoder::encode (or
+// VisionBackendEncoder::encode).
 Result<MediaEmbeds> encode_image(const MmEncoders & enc, std::span<const uint8_t> bytes,
                                  int max_soft_tokens);
 
@@ -41,7 +45,7 @@ Result<MediaEmbeds> encode_audio(const MmEncoders & enc, std::span<const uint8_t
 Result<MediaEmbeds> encode_video(const MmEncoders & enc, std::span<const uint8_t> bytes,
                                  const media::VideoOptions & options = {});
 // The same from frames already decoded (no cache).
-Result<MediaEmbeds> encode_video_frames(const VisionEncoder & vision,
-                                        const media::VideoFrames & frames, int max_soft_tokens);
+Result<MediaEmbeds> encode_video_frames(const MmEncoders & enc, const media::VideoFrames & frames,
+                                        int max_soft_tokens);
 
 }  // namespace gemma::gemma4

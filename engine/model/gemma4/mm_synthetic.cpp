@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "model/gemma4/audio_config.h"
 #include "model/gemma4/vision_config.h"
@@ -184,6 +185,19 @@ Result<Config> mm_synthetic_config(const std::string & name) {
     return make_error(
         ErrorCode::not_found,
         format("unknown synthetic tower config '%s' (known: e4b, small)", name.c_str()));
+}
+
+Result<Config> mm_synthetic_with_vision(const Config & text, const std::string & towers) {
+    const char * src = towers == "e4b" ? kE4bTowers : towers == "small" ? kSmallTowers : nullptr;
+    if (!src)
+        return make_error(
+            ErrorCode::not_found,
+            format("unknown synthetic tower config '%s' (known: e4b, small)", towers.c_str()));
+    nlohmann::json j = nlohmann::json::parse(text.raw_json, nullptr, false);
+    if (j.is_discarded() || !j.is_object())
+        return make_error(ErrorCode::invalid_argument, "the text config has no JSON object");
+    j["vision_config"] = nlohmann::json::parse(src)["vision_config"];
+    return parse_config(j.dump(), "synthetic text + " + towers + " vision tower");
 }
 
 Result<std::unique_ptr<io::TensorSource>> make_synthetic_mm_weights(const Config & config,

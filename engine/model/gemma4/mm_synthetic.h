@@ -17,6 +17,12 @@ namespace gemma::gemma4 {
 // 64 × 2, text hidden 96). not_found for other names.
 Result<Config> mm_synthetic_config(const std::string & name);
 
+// `text` (e.g. preset_config("e4b")) with the vision_config of the tower preset `towers` ("e4b",
+// "small") added, so the tower's embed_vision projects to that text model's hidden size: an
+// image turn on synthetic weights (gemdesk-cli bench --image). Errors: not_found for an unknown
+// tower preset, those of parse_config.
+Result<Config> mm_synthetic_with_vision(const Config & text, const std::string & towers);
+
 // Every model.vision_tower.*, model.audio_tower.*, model.embed_vision.* and model.embed_audio.*
 // tensor the config implies, bf16, from `seed`: matrices uniform with std 1/√fan_in, norm weights
 // 1 ± 0.2, clip bounds ±(4 … 8) in / ±(8 … 16) out (so some clipping happens). Errors: those of

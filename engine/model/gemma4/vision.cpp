@@ -11,12 +11,7 @@ namespace {
 
 const std::string kTower = "model.vision_tower.";
 
-// The valid (non-padding) rows of a processor output: pixel rows and (x, y) positions.
-struct ValidPatches {
-    std::vector<float> pixels;  // [n, 768]
-    std::vector<int32_t> pos;   // [n, 2]
-    int n = 0, grid_x = 0, grid_y = 0;
-};
+}  // namespace
 
 Result<ValidPatches> valid_patches(const media::ImagePatches & p, int table_size) {
     ValidPatches v;
@@ -52,6 +47,8 @@ Result<ValidPatches> valid_patches(const media::ImagePatches & p, int table_size
     }
     return v;
 }
+
+namespace {
 
 // 2-D axial RoPE on one head vector h[0..hd): dims [0, hd/2) rotate with x, [hd/2, hd) with y,
 // NeoX half-split pairing inside each half (spec §3.4). cs holds cos then sin of the angles

@@ -22,6 +22,17 @@ struct VisionLayer {
     mm::Linear q, k, v, o, gate, up, down;
 };
 
+// The valid (non-padding) rows of a processor output, shared by both forward paths (vision.cpp,
+// vision_backend.cpp): pixel rows, (x, y) positions and the patch grid (HF: pw = max(x) + 1).
+struct ValidPatches {
+    std::vector<float> pixels;  // [n, 768]
+    std::vector<int32_t> pos;   // [n, 2]
+    int n = 0, grid_x = 0, grid_y = 0;
+};
+// Errors: invalid_argument when the sizes disagree, the patches do not form a full grid of
+// multiples of 3, or a position exceeds the position table (`table_size` rows per axis).
+Result<ValidPatches> valid_patches(const media::ImagePatches & p, int table_size);
+
 struct VisionEncoderOptions {
     bool reference = false;  // plain fp32 loops (slow; the fast path is tested against them)
 };
