@@ -82,6 +82,10 @@ public:
                                    const Tensor & positions, const Tensor & row_seq,
                                    const Tensor & pages, int page_size, const AttentionDesc & desc,
                                    const Tensor & out);
+    // Optional (supports({Op::top_k})): the default returns unsupported, and callers then read
+    // the whole logits rows. k = ids.dim(1).
+    virtual Status top_k(const Tensor & logits, const Tensor & ids, const Tensor & values,
+                         const Tensor & lse);
 };
 
 // ---- views (no copies; valid for host and device tensors) ----
@@ -107,6 +111,7 @@ Status binary(Op op, const Tensor & a, const Tensor & b,
               const Tensor & out);                                       // add, mul, gelu_tanh_mul
 Status unary(Op op, const Tensor & x, const Tensor & out);               // scale, softcap, clamp
 Status clamp(const Tensor & x, float lo, float hi, const Tensor & out);  // unary + lo ≤ hi
+Status top_k(const Tensor & logits, const Tensor & ids, const Tensor & values, const Tensor & lse);
 Status copy(const Tensor & src, const Tensor & dst);
 Status transpose01(const Tensor & x, const Tensor & out);
 Status attention_paged(const Tensor & q, const Tensor & k_pool, const Tensor & v_pool,

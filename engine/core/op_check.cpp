@@ -181,6 +181,26 @@ Status clamp(const Tensor & x, float lo, float hi, const Tensor & out) {
     return Status::success();
 }
 
+Status top_k(const Tensor & logits, const Tensor & ids, const Tensor & values, const Tensor & lse) {
+    const Op op = Op::top_k;
+    GEMMA_TRY(need_f32(op, "logits", logits));
+    if (logits.ndim() != 2 || logits.dim(1) < 1)
+        return bad(op, format("logits must be [rows, vocab] (got %s)", shape_str(logits.shape).c_str()));
+    const int64_t r = logits.dim(0), v = logits.dim(1);
+    if (ids.dtype != DType::i32 || ids.empty() || ids.ndim() != 2 || ids.dim(0) != r)
+        return bad(op, format("ids must be i32 [%lld, k] (got %s %s)", (long long)r,
+                              dtype_name(ids.dtype), shape_str(ids.shape).c_str()));
+    const int64_t k = ids.dim(1);
+    if (k < 1 || k > v || k > kTopKMax)
+        return bad(op, format("k = %lld must be in [1, min(vocab %lld, %d)]; ask for fewer "
+                              "candidates or read the logits",
+                              (long long)k, (long long)v, kTopKMax));
+    GEMMA_TRY(need_f32(op, "values", values));
+    GEMMA_TRY(need(values.shape == ids.shape, op, "values must be [rows, k] like ids", ids, values));
+    GEMMA_TRY(need_f32(op, "lse", lse));
+    return need(lse.ndim() == 1 && lse.dim(0) == r, op, "lse must be [rows]", logits, lse);
+}
+
 // Float types convert into each other; q8_0 (KV cache rows) copies only into q8_0, whole blocks.
 Status copy(const Tensor & src, const Tensor & dst) {
     if (src.dtype == DType::q8_0 && dst.dtype == DType::q8_0) {

@@ -68,6 +68,15 @@ enum class Op : uint8_t {
     // x -> out = min(max(x, lo), hi) (lo ≤ hi host floats; may alias x). The clipped linears of
     // the vision tower and the audio conformer's gradient clipping.
     clamp,
+    // logits: [r, V] f32 (no NaN) -> ids [r, k] i32, values [r, k] f32, lse [r] f32, with
+    // 1 ≤ k ≤ min(V, kTopKMax). Row i's k largest logits in descending order, equal values by the
+    // lower id first (the order runtime::Sampler uses; −0 equals +0), values[i, j] = logits[i,
+    // ids[i, j]] bit for bit; lse[i] = log Σ_j exp(logits[i, j]) over the whole row, within 1e-4
+    // absolute for |lse| ≤ 100 (f32 partial sums; the runtime's exactness bounds assume it): −inf
+    // when the row is all −inf, +inf when it holds +inf.
+    // The sampling candidates of a decode step: r·(8k + 4) bytes to read instead of r·4V.
+    // Optional: supports({top_k}) says whether a backend has it (the default is unsupported).
+    top_k,
     // src -> dst, same numel; converts between f32/f16/bf16 (dst may be a view of a larger tensor).
     // q8_0 -> q8_0 (whole KV cache slot rows) is a byte copy of whole blocks.
     // supports({copy, src, dst}).
@@ -94,6 +103,9 @@ struct OpDesc {
     DType a = DType::f32;  // main input
     DType b = DType::f32;  // weight / second operand
 };
+
+// Most candidates Op::top_k returns per row (bounds its scratch and shared memory).
+constexpr int kTopKMax = 256;
 
 // Attention parameters (see Op::attention).
 struct AttentionDesc {

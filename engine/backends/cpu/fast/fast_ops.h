@@ -37,6 +37,9 @@ void softcap(ThreadPool & pool, const Tensor & x, float cap, const Tensor & out)
 void clamp(ThreadPool & pool, const Tensor & x, float lo, float hi, const Tensor & out);
 void copy(ThreadPool & pool, const Tensor & src, const Tensor & dst);
 void transpose01(const Tensor & x, const Tensor & out);
+// Rows across the pool (top_k.cpp).
+void top_k(ThreadPool & pool, const Tensor & logits, const Tensor & ids, const Tensor & values,
+           const Tensor & lse);
 
 // Row r (width d) of a float (f32/f16/bf16) or q8_0/q4_0 tensor as f32 into dst.
 void load_row_f32(const Tensor & t, int64_t r, float * dst);

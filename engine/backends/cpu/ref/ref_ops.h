@@ -37,5 +37,8 @@ void softcap(const Tensor & x, float cap, const Tensor & out);
 void clamp(const Tensor & x, float lo, float hi, const Tensor & out);
 void copy(const Tensor & src, const Tensor & dst);
 void transpose01(const Tensor & x, const Tensor & out);
+void top_k(const Tensor & logits, const Tensor & ids, const Tensor & values, const Tensor & lse);
+// log Σ exp(x[j]) accumulated in double (Op::top_k's lse rule for ±inf).
+float row_logsumexp(const float * x, int64_t n);
 
 }  // namespace gemma::cpu::ref
