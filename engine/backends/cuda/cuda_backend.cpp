@@ -95,12 +95,13 @@ public:
 
     // Float activations and weights; q8_0/q4_0 matmul weights and get_rows tables
     // (ops/matmul_quant.cu); KV caches (kv_store, attention: OpDesc::b) f32, bf16 or q8_0,
-    // paged attention f32 only; q8_0 -> q8_0 copies.
+    // paged attention f32 only; q8_0 -> q8_0 copies; top_k on f32 logits.
     bool supports(const OpDesc & op) const override {
         if (op.op == Op::attention_paged) return op.a == DType::f32 && op.b == DType::f32;
         if (op.op == Op::kv_store || op.op == Op::attention)
             return op.a == DType::f32 && kv_cache_dtype_ok(op.b);
         if (op.op == Op::copy && op.a == DType::q8_0) return op.b == DType::q8_0;
+        if (op.op == Op::top_k) return op.a == DType::f32;  // ops/top_k.cu
         bool quant_ok = op.op == Op::matmul || op.op == Op::get_rows;  // ops/matmul_quant.cu
         return is_float(op.a) && (is_float(op.b) || (quant_ok && dtype_is_quant(op.b)));
     }
@@ -390,6 +391,30 @@ public:
         GEMMA_TRY(devices(Op::transpose01, {&x, &out}));
         Transpose01Params p{f32p<const float>(x), f32p<float>(out), x.dim(0), x.dim(1), x.dim(2)};
         return ctx_->queue().push<Transpose01Params, launch_transpose01>("transpose01", p);
+    }
+
+    // Scratch slot 1 (shared with attention's split partials: ops on one stream run in order).
+    Status top_k(const Tensor & logits, const Tensor & ids, const Tensor & values,
+                 const Tensor & lse) override {
+        GEMMA_TRY(op_check::top_k(logits, ids, values, lse));
+        GEMMA_TRY(devices(Op::top_k, {&logits, &ids, &values, &lse}));
+        const int64_t rows = logits.dim(0), v = logits.dim(1), k = ids.dim(1);
+        TopKParams p{};
+        p.logits = f32p<const float>(logits);
+        p.ids = static_cast<int32_t *>(ids.data);
+        p.values = f32p<float>(values);
+        p.lse = f32p<float>(lse);
+        p.rows = rows;
+        p.v = v;
+        p.n_chunks = top_k_chunks(v);
+        p.k = int32_t(k);
+        auto s = ctx_->scratch(1, top_k_scratch_bytes(rows, v, k));
+        if (!s) return s.error();
+        const size_t n_cand = size_t(rows * p.n_chunks * k);
+        p.part_values = static_cast<float *>(*s);
+        p.part_ids = reinterpret_cast<int32_t *>(p.part_values + n_cand);
+        p.part_stats = reinterpret_cast<float *>(p.part_ids + n_cand);
+        return ctx_->queue().push<TopKParams, launch_top_k>("top_k", p);
     }
 
 private:
