@@ -106,8 +106,9 @@ struct SchedulerStats {
     double kv_used = 0.0;  // fraction of KV blocks in use
     size_t kv_bytes = 0;   // memory of the KV pool (KvPool::bytes)
     uint64_t steps = 0;
-    // Sampled rows (one per token): from device candidates / from a whole logits row read back
-    // (requests that need it, or candidates that could not settle top_p / min_p).
+    // Sampled rows (one per token, counted before the token is reported): from device
+    // candidates / from a whole logits row read back (requests that need it, or candidates that
+    // could not settle top_p / min_p).
     uint64_t rows_candidates = 0, rows_full = 0;
 };
 

@@ -4,6 +4,7 @@
 // whose candidates cannot settle top_p / min_p, read their whole row. A 32-row decode step of a
 // 262,144-token vocabulary then reads ~16 KiB instead of 32 MiB, with identical tokens.
 #include <algorithm>
+#include <mutex>
 
 #include "runtime/scheduler.h"
 #include "runtime/scheduler_seq.h"
@@ -79,7 +80,8 @@ Result<SampleResult> Scheduler::sample_row(Seq & s, size_t row, StepRows & rows)
         c.values = std::span<const float>(host_cand_values_).subspan(row * k, k);
         c.logsumexp = host_cand_lse_[row];
         if (auto r = s.sampler.sample_candidates(c)) {
-            ++rows.n_candidates;
+            std::lock_guard<std::mutex> lock(mu_);  // counted before the token is reported
+            ++stats_.rows_candidates;
             return *r;
         }
     }
@@ -88,7 +90,10 @@ Result<SampleResult> Scheduler::sample_row(Seq & s, size_t row, StepRows & rows)
                                         host_logits_.data() + row * V, V * sizeof(float)));
         rows.have_row[row] = 1;
     }
-    ++rows.n_full;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++stats_.rows_full;
+    }
     std::span<const float> logits = std::span<const float>(host_logits_).subspan(row * V, V);
     s.sink->on_logits(logits);
     return s.sampler.sample(logits, rows.filters[row]);

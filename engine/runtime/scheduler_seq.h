@@ -31,7 +31,6 @@ struct Scheduler::StepRows {
     std::vector<const TokenFilter *> filters;
     std::vector<uint8_t> use_candidates;  // decided before reading
     std::vector<uint8_t> have_row;        // host_logits_ holds row i (at i·V)
-    uint64_t n_candidates = 0, n_full = 0;
 };
 
 }  // namespace gemma::runtime

@@ -113,8 +113,6 @@ bool Scheduler::step() {
     }
     std::lock_guard<std::mutex> lock(mu_);
     ++stats_.steps;
-    stats_.rows_candidates += rows.n_candidates;
-    stats_.rows_full += rows.n_full;
     return true;
 }
 
