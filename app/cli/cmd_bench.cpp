@@ -296,11 +296,11 @@ void print_text(const BenchOptions & o, const BenchResult & r) {
     std::printf("kv cache: %s, %.2f MiB\n", gemma::dtype_name(o.kv_cache),
                 double(r.kv_bytes) / double(1 << 20));
     if (o.concurrency > 1)
-        std::printf("sampling: %s; rows sampled from device candidates (device_top_k %d): %llu, "
-                    "from whole logits rows read back: %llu\n",
-                    o.sampling == "gemma" ? "gemma defaults (T 1, top_k 64, top_p 0.95)" : "greedy",
-                    o.device_top_k, (unsigned long long)r.rows_candidates,
-                    (unsigned long long)r.rows_full);
+        std::printf(
+            "sampling: %s; rows sampled from device candidates (device_top_k %d): %llu, "
+            "from whole logits rows read back: %llu\n",
+            o.sampling == "gemma" ? "gemma defaults (T 1, top_k 64, top_p 0.95)" : "greedy",
+            o.device_top_k, (unsigned long long)r.rows_candidates, (unsigned long long)r.rows_full);
 }
 
 void print_json(const BenchOptions & o, const BenchResult & r) {
@@ -353,10 +353,9 @@ int usage(const std::string & msg) {
 // Parses and checks the options; an empty string means they are usable.
 std::string parse_options(int argc, char ** argv, BenchOptions & o) {
     Args args(argc, argv, {"json", "ple-host"});
-    std::string bad =
-        args.check_known({"synthetic", "model", "backend", "prompt", "gen", "concurrency", "batch",
-                          "seed", "warmup", "json", "weights", "kv-cache", "ple-host", "sampling",
-                          "device-top-k"});
+    std::string bad = args.check_known({"synthetic", "model", "backend", "prompt", "gen",
+                                        "concurrency", "batch", "seed", "warmup", "json", "weights",
+                                        "kv-cache", "ple-host", "sampling", "device-top-k"});
     if (!bad.empty()) return bad;
     o.synthetic = args.get("synthetic");
     o.model_dir = args.get("model");

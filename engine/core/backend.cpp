@@ -50,9 +50,9 @@ Status Backend::attention_paged(const Tensor &, const Tensor &, const Tensor &, 
 }
 
 Status Backend::top_k(const Tensor &, const Tensor &, const Tensor &, const Tensor &) {
-    return make_error(ErrorCode::unsupported,
-                      format("backend '%s' has no top_k; read the whole logits rows",
-                             info().name.c_str()));
+    return make_error(
+        ErrorCode::unsupported,
+        format("backend '%s' has no top_k; read the whole logits rows", info().name.c_str()));
 }
 
 Tensor tensor_rows(const Tensor & t, int64_t row0, int64_t n) {

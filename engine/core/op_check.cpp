@@ -185,7 +185,8 @@ Status top_k(const Tensor & logits, const Tensor & ids, const Tensor & values, c
     const Op op = Op::top_k;
     GEMMA_TRY(need_f32(op, "logits", logits));
     if (logits.ndim() != 2 || logits.dim(1) < 1)
-        return bad(op, format("logits must be [rows, vocab] (got %s)", shape_str(logits.shape).c_str()));
+        return bad(
+            op, format("logits must be [rows, vocab] (got %s)", shape_str(logits.shape).c_str()));
     const int64_t r = logits.dim(0), v = logits.dim(1);
     if (ids.dtype != DType::i32 || ids.empty() || ids.ndim() != 2 || ids.dim(0) != r)
         return bad(op, format("ids must be i32 [%lld, k] (got %s %s)", (long long)r,
@@ -196,7 +197,8 @@ Status top_k(const Tensor & logits, const Tensor & ids, const Tensor & values, c
                               "candidates or read the logits",
                               (long long)k, (long long)v, kTopKMax));
     GEMMA_TRY(need_f32(op, "values", values));
-    GEMMA_TRY(need(values.shape == ids.shape, op, "values must be [rows, k] like ids", ids, values));
+    GEMMA_TRY(
+        need(values.shape == ids.shape, op, "values must be [rows, k] like ids", ids, values));
     GEMMA_TRY(need_f32(op, "lse", lse));
     return need(lse.ndim() == 1 && lse.dim(0) == r, op, "lse must be [rows]", logits, lse);
 }

@@ -105,7 +105,8 @@ std::optional<size_t> Sampler::cut_open(const LogitCandidates & c, double inv_t)
             t_lo = std::pow(rest_n, 1.0 - a) * std::pow(r_lo, a);
             t_hi = std::min(rest_n * std::pow(xk, a), r_hi * std::pow(xk, a - 1.0));
         } else if (a < 1.0) {
-            t_hi = std::min(rest_n * std::pow(xk, a), std::pow(rest_n, 1.0 - a) * std::pow(r_hi, a));
+            t_hi =
+                std::min(rest_n * std::pow(xk, a), std::pow(rest_n, 1.0 - a) * std::pow(r_hi, a));
         }
         // 1e-9: the full path adds its many terms in another order (relative error ~1e-11).
         const double s_lo = (cand + t_lo) * (1 - 1e-9), s_hi = (cand + t_hi) * (1 + 1e-9);

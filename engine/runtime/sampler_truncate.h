@@ -13,7 +13,8 @@ namespace gemma::runtime::detail {
 // min_p over p[0..n) (n ≥ 1; p descending, p[0] the largest): how many lead tokens stay.
 // ensure(i) makes p[i] final before it is read (the full-row path sorts its tail lazily).
 template <class Ensure>
-size_t cut_min_p(const SamplingParams & sp, const std::vector<double> & p, size_t n, Ensure ensure) {
+size_t cut_min_p(const SamplingParams & sp, const std::vector<double> & p, size_t n,
+                 Ensure ensure) {
     if (!(sp.min_p > 0.0f)) return n;
     size_t m = 1;
     for (; m < n; ++m) {

@@ -51,8 +51,8 @@ Status Scheduler::fetch_rows(const Tensor & logits, std::span<Seq * const> seqs,
         return be.read(logits, host_logits_.data(), host_logits_.size() * sizeof(float));
     }
     const size_t k = size_t(cand_k_);
-    Tensor ids = tensor_rows(cand_ids_, 0, int64_t(m)), values = tensor_rows(cand_values_, 0,
-                                                                             int64_t(m));
+    Tensor ids = tensor_rows(cand_ids_, 0, int64_t(m)),
+           values = tensor_rows(cand_values_, 0, int64_t(m));
     Tensor lse = tensor_rows(cand_lse_, 0, int64_t(m));
     GEMMA_TRY(be.top_k(logits, ids, values, lse));
     host_cand_ids_.resize(m * k);

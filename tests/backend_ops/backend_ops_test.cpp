@@ -105,8 +105,8 @@ TEST(BackendOpsCoverage, EveryOpHasACase) {
     std::set<Op> covered;
     for (const OpCase & c : cases()) covered.insert(c.desc.op);
     for (Op op : {Op::get_rows, Op::matmul, Op::rms_norm, Op::rope, Op::kv_store, Op::attention,
-                  Op::gelu_tanh_mul, Op::add, Op::mul, Op::scale, Op::softcap, Op::clamp,
-                  Op::top_k, Op::copy, Op::transpose01})
+                  Op::gelu_tanh_mul, Op::add, Op::mul, Op::scale, Op::softcap, Op::clamp, Op::top_k,
+                  Op::copy, Op::transpose01})
         EXPECT_TRUE(covered.count(op)) << "no backend_ops case for " << op_name(op);
 }
 

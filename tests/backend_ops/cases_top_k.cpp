@@ -25,8 +25,8 @@ Tensor logits_tensor(int64_t rows, int64_t v, uint32_t seed, Fill fill) {
 OpCase top_k_case(const std::string & tag, Tensor logits, int64_t k) {
     OpCase c;
     const int64_t rows = logits.dim(0);
-    c.name = format("top_k %s %s k=%lld", tag.c_str(), shape_str(logits.shape).c_str(),
-                    (long long)k);
+    c.name =
+        format("top_k %s %s k=%lld", tag.c_str(), shape_str(logits.shape).c_str(), (long long)k);
     c.desc = {Op::top_k, DType::f32, DType::f32};
     c.inputs = {std::move(logits)};
     OutputSpec ids{DType::i32, {rows, k}}, values{DType::f32, {rows, k}};

@@ -74,8 +74,8 @@ TEST_P(CudaTopK, RandomRows) {
     uint32_t seed = 300;
     for (const Case & c : cases) {
         Tensor x = random_host(DType::f32, {c.rows, c.v}, seed++, -30.0f, 30.0f);
-        check(x, c.k, format("[%lld, %lld] k=%lld", (long long)c.rows, (long long)c.v,
-                             (long long)c.k));
+        check(x, c.k,
+              format("[%lld, %lld] k=%lld", (long long)c.rows, (long long)c.v, (long long)c.k));
     }
 }
 

@@ -140,9 +140,9 @@ TEST_P(SamplerCandidates, SettledRowsEqualTheFullRow) {
         EXPECT_EQ(compare(params(0.7f, 20, 0.8f, 0.05f, 20, seed), rows, cands, lp_tol(),
                           "top_k 20 top_p min_p logprobs"),
                   n_rows);
-        EXPECT_EQ(compare(params(1.3f, 64, 1.0f, 0.0f, 0, seed), rows, cands, lp_tol(),
-                          "top_k 64 alone"),
-                  n_rows);
+        EXPECT_EQ(
+            compare(params(1.3f, 64, 1.0f, 0.0f, 0, seed), rows, cands, lp_tol(), "top_k 64 alone"),
+            n_rows);
     }
     // Without top_k the candidates settle top_p / min_p only when bounds on the rest of the row
     // decide the cut; over these rows both outcomes occur.
@@ -187,8 +187,8 @@ TEST(SamplerCandidatesScope, WhatNeedsTheFullRow) {
     struct AllowEven : TokenFilter {
         bool allows(int32_t id) const override { return id % 2 == 0; }
     } even;
-    auto may = [](SamplingParams p, const TokenFilter * f = nullptr, int vocab = 1000) {
-        return Sampler(p, vocab).candidates_may_suffice(f, kK);
+    auto may = [](SamplingParams p, const TokenFilter * f = nullptr, int vocab = 1000, int k = kK) {
+        return Sampler(p, vocab).candidates_may_suffice(f, k);
     };
     SamplingParams gemma = params(1.0f, 64, 0.95f, 0.0f, -1, 1);
     EXPECT_TRUE(may(gemma));
@@ -202,11 +202,11 @@ TEST(SamplerCandidatesScope, WhatNeedsTheFullRow) {
     EXPECT_FALSE(may(p));
     p = gemma, p.frequency_penalty = 0.5f;
     EXPECT_FALSE(may(p));
-    EXPECT_FALSE(may(params(1.0f, 65, 1.0f, 0.0f, -1, 1)));    // top_k beyond k
-    EXPECT_FALSE(may(params(0.0f, 0, 1.0f, 0.0f, 20, 1), nullptr, 1000) && kK < 20);
-    EXPECT_FALSE(may(params(1.0f, 0, 1.0f, 0.0f, -1, 1)));     // the whole vocabulary
+    EXPECT_FALSE(may(params(1.0f, 65, 1.0f, 0.0f, -1, 1)));                    // top_k beyond k
+    EXPECT_FALSE(may(params(0.0f, 0, 1.0f, 0.0f, 20, 1), nullptr, 1000, 10));  // logprobs > k
+    EXPECT_FALSE(may(params(1.0f, 0, 1.0f, 0.0f, -1, 1)));              // the whole vocabulary
     EXPECT_TRUE(may(params(1.0f, 0, 1.0f, 0.0f, -1, 1), nullptr, kK));  // k covers it
-    EXPECT_TRUE(may(params(0.0f, 0, 1.0f, 0.0f, 20, 1)));     // greedy + logprobs
+    EXPECT_TRUE(may(params(0.0f, 0, 1.0f, 0.0f, 20, 1)));               // greedy + logprobs
 }
 
 }  // namespace

@@ -101,7 +101,7 @@ public:
         if (op.op == Op::kv_store || op.op == Op::attention)
             return op.a == DType::f32 && kv_cache_dtype_ok(op.b);
         if (op.op == Op::copy && op.a == DType::q8_0) return op.b == DType::q8_0;
-        if (op.op == Op::top_k) return op.a == DType::f32;  // ops/top_k.cu
+        if (op.op == Op::top_k) return op.a == DType::f32;             // ops/top_k.cu
         bool quant_ok = op.op == Op::matmul || op.op == Op::get_rows;  // ops/matmul_quant.cu
         return is_float(op.a) && (is_float(op.b) || (quant_ok && dtype_is_quant(op.b)));
     }

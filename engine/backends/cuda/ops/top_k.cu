@@ -241,13 +241,15 @@ int64_t top_k_chunks(int64_t v) { return v < kChunk ? 1 : v / kChunk; }
 
 size_t top_k_scratch_bytes(int64_t rows, int64_t v, int64_t k) {
     const int64_t slots = rows * top_k_chunks(v);
-    return size_t(slots * k) * (sizeof(float) + sizeof(int32_t)) + size_t(slots) * 2 * sizeof(float);
+    return size_t(slots * k) * (sizeof(float) + sizeof(int32_t)) +
+           size_t(slots) * 2 * sizeof(float);
 }
 
 LaunchResult launch_top_k(const TopKParams & p, gpuStream_t s, const LaunchEnv & env) {
     if (p.rows == 0) return nullptr;
     dim3 grid1(unsigned(p.n_chunks), unsigned(p.rows));
-    if (LaunchResult e = launch_kernel(top_k_chunks_kernel, grid1, kThreads, 0, s, env, p)) return e;
+    if (LaunchResult e = launch_kernel(top_k_chunks_kernel, grid1, kThreads, 0, s, env, p))
+        return e;
     return launch_kernel(top_k_merge_kernel, dim3(unsigned(p.rows)), kThreads, 0, s, env, p);
 }
 
