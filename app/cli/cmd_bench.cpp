@@ -3,8 +3,10 @@
 // built in memory, no file) or a checkpoint (--model DIR). Reports TTFT, prefill and decode tok/s
 // and peak RSS, per stream and aggregate, and the KV cache's memory (--kv-cache f32|bf16|q8_0);
 // --json prints one JSON object instead of text. --weights q8_0|q4_0 quantizes the matrices
-// (synthetic: generated straight into blocks). --image BUDGET times an image turn instead
-// (cmd_bench_image.cpp).
+// (synthetic: generated straight into blocks). Scheduled runs (C > 1) sample greedily or with
+// Gemma's defaults (--sampling gemma) and report how many rows were sampled from device
+// candidates (--device-top-k K, 0 = off) and how many read a whole logits row. --image BUDGET
+// times an image turn instead (cmd_bench_image.cpp).
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -43,6 +45,8 @@ struct BenchOptions {
     bool json = false;
     gemma::DType kv_cache = gemma::DType::f32;
     bool ple_host = false;  // --ple-host: the per-layer embedding table stays in host memory
+    std::string sampling = "greedy";  // scheduled runs: greedy | gemma (T 1, top_k 64, top_p 0.95)
+    int device_top_k = 64;            // SchedulerOptions::device_top_k
 };
 
 struct Stream {
@@ -60,6 +64,8 @@ struct BenchResult {
     double steady_tok_s = 0, steady_window_s = 0;
     long peak_rss_kib = -1;
     size_t kv_bytes = 0;  // every stream's KV cache, or the scheduler's pool
+    // Scheduled runs: sampled rows taken from device candidates / from whole logits rows.
+    uint64_t rows_candidates = 0, rows_full = 0;
     std::vector<Stream> streams;
 };
 
@@ -175,6 +181,7 @@ gemma::Status run_streams_scheduled(const BenchOptions & o, g4::TextModel & m, B
     so.max_cached = 0;
     so.snapshot_prompts = false;
     so.kv_type = o.kv_cache;
+    so.device_top_k = o.device_top_k;
     auto sched = gemma::runtime::Scheduler::create(m, so);
     if (!sched.ok()) return sched.error();
     res.kv_bytes = (*sched)->stats().kv_bytes;
@@ -185,6 +192,13 @@ gemma::Status run_streams_scheduled(const BenchOptions & o, g4::TextModel & m, B
         r.prompt = s.prompt;
         r.max_tokens = o.gen + 1;
         r.sampling.temperature = 0.0f;
+        if (o.sampling == "gemma") {  // Gemma 4's generation_config defaults, seeded per stream
+            r.sampling.temperature = 1.0f;
+            r.sampling.top_k = 64;
+            r.sampling.top_p = 0.95f;
+            r.sampling.has_seed = true;
+            r.sampling.seed = o.seed + uint64_t(&s - res.streams.data());
+        }
         r.use_prefix_cache = false;
         sinks.push_back(std::make_shared<TimingSink>());
         auto id = (*sched)->submit(std::move(r), sinks.back());
@@ -200,6 +214,9 @@ gemma::Status run_streams_scheduled(const BenchOptions & o, g4::TextModel & m, B
         last = std::max(last, sinks[i]->last);
     }
     res.decode_wall_s = std::chrono::duration<double>(last - first).count();
+    const gemma::runtime::SchedulerStats stats = (*sched)->stats();
+    res.rows_candidates = stats.rows_candidates;
+    res.rows_full = stats.rows_full;
     Clock::time_point w0 = first, w1 = last;
     for (const auto & sink : sinks) {
         w0 = std::max(w0, sink->first);
@@ -280,6 +297,12 @@ void print_text(const BenchOptions & o, const BenchResult & r) {
                     o.concurrency, r.steady_tok_s, r.steady_window_s);
     std::printf("kv cache: %s, %.2f MiB\n", gemma::dtype_name(o.kv_cache),
                 double(r.kv_bytes) / double(1 << 20));
+    if (o.concurrency > 1)
+        std::printf(
+            "sampling: %s; rows sampled from device candidates (device_top_k %d): %llu, "
+            "from whole logits rows read back: %llu\n",
+            o.sampling == "gemma" ? "gemma defaults (T 1, top_k 64, top_p 0.95)" : "greedy",
+            o.device_top_k, (unsigned long long)r.rows_candidates, (unsigned long long)r.rows_full);
 }
 
 void print_json(const BenchOptions & o, const BenchResult & r) {
@@ -309,6 +332,11 @@ void print_json(const BenchOptions & o, const BenchResult & r) {
     j["peak_rss_kib"] = r.peak_rss_kib;
     j["kv_cache"] = gemma::dtype_name(o.kv_cache);
     j["kv_cache_bytes"] = r.kv_bytes;
+    if (o.concurrency > 1)
+        j["sampling"] = {{"mode", o.sampling},
+                         {"device_top_k", o.device_top_k},
+                         {"rows_from_candidates", r.rows_candidates},
+                         {"rows_from_whole_logits", r.rows_full}};
     std::printf("%s\n", j.dump(2).c_str());
 }
 
@@ -318,7 +346,8 @@ int usage(const std::string & msg) {
                  "DIR) [--backend B] [--prompt P] [--gen G] [--concurrency C] [--batch N] "
                  "[--seed S] [--weights bf16|q8_0|q4_0] [--ple-host] "
                  "[--warmup W (untimed passes, default 1)] "
-                 "[--kv-cache f32|bf16|q8_0] [--json]\n"
+                 "[--kv-cache f32|bf16|q8_0] [--sampling greedy|gemma] [--device-top-k K] "
+                 "[--json]\n"
                  "       gemdesk-cli bench --image BUDGET ... (image -> first token; see "
                  "gemdesk-cli bench --image 0)\n",
                  msg.c_str());
@@ -328,9 +357,9 @@ int usage(const std::string & msg) {
 // Parses and checks the options; an empty string means they are usable.
 std::string parse_options(int argc, char ** argv, BenchOptions & o) {
     Args args(argc, argv, {"json", "ple-host"});
-    std::string bad =
-        args.check_known({"synthetic", "model", "backend", "prompt", "gen", "concurrency", "batch",
-                          "seed", "warmup", "json", "weights", "kv-cache", "ple-host"});
+    std::string bad = args.check_known({"synthetic", "model", "backend", "prompt", "gen",
+                                        "concurrency", "batch", "seed", "warmup", "json", "weights",
+                                        "kv-cache", "ple-host", "sampling", "device-top-k"});
     if (!bad.empty()) return bad;
     o.synthetic = args.get("synthetic");
     o.model_dir = args.get("model");
@@ -343,6 +372,8 @@ std::string parse_options(int argc, char ** argv, BenchOptions & o) {
     o.warmup = int(args.get_int("warmup", o.warmup));
     o.json = args.has("json");
     o.ple_host = args.has("ple-host");
+    o.sampling = args.get("sampling", o.sampling);
+    o.device_top_k = int(args.get_int("device-top-k", o.device_top_k));
     if (args.has("weights")) {
         auto w = g4::parse_weight_type(args.get("weights"));
         if (!w.ok()) return w.error().message;
@@ -357,6 +388,11 @@ std::string parse_options(int argc, char ** argv, BenchOptions & o) {
     if (o.prompt < 1 || o.gen < 1 || o.concurrency < 1 || o.batch < 1)
         return "--prompt, --gen, --concurrency and --batch must be at least 1";
     if (o.warmup < 0) return "--warmup must be 0 or more";
+    if (o.sampling != "greedy" && o.sampling != "gemma")
+        return "--sampling must be greedy or gemma (T 1, top_k 64, top_p 0.95)";
+    if (o.device_top_k < 0 || o.device_top_k > gemma::kTopKMax)
+        return gemma::format("--device-top-k must be in [0, %d] (0: read whole logits rows)",
+                             gemma::kTopKMax);
     return "";
 }
 

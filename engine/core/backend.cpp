@@ -41,6 +41,8 @@ const char * op_name(Op op) {
             return "im2col";
         case Op::chunk_attention:
             return "chunk_attention";
+        case Op::top_k:
+            return "top_k";
         case Op::copy:
             return "copy";
         case Op::transpose01:
@@ -57,6 +59,12 @@ Status Backend::attention_paged(const Tensor &, const Tensor &, const Tensor &, 
     return make_error(
         ErrorCode::unsupported,
         format("backend '%s' has no paged attention; attend per sequence", info().name.c_str()));
+}
+
+Status Backend::top_k(const Tensor &, const Tensor &, const Tensor &, const Tensor &) {
+    return make_error(
+        ErrorCode::unsupported,
+        format("backend '%s' has no top_k; read the whole logits rows", info().name.c_str()));
 }
 
 Tensor tensor_rows(const Tensor & t, int64_t row0, int64_t n) {

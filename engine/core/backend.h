@@ -92,6 +92,10 @@ public:
                                    const Tensor & positions, const Tensor & row_seq,
                                    const Tensor & pages, int page_size, const AttentionDesc & desc,
                                    const Tensor & out);
+    // Optional (supports({Op::top_k})): the default returns unsupported, and callers then read
+    // the whole logits rows. k = ids.dim(1).
+    virtual Status top_k(const Tensor & logits, const Tensor & ids, const Tensor & values,
+                         const Tensor & lse);
 };
 
 // ---- views (no copies; valid for host and device tensors) ----
@@ -125,6 +129,7 @@ Status layer_norm(const Tensor & x, const Tensor & w, const Tensor & out);
 Status im2col(const Tensor & x, const Im2colDesc & desc, const Tensor & out);
 Status chunk_attention(const Tensor & q, const Tensor & k, const Tensor & v, const Tensor & rel,
                        const ChunkAttentionDesc & desc, const Tensor & out);
+Status top_k(const Tensor & logits, const Tensor & ids, const Tensor & values, const Tensor & lse);
 Status copy(const Tensor & src, const Tensor & dst);
 Status transpose01(const Tensor & x, const Tensor & out);
 Status attention_paged(const Tensor & q, const Tensor & k_pool, const Tensor & v_pool,

@@ -100,6 +100,15 @@ enum class Op : uint8_t {
     // Softmax over all C + P slots in f32; out_t = Σ_{s in [0, n)} softmax · v_s (dots and sums
     // in f32, in index order).
     chunk_attention,
+    // logits: [r, V] f32 (no NaN) -> ids [r, k] i32, values [r, k] f32, lse [r] f32, with
+    // 1 ≤ k ≤ min(V, kTopKMax). Row i's k largest logits in descending order, equal values by the
+    // lower id first (the order runtime::Sampler uses; −0 equals +0), values[i, j] = logits[i,
+    // ids[i, j]] bit for bit; lse[i] = log Σ_j exp(logits[i, j]) over the whole row, within 1e-4
+    // absolute for |lse| ≤ 100 (f32 partial sums; the runtime's exactness bounds assume it): −inf
+    // when the row is all −inf, +inf when it holds +inf.
+    // The sampling candidates of a decode step: r·(8k + 4) bytes to read instead of r·4V.
+    // Optional: supports({top_k}) says whether a backend has it (the default is unsupported).
+    top_k,
     // src -> dst, same numel; converts between f32/f16/bf16 (dst may be a view of a larger tensor).
     // q8_0 -> q8_0 (whole KV cache slot rows) is a byte copy of whole blocks.
     // supports({copy, src, dst}).
@@ -151,6 +160,9 @@ struct ChunkAttentionDesc {
     float invalid = -1e9f;  // the logit of a dropped slot
     ChunkMask mask = ChunkMask::sliding;
 };
+
+// Most candidates Op::top_k returns per row (bounds its scratch and shared memory).
+constexpr int kTopKMax = 256;
 
 // Attention parameters (see Op::attention).
 struct AttentionDesc {

@@ -9,6 +9,8 @@
 #include <numeric>
 #include <random>
 
+#include "runtime/sampler_truncate.h"
+
 namespace gemma::runtime {
 namespace {
 
@@ -116,40 +118,11 @@ int32_t Sampler::pick(std::vector<float> & l) {
             p[i] = std::exp((double(l[size_t(idx[i])]) - mx) * inv_t);
         sorted = keep;
     };
-    size_t n = keep;
-    if (params_.top_p < 1.0f) {  // smallest prefix whose mass reaches top_p
-        double acc = 0.0;
-        for (size_t i = 0; i < keep; ++i) {
-            if (i == sorted) sort_rest();
-            acc += p[i] / sum;
-            if (acc >= double(params_.top_p)) {
-                n = i + 1;
-                break;
-            }
-        }
-    }
-    if (params_.min_p > 0.0f) {  // p[0] is the largest
-        size_t m = 1;
-        for (; m < n; ++m) {
-            if (m == sorted) sort_rest();
-            if (!(p[m] >= double(params_.min_p) * p[0])) break;
-        }
-        n = m;
-    }
-    double total = 0.0;
-    if (n == keep) {
-        total = sum;
-    } else {
-        for (size_t i = 0; i < n; ++i) total += p[i];
-    }
-    double u = rng_.uniform() * total, acc = 0.0;
-    for (size_t i = 0; i < n; ++i) {
-        if (i == sorted) sort_rest();
-        acc += p[i];
-        if (u < acc) return idx[i];
-    }
-    if (sorted < n) sort_rest();
-    return idx[n - 1];
+    auto ensure = [&](size_t i) {
+        if (i >= sorted) sort_rest();
+    };
+    const size_t n = detail::cut_top_p_min_p(params_, p, keep, sum, ensure);
+    return idx[detail::draw_index(rng_, p, n, keep, sum, ensure)];
 }
 
 void Sampler::fill_logprobs(std::span<const float> logits, SampleResult & r) const {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <unordered_map>
 #include <utility>
@@ -40,6 +41,14 @@ struct SampleResult {
     int32_t id = -1;
     float logprob = 0.0f;           // log-softmax of the raw logits (before penalties/temperature)
     std::vector<TokenLogprob> top;  // top_logprobs alternatives, most likely first
+};
+
+// What Op::top_k gives for one logits row: its k largest logits in descending order (equal
+// values: lower id first) and the logsumexp of the whole row (f32, within 1e-4).
+struct LogitCandidates {
+    std::span<const int32_t> ids;
+    std::span<const float> values;
+    float logsumexp = 0.0f;
 };
 
 // Which tokens a constrained decoder may emit next (grammar, JSON, forced prefixes).
@@ -80,12 +89,26 @@ public:
     // Records an emitted token for the penalties (sample() does not, so callers may force tokens).
     void accept(int32_t id);
 
+    // Whether the next token might be sampled from k candidates (sample_candidates), decided
+    // before any logits are read: no filter, logit bias or penalties (they move logits outside
+    // the candidates); greedy, or top_k within k, or top_p / min_p (which may cut within k);
+    // top_logprobs within k.
+    bool candidates_may_suffice(const TokenFilter * filter, int k) const;
+    // Exactly what sample() would return for the full row (the same RNG draw, the same id; the
+    // logprobs from the candidates' logsumexp, so equal within its f32 rounding), or nullopt
+    // with nothing drawn when the candidates cannot decide it (top_p / min_p reaching past them):
+    // the caller then reads the full row and calls sample(). Only when
+    // candidates_may_suffice(nullptr, ids.size()) holds.
+    std::optional<SampleResult> sample_candidates(const LogitCandidates & c);
+
     const SamplingParams & params() const { return params_; }
 
 private:
     void apply_penalties(std::vector<float> & l) const;
     int32_t pick(std::vector<float> & l);
     void fill_logprobs(std::span<const float> logits, SampleResult & r) const;
+    std::optional<size_t> pick_candidates(const LogitCandidates & c, size_t finite);
+    std::optional<size_t> cut_open(const LogitCandidates & c, double inv_t);
 
     SamplingParams params_;
     int vocab_;

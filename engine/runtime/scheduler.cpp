@@ -42,6 +42,11 @@ Result<std::unique_ptr<Scheduler>> Scheduler::create(gemma4::TextModel & model,
                                  "with max_batch >= %d and max_logit_rows >= %d (have %d, %d)",
                                  opts.max_step_tokens, opts.max_seqs, opts.max_step_tokens,
                                  opts.max_seqs, mo.max_batch, mo.max_logit_rows));
+    if (opts.device_top_k < 0 || opts.device_top_k > kTopKMax)
+        return make_error(ErrorCode::invalid_argument,
+                          format("scheduler: device_top_k must be in [0, %d] (got %d); 0 reads "
+                                 "whole logits rows",
+                                 kTopKMax, opts.device_top_k));
     opts.prefill_chunk = std::min(opts.prefill_chunk, opts.max_step_tokens);
     std::unique_ptr<Scheduler> s(new Scheduler(model, opts));
     GEMMA_TRY(s->init());
@@ -65,7 +70,7 @@ Status Scheduler::init() {
     pool_ = std::move(*pool);
     stats_.kv_bytes = pool_->bytes();
     cache_ = std::make_unique<PrefixCache>(*pool_, opts_.max_cached);
-    return Status::success();
+    return init_candidates();
 }
 
 Scheduler::~Scheduler() {

@@ -74,8 +74,12 @@ public:
     virtual bool on_token(const SampleResult & token) = 0;
     // Last call. `error` is set for FinishReason::error.
     virtual void on_finish(FinishReason reason, const Usage & usage, const Error * error) = 0;
-    // The raw logits row [vocab] each token is sampled from, just before sampling (tests and
-    // verification compare it with reference logits). Valid during the call only.
+    // Whether this sink needs on_logits() for every token. Rows whose request can be sampled
+    // from device candidates (SchedulerOptions::device_top_k) are never read in full, so a sink
+    // that compares logits returns true here (its rows then always read the full row).
+    virtual bool wants_logits() const { return false; }
+    // The raw logits row [vocab] a token is sampled from, just before sampling, whenever the full
+    // row was read (always when wants_logits()). Valid during the call only.
     virtual void on_logits(std::span<const float> /*logits*/) {}
 };
 
@@ -89,6 +93,12 @@ struct SchedulerOptions {
     int max_cached = 4;            // prefix-cache entries kept (each holds a sliding ring)
     bool snapshot_prompts = true;  // cache each prompt's end too (reuse when replies re-render)
     DType kv_type = DType::f32;    // KV cache elements: f32, bf16 or q8_0 (gemma4::KvPoolOptions)
+    // Sampling candidates computed on the backend (Op::top_k) when it supports them: rows whose
+    // request can be sampled exactly from their k best logits and the row's logsumexp (greedy,
+    // top_k <= k, top_p / min_p cutting within them, top_logprobs <= k; no bias, penalties or
+    // constraints) read back k ids and values instead of the whole row, with the same result.
+    // 0 = always read whole rows; at most kTopKMax. Gemma's defaults (top_k 64) need 64.
+    int device_top_k = 64;
 };
 
 struct SchedulerStats {
@@ -96,6 +106,10 @@ struct SchedulerStats {
     double kv_used = 0.0;  // fraction of KV blocks in use
     size_t kv_bytes = 0;   // memory of the KV pool (KvPool::bytes)
     uint64_t steps = 0;
+    // Sampled rows (one per token, counted before the token is reported): from device
+    // candidates / from a whole logits row read back (requests that need it, or candidates that
+    // could not settle top_p / min_p).
+    uint64_t rows_candidates = 0, rows_full = 0;
 };
 
 // Thread-safe: submit/cancel/stats from any thread. The model is used only by the inference
@@ -140,7 +154,11 @@ private:
     Status upload_media(Seq & s);
     int prefill_len(const Seq & s, int limit) const;
     Status reserve(gemma4::KvSeq & kv, int n);
-    void after_logits(Seq & s, std::span<const float> logits);
+    struct StepRows;
+    Status init_candidates();
+    Status fetch_rows(const Tensor & logits, std::span<Seq * const> seqs, StepRows & rows);
+    Result<SampleResult> sample_row(Seq & s, size_t row, StepRows & rows);
+    void after_logits(Seq & s, size_t row, StepRows & rows);
     void chunk_overrides(const Seq & s, int c0, int n,
                          std::vector<gemma4::EmbedOverride> & out) const;
 
@@ -151,6 +169,11 @@ private:
     std::vector<std::unique_ptr<Seq>> active_;  // inference thread only
     size_t rr_ = 0;                             // round-robin start for prefill
     std::vector<float> host_logits_;            // logits of the last step, read to the host
+    // Device top-k outputs for up to max_seqs rows (empty when off) and their host copies.
+    Tensor cand_ids_, cand_values_, cand_lse_;
+    int cand_k_ = 0;
+    std::vector<int32_t> host_cand_ids_;
+    std::vector<float> host_cand_values_, host_cand_lse_;
 
     mutable std::mutex mu_;
     std::condition_variable cv_;

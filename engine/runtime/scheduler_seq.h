@@ -1,4 +1,5 @@
-// Private to the scheduler: the state of one request being served (inference thread only).
+// Private to the scheduler: the state of one request being served and what a step read back
+// for its logits rows (inference thread only).
 #pragma once
 
 #include "runtime/scheduler.h"
@@ -22,6 +23,14 @@ struct Scheduler::Seq {
     Seq(uint64_t i, TokenRequest r, std::shared_ptr<TokenSink> s, int vocab)
         : id(i), req(std::move(r)), sink(std::move(s)), sampler(req.sampling, vocab) {}
     bool prefilling() const { return n_fed < int(req.prompt.size()); }
+};
+
+// What one step read back for its logits rows (row i belongs to the i-th sequence with logits).
+struct Scheduler::StepRows {
+    const Tensor * logits = nullptr;  // [m, V] backend tensor, valid until the next forward
+    std::vector<const TokenFilter *> filters;
+    std::vector<uint8_t> use_candidates;  // decided before reading
+    std::vector<uint8_t> have_row;        // host_logits_ holds row i (at i·V)
 };
 
 }  // namespace gemma::runtime

@@ -91,18 +91,16 @@ bool Scheduler::step() {
         chunks.push_back(c);
     }
     auto logits = model_.forward_batch(chunks, *pool_);
-    std::vector<float> & host = host_logits_;  // reused: no allocation per step
-    if (logits.ok()) {
-        host.resize(size_t(logits->numel()));
-        Status st = model_.backend().read(*logits, host.data(), host.size() * sizeof(float));
-        if (!st.ok()) logits = st.error();
-    }
-    if (!logits.ok()) {
-        Error e = logits.error();
+    std::vector<Seq *> seqs;  // the sequence of each logits row, in order
+    for (size_t i = 0; i < plan.size(); ++i)
+        if (chunks[i].want_logits) seqs.push_back(plan[i].seq);
+    StepRows rows;
+    Status st = logits.ok() ? fetch_rows(*logits, seqs, rows) : Status(logits.error());
+    if (!st.ok()) {
+        Error e = st.error();
         for (const Planned & p : plan) finish(*p.seq, FinishReason::error, &e);
         return true;
     }
-    const size_t V = size_t(model_.config().text.vocab_size);
     size_t row = 0;
     for (size_t i = 0; i < plan.size(); ++i) {
         Seq & s = *plan[i].seq;
@@ -111,8 +109,7 @@ bool Scheduler::step() {
         else
             s.n_fed += plan[i].n;
         if (!chunks[i].want_logits) continue;
-        after_logits(s, std::span<const float>(host).subspan(row * V, V));
-        ++row;
+        after_logits(s, row++, rows);
     }
     std::lock_guard<std::mutex> lock(mu_);
     ++stats_.steps;
@@ -120,7 +117,7 @@ bool Scheduler::step() {
 }
 
 // Samples the sequence's next token and decides whether it goes on. May finish (and free) `s`.
-void Scheduler::after_logits(Seq & s, std::span<const float> logits) {
+void Scheduler::after_logits(Seq & s, size_t row, StepRows & rows) {
     if (opts_.snapshot_prompts && !s.snapshot_done && s.req.use_prefix_cache) {
         s.snapshot_done = true;  // the prompt's end, before any reply token changes the ring
         if (pool_->n_free_rings() > opts_.max_seqs - int(active_.size())) {
@@ -130,9 +127,7 @@ void Scheduler::after_logits(Seq & s, std::span<const float> logits) {
                                std::move(*snap));
         }
     }
-    s.sink->on_logits(logits);
-    const TokenFilter * filter = s.req.constraint ? s.req.constraint->filter() : nullptr;
-    auto r = s.sampler.sample(logits, filter);
+    auto r = sample_row(s, row, rows);
     if (!r.ok()) {
         Error e = r.error();
         finish(s, FinishReason::error, &e);

@@ -86,6 +86,11 @@ TEST_P(BackendOps, MatchesReference) {
                               (c.desc.b == DType::bf16 || c.desc.b == DType::f16);
     if (bf16_prefill) bound = std::max(bound, 1e-5);
     for (size_t o = 0; o < ref->outputs.size(); ++o) {
+        if (c.outputs[o].exact) {
+            std::string diff = exact_mismatch(ref->outputs[o], got->outputs[o]);
+            EXPECT_TRUE(diff.empty()) << "output " << o << " must equal cpu-ref: " << diff;
+            continue;
+        }
         std::string problem;
         double e = nmse(ref->outputs[o], got->outputs[o], problem);
         EXPECT_TRUE(problem.empty()) << "output " << o << ": " << problem;
@@ -103,7 +108,8 @@ TEST(BackendOpsCoverage, EveryOpHasACase) {
          {Op::get_rows,  Op::matmul,        Op::rms_norm,   Op::rope,        Op::kv_store,
           Op::attention, Op::gelu_tanh_mul, Op::add,        Op::mul,         Op::scale,
           Op::softcap,   Op::clamp,         Op::copy,       Op::transpose01, Op::activation,
-          Op::glu,       Op::conv1d_dw,     Op::layer_norm, Op::im2col,      Op::chunk_attention})
+          Op::glu,       Op::conv1d_dw,     Op::layer_norm, Op::im2col,      Op::chunk_attention,
+          Op::top_k})
         EXPECT_TRUE(covered.count(op)) << "no backend_ops case for " << op_name(op);
 }
 

@@ -134,10 +134,20 @@ double nmse(const std::vector<float> & ref, const std::vector<float> & got, std:
     return num / den;
 }
 
+std::string exact_mismatch(const std::vector<float> & ref, const std::vector<float> & got) {
+    if (ref.size() != got.size())
+        return format("size %zu vs reference %zu", got.size(), ref.size());
+    for (size_t i = 0; i < ref.size(); ++i)
+        if (std::memcmp(&ref[i], &got[i], sizeof(float)) != 0)
+            return format("element %zu: reference %.9g, got %.9g", i, double(ref[i]),
+                          double(got[i]));
+    return "";
+}
+
 std::vector<OpCase> all_cases() {
     std::vector<OpCase> all;
     for (auto family : {matmul_cases, norm_rope_cases, attention_cases, elementwise_cases,
-                        quant_cases, audio_cases}) {
+                        quant_cases, audio_cases, top_k_cases}) {
         for (OpCase & c : family()) all.push_back(std::move(c));
     }
     return all;

@@ -38,6 +38,7 @@ struct OutputSpec {
     DType dtype = DType::f32;
     Shape shape;
     int init_from = -1;  // index into OpCase::inputs, or -1: starts as guard-pattern garbage
+    bool exact = false;  // compared element for element, bit for bit (ids, selected values)
 };
 
 // What an OpCase's call receives: its inputs and outputs on the backend under test.
@@ -67,6 +68,8 @@ Result<OpRun> run_case(Backend & backend, const OpCase & c);
 // NMSE of `got` against `ref`; sets `problem` for NaN, Inf sign mismatches or size mismatches
 // (then the returned value is meaningless).
 double nmse(const std::vector<float> & ref, const std::vector<float> & got, std::string & problem);
+// Empty when `got` equals `ref` bit for bit, else where the first difference is.
+std::string exact_mismatch(const std::vector<float> & ref, const std::vector<float> & got);
 
 // Every case, grouped by op family (cases_*.cpp).
 std::vector<OpCase> matmul_cases();
@@ -75,6 +78,7 @@ std::vector<OpCase> attention_cases();
 std::vector<OpCase> elementwise_cases();
 std::vector<OpCase> quant_cases();  // q8_0 / q4_0 weights (cases_quant.cpp)
 std::vector<OpCase> audio_cases();  // the audio conformer's ops (cases_audio.cpp)
+std::vector<OpCase> top_k_cases();  // cases_top_k.cpp
 std::vector<OpCase> all_cases();
 
 }  // namespace gemma::test

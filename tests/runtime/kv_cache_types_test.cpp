@@ -245,6 +245,7 @@ struct Collect : TokenSink {
         ids.push_back(r.id);
         return false;
     }
+    bool wants_logits() const override { return true; }  // every row, for comparisons
     void on_logits(std::span<const float> row) override {
         std::lock_guard<std::mutex> lock(mu);
         logits.emplace_back(row.begin(), row.end());

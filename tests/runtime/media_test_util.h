@@ -35,6 +35,7 @@ struct MediaSink : gemma::runtime::TokenSink {
         tokens.push_back(r);
         return false;
     }
+    bool wants_logits() const override { return true; }  // every row, for comparisons
     void on_logits(std::span<const float> row) override {
         std::lock_guard<std::mutex> lock(mu);
         logits.emplace_back(row.begin(), row.end());

@@ -126,6 +126,12 @@ public:
         ref::transpose01(x, out);
         return Status::success();
     }
+    Status top_k(const Tensor & logits, const Tensor & ids, const Tensor & values,
+                 const Tensor & lse) override {
+        GEMMA_TRY(op_check::top_k(logits, ids, values, lse));
+        ref::top_k(logits, ids, values, lse);
+        return Status::success();
+    }
 };
 
 }  // namespace

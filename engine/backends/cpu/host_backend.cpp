@@ -19,6 +19,7 @@ bool HostBackend::supports(const OpDesc & op) const {
     if (op.op == Op::kv_store || op.op == Op::attention || op.op == Op::attention_paged)
         return op.a == DType::f32 && kv_cache_dtype_ok(op.b);
     if (op.op == Op::copy && op.a == DType::q8_0) return op.b == DType::q8_0;  // KV rows
+    if (op.op == Op::top_k) return op.a == DType::f32;  // logits f32 -> i32 ids, f32 values
     bool quant_ok = op.op == Op::matmul || op.op == Op::get_rows;  // q8_0/q4_0 weights, tables
     return is_float(op.a) && (is_float(op.b) || (quant_ok && dtype_is_quant(op.b)));
 }

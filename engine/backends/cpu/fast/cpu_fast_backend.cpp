@@ -131,6 +131,12 @@ public:
         fast::transpose01(x, out);
         return Status::success();
     }
+    Status top_k(const Tensor & logits, const Tensor & ids, const Tensor & values,
+                 const Tensor & lse) override {
+        GEMMA_TRY(op_check::top_k(logits, ids, values, lse));
+        fast::top_k(pool_, logits, ids, values, lse);
+        return Status::success();
+    }
 
 private:
     mutable ThreadPool pool_;

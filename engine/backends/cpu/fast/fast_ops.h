@@ -46,6 +46,9 @@ void chunk_attention(ThreadPool & pool, const Tensor & q, const Tensor & k, cons
                      const Tensor & rel, const ChunkAttentionDesc & desc, const Tensor & out);
 void copy(ThreadPool & pool, const Tensor & src, const Tensor & dst);
 void transpose01(const Tensor & x, const Tensor & out);
+// Rows across the pool (top_k.cpp).
+void top_k(ThreadPool & pool, const Tensor & logits, const Tensor & ids, const Tensor & values,
+           const Tensor & lse);
 
 // Row r (width d) of a float (f32/f16/bf16) or q8_0/q4_0 tensor as f32 into dst.
 void load_row_f32(const Tensor & t, int64_t r, float * dst);

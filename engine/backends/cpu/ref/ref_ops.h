@@ -53,5 +53,8 @@ void chunk_attention(const Tensor & q, const Tensor & k, const Tensor & v, const
                      const ChunkAttentionDesc & desc, const Tensor & out, int64_t t0, int64_t t1);
 void copy(const Tensor & src, const Tensor & dst);
 void transpose01(const Tensor & x, const Tensor & out);
+void top_k(const Tensor & logits, const Tensor & ids, const Tensor & values, const Tensor & lse);
+// log Σ exp(x[j]) accumulated in double (Op::top_k's lse rule for ±inf).
+float row_logsumexp(const float * x, int64_t n);
 
 }  // namespace gemma::cpu::ref

@@ -335,5 +335,24 @@ struct ChunkAttentionParams {
 };
 LaunchResult launch_chunk_attention(const ChunkAttentionParams & p, gpuStream_t s,
                                     const LaunchEnv & env);
+// logits [rows, v] f32 -> ids [rows, k] i32, values [rows, k] f32, lse [rows] f32 (core/ops.h
+// Op::top_k; ops/top_k.cu): per chunk of a row its k best and (max, Σ exp) into scratch, then a
+// merge per row. Scratch: top_k_scratch_bytes(rows, v, k), split into part_values
+// [rows·n_chunks·k], part_ids [rows·n_chunks·k], part_stats [rows·n_chunks·2].
+struct TopKParams {
+    const float * logits;
+    int32_t * ids;
+    float * values;
+    float * lse;
+    float * part_values;
+    int32_t * part_ids;
+    float * part_stats;
+    int64_t rows, v, n_chunks;  // n_chunks = top_k_chunks(v)
+    int32_t k;
+    int32_t pad;  // zero: records are compared byte for byte (graph replay)
+};
+LaunchResult launch_top_k(const TopKParams & p, gpuStream_t s, const LaunchEnv & env);
+int64_t top_k_chunks(int64_t v);
+size_t top_k_scratch_bytes(int64_t rows, int64_t v, int64_t k);
 
 }  // namespace gemma::cuda
