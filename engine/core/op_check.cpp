@@ -254,53 +254,53 @@ Status chunk_attention(const Tensor & q, const Tensor & k, const Tensor & v, con
     return need(rel.ndim() == 3 && rel.dim(0) == int64_t(d.past) + 1 && rel.dim(1) == q.dim(1) &&
                     rel.dim(2) == q.dim(2),
                 op, "rel must be [past + 1, h, D]", q, rel);
+}
 
-    Status top_k(const Tensor & logits, const Tensor & ids, const Tensor & values,
-                 const Tensor & lse) {
-        const Op op = Op::top_k;
-        GEMMA_TRY(need_f32(op, "logits", logits));
-        if (logits.ndim() != 2 || logits.dim(1) < 1)
-            return bad(op, format("logits must be [rows, vocab] (got %s)",
-                                  shape_str(logits.shape).c_str()));
-        const int64_t r = logits.dim(0), v = logits.dim(1);
-        if (ids.dtype != DType::i32 || ids.empty() || ids.ndim() != 2 || ids.dim(0) != r)
-            return bad(op, format("ids must be i32 [%lld, k] (got %s %s)", (long long)r,
-                                  dtype_name(ids.dtype), shape_str(ids.shape).c_str()));
-        const int64_t k = ids.dim(1);
-        if (k < 1 || k > v || k > kTopKMax)
-            return bad(op, format("k = %lld must be in [1, min(vocab %lld, %d)]; ask for fewer "
-                                  "candidates or read the logits",
-                                  (long long)k, (long long)v, kTopKMax));
-        GEMMA_TRY(need_f32(op, "values", values));
-        GEMMA_TRY(
-            need(values.shape == ids.shape, op, "values must be [rows, k] like ids", ids, values));
-        GEMMA_TRY(need_f32(op, "lse", lse));
-        return need(lse.ndim() == 1 && lse.dim(0) == r, op, "lse must be [rows]", logits, lse);
-    }
+Status top_k(const Tensor & logits, const Tensor & ids, const Tensor & values, const Tensor & lse) {
+    const Op op = Op::top_k;
+    GEMMA_TRY(need_f32(op, "logits", logits));
+    if (logits.ndim() != 2 || logits.dim(1) < 1)
+        return bad(
+            op, format("logits must be [rows, vocab] (got %s)", shape_str(logits.shape).c_str()));
+    const int64_t r = logits.dim(0), v = logits.dim(1);
+    if (ids.dtype != DType::i32 || ids.empty() || ids.ndim() != 2 || ids.dim(0) != r)
+        return bad(op, format("ids must be i32 [%lld, k] (got %s %s)", (long long)r,
+                              dtype_name(ids.dtype), shape_str(ids.shape).c_str()));
+    const int64_t k = ids.dim(1);
+    if (k < 1 || k > v || k > kTopKMax)
+        return bad(op, format("k = %lld must be in [1, min(vocab %lld, %d)]; ask for fewer "
+                              "candidates or read the logits",
+                              (long long)k, (long long)v, kTopKMax));
+    GEMMA_TRY(need_f32(op, "values", values));
+    GEMMA_TRY(
+        need(values.shape == ids.shape, op, "values must be [rows, k] like ids", ids, values));
+    GEMMA_TRY(need_f32(op, "lse", lse));
+    return need(lse.ndim() == 1 && lse.dim(0) == r, op, "lse must be [rows]", logits, lse);
+}
 
-    // Float types convert into each other; q8_0 (KV cache rows) copies only into q8_0, whole
-    // blocks.
-    Status copy(const Tensor & src, const Tensor & dst) {
-        if (src.dtype == DType::q8_0 && dst.dtype == DType::q8_0) {
-            bool blocks = !src.empty() && !dst.empty() && src.numel() % kQ8Block == 0;
-            return need(blocks && src.numel() == dst.numel(), Op::copy,
-                        "q8_0 src and dst must have the same element count, whole 32-value blocks",
-                        src, dst);
-        }
-        if (!is_float(src.dtype) || !is_float(dst.dtype))
-            return make_error(ErrorCode::unsupported,
-                              format("copy: %s -> %s is not supported", dtype_name(src.dtype),
-                                     dtype_name(dst.dtype)));
-        return need(src.numel() == dst.numel() && !src.empty() && !dst.empty(), Op::copy,
-                    "src and dst must have the same element count", src, dst);
+// Float types convert into each other; q8_0 (KV cache rows) copies only into q8_0, whole
+// blocks.
+Status copy(const Tensor & src, const Tensor & dst) {
+    if (src.dtype == DType::q8_0 && dst.dtype == DType::q8_0) {
+        bool blocks = !src.empty() && !dst.empty() && src.numel() % kQ8Block == 0;
+        return need(blocks && src.numel() == dst.numel(), Op::copy,
+                    "q8_0 src and dst must have the same element count, whole 32-value blocks", src,
+                    dst);
     }
+    if (!is_float(src.dtype) || !is_float(dst.dtype))
+        return make_error(ErrorCode::unsupported,
+                          format("copy: %s -> %s is not supported", dtype_name(src.dtype),
+                                 dtype_name(dst.dtype)));
+    return need(src.numel() == dst.numel() && !src.empty() && !dst.empty(), Op::copy,
+                "src and dst must have the same element count", src, dst);
+}
 
-    Status transpose01(const Tensor & x, const Tensor & out) {
-        GEMMA_TRY(need_f32(Op::transpose01, "x", x));
-        GEMMA_TRY(need_f32(Op::transpose01, "out", out));
-        return need(x.ndim() == 3 && out.ndim() == 3 && out.dim(0) == x.dim(1) &&
-                        out.dim(1) == x.dim(0) && out.dim(2) == x.dim(2) && out.data != x.data,
-                    Op::transpose01, "out must be [b, a, c] for x [a, b, c], not aliased", x, out);
-    }
+Status transpose01(const Tensor & x, const Tensor & out) {
+    GEMMA_TRY(need_f32(Op::transpose01, "x", x));
+    GEMMA_TRY(need_f32(Op::transpose01, "out", out));
+    return need(x.ndim() == 3 && out.ndim() == 3 && out.dim(0) == x.dim(1) &&
+                    out.dim(1) == x.dim(0) && out.dim(2) == x.dim(2) && out.data != x.data,
+                Op::transpose01, "out must be [b, a, c] for x [a, b, c], not aliased", x, out);
+}
 
 }  // namespace gemma::op_check

@@ -1,10 +1,12 @@
 // A CUDA engine encodes audio on its GPU (the media worker's own backend instance, engine.cpp):
 // image.png and audio.wav through the engine's media path must reproduce mm.logits' last row
 // (the reference's multimodal forward) within the fp32 tolerance on cuda-f32. Skipped without a
-// GPU. The audio mask is hf_eager only because the fixture's reference used it.
+// GPU or image decoding (the prompt holds an image too). The audio mask is hf_eager only because
+// the fixture's reference used it.
 #include <gtest/gtest.h>
 
 #include "core/registry.h"
+#include "media/codecs.h"
 #include "media_test_util.h"
 
 using namespace gemma;
@@ -15,6 +17,8 @@ TEST(MediaAudioBackendGpu, CudaEngineEncodesAudioOnTheGpuAndMatchesReference) {
     auto probe = backend_create("cuda-f32");
     if (!probe.ok()) GTEST_SKIP() << "cuda-f32 unavailable: " << probe.error().message;
     probe->reset();
+    auto codec = gemma::media::image_codec_api();  // the fixture's prompt also holds image.png
+    if (!codec.ok()) GTEST_SKIP() << "image decoding unavailable: " << codec.error().message;
     Golden g = open_golden(kTiny);
     EngineOptions o = media_engine_options();
     o.backend = "cuda-f32";

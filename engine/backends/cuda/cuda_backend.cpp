@@ -504,166 +504,165 @@ public:
         p.complement = d.mask == ChunkMask::complement ? 1 : 0;
         return ctx_->queue().push<ChunkAttentionParams, launch_chunk_attention>("chunk_attention",
                                                                                 p);
+    }
 
-        // Scratch slot 1 (shared with attention's split partials: ops on one stream run in order).
-        Status top_k(const Tensor & logits, const Tensor & ids, const Tensor & values,
-                     const Tensor & lse) override {
-            GEMMA_TRY(op_check::top_k(logits, ids, values, lse));
-            GEMMA_TRY(devices(Op::top_k, {&logits, &ids, &values, &lse}));
-            const int64_t rows = logits.dim(0), v = logits.dim(1), k = ids.dim(1);
-            TopKParams p{};
-            p.logits = f32p<const float>(logits);
-            p.ids = static_cast<int32_t *>(ids.data);
-            p.values = f32p<float>(values);
-            p.lse = f32p<float>(lse);
-            p.rows = rows;
-            p.v = v;
-            p.n_chunks = top_k_chunks(v);
-            p.k = int32_t(k);
-            auto s = ctx_->scratch(1, top_k_scratch_bytes(rows, v, k));
-            if (!s) return s.error();
-            const size_t n_cand = size_t(rows * p.n_chunks * k);
-            p.part_values = static_cast<float *>(*s);
-            p.part_ids = reinterpret_cast<int32_t *>(p.part_values + n_cand);
-            p.part_stats = reinterpret_cast<float *>(p.part_ids + n_cand);
-            return ctx_->queue().push<TopKParams, launch_top_k>("top_k", p);
-        }
+    // Scratch slot 1 (shared with attention's split partials: ops on one stream run in order).
+    Status top_k(const Tensor & logits, const Tensor & ids, const Tensor & values,
+                 const Tensor & lse) override {
+        GEMMA_TRY(op_check::top_k(logits, ids, values, lse));
+        GEMMA_TRY(devices(Op::top_k, {&logits, &ids, &values, &lse}));
+        const int64_t rows = logits.dim(0), v = logits.dim(1), k = ids.dim(1);
+        TopKParams p{};
+        p.logits = f32p<const float>(logits);
+        p.ids = static_cast<int32_t *>(ids.data);
+        p.values = f32p<float>(values);
+        p.lse = f32p<float>(lse);
+        p.rows = rows;
+        p.v = v;
+        p.n_chunks = top_k_chunks(v);
+        p.k = int32_t(k);
+        auto s = ctx_->scratch(1, top_k_scratch_bytes(rows, v, k));
+        if (!s) return s.error();
+        const size_t n_cand = size_t(rows * p.n_chunks * k);
+        p.part_values = static_cast<float *>(*s);
+        p.part_ids = reinterpret_cast<int32_t *>(p.part_values + n_cand);
+        p.part_stats = reinterpret_cast<float *>(p.part_ids + n_cand);
+        return ctx_->queue().push<TopKParams, launch_top_k>("top_k", p);
+    }
 
-    private:
-        bool fuse() const { return ctx_->options().fuse; }
+private:
+    bool fuse() const { return ctx_->options().fuse; }
 
-        // A q8_0 / q4_0 host tensor regrouped into the planar layout, then copied (synchronously:
-        // the planar host copy is freed on return).
-        Result<Tensor> upload_planar(const Tensor & src) {
-            GEMMA_TRY(quant_check_row(src.dtype, src.dim(-1), "cuda: upload"));
-            const int64_t cols = src.dim(-1), rows = src.numel() / cols;
-            std::vector<uint8_t> planar(src.nbytes());
-            quant_to_planar(src.dtype, src.data, rows, cols, planar.data());
-            Tensor t = src;
-            auto mem = ctx_->alloc(src.nbytes(), false);
-            if (!mem) return mem.error();
-            t.owner = std::move(*mem);
-            t.data = t.owner.get();
-            t.where = Where::device;
-            GEMMA_TRY(ctx_->flush());
-            GEMMA_CUDA_TRY(gpuMemcpyAsync(t.data, planar.data(), planar.size(),
-                                          gpuMemcpyHostToDevice, ctx_->stream()));
-            GEMMA_TRY(ctx_->wait());
-            return t;
-        }
+    // A q8_0 / q4_0 host tensor regrouped into the planar layout, then copied (synchronously:
+    // the planar host copy is freed on return).
+    Result<Tensor> upload_planar(const Tensor & src) {
+        GEMMA_TRY(quant_check_row(src.dtype, src.dim(-1), "cuda: upload"));
+        const int64_t cols = src.dim(-1), rows = src.numel() / cols;
+        std::vector<uint8_t> planar(src.nbytes());
+        quant_to_planar(src.dtype, src.data, rows, cols, planar.data());
+        Tensor t = src;
+        auto mem = ctx_->alloc(src.nbytes(), false);
+        if (!mem) return mem.error();
+        t.owner = std::move(*mem);
+        t.data = t.owner.get();
+        t.where = Where::device;
+        GEMMA_TRY(ctx_->flush());
+        GEMMA_CUDA_TRY(gpuMemcpyAsync(t.data, planar.data(), planar.size(), gpuMemcpyHostToDevice,
+                                      ctx_->stream()));
+        GEMMA_TRY(ctx_->wait());
+        return t;
+    }
 
-        // Quantized weights: gemv for decode, dequantized tiles + cuBLAS for prefill.
-        Status matmul_quant(const Tensor & x, const Tensor & w, const Tensor & out) {
-            QuantMatmulParams p{f32p<const float>(x),
-                                w.data,
-                                f32p<float>(out),
-                                nullptr,
-                                nullptr,
-                                x.dim(0),
-                                x.dim(1),
-                                w.dim(0),
-                                0,
-                                elem_type(w.dtype),
-                                MatmulPath::tiled};
-            if (p.n <= kGemvMaxRows) {  // decode: aligned x -> the vector kernel
-                if (reinterpret_cast<uintptr_t>(p.x) % 16 == 0) p.path = MatmulPath::gemv;
-                return ctx_->queue().push<QuantMatmulParams, launch_matmul_quant>("matmul_quant",
-                                                                                  p);
-            }
-            CudaPrecision prec = ctx_->options().precision;
-            p.path = prec == CudaPrecision::f32       ? MatmulPath::blas_f32
-                     : prec == CudaPrecision::split16 ? MatmulPath::blas_split
-                                                      : MatmulPath::blas_lowp;
-            p.tile_rows = matmul_quant_tile_rows(p.k, p.m);
-            size_t wbytes = size_t(p.tile_rows * p.k) * (p.path == MatmulPath::blas_f32 ? 4 : 2);
-            auto sw = ctx_->scratch(2, wbytes);
-            if (!sw) return sw.error();
-            auto sx = ctx_->scratch(3, matmul_quant_scratch_x_bytes(p.n, p.k, p.tile_rows));
-            if (!sx) return sx.error();
-            p.scratch_w = *sw;
-            p.scratch_x = *sx;
+    // Quantized weights: gemv for decode, dequantized tiles + cuBLAS for prefill.
+    Status matmul_quant(const Tensor & x, const Tensor & w, const Tensor & out) {
+        QuantMatmulParams p{f32p<const float>(x),
+                            w.data,
+                            f32p<float>(out),
+                            nullptr,
+                            nullptr,
+                            x.dim(0),
+                            x.dim(1),
+                            w.dim(0),
+                            0,
+                            elem_type(w.dtype),
+                            MatmulPath::tiled};
+        if (p.n <= kGemvMaxRows) {  // decode: aligned x -> the vector kernel
+            if (reinterpret_cast<uintptr_t>(p.x) % 16 == 0) p.path = MatmulPath::gemv;
             return ctx_->queue().push<QuantMatmulParams, launch_matmul_quant>("matmul_quant", p);
         }
+        CudaPrecision prec = ctx_->options().precision;
+        p.path = prec == CudaPrecision::f32       ? MatmulPath::blas_f32
+                 : prec == CudaPrecision::split16 ? MatmulPath::blas_split
+                                                  : MatmulPath::blas_lowp;
+        p.tile_rows = matmul_quant_tile_rows(p.k, p.m);
+        size_t wbytes = size_t(p.tile_rows * p.k) * (p.path == MatmulPath::blas_f32 ? 4 : 2);
+        auto sw = ctx_->scratch(2, wbytes);
+        if (!sw) return sw.error();
+        auto sx = ctx_->scratch(3, matmul_quant_scratch_x_bytes(p.n, p.k, p.tile_rows));
+        if (!sx) return sx.error();
+        p.scratch_w = *sw;
+        p.scratch_x = *sx;
+        return ctx_->queue().push<QuantMatmulParams, launch_matmul_quant>("matmul_quant", p);
+    }
 
-        Status devices(Op op, std::initializer_list<const Tensor *> ts) {
-            static const char * const kArgs[] = {"input 1", "input 2", "input 3",
-                                                 "input 4", "input 5", "input 6"};
-            size_t i = 0;
-            for (const Tensor * t : ts)
-                GEMMA_TRY(on_device(op, kArgs[std::min<size_t>(i++, 5)], *t));
-            return Status::success();
+    Status devices(Op op, std::initializer_list<const Tensor *> ts) {
+        static const char * const kArgs[] = {"input 1", "input 2", "input 3",
+                                             "input 4", "input 5", "input 6"};
+        size_t i = 0;
+        for (const Tensor * t : ts) GEMMA_TRY(on_device(op, kArgs[std::min<size_t>(i++, 5)], *t));
+        return Status::success();
+    }
+
+    Status check_transfer(const Tensor & t, size_t nbytes, const char * what) {
+        if (t.where != Where::device || t.empty())
+            return make_error(
+                ErrorCode::invalid_argument,
+                format("cuda: %s: the tensor is not device memory of this backend", what));
+        if (nbytes > t.nbytes())
+            return make_error(ErrorCode::invalid_argument,
+                              format("cuda: %s: %zu bytes do not fit a %zu-byte tensor", what,
+                                     nbytes, t.nbytes()));
+        return Status::success();
+    }
+
+    Status elementwise(Op op, EltOp e, const Tensor & a, const Tensor & b, float s,
+                       const Tensor & out, float s2 = 0.0f) {
+        GEMMA_TRY(devices(op, {&a, &b, &out}));
+        EltParams p{f32p<const float>(a),
+                    b.data,
+                    f32p<float>(out),
+                    a.numel(),
+                    a.dim(-1),
+                    b.empty() ? 0 : b.numel(),
+                    b.empty() ? ElemType::none : elem_type(b.dtype),
+                    e,
+                    s,
+                    s2};
+        if (fuse()) {
+            OpQueue & q = ctx_->queue();
+            if (e == EltOp::add && fuse_add(q, p)) return Status::success();
+            if (e == EltOp::mul && fuse_mul(q, p)) return Status::success();
+            if (e == EltOp::gelu_tanh_mul && fuse_gelu_mul(q, p)) return Status::success();
         }
+        return ctx_->queue().push<EltParams, launch_elementwise>(op_name(op), p);
+    }
 
-        Status check_transfer(const Tensor & t, size_t nbytes, const char * what) {
-            if (t.where != Where::device || t.empty())
-                return make_error(
-                    ErrorCode::invalid_argument,
-                    format("cuda: %s: the tensor is not device memory of this backend", what));
-            if (nbytes > t.nbytes())
-                return make_error(ErrorCode::invalid_argument,
-                                  format("cuda: %s: %zu bytes do not fit a %zu-byte tensor", what,
-                                         nbytes, t.nbytes()));
-            return Status::success();
-        }
-
-        Status elementwise(Op op, EltOp e, const Tensor & a, const Tensor & b, float s,
-                           const Tensor & out, float s2 = 0.0f) {
-            GEMMA_TRY(devices(op, {&a, &b, &out}));
-            EltParams p{f32p<const float>(a),
-                        b.data,
-                        f32p<float>(out),
-                        a.numel(),
-                        a.dim(-1),
-                        b.empty() ? 0 : b.numel(),
-                        b.empty() ? ElemType::none : elem_type(b.dtype),
-                        e,
-                        s,
-                        s2};
-            if (fuse()) {
-                OpQueue & q = ctx_->queue();
-                if (e == EltOp::add && fuse_add(q, p)) return Status::success();
-                if (e == EltOp::mul && fuse_mul(q, p)) return Status::success();
-                if (e == EltOp::gelu_tanh_mul && fuse_gelu_mul(q, p)) return Status::success();
-            }
-            return ctx_->queue().push<EltParams, launch_elementwise>(op_name(op), p);
-        }
-
-        std::shared_ptr<CudaContext> ctx_;
-        std::set<std::string> profile_names_;
-        long reads_ = 0;  // read() calls so far (GEMMA_CUDA_PROFILER_READS)  // stable names of
-                          // profiled records (GEMMA_CUDA_PROFILE)
-    };
+    std::shared_ptr<CudaContext> ctx_;
+    std::set<std::string> profile_names_;
+    long reads_ = 0;  // read() calls so far (GEMMA_CUDA_PROFILER_READS)  // stable names of
+                      // profiled records (GEMMA_CUDA_PROFILE)
+};
 
 }  // namespace
 
 namespace module {
-    Result<std::unique_ptr<Backend>> create(const CudaOptions & options) {
-        CudaOptions o = options;
-        auto off = [](const char * name) {
-            const char * v = std::getenv(name);
-            return v && std::strcmp(v, "0") == 0;
-        };
-        if (off("GEMMA_CUDA_GRAPHS")) o.graphs = false;
-        if (off("GEMMA_CUDA_FUSE")) o.fuse = false;
-        if (off("GEMMA_CUDA_PDL")) o.pdl = false;
-        auto ctx = CudaContext::create(o);
-        if (!ctx) return ctx.error();
-        return std::unique_ptr<Backend>(std::make_unique<CudaBackend>(std::move(*ctx)));
-    }
+Result<std::unique_ptr<Backend>> create(const CudaOptions & options) {
+    CudaOptions o = options;
+    auto off = [](const char * name) {
+        const char * v = std::getenv(name);
+        return v && std::strcmp(v, "0") == 0;
+    };
+    if (off("GEMMA_CUDA_GRAPHS")) o.graphs = false;
+    if (off("GEMMA_CUDA_FUSE")) o.fuse = false;
+    if (off("GEMMA_CUDA_PDL")) o.pdl = false;
+    auto ctx = CudaContext::create(o);
+    if (!ctx) return ctx.error();
+    return std::unique_ptr<Backend>(std::make_unique<CudaBackend>(std::move(*ctx)));
+}
 
-    Result<CudaQueueStats> queue_stats(Backend & backend) {
-        auto * cuda = dynamic_cast<CudaBackend *>(&backend);
-        if (!cuda)
-            return make_error(ErrorCode::invalid_argument, "cuda_queue_stats: not a CUDA backend");
-        return cuda->queue_stats();
-    }
+Result<CudaQueueStats> queue_stats(Backend & backend) {
+    auto * cuda = dynamic_cast<CudaBackend *>(&backend);
+    if (!cuda)
+        return make_error(ErrorCode::invalid_argument, "cuda_queue_stats: not a CUDA backend");
+    return cuda->queue_stats();
+}
 
-    bool device_available() {
-        int count = 0;
-        gpuError_t e = gpuGetDeviceCount(&count);
-        if (e != gpuSuccess) (void)gpuGetLastError();
-        return e == gpuSuccess && count > 0;
-    }
+bool device_available() {
+    int count = 0;
+    gpuError_t e = gpuGetDeviceCount(&count);
+    if (e != gpuSuccess) (void)gpuGetLastError();
+    return e == gpuSuccess && count > 0;
+}
 
 }  // namespace module
 
