@@ -88,11 +88,10 @@ void MediaWorker::load_audio_on_backend(const gemma4::Config & config,
                                         const io::TensorSource & weights,
                                         const gemma4::AudioEncoderOptions & options) {
     const std::string & name = opt_.audio_backend;
-    auto b = backend_create(name);
+    auto b = media_backend(name);
     if (b.ok()) {
         auto e = gemma4::AudioBackendEncoder::load(config, weights, **b, options);
         if (e.ok()) {
-            audio_backend_ = std::move(*b);
             audio_on_backend_ = std::move(*e);
             GEMMA_LOG_INFO("audio tower on backend '%s'", name.c_str());
             return;
@@ -105,12 +104,13 @@ void MediaWorker::load_audio_on_backend(const gemma4::Config & config,
                    b.error().message.c_str());
 }
 
-// The backend path on a new backend of the options' name, else (or when that fails) the CPU path.
+// The backend path on the worker's backend of the options' name, else (or when that fails) the CPU
+// path.
 Status MediaWorker::load_vision(const io::TensorSource & weights) {
     const std::string & name = opt_.vision_backend;
     if (!name.empty() && name != gemma4::kHostVisionPath) {
-        auto b = backend_create(name);
-        auto v = b.ok() ? gemma4::VisionBackendEncoder::load(config_, weights, std::move(*b))
+        auto b = media_backend(name);
+        auto v = b.ok() ? gemma4::VisionBackendEncoder::load(config_, weights, **b)
                         : Result<std::unique_ptr<gemma4::VisionBackendEncoder>>(b.error());
         if (v.ok()) {
             vision_backend_ = std::move(*v);
@@ -124,6 +124,15 @@ Status MediaWorker::load_vision(const io::TensorSource & weights) {
     if (!v.ok()) return v.error();
     vision_ = std::make_unique<gemma4::VisionEncoder>(std::move(*v));
     return Status::success();
+}
+
+Result<Backend *> MediaWorker::media_backend(const std::string & name) {
+    for (auto & [n, b] : backends_)
+        if (n == name) return b.get();
+    auto b = backend_create(name);
+    if (!b.ok()) return b.error();
+    backends_.emplace_back(name, std::move(*b));
+    return backends_.back().second.get();
 }
 
 std::string MediaWorker::vision_path() const {

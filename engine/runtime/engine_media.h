@@ -16,6 +16,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "io/tensor_source.h"
@@ -61,12 +62,13 @@ struct MediaWorkerOptions {
     size_t cache_bytes = size_t(256) << 20;  // media cache cap (encoded soft tokens)
     std::string model_id;                    // tells models apart in the cache keys
     // A backend registry name ("cuda", ...): the audio tower then runs on the backend ops
-    // (gemma4::AudioBackendEncoder) on an instance of its own, driven by the worker only. Empty:
+    // (gemma4::AudioBackendEncoder) on the worker's own instance of that backend (shared with the
+    // vision tower when both name the same backend), driven by the worker only. Empty:
     // the fp32 CPU path (audio.h). A backend that fails to load falls back to the CPU path.
     std::string audio_backend;
     // Where images and video frames encode: "host" or "" = vision.h's fp32 CPU path, else a
-    // registry name: the backend path (vision_backend.h) on the worker's own new backend of that
-    // name (a backend is driven by one thread; the scheduler's stays its own). When that backend
+    // registry name: the backend path (vision_backend.h) on the worker's own backend of that name
+    // (a backend is driven by one thread; the scheduler's stays its own). When that backend
     // or the upload fails, the CPU path is used and the reason logged.
     std::string vision_backend;
 };
@@ -109,6 +111,8 @@ public:
     bool has_audio() const { return audio_ != nullptr || audio_on_backend_ != nullptr; }
     // Whether audio is encoded on MediaWorkerOptions::audio_backend (false: the CPU path).
     bool audio_on_backend() const { return audio_on_backend_ != nullptr; }
+    // Backend instances the worker made for its towers (one when both use the same name).
+    size_t media_backends() const { return backends_.size(); }
 
 private:
     struct Job {
@@ -123,17 +127,21 @@ private:
                                const gemma4::AudioEncoderOptions & options);
     void run_job(Job & job);
     Status load_vision(const io::TensorSource & weights);
+    // The worker's own backend instance of that name, made on first use: both towers share it
+    // (only the worker thread drives it), so a GPU holds one context for media, not two.
+    Result<Backend *> media_backend(const std::string & name);
     Result<gemma4::MediaEmbeds> encode(const MediaRequest & req, size_t index) const;
     uint64_t prefix_key(const MediaRequest & req, size_t index) const;
 
     gemma4::Config config_;
     MediaWorkerOptions opt_;
     media::ProcessorConfig processor_;
+    // Declared before the encoders that use them, so destroyed after them.
+    std::vector<std::pair<std::string, std::unique_ptr<Backend>>> backends_;
     std::unique_ptr<gemma4::VisionEncoder> vision_;
     std::unique_ptr<gemma4::VisionBackendEncoder> vision_backend_;  // instead of vision_
     std::unique_ptr<gemma4::AudioEncoder> audio_;
-    std::unique_ptr<Backend> audio_backend_;  // before its encoder: destroyed after it
-    std::unique_ptr<gemma4::AudioBackendEncoder> audio_on_backend_;
+    std::unique_ptr<gemma4::AudioBackendEncoder> audio_on_backend_;  // instead of audio_
     mutable media::MediaCache cache_;
     Scheduler * sched_ = nullptr;
 

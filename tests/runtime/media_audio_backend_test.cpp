@@ -51,6 +51,39 @@ TEST(MediaAudioBackend, WorkerEncodesAudioOnTheNamedBackend) {
     EXPECT_LT(rel_error(soft->ptr<float>(), ref.ptr<float>(), size_t(ref.numel())), kTol);
 }
 
+// Both towers on the same backend name share one instance of it, and both still reproduce the
+// reference's soft tokens from the fixture's mixed image + audio prompt.
+TEST(MediaAudioBackend, BothTowersShareTheWorkersBackendInstance) {
+    Golden g = open_golden(kTiny);
+    auto w = io::open_safetensors(kTiny + "/model.safetensors");
+    ASSERT_TRUE(w.ok()) << w.error().message;
+    auto cfg = gemma4::load_config(kTiny);
+    ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+    MediaWorkerOptions o;
+    o.audio_mask = gemma4::AudioMaskMode::hf_eager;  // the fixture's reference mask
+    o.audio_backend = o.vision_backend = "cpu-ref";
+    auto worker = MediaWorker::load(kTiny, *cfg, **w, o);
+    ASSERT_TRUE(worker.ok()) << worker.error().message;
+    EXPECT_TRUE((*worker)->audio_on_backend());
+    EXPECT_EQ((*worker)->vision_path(), "cpu-ref");
+    EXPECT_EQ((*worker)->media_backends(), 1u);
+    MediaRequest r;
+    r.tokens = greedy_request(fold_markers(g.ids("mm.input_ids"), *cfg), 1);
+    r.media = {fixture_media(gemma4::MediaKind::image, "image.png"),
+               fixture_media(gemma4::MediaKind::audio, "audio.wav")};
+    auto t = (*worker)->prepare(std::move(r));
+    ASSERT_TRUE(t.ok()) << t.error().message;
+    ASSERT_EQ(t->media.size(), 2u);
+    const char * names[2] = {"image.soft_tokens", "audio.soft_tokens"};
+    for (size_t i = 0; i < 2; ++i) {
+        Tensor ref = g.get(names[i]);
+        const Tensor & got = t->media[i].embeds;
+        ASSERT_EQ(got.shape, ref.shape) << names[i];
+        EXPECT_LT(rel_error(got.ptr<float>(), ref.ptr<float>(), size_t(ref.numel())), kTol)
+            << names[i];
+    }
+}
+
 TEST(MediaAudioBackend, UnknownBackendFallsBackToTheCpuPath) {
     Golden g = open_golden(kTiny);
     auto w = io::open_safetensors(kTiny + "/model.safetensors");
