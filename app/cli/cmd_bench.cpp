@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "cli/bench_image.h"
+#include "cli/bench_model_args.h"
 #include "cli/commands.h"
 #include "common/args.h"
 #include "core/kv_quant.h"
@@ -37,14 +38,10 @@ namespace g4 = gemma::gemma4;
 constexpr const char * kConcurrencyMode =
     "runtime scheduler: continuous batching (decode steps batched, prefill chunked alongside)";
 
-struct BenchOptions {
-    std::string synthetic, model_dir, backend = "cpu";
+struct BenchOptions : BenchModelArgs {
     int prompt = 128, gen = 32, concurrency = 1, batch = 256, warmup = 1;
-    g4::WeightType weights = g4::WeightType::stored;
     uint64_t seed = 1;
     bool json = false;
-    gemma::DType kv_cache = gemma::DType::f32;
-    bool ple_host = false;  // --ple-host: the per-layer embedding table stays in host memory
     std::string sampling = "greedy";  // scheduled runs: greedy | gemma (T 1, top_k 64, top_p 0.95)
     int device_top_k = 64;            // SchedulerOptions::device_top_k
 };
@@ -361,9 +358,6 @@ std::string parse_options(int argc, char ** argv, BenchOptions & o) {
                                         "concurrency", "batch", "seed", "warmup", "json", "weights",
                                         "kv-cache", "ple-host", "sampling", "device-top-k"});
     if (!bad.empty()) return bad;
-    o.synthetic = args.get("synthetic");
-    o.model_dir = args.get("model");
-    o.backend = args.get("backend", o.backend);
     o.prompt = int(args.get_int("prompt", o.prompt));
     o.gen = int(args.get_int("gen", o.gen));
     o.concurrency = int(args.get_int("concurrency", o.concurrency));
@@ -371,20 +365,11 @@ std::string parse_options(int argc, char ** argv, BenchOptions & o) {
     o.seed = uint64_t(args.get_int("seed", int64_t(o.seed)));
     o.warmup = int(args.get_int("warmup", o.warmup));
     o.json = args.has("json");
-    o.ple_host = args.has("ple-host");
     o.sampling = args.get("sampling", o.sampling);
     o.device_top_k = int(args.get_int("device-top-k", o.device_top_k));
-    if (args.has("weights")) {
-        auto w = g4::parse_weight_type(args.get("weights"));
-        if (!w.ok()) return w.error().message;
-        o.weights = *w;
-    }
     if (!args.error().empty()) return args.error();
-    auto kv = gemma::kv_cache_dtype_parse(args.get("kv-cache", "f32"));
-    if (!kv.ok()) return "--kv-cache: " + kv.error().message;
-    o.kv_cache = *kv;
-    if (o.synthetic.empty() == o.model_dir.empty())
-        return "give exactly one of --synthetic PRESET or --model DIR";
+    if (std::string bad_model = parse_bench_model_args(args, o); !bad_model.empty())
+        return bad_model;
     if (o.prompt < 1 || o.gen < 1 || o.concurrency < 1 || o.batch < 1)
         return "--prompt, --gen, --concurrency and --batch must be at least 1";
     if (o.warmup < 0) return "--warmup must be 0 or more";

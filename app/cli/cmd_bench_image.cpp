@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cli/bench_image.h"
+#include "cli/bench_model_args.h"
 #include "common/args.h"
 #include "core/kv_quant.h"
 #include "core/registry.h"
@@ -31,13 +32,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 namespace g4 = gemma::gemma4;
 
-struct ImageTurnOptions {
-    std::string synthetic, model_dir, backend = "cpu", vision_backend;  // "" = the text backend
+struct ImageTurnOptions : BenchModelArgs {
+    std::string vision_backend;  // "" = the text backend
     int budget = 280, width = 1920, height = 1080, text = 16, reps = 5, warmup = 1;
     uint64_t seed = 1;
-    g4::WeightType weights = g4::WeightType::stored;
-    gemma::DType kv_cache = gemma::DType::f32;
-    bool ple_host = false;
 };
 
 // One run's parts in milliseconds.
@@ -66,30 +64,18 @@ std::string parse(int argc, char ** argv, ImageTurnOptions & o) {
         args.check_known({"image", "synthetic", "model", "backend", "vision-backend", "image-size",
                           "text", "reps", "warmup", "seed", "weights", "kv-cache", "ple-host"});
     if (!bad.empty()) return bad;
-    o.synthetic = args.get("synthetic");
-    o.model_dir = args.get("model");
-    o.backend = args.get("backend", o.backend);
     o.vision_backend = args.get("vision-backend");
     o.budget = int(args.get_int("image", o.budget));
     o.text = int(args.get_int("text", o.text));
     o.reps = int(args.get_int("reps", o.reps));
     o.warmup = int(args.get_int("warmup", o.warmup));
     o.seed = uint64_t(args.get_int("seed", int64_t(o.seed)));
-    o.ple_host = args.has("ple-host");
     if (args.has("image-size") &&
         std::sscanf(args.get("image-size").c_str(), "%dx%d", &o.width, &o.height) != 2)
         return "--image-size takes WxH, e.g. 1920x1080";
-    if (args.has("weights")) {
-        auto w = g4::parse_weight_type(args.get("weights"));
-        if (!w.ok()) return w.error().message;
-        o.weights = *w;
-    }
     if (!args.error().empty()) return args.error();
-    auto kv = gemma::kv_cache_dtype_parse(args.get("kv-cache", "f32"));
-    if (!kv.ok()) return "--kv-cache: " + kv.error().message;
-    o.kv_cache = *kv;
-    if (o.synthetic.empty() == o.model_dir.empty())
-        return "give exactly one of --synthetic PRESET or --model DIR";
+    if (std::string bad_model = parse_bench_model_args(args, o); !bad_model.empty())
+        return bad_model;
     if (!gemma::media::image_budget_is_valid(o.budget))
         return "--image must be a budget: 70, 140, 280, 560 or 1120";
     if (o.width < 1 || o.height < 1 || o.text < 0 || o.reps < 1 || o.warmup < 0)

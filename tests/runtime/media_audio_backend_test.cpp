@@ -35,20 +35,25 @@ Result<Tensor> prepared_audio(MediaWorker & w) {
     return t->media[0].embeds;
 }
 
-TEST(MediaAudioBackend, WorkerEncodesAudioOnTheNamedBackend) {
+// The worker's audio soft tokens against the reference's. From the wav (/32768 vs the fixture's
+// /32767 PCM): the fp32 tolerance, as audio_encoder_test.
+void expect_golden_audio(MediaWorker & w) {
     Golden g = open_golden(kTiny);
+    auto soft = prepared_audio(w);
+    ASSERT_TRUE(soft.ok()) << soft.error().message;
+    Tensor ref = g.get("audio.soft_tokens");
+    ASSERT_EQ(soft->shape, ref.shape);
+    EXPECT_LT(rel_error(soft->ptr<float>(), ref.ptr<float>(), size_t(ref.numel())), kTol);
+}
+
+TEST(MediaAudioBackend, WorkerEncodesAudioOnTheNamedBackend) {
     auto w = io::open_safetensors(kTiny + "/model.safetensors");
     ASSERT_TRUE(w.ok()) << w.error().message;
     auto worker = load_worker("cpu-ref", **w);
     ASSERT_TRUE(worker.ok()) << worker.error().message;
     EXPECT_TRUE((*worker)->audio_on_backend());
     EXPECT_TRUE((*worker)->has_audio());
-    auto soft = prepared_audio(**worker);
-    ASSERT_TRUE(soft.ok()) << soft.error().message;
-    Tensor ref = g.get("audio.soft_tokens");
-    ASSERT_EQ(soft->shape, ref.shape);
-    // From the wav (/32768 vs the fixture's /32767 PCM): the fp32 tolerance, as audio_encoder_test.
-    EXPECT_LT(rel_error(soft->ptr<float>(), ref.ptr<float>(), size_t(ref.numel())), kTol);
+    expect_golden_audio(**worker);
 }
 
 // Both towers on the same backend name share one instance of it, and both still reproduce the
@@ -85,18 +90,13 @@ TEST(MediaAudioBackend, BothTowersShareTheWorkersBackendInstance) {
 }
 
 TEST(MediaAudioBackend, UnknownBackendFallsBackToTheCpuPath) {
-    Golden g = open_golden(kTiny);
     auto w = io::open_safetensors(kTiny + "/model.safetensors");
     ASSERT_TRUE(w.ok()) << w.error().message;
     auto worker = load_worker("no-such-backend", **w);
     ASSERT_TRUE(worker.ok()) << worker.error().message;
     EXPECT_FALSE((*worker)->audio_on_backend());
     EXPECT_TRUE((*worker)->has_audio());
-    auto soft = prepared_audio(**worker);
-    ASSERT_TRUE(soft.ok()) << soft.error().message;
-    Tensor ref = g.get("audio.soft_tokens");
-    ASSERT_EQ(soft->shape, ref.shape);
-    EXPECT_LT(rel_error(soft->ptr<float>(), ref.ptr<float>(), size_t(ref.numel())), kTol);
+    expect_golden_audio(**worker);
 }
 
 }  // namespace
