@@ -53,14 +53,7 @@ TEST(VisionBackend, BadPatchesAreClearErrors) {
     ASSERT_TRUE(b);
     auto enc = VisionBackendEncoder::load(*cfg, **w, *b);
     ASSERT_TRUE(enc.ok()) << enc.error().message;
-    // 1500 patch columns at budget 1120: past the tiny position table (256 per axis).
-    media::Image strip;
-    strip.width = 5000;
-    strip.height = 10;
-    strip.rgb.assign(size_t(5000) * 10 * 3, 200);
-    media::ImageOptions big;
-    big.max_soft_tokens = 1120;
-    auto p = media::image_preprocess(strip, big);
+    auto p = oversized_strip_patches();
     ASSERT_TRUE(p.ok());
     auto r = (*enc)->encode(*p);
     ASSERT_FALSE(r.ok());

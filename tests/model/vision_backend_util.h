@@ -36,6 +36,18 @@ inline Result<media::ImagePatches> tiny_patches() {
     return p;
 }
 
+// A 10 × 5000 strip at budget 1120 becomes 48 × 24000 pixels: 1500 patch columns, past the tiny
+// fixture's position table (256 per axis); encoders must refuse it with a clear error.
+inline Result<media::ImagePatches> oversized_strip_patches() {
+    media::Image strip;
+    strip.width = 5000;
+    strip.height = 10;
+    strip.rgb.assign(size_t(5000) * 10 * 3, 200);
+    media::ImageOptions big;
+    big.max_soft_tokens = 1120;
+    return media::image_preprocess(strip, big);
+}
+
 inline double rel(const Tensor & out, const Tensor & ref) {
     if (out.shape != ref.shape) return 1e30;
     return golden_test::rel_error(out.ptr<float>(), ref.ptr<float>(), size_t(ref.numel()));

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "model/gemma4/embedder_cases.h"
+#include "vision_backend_util.h"
 
 namespace gemma::gemma4 {
 namespace {
@@ -53,15 +54,7 @@ TEST(VisionEncoderInput, BadPatchesAreClearErrors) {
     ASSERT_TRUE(cfg.ok() && w.ok());
     auto enc = VisionEncoder::load(*cfg, **w);
     ASSERT_TRUE(enc.ok()) << enc.error().message;
-    // A 10 × 5000 strip at budget 1120 becomes 48 × 24000 pixels: 1500 patch columns, past the
-    // tiny position table (256 per axis).
-    media::Image strip;
-    strip.width = 5000;
-    strip.height = 10;
-    strip.rgb.assign(size_t(5000) * 10 * 3, 200);
-    media::ImageOptions big;
-    big.max_soft_tokens = 1120;
-    auto p = media::image_preprocess(strip, big);
+    auto p = vision_test::oversized_strip_patches();
     ASSERT_TRUE(p.ok());
     auto r = enc->encode(*p);
     ASSERT_FALSE(r.ok());
