@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <thread>
 
 namespace gemma::gemma4::mm {
 
@@ -111,21 +110,6 @@ void Linear::forward(const float * x, int64_t n, float * y) const {
             yi[o] = std::clamp(v, out_min, out_max);
         }
     }
-}
-
-void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)> & fn) {
-    const int64_t hw = std::max(1u, std::thread::hardware_concurrency());
-    const int64_t parts = std::min(hw, std::max<int64_t>(1, n / std::max<int64_t>(grain, 1)));
-    if (parts <= 1) {
-        if (n > 0) fn(0, n);
-        return;
-    }
-    std::vector<std::thread> threads;
-    const int64_t step = (n + parts - 1) / parts;
-    for (int64_t b = step; b < n; b += step)
-        threads.emplace_back([&fn, b, step, n] { fn(b, std::min(n, b + step)); });
-    fn(0, std::min(n, step));
-    for (std::thread & t : threads) t.join();
 }
 
 std::vector<float> Linear::operator()(const std::vector<float> & x) const {

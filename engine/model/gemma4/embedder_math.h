@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/parallel.h"
 #include "core/status.h"
 #include "core/tensor.h"
 #include "io/tensor_source.h"
@@ -70,10 +71,7 @@ inline float softplus(float x) { return x > 20.0f ? x : std::log1p(std::exp(x));
 
 float dot(const float * a, const float * b, int n);
 
-// fn(begin, end) over [0, n) split into contiguous ranges of at least `grain` items across the
-// hardware threads (inline when one range suffices). fn must be safe for disjoint ranges; it must
-// not call OpenBLAS (which has its own threads).
-void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)> & fn);
+using gemma::parallel_for;  // core/parallel.h
 
 // A debug tap: a host f32 tensor holding a copy of `v` with `shape` (for goldens and verify).
 Tensor to_tensor(const std::vector<float> & v, Shape shape);
