@@ -3,6 +3,8 @@
 
 #include <cmath>
 
+#include "core/parallel.h"
+
 namespace gemma::media {
 
 bool image_budget_is_valid(int b) {
@@ -47,24 +49,28 @@ namespace {
 
 // Patch n = py·pw + px holds pixel (py·16 + dy, px·16 + dx), channel c at (dy·16 + dx)·3 + c
 // (HF: reshape(C, ph, 16, pw, 16).permute(1, 3, 2, 4, 0)).
+// A patch's pixel row dy is 16 consecutive RGB pixels of the image: one contiguous run of 48
+// values on both sides. Rows of patches are filled in parallel.
 void patchify(const Image & img, const ImageGrid & g, float scale, ImagePatches & out) {
     const int p = kImagePatchSize;
-    for (int py = 0; py < g.patches_y; ++py) {
-        for (int px = 0; px < g.patches_x; ++px) {
-            const size_t n = size_t(py) * size_t(g.patches_x) + size_t(px);
-            float * row = &out.pixel_values[n * kImagePatchDim];
-            for (int dy = 0; dy < p; ++dy) {
-                for (int dx = 0; dx < p; ++dx) {
-                    for (int c = 0; c < 3; ++c) {
-                        row[(dy * p + dx) * 3 + c] =
-                            float(img.at(py * p + dy, px * p + dx, c)) * scale;
-                    }
+    const size_t run = size_t(p) * 3;
+    parallel_for(g.patches_y, 4, [&](int64_t py0, int64_t py1) {
+        for (int64_t py = py0; py < py1; ++py) {
+            for (int px = 0; px < g.patches_x; ++px) {
+                const size_t n = size_t(py) * size_t(g.patches_x) + size_t(px);
+                float * row = &out.pixel_values[n * kImagePatchDim];
+                for (int dy = 0; dy < p; ++dy) {
+                    const uint8_t * src = &img.rgb[(size_t(py * p + dy) * size_t(img.width) +
+                                                    size_t(px) * size_t(p)) *
+                                                   3];
+                    float * dst = row + size_t(dy) * run;
+                    for (size_t i = 0; i < run; ++i) dst[i] = float(src[i]) * scale;
                 }
+                out.position_ids[n * 2 + 0] = px;
+                out.position_ids[n * 2 + 1] = int32_t(py);
             }
-            out.position_ids[n * 2 + 0] = px;
-            out.position_ids[n * 2 + 1] = py;
         }
-    }
+    });
 }
 
 }  // namespace

@@ -131,10 +131,13 @@ Image image_resize_bicubic(const Image & in, int out_w, int out_h, ResizeFixedPo
     Image out;
     out.width = out_w;
     out.height = out_h;
-    out.rgb = in.rgb;
-    if (out_w != in.width)
-        out.rgb = pass_x(out.rgb, in.width, in.height, axis_taps(in.width, out_w, fp));
-    if (out_h != in.height) out.rgb = pass_y(out.rgb, out_w, axis_taps(in.height, out_h, fp));
+    if (out_w != in.width)  // read the input in place: no copy of it first
+        out.rgb = pass_x(in.rgb, in.width, in.height, axis_taps(in.width, out_w, fp));
+    const std::vector<uint8_t> & rows = out_w != in.width ? out.rgb : in.rgb;
+    if (out_h != in.height)
+        out.rgb = pass_y(rows, out_w, axis_taps(in.height, out_h, fp));
+    else if (out_w == in.width)
+        out.rgb = in.rgb;
     return out;
 }
 
