@@ -2,17 +2,12 @@
 // prefill chunks, bidirectional blocks, GQA, Gemma 4 E4B head sizes (256 sliding, 512 full) and
 // long contexts that take the split-KV (flash-decoding) path. Skipped without a GPU.
 #include "cuda_harness.h"
+#include "kv_types_util.h"
 
 namespace gemma::cuda_test {
 namespace {
 
-struct AttnCase {
-    const char * name;
-    int64_t hq, hkv, d, slots;
-    int window;
-    int64_t n_hist, n;            // positions [0, n_hist) stored first, then a chunk of n queries
-    std::vector<int32_t> blocks;  // empty: causal
-};
+using AttnCase = kv_test::Scenario;  // the KV type tests' kv_store + attention scenario
 
 std::vector<int32_t> iota(int64_t from, int64_t n) {
     std::vector<int32_t> v;
