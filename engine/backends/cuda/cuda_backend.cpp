@@ -567,9 +567,15 @@ private:
                             w.dim(0),
                             0,
                             elem_type(w.dtype),
-                            MatmulPath::tiled};
+                            MatmulPath::tiled,
+                            nullptr,
+                            nullptr,
+                            nullptr,
+                            GemvEpilogue::none,
+                            0};
         if (p.n <= kGemvMaxRows) {  // decode: aligned x -> the vector kernel
             if (reinterpret_cast<uintptr_t>(p.x) % 16 == 0) p.path = MatmulPath::gemv;
+            if (fuse() && fuse_matmul_quant(ctx_->queue(), p)) return Status::success();
             return ctx_->queue().push<QuantMatmulParams, launch_matmul_quant>("matmul_quant", p);
         }
         CudaPrecision prec = ctx_->options().precision;

@@ -137,6 +137,13 @@ struct QuantMatmulParams {
     int64_t n, k, m, tile_rows;
     ElemType type;    // q8_0 or q4_0
     MatmulPath path;  // gemv, tiled (= simple), blas_lowp, blas_split, blas_f32
+    // gemv only, as MatmulParams (null / none otherwise): a second weight of the same shape and
+    // type read with the same x (dual), the MLP's gelu gate (dual_gelu, gelu_mul with b).
+    const void * w2;
+    float * out2;
+    const float * b;
+    GemvEpilogue epilogue;
+    int32_t pad;  // zero: records are compared byte for byte (graph replay)
 };
 LaunchResult launch_matmul_quant(const QuantMatmulParams & p, gpuStream_t s, const LaunchEnv & env);
 // Rows of a dequantized weight tile for k columns (bounds scratch_w to ~16 MiB of bf16).

@@ -115,10 +115,14 @@ __device__ __forceinline__ float dot32_q4(const uint4 & v, const float (&x)[32])
 
 // NR = x rows handled (≥ n, a power of two); R weight rows per warp, so each x vector read from
 // L1 serves R rows, with 8 / R 16-byte quant loads per row in flight per lane.
+// Dual epilogues (as matmul.cu's gemv): slots [0, R/2) are rows of w, [R/2, R) the same rows of
+// w2, and the warp forms out2 and gelu(gate) ⊙ up itself.
 template <int NR, int R, ElemType T>
 __device__ __forceinline__ void gemv_quant_rows(const QuantMatmulParams & p, int64_t row0) {
     constexpr int kVals = T == ElemType::q8_0 ? 16 : 32;  // values per 16-byte quant vector
     constexpr int U = kInFlight / R;
+    constexpr int kHalf = R > 1 ? R / 2 : 1;
+    const bool dual = p.epilogue == GemvEpilogue::dual || p.epilogue == GemvEpilogue::dual_gelu;
     const int lane = threadIdx.x % GEMMA_WARP;
     if (row0 >= p.m) return;  // whole warps leave together
     const int64_t qbytes = T == ElemType::q8_0 ? p.k : p.k / 2, nb = p.k / 32;
@@ -127,11 +131,11 @@ __device__ __forceinline__ void gemv_quant_rows(const QuantMatmulParams & p, int
     const uint16_t * scales[R];
 #pragma unroll
     for (int s = 0; s < R; ++s) {
-        const int64_t row = row0 + s < p.m ? row0 + s : row0;  // past m: a valid row, not written
-        wq[s] = reinterpret_cast<const uint4 *>(static_cast<const uint8_t *>(p.w) + row * qbytes);
-        scales[s] =
-            reinterpret_cast<const uint16_t *>(static_cast<const uint8_t *>(p.w) + p.m * qbytes) +
-            row * nb;
+        const int64_t want = row0 + (dual ? s % kHalf : s);
+        const int64_t row = want < p.m ? want : row0;  // past m: a valid row, not written
+        const uint8_t * base = static_cast<const uint8_t *>(dual && s >= kHalf ? p.w2 : p.w);
+        wq[s] = reinterpret_cast<const uint4 *>(base + row * qbytes);
+        scales[s] = reinterpret_cast<const uint16_t *>(base + p.m * qbytes) + row * nb;
     }
     float acc[NR][R];
 #pragma unroll
@@ -180,8 +184,18 @@ __device__ __forceinline__ void gemv_quant_rows(const QuantMatmulParams & p, int
     for (int r = 0; r < NR; ++r) {
         if (r >= p.n) break;
 #pragma unroll
-        for (int s = 0; s < R; ++s)
-            if (row0 + s < p.m) p.out[r * p.m + row0 + s] = acc[r][s];
+        for (int s = 0; s < R; ++s) {
+            if (dual && s >= kHalf) break;
+            const int64_t row = row0 + s;
+            if (row >= p.m) break;
+            float v = acc[r][s];
+            if (dual) p.out2[r * p.m + row] = acc[r][(s + kHalf) % R];
+            if (p.epilogue == GemvEpilogue::gelu_mul)
+                v = gelu_tanh_f32(v) * p.b[r * p.m + row];
+            else if (p.epilogue == GemvEpilogue::dual_gelu)
+                v = gelu_tanh_f32(v) * acc[r][(s + kHalf) % R];
+            p.out[r * p.m + row] = v;
+        }
     }
 }
 
@@ -191,10 +205,12 @@ template <int NR, int R, ElemType T>
 __global__ void __launch_bounds__(kThreads) gemv_quant_kernel(QuantMatmulParams p) {
     pdl_enter();
     constexpr int64_t kWarpsPerBlock = kThreads / GEMMA_WARP;
+    const bool dual = p.epilogue == GemvEpilogue::dual || p.epilogue == GemvEpilogue::dual_gelu;
+    const int64_t rows = dual ? (R > 1 ? R / 2 : 1) : R;  // rows of w per warp
     const int64_t warp = threadIdx.x / GEMMA_WARP;
-    for (int64_t g = int64_t(blockIdx.x) * kWarpsPerBlock + warp; g * R < p.m;
+    for (int64_t g = int64_t(blockIdx.x) * kWarpsPerBlock + warp; g * rows < p.m;
          g += int64_t(gridDim.x) * kWarpsPerBlock)
-        gemv_quant_rows<NR, R, T>(p, g * R);
+        gemv_quant_rows<NR, R, T>(p, g * rows);
 }
 
 // Any alignment of x: one warp per weight row, scalar loads, x rows one after another.
@@ -215,10 +231,15 @@ template <int NR, ElemType T>
 LaunchResult launch_gemv_quant_rows(const QuantMatmulParams & p, gpuStream_t s,
                                     const LaunchEnv & env) {
     // Rows per warp: as many as leave about env.quant_gemv_warps_per_sm warps per SM.
+    // Dual epilogues count both weights' rows (R/2 of each per warp; R ≥ 2).
+    const bool dual = p.epilogue == GemvEpilogue::dual || p.epilogue == GemvEpilogue::dual_gelu;
     const int64_t want_warps = int64_t(env.n_sms) * env.quant_gemv_warps_per_sm;
-    int R = 1;
-    while (R < 8 && p.m / (2 * R) >= want_warps) R *= 2;
-    const int64_t warps = (p.m + R - 1) / R, per_block = kThreads / GEMMA_WARP;
+    const int64_t all_rows = dual ? 2 * p.m : p.m;
+    int R = dual ? 2 : 1;
+    while (R < 8 && all_rows / (2 * R) >= want_warps) R *= 2;
+    const int64_t rows_per_warp = dual ? R / 2 : R;
+    const int64_t warps = (p.m + rows_per_warp - 1) / rows_per_warp,
+                  per_block = kThreads / GEMMA_WARP;
     const int64_t blocks = (warps + per_block - 1) / per_block;
     auto go = [&](auto kernel) {
         const int64_t grid = std::min<int64_t>(blocks, resident_blocks(kernel, kThreads, env));
