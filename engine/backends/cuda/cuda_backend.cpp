@@ -223,9 +223,7 @@ public:
                        nullptr,
                        nullptr,
                        GemvEpilogue::none,
-                       0,
-                       RowFuseParams{},
-                       nullptr};
+                       0};
         if (p.n <= kGemvMaxRows) {  // decode: never round x; odd layouts take the tiled kernel
             if (matmul_gemv_ok(p.x, p.w, p.k, p.type)) p.path = MatmulPath::gemv;
         } else if (p.type == ElemType::f32) {
@@ -237,7 +235,7 @@ public:
             if (!s) return s.error();
             p.scratch = *s;
         }
-        if (fuse() && fuse_matmul(ctx_->queue(), p, ctx_->gemv_counter())) return Status::success();
+        if (fuse() && fuse_matmul(ctx_->queue(), p)) return Status::success();
         const char * name = p.path == MatmulPath::gemv ? "matmul_gemv" : "matmul";
         if (ctx_->queue().profiling() && p.path != MatmulPath::gemv)  // one line per weight shape
             name =

@@ -50,8 +50,6 @@ Status CudaContext::init(const CudaOptions & options) {
     gpublasStatus_t st = gpublasCreate(&blas_);
     if (st != gpublasSuccess) return blas_error("cublasCreate", st);
     GEMMA_CUDA_TRY(gpuMalloc(&blas_workspace_, kBlasWorkspace));
-    GEMMA_CUDA_TRY(gpuMalloc(reinterpret_cast<void **>(&gemv_counter_), sizeof(unsigned)));
-    GEMMA_CUDA_TRY(gpuMemsetAsync(gemv_counter_, 0, sizeof(unsigned), stream_));
     if ((st = gpublasSetStream(blas_, stream_)) != gpublasSuccess)
         return blas_error("cublasSetStream", st);
     if ((st = gpublasSetWorkspace(blas_, blas_workspace_, kBlasWorkspace)) != gpublasSuccess)
@@ -84,7 +82,6 @@ CudaContext::~CudaContext() {
     for (auto & [host, m] : mapped_) (void)gpuHostUnregister(const_cast<void *>(host));
     if (blas_) (void)gpublasDestroy(blas_);
     if (blas_workspace_) (void)gpuFree(blas_workspace_);
-    if (gemv_counter_) (void)gpuFree(gemv_counter_);
     if (stream_) (void)gpuStreamDestroy(stream_);
 }
 

@@ -38,9 +38,6 @@ public:
     gpuStream_t stream() const { return stream_; }
     OpQueue & queue() { return *queue_; }
     const LaunchEnv & env() const { return env_; }
-    // A zeroed device counter the GEMV prologues of this context's stream share (each launch
-    // leaves it at zero again).
-    unsigned * gemv_counter() const { return gemv_counter_; }
 
     // Device memory of `bytes` (zero-filled when `zero`), owned by the returned pointer.
     Result<std::shared_ptr<void>> alloc(size_t bytes, bool zero);
@@ -72,7 +69,6 @@ private:
     gpuStream_t stream_ = nullptr;
     gpublasHandle_t blas_ = nullptr;
     void * blas_workspace_ = nullptr;
-    unsigned * gemv_counter_ = nullptr;
     LaunchEnv env_;
     std::unique_ptr<OpQueue> queue_;
     double waited_ms_ = 0;  // host time blocked on the GPU in wait()

@@ -27,28 +27,7 @@ bool is_gemv(const MatmulParams & p) { return p.path == MatmulPath::gemv; }
 
 }  // namespace
 
-// A batch-1 GEMV whose x is the output of the row_fuse just recorded: the row_fuse becomes the
-// GEMV's prologue (MatmulParams::prologue), one launch fewer.
-bool fuse_row_fuse_gemv(OpQueue & q, const MatmulParams & p, unsigned * counter) {
-    RowFuseParams f;
-    if (!counter || p.n != 1 || p.prologue || !q.last<RowFuseParams, launch_row_fuse>(&f))
-        return false;
-    const float * made = f.x ? f.x : f.h_out;
-    if (f.rows != 1 || f.d != p.k || p.x != made || p.k > kGemvPrologueMaxK) return false;
-    const int64_t d = f.d, m = p.m;
-    for (const void * buf : {static_cast<const void *>(f.a), static_cast<const void *>(f.h_in),
-                             static_cast<const void *>(f.h_out), static_cast<const void *>(f.x)})
-        if (buf && !apart(p.out, m, buf, d)) return false;
-    MatmulParams m2 = p;
-    m2.prologue = 1;
-    m2.rf = f;
-    m2.counter = counter;
-    q.replace_last<MatmulParams, launch_matmul>("matmul_gemv_prologue", m2);
-    return true;
-}
-
-bool fuse_matmul(OpQueue & q, const MatmulParams & p, unsigned * counter) {
-    if (is_gemv(p) && fuse_row_fuse_gemv(q, p, counter)) return true;
+bool fuse_matmul(OpQueue & q, const MatmulParams & p) {
     MatmulParams prev;
     if (!is_gemv(p) || !q.last<MatmulParams, launch_matmul>(&prev)) return false;
     if (!is_gemv(prev) || prev.epilogue != GemvEpilogue::none || prev.x != p.x || prev.n != p.n ||

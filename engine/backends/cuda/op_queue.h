@@ -23,7 +23,7 @@ namespace gemma::cuda {
 class OpQueue {
 public:
     using LaunchFn = LaunchResult (*)(const void * params, gpuStream_t s, const LaunchEnv & env);
-    static constexpr size_t kMaxParams = 208;  // MatmulParams with a GEMV prologue
+    static constexpr size_t kMaxParams = 120;
     static constexpr size_t kSegmentOps = 64;  // default; env GEMMA_CUDA_SEGMENT overrides
     static constexpr size_t kMaxGraphs = 1024;
 

@@ -72,27 +72,6 @@ enum class GemvEpilogue : int32_t {
     gelu_mul = 3,   // out = gelu_tanh(x·wᵀ) ⊙ b, b f32 [n, m]
 };
 
-// One row per block, in place: the tail of a decoder sub-block and the head of the next one.
-//   a = rms_norm(a, w1)      (when w1_type != none or norm1; a is written back)
-//   h_out = h_in + a         then h_out *= scalar[0] (when scalar)
-//   x = rms_norm(h_out, w2)  (when x)
-// Made by the backend from rms_norm + add [+ mul by one value] [+ rms_norm] (fusion.h).
-struct RowFuseParams {
-    float * a;
-    const void * w1;
-    const float * h_in;
-    float * h_out;
-    const void * scalar;
-    const void * w2;
-    float * x;
-    int64_t rows, d;
-    ElemType w1_type, scalar_type, w2_type;
-    float eps1, eps2;
-    int32_t norm1;  // 1: a is normalized first (w1 may be none)
-};
-LaunchResult launch_row_fuse(const RowFuseParams & p, gpuStream_t s, const LaunchEnv & env);
-constexpr int64_t kRowFuseMaxD = 8192;  // longer rows are not fused
-
 // x [n, k] f32, w [m, k] -> out [n, m] f32.
 struct MatmulParams {
     const float * x;
@@ -107,18 +86,11 @@ struct MatmulParams {
     float * out2;
     const float * b;
     GemvEpilogue epilogue;
-    // gemv with n == 1 only: 1 = x is first formed in each block by the row_fuse `rf` (which ran
-    // as its own kernel before; x = rf.x, or rf.h_out when rf.x is null), and the last block to
-    // finish its prologue writes rf's outputs (a, h_out, x) for later ops. 0: rf, counter zero.
-    int32_t prologue;
-    RowFuseParams rf;
-    unsigned * counter;  // prologue: blocks past their prologue (the last one resets it)
+    int32_t pad;  // zero: records are compared byte for byte (graph replay)
 };
 LaunchResult launch_matmul(const MatmulParams & p, gpuStream_t s, const LaunchEnv & env);
 // Whether the gemv kernel can read these operands with 16-byte loads.
 bool matmul_gemv_ok(const float * x, const void * w, int64_t k, ElemType type);
-// Longest k whose prologue rows (x, h and a, f32) fit the GEMV's 48 KiB of shared memory.
-constexpr int64_t kGemvPrologueMaxK = 4000;
 
 // x [n, k] f32, w [m, k] q8_0 / q4_0 in the planar device layout (quants plane [m, qbytes],
 // then f16 scales [m, k/32]) -> out [n, m] f32 (ops/matmul_quant.cu). Paths:
@@ -161,6 +133,27 @@ struct RmsNormParams {
     float eps;
 };
 LaunchResult launch_rms_norm(const RmsNormParams & p, gpuStream_t s, const LaunchEnv & env);
+
+// One row per block, in place: the tail of a decoder sub-block and the head of the next one.
+//   a = rms_norm(a, w1)      (when w1_type != none or norm1; a is written back)
+//   h_out = h_in + a         then h_out *= scalar[0] (when scalar)
+//   x = rms_norm(h_out, w2)  (when x)
+// Made by the backend from rms_norm + add [+ mul by one value] [+ rms_norm] (fusion.h).
+struct RowFuseParams {
+    float * a;
+    const void * w1;
+    const float * h_in;
+    float * h_out;
+    const void * scalar;
+    const void * w2;
+    float * x;
+    int64_t rows, d;
+    ElemType w1_type, scalar_type, w2_type;
+    float eps1, eps2;
+    int32_t norm1;  // 1: a is normalized first (w1 may be none)
+};
+LaunchResult launch_row_fuse(const RowFuseParams & p, gpuStream_t s, const LaunchEnv & env);
+constexpr int64_t kRowFuseMaxD = 8192;  // longer rows are not fused
 
 // Per-head norms of q (or k and v), then RoPE on the first part, then optionally the KV-cache
 // store: a [rows_a, d] = rms_norm(a, wa) (rope'd when freqs: token of row r is r / heads);

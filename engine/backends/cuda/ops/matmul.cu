@@ -48,8 +48,7 @@ __device__ __forceinline__ void unpack16(const uint4 & v, float * f) {
 // short rows still give every warp work), summed in shared memory: more warps, and so more
 // loads in flight, for GEMVs with few rows.
 template <int NR, int R, ElemType T, int KS>
-__device__ __forceinline__ void gemv_group(const MatmulParams & p, const float * x, int64_t row0,
-                                           float * red) {
+__device__ __forceinline__ void gemv_group(const MatmulParams & p, int64_t row0, float * red) {
     constexpr int kVec = T == ElemType::f32 ? 4 : 8;
     constexpr int U = kGemvInFlight / R;
     constexpr int kHalf = R > 1 ? R / 2 : 1;  // rows of w per warp under a dual epilogue
@@ -88,7 +87,7 @@ __device__ __forceinline__ void gemv_group(const MatmulParams & p, const float *
 #pragma unroll
             for (int r = 0; r < NR; ++r) {
                 if (r >= p.n) break;
-                const float4 * xr = reinterpret_cast<const float4 *>(x + r * p.k + c * kVec);
+                const float4 * xr = reinterpret_cast<const float4 *>(p.x + r * p.k + c * kVec);
 #pragma unroll
                 for (int q = 0; q < kVec / 4; ++q) {
                     float4 v = xr[q];
@@ -158,87 +157,17 @@ __device__ __forceinline__ void gemv_group(const MatmulParams & p, const float *
 // grid of only as many blocks as are resident at once, each block looping over its share, so
 // every SM streams nearly the same number of rows (a grid of a few blocks per SM leaves some
 // SMs a block more than others: up to 25-50 % of the GEMV time).
-// Sum of v over the block (all threads get it); `red` holds one float per warp.
-__device__ float block_sum(float v, float * red) {
-    v = gemma_warp_sum(v);
-    __syncthreads();  // red may still be read from the previous call
-    if (threadIdx.x % GEMMA_WARP == 0) red[threadIdx.x / GEMMA_WARP] = v;
-    __syncthreads();
-    float s = 0.0f;
-    for (int w = 0; w < int(blockDim.x) / GEMMA_WARP; ++w) s += red[w];
-    return s;
-}
-
-// The fused row_fuse before a batch-1 GEMV (MatmulParams::prologue): every block forms the
-// row's a' = rms_norm(a, w1), h = (h_in + a') · scalar and x = rms_norm(h, w2) (or x = h) in
-// shared memory, with the f32 operations of row_fuse.cu (sums reduced in another order); the
-// last block past this point writes a', h_out and x, when no block reads a or h_in any more.
-__device__ void gemv_prologue(const MatmulParams & p, float * xs) {
-    __shared__ float red[kGemvWarps];
-    __shared__ int last;
-    const RowFuseParams & f = p.rf;
-    const int64_t d = p.k;
-    float * hs = xs + d;
-    float * as = xs + 2 * d;
-    float ss = 0.0f;
-    for (int64_t j = threadIdx.x; j < d; j += blockDim.x) {
-        const float a = f.a[j];
-        as[j] = a;
-        ss += a * a;
-    }
-    const float inv1 = f.norm1 ? 1.0f / sqrtf(block_sum(ss, red) / float(d) + f.eps1) : 1.0f;
-    const float scale = f.scalar ? load_elem(f.scalar, 0, f.scalar_type) : 1.0f;
-    float ss2 = 0.0f;
-    for (int64_t j = threadIdx.x; j < d; j += blockDim.x) {
-        float a = as[j];
-        if (f.norm1) {
-            a = a * inv1;
-            if (f.w1_type != ElemType::none) a = a * load_elem(f.w1, j, f.w1_type);
-        }
-        as[j] = a;
-        float h = f.h_in[j] + a;
-        if (f.scalar) h = h * scale;
-        hs[j] = h;
-        ss2 += h * h;
-    }
-    if (f.x) {
-        const float inv2 = 1.0f / sqrtf(block_sum(ss2, red) / float(d) + f.eps2);
-        for (int64_t j = threadIdx.x; j < d; j += blockDim.x) {
-            const float v = hs[j] * inv2;
-            xs[j] = f.w2_type == ElemType::none ? v : v * load_elem(f.w2, j, f.w2_type);
-        }
-    } else {
-        for (int64_t j = threadIdx.x; j < d; j += blockDim.x) xs[j] = hs[j];
-    }
-    __syncthreads();  // this block's reads of a and h_in are done
-    if (threadIdx.x == 0) last = atomicAdd(p.counter, 1u) == gridDim.x - 1;
-    __syncthreads();
-    if (!last) return;
-    for (int64_t j = threadIdx.x; j < d; j += blockDim.x) {
-        if (f.norm1) f.a[j] = as[j];
-        f.h_out[j] = hs[j];
-        if (f.x) f.x[j] = xs[j];
-    }
-    if (threadIdx.x == 0) *p.counter = 0u;  // for the next launch (after this grid completes)
-}
-
 template <int NR, int R, ElemType T, int KS>
 __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(MatmulParams p) {
     pdl_enter();
     __shared__ float red[KS > 1 ? kGemvWarps * NR * R : 1];
-    extern __shared__ float prologue_rows[];  // prologue: x, h, a [k each]
-    const float * x = p.x;
-    if (p.prologue) {  // uniform over the grid
-        gemv_prologue(p, prologue_rows);
-        x = prologue_rows;
-    }
     const bool dual = p.epilogue == GemvEpilogue::dual || p.epilogue == GemvEpilogue::dual_gelu;
     const int64_t rows_per_warp = dual ? (R > 1 ? R / 2 : 1) : R;
     const int64_t groups = kGemvWarps / KS;  // row groups per block and step
     const int64_t group = threadIdx.x / GEMMA_WARP / KS;
     for (int64_t g0 = int64_t(blockIdx.x) * groups; g0 * rows_per_warp < p.m;
          g0 += int64_t(gridDim.x) * groups)
-        gemv_group<NR, R, T, KS>(p, x, (g0 + group) * rows_per_warp, red);
+        gemv_group<NR, R, T, KS>(p, (g0 + group) * rows_per_warp, red);
 }
 
 // Rows per warp: as many as keep about 16 warps per SM busy (fewer, longer-lived warps with
@@ -259,11 +188,9 @@ LaunchResult launch_gemv_rows(const MatmulParams & p, gpuStream_t s, const Launc
            n_vec >= int64_t(GEMMA_WARP) * KS * 4)
         KS *= 2;
     const int64_t blocks = (warps * KS + kGemvWarps - 1) / kGemvWarps;
-    const size_t smem = p.prologue ? size_t(3 * p.k) * sizeof(float) : 0;
     auto go = [&](auto kernel) {
-        const int64_t grid =
-            std::min<int64_t>(blocks, resident_blocks(kernel, kGemvThreads, env, smem));
-        return launch_kernel(kernel, unsigned(grid), kGemvThreads, smem, s, env, p);
+        const int64_t grid = std::min<int64_t>(blocks, resident_blocks(kernel, kGemvThreads, env));
+        return launch_kernel(kernel, unsigned(grid), kGemvThreads, 0, s, env, p);
     };
     if (R == 1) {
         if (KS == 4) return go(gemv_kernel<NR, 1, T, 4>);
