@@ -47,7 +47,8 @@ bool fuse_matmul_quant(OpQueue & q, const QuantMatmulParams & p) {
     if (p.path != MatmulPath::gemv || !q.last<QuantMatmulParams, launch_matmul_quant>(&prev))
         return false;
     if (prev.path != MatmulPath::gemv || prev.epilogue != GemvEpilogue::none || prev.x != p.x ||
-        prev.n != p.n || prev.k != p.k || prev.m != p.m || prev.type != p.type)
+        prev.n != p.n || prev.k != p.k || prev.m != p.m || prev.type != p.type ||
+        prev.x8 != p.x8)
         return false;
     int64_t out_n = p.n * p.m, x_n = p.n * p.k;
     if (!apart(p.out, out_n, prev.out, out_n) || !apart(p.out, out_n, p.x, x_n)) return false;
