@@ -1,9 +1,12 @@
-// The tiny fixture with q8_0 / q4_0 weights on the CUDA backend vs cpu-ref on the same quantized
-// weights: a 40-token prefill (tiled prefill path, all logits), and the same prompt in chunks of 8
-// plus forced single-token decode steps (GEMV path only). Skipped without a GPU.
+// The tiny fixture with q8_0 / q4_0 weights on the CUDA backend ("cuda-f32": tight; "cuda": int8
+// x in the decode GEMVs) vs cpu-ref on the same quantized weights: a 40-token prefill (tiled
+// prefill path, all logits), and the same prompt in chunks of 8 plus forced single-token decode
+// steps (GEMV path only). Skipped without a GPU.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <string>
 
 #include "text_util.h"
 
@@ -50,23 +53,34 @@ Result<Logits> run(Backend & backend, WeightType wt) {
 }  // namespace
 
 TEST(TextQuantGpu, CudaMatchesReferenceOnQuantizedWeights) {
-    auto gpu = backend_create("cuda");
-    if (!gpu.ok()) GTEST_SKIP() << "cuda unavailable: " << gpu.error().message;
     auto ref = backend_create("cpu-ref");
     ASSERT_TRUE(ref.ok());
-    for (WeightType wt : {WeightType::q8_0, WeightType::q4_0}) {
-        auto a = run(**ref, wt), b = run(**gpu, wt);
-        ASSERT_TRUE(a.ok()) << a.error().message;
-        ASSERT_TRUE(b.ok()) << b.error().message;
-        ASSERT_EQ(a->prefill.size(), b->prefill.size());
-        ASSERT_EQ(a->decode.size(), b->decode.size());
-        // Prefill: bf16-rounded dequantized weight tiles (2^-9 relative per weight) through six
-        // layers; chunks of ≤ 8 rows: exact dequantization, f32 accumulation.
-        double ep = rel_error(b->prefill, a->prefill.data(), a->prefill.size());
-        double ed = rel_error(b->decode, a->decode.data(), a->decode.size());
-        // Measured on the H200 (2026-11-28): 1.1e-2 for q8_0; the fixture's random weights
-        // amplify weight noise about 13x (docs/perf.md, quantized weights).
-        EXPECT_LT(ep, 2e-2) << weight_type_name(wt) << " prefill logits rel error";
-        EXPECT_LT(ed, 1e-4) << weight_type_name(wt) << " decode logits rel error";
+    for (const char * name : {"cuda-f32", "cuda"}) {
+        auto gpu = backend_create(name);
+        if (!gpu.ok()) GTEST_SKIP() << name << " unavailable: " << gpu.error().message;
+        const bool f32 = std::string(name) == "cuda-f32";
+        for (WeightType wt : {WeightType::q8_0, WeightType::q4_0}) {
+            auto a = run(**ref, wt), b = run(**gpu, wt);
+            ASSERT_TRUE(a.ok()) << a.error().message;
+            ASSERT_TRUE(b.ok()) << b.error().message;
+            ASSERT_EQ(a->prefill.size(), b->prefill.size());
+            ASSERT_EQ(a->decode.size(), b->decode.size());
+            double ep = rel_error(b->prefill, a->prefill.data(), a->prefill.size());
+            double ed = rel_error(b->decode, a->decode.data(), a->decode.size());
+            std::printf("%-8s %s: prefill rel err %.3g, decode rel err %.3g\n", name,
+                        weight_type_name(wt), ep, ed);
+            if (f32) {  // exact dequantization, f32 x and accumulation everywhere
+                EXPECT_LT(ep, 1e-4) << name << " " << weight_type_name(wt) << " prefill";
+                EXPECT_LT(ed, 1e-4) << name << " " << weight_type_name(wt) << " decode";
+                continue;
+            }
+            // Prefill: bf16-rounded dequantized weight tiles (2^-9 relative per weight); decode
+            // (≤ 8 rows): x rounded to int8 per 16 / 32 values in the GEMVs (~0.5 % per dot
+            // product). The fixture's random weights amplify such noise about 13x over six
+            // layers (docs/perf.md, quantized weights). Measured on the H200 (2026-11-28):
+            // prefill 1.1e-2 (q8_0); decode 1.9e-2 (q8_0), 2.5e-2 (q4_0).
+            EXPECT_LT(ep, 2e-2) << name << " " << weight_type_name(wt) << " prefill";
+            EXPECT_LT(ed, 5e-2) << name << " " << weight_type_name(wt) << " decode";
+        }
     }
 }

@@ -565,12 +565,19 @@ private:
                             w.dim(0),
                             0,
                             elem_type(w.dtype),
-                            MatmulPath::tiled};
+                            MatmulPath::tiled,
+                            nullptr,
+                            nullptr,
+                            nullptr,
+                            GemvEpilogue::none,
+                            0};
+        CudaPrecision prec = ctx_->options().precision;
         if (p.n <= kGemvMaxRows) {  // decode: aligned x -> the vector kernel
             if (reinterpret_cast<uintptr_t>(p.x) % 16 == 0) p.path = MatmulPath::gemv;
+            p.x8 = prec == CudaPrecision::f32 ? 0 : 1;
+            if (fuse() && fuse_matmul_quant(ctx_->queue(), p)) return Status::success();
             return ctx_->queue().push<QuantMatmulParams, launch_matmul_quant>("matmul_quant", p);
         }
-        CudaPrecision prec = ctx_->options().precision;
         p.path = prec == CudaPrecision::f32       ? MatmulPath::blas_f32
                  : prec == CudaPrecision::split16 ? MatmulPath::blas_split
                                                   : MatmulPath::blas_lowp;

@@ -42,20 +42,53 @@ bool fuse_matmul(OpQueue & q, const MatmulParams & p) {
     return true;
 }
 
-bool fuse_gelu_mul(OpQueue & q, const EltParams & p) {
-    MatmulParams prev;
-    if (!q.last<MatmulParams, launch_matmul>(&prev) || !is_gemv(prev)) return false;
+bool fuse_matmul_quant(OpQueue & q, const QuantMatmulParams & p) {
+    QuantMatmulParams prev;
+    if (p.path != MatmulPath::gemv || !q.last<QuantMatmulParams, launch_matmul_quant>(&prev))
+        return false;
+    if (prev.path != MatmulPath::gemv || prev.epilogue != GemvEpilogue::none || prev.x != p.x ||
+        prev.n != p.n || prev.k != p.k || prev.m != p.m || prev.type != p.type ||
+        prev.x8 != p.x8)
+        return false;
+    int64_t out_n = p.n * p.m, x_n = p.n * p.k;
+    if (!apart(p.out, out_n, prev.out, out_n) || !apart(p.out, out_n, p.x, x_n)) return false;
+    prev.w2 = p.w;
+    prev.out2 = p.out;
+    prev.epilogue = GemvEpilogue::dual;
+    q.replace_last<QuantMatmulParams, launch_matmul_quant>("matmul_quant_gemv2", prev);
+    return true;
+}
+
+namespace {
+
+// The gelu gate folded into the GEMV (plain or quantized) that just wrote its first operand.
+template <class P>
+bool fold_gelu(P & prev, const EltParams & p) {
     if (prev.out != p.a || p.out != p.a || p.n != prev.n * prev.m) return false;
     if (prev.epilogue == GemvEpilogue::dual && prev.out2 == p.b) {
         prev.epilogue = GemvEpilogue::dual_gelu;
-    } else if (prev.epilogue == GemvEpilogue::none) {
-        if (!apart(p.b, p.n, prev.out, p.n) || !apart(p.b, p.n, prev.x, prev.n * prev.k))
-            return false;
-        prev.epilogue = GemvEpilogue::gelu_mul;
-        prev.b = static_cast<const float *>(p.b);
-    } else {
-        return false;
+        return true;
     }
+    if (prev.epilogue != GemvEpilogue::none || !apart(p.b, p.n, prev.out, p.n) ||
+        !apart(p.b, p.n, prev.x, prev.n * prev.k))
+        return false;
+    prev.epilogue = GemvEpilogue::gelu_mul;
+    prev.b = static_cast<const float *>(p.b);
+    return true;
+}
+
+}  // namespace
+
+bool fuse_gelu_mul(OpQueue & q, const EltParams & p) {
+    QuantMatmulParams qp;
+    if (q.last<QuantMatmulParams, launch_matmul_quant>(&qp)) {
+        if (qp.path != MatmulPath::gemv || !fold_gelu(qp, p)) return false;
+        q.replace_last<QuantMatmulParams, launch_matmul_quant>("matmul_quant_gemv_gelu", qp);
+        return true;
+    }
+    MatmulParams prev;
+    if (!q.last<MatmulParams, launch_matmul>(&prev) || !is_gemv(prev)) return false;
+    if (!fold_gelu(prev, p)) return false;
     q.replace_last<MatmulParams, launch_matmul>("matmul_gemv_gelu", prev);
     return true;
 }

@@ -8,6 +8,7 @@
 //   matmul(x, w1) → matmul(x, w2)                                      one dual gemv
 //   matmul(x, wg) → matmul(x, wu) → gelu_tanh_mul(g, u)                one gemv (dual_gelu)
 //   matmul(x, w) → gelu_tanh_mul(g, b)                                 one gemv (gelu_mul)
+//   (the three above also for q8_0 / q4_0 weights: one quant gemv)
 // Every intermediate buffer the ops wrote is still written, with the same values (same f32
 // operations and reduction orders as the unfused kernels), so fusion is invisible to the model.
 // Patterns match on exact buffer identity; anything else is recorded unfused.
@@ -19,6 +20,7 @@ namespace gemma::cuda {
 
 // Each returns true when the op was folded into the last pending record (nothing to push).
 bool fuse_matmul(OpQueue & q, const MatmulParams & p);
+bool fuse_matmul_quant(OpQueue & q, const QuantMatmulParams & p);
 bool fuse_gelu_mul(OpQueue & q, const EltParams & p);
 bool fuse_add(OpQueue & q, const EltParams & p);
 bool fuse_mul(OpQueue & q, const EltParams & p);

@@ -128,6 +128,12 @@ __device__ __forceinline__ float gemma_f16_to_f32(uint16_t h) {
 __device__ __forceinline__ uint16_t gemma_f32_to_f16(float f) {
     return __half_as_ushort(__float2half_rn(f));
 }
+// c + the dot product of a's and b's four signed bytes.
+__device__ __forceinline__ int gemma_dp4a(int a, int b, int c) { return __dp4a(a, b, c); }
+// Bytes of {b, a} (a: 0-3, b: 4-7) picked by the selector's nibbles (CUDA's __byte_perm).
+__device__ __forceinline__ int gemma_byte_perm(int a, int b, unsigned s) {
+    return int(__byte_perm(unsigned(a), unsigned(b), s));
+}
 // Programmatic dependent launch: wait until the previous kernel has finished and its writes are
 // visible / let the next kernel start launching (its blocks then wait in gemma_pdl_wait()).
 // Both are no-ops before sm_90 and when the kernel was launched without PDL.

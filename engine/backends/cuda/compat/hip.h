@@ -115,6 +115,14 @@ __device__ __forceinline__ float gemma_f16_to_f32(uint16_t h) {
 __device__ __forceinline__ uint16_t gemma_f32_to_f16(float f) {
     return __half_as_ushort(__float2half_rn(f));
 }
+// See compat/cuda.h. Portable byte arithmetic (targets without a dot4 instruction).
+__device__ __forceinline__ int gemma_dp4a(int a, int b, int c) {
+    for (int i = 0; i < 32; i += 8) c += int(int8_t(a >> i)) * int(int8_t(b >> i));
+    return c;
+}
+__device__ __forceinline__ int gemma_byte_perm(int a, int b, unsigned s) {
+    return int(__byte_perm(unsigned(a), unsigned(b), s));
+}
 __device__ __forceinline__ void gemma_pdl_wait() {}
 __device__ __forceinline__ void gemma_pdl_trigger() {}
 #endif

@@ -57,14 +57,8 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionParams p) 
     const int64_t t_begin = r.lo + split * chunk, t_end = min(t_begin + chunk, r.hi + 1);
 
     float q[PER];
+    load_head<PER>(p.q + qh * d, lane, d, q);
     WarpSoftmax<PER> acc;
-    const float * qp = p.q + qh * d;
-#pragma unroll
-    for (int j = 0; j < PER; ++j) {
-        const int64_t c = lane + int64_t(j) * GEMMA_WARP;
-        q[j] = c < d ? qp[c] : 0.0f;
-        acc.o[j] = 0.0f;
-    }
     auto slot = [&](int64_t t) -> int64_t {
         if (p.block_ids && !key_visible(p, i, pos, t)) return -1;
         return ((t % p.slots) * p.hkv + kvh) * d;  // flat element index of the head

@@ -29,14 +29,8 @@ __global__ void __launch_bounds__(kThreads) paged_kernel(PagedAttentionParams p)
     const int32_t * pg = p.pages + int64_t(p.row_seq[i]) * p.n_pages;
 
     float q[PER];
+    load_head<PER>(p.q + qh * d, lane, d, q);
     WarpSoftmax<PER> acc;
-    const float * qp = p.q + qh * d;
-#pragma unroll
-    for (int j = 0; j < PER; ++j) {
-        const int64_t c = lane + int64_t(j) * GEMMA_WARP;
-        q[j] = c < d ? qp[c] : 0.0f;
-        acc.o[j] = 0.0f;
-    }
     auto slot = [&](int64_t t) -> int64_t {
         const int64_t row =
             int64_t(pg[(t / p.page_size) % p.n_pages]) * p.page_size + t % p.page_size;

@@ -19,8 +19,18 @@ constexpr int kKeysPerStep = PER <= 8 ? 4 : 2;
 template <int PER>
 struct WarpSoftmax {
     float m = -FLT_MAX, l = 0.0f;
-    float o[PER];
+    float o[PER] = {};
 };
+
+// The lane's PER values of one head row of d (≤ PER · warp) floats; zeros past d.
+template <int PER>
+__device__ __forceinline__ void load_head(const float * row, int lane, int64_t d, float (&v)[PER]) {
+#pragma unroll
+    for (int j = 0; j < PER; ++j) {
+        const int64_t c = lane + int64_t(j) * GEMMA_WARP;
+        v[j] = c < d ? row[c] : 0.0f;
+    }
+}
 
 // Folds the keys t = t_begin + warp·KU + step·warps·KU + u (u < KU) below t_end into `acc`.
 // slot(t) gives the flat element index of key t's head row in both caches, or −1 when t is not

@@ -64,11 +64,13 @@ __device__ __forceinline__ void pdl_enter() {
     gemma_pdl_trigger();
 }
 
-// Blocks of `kernel` (`threads` each, no dynamic shared memory) resident on the GPU at once.
+// Blocks of `kernel` (`threads` each, `smem` bytes of dynamic shared memory) resident on the
+// GPU at once.
 template <class... KArgs>
-inline int64_t resident_blocks(void (*kernel)(KArgs...), int threads, const LaunchEnv & env) {
+inline int64_t resident_blocks(void (*kernel)(KArgs...), int threads, const LaunchEnv & env,
+                               size_t smem = 0) {
     int per_sm = 0;
-    if (gpuOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, 0) != gpuSuccess ||
+    if (gpuOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, smem) != gpuSuccess ||
         per_sm < 1) {
         (void)gpuGetLastError();
         per_sm = 1;

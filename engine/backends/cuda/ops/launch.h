@@ -20,9 +20,13 @@ struct LaunchEnv {
     // Decode GEMVs give each warp 1-8 weight rows so that about this many warps per SM remain
     // (fewer, longer-lived warps with more loads in flight; env GEMMA_GEMV_WARPS_PER_SM).
     int gemv_warps_per_sm = 16;
-    // The same for q8_0 / q4_0 weights (ops/matmul_quant.cu; env GEMMA_QGEMV_WARPS_PER_SM): 4 was
-    // faster than 16 there (E4B q4_0 decode 162 vs 142 tok/s on the H200, docs/perf.md).
-    int quant_gemv_warps_per_sm = 4;
+    // q8_0 / q4_0 GEMVs (ops/matmul_quant.cu): at most quant_gemv_max_rows weight rows per warp
+    // (1-8) while a warp per SM remains, then each row's k range split over up to 8 warps until
+    // about quant_gemv_warps_per_sm warps per SM (env GEMMA_QGEMV_WARPS_PER_SM,
+    // GEMMA_QGEMV_MAX_ROWS). 16 and 2 were the fastest of {4, 8, 16} × {2, 8} for E4B q4_0 on
+    // the H200 with x in shared memory as int8 (docs/perf.md).
+    int quant_gemv_warps_per_sm = 16;
+    int quant_gemv_max_rows = 2;
     // GEMVs with fewer warps than this per SM split each row's k range over 2 or 4 warps
     // (ops/matmul.cu; env GEMMA_GEMV_SPLIT_WARPS_PER_SM, 0 = never split).
     int gemv_split_warps_per_sm = 40;
@@ -109,6 +113,15 @@ struct QuantMatmulParams {
     int64_t n, k, m, tile_rows;
     ElemType type;    // q8_0 or q4_0
     MatmulPath path;  // gemv, tiled (= simple), blas_lowp, blas_split, blas_f32
+    // gemv only, as MatmulParams (null / none otherwise): a second weight of the same shape and
+    // type read with the same x (dual), the MLP's gelu gate (dual_gelu, gelu_mul with b).
+    const void * w2;
+    float * out2;
+    const float * b;
+    GemvEpilogue epilogue;
+    // gemv only: 1 = x rounded to int8 per 16 / 32 values (one f32 scale each) and integer dot
+    // products (the bf16-class precisions); 0 = exact f32 x ("cuda-f32").
+    int32_t x8;
 };
 LaunchResult launch_matmul_quant(const QuantMatmulParams & p, gpuStream_t s, const LaunchEnv & env);
 // Rows of a dequantized weight tile for k columns (bounds scratch_w to ~16 MiB of bf16).

@@ -10,22 +10,16 @@ namespace {
 constexpr int kMaxThreads = 1024;
 constexpr int kPer = 8;  // elements per thread: rows up to kMaxThreads · kPer
 
-// 1 / sqrt(mean + eps) of the per-thread partial sums `ss` over a row of d (all threads).
+// 1 / sqrt(mean + eps) of the per-thread partial sums `ss` over a row of d (all threads): warp
+// sums in `warp_sums` (a buffer of its own per call: no barrier for reuse), then every warp adds
+// them up itself, so one barrier per call.
 __device__ float block_inv_rms(float ss, int64_t d, float eps, float * warp_sums) {
-    __shared__ float inv_rms;
     ss = gemma_warp_sum(ss);
-    int warp = threadIdx.x / GEMMA_WARP, lane = threadIdx.x % GEMMA_WARP;
+    const int warp = threadIdx.x / GEMMA_WARP, lane = threadIdx.x % GEMMA_WARP;
     if (lane == 0) warp_sums[warp] = ss;
     __syncthreads();
-    if (threadIdx.x == 0) {
-        float total = 0.0f;
-        for (int w = 0; w < int(blockDim.x) / GEMMA_WARP; ++w) total += warp_sums[w];
-        inv_rms = 1.0f / sqrtf(total / float(d) + eps);
-    }
-    __syncthreads();
-    float inv = inv_rms;
-    __syncthreads();  // warp_sums and inv_rms may be reused by the next call
-    return inv;
+    const float total = gemma_warp_sum(lane < int(blockDim.x) / GEMMA_WARP ? warp_sums[lane] : 0.0f);
+    return 1.0f / sqrtf(total / float(d) + eps);
 }
 
 // Each thread keeps its (at most kPer) elements in registers: every load of the row is issued
@@ -33,7 +27,7 @@ __device__ float block_inv_rms(float ss, int64_t d, float eps, float * warp_sums
 // (a single decode row is latency-bound, not bandwidth-bound).
 __global__ void __launch_bounds__(kMaxThreads) row_fuse_kernel(RowFuseParams p) {
     pdl_enter();
-    __shared__ float warp_sums[kMaxThreads / GEMMA_WARP];
+    __shared__ float warp_sums[2][kMaxThreads / GEMMA_WARP];  // one per block_inv_rms call
     const int64_t off = int64_t(blockIdx.x) * p.d;
     float * a = p.a + off;
     const float * h_in = p.h_in + off;
@@ -53,7 +47,7 @@ __global__ void __launch_bounds__(kMaxThreads) row_fuse_kernel(RowFuseParams p) 
         float ss = 0.0f;
 #pragma unroll
         for (int e = 0; e < kPer; ++e) ss += av[e] * av[e];
-        float inv1 = block_inv_rms(ss, p.d, p.eps1, warp_sums);
+        float inv1 = block_inv_rms(ss, p.d, p.eps1, warp_sums[0]);
 #pragma unroll
         for (int e = 0; e < kPer; ++e) {
             av[e] = av[e] * inv1;
@@ -74,7 +68,7 @@ __global__ void __launch_bounds__(kMaxThreads) row_fuse_kernel(RowFuseParams p) 
         }
     }
     if (!p.x) return;  // uniform over the block
-    float inv2 = block_inv_rms(ss2, p.d, p.eps2, warp_sums);
+    float inv2 = block_inv_rms(ss2, p.d, p.eps2, warp_sums[1]);
     float * x = p.x + off;
 #pragma unroll
     for (int e = 0; e < kPer; ++e) {
