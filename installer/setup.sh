@@ -8,6 +8,8 @@ packages=(
   build-essential g++ clang cmake ninja-build ccache pkg-config git
   # engine
   libopenblas-dev libhwy-dev libsentencepiece-dev nlohmann-json3-dev
+  # hip: Debian's ROCm 5.2 compiles the HIP backend (about a minute; no AMD GPU needed or used)
+  hipcc libamdhip64-dev rocm-device-libs
   # vulkan (lavapipe = Mesa's CPU driver, so Vulkan runs in CI)
   libvulkan-dev vulkan-tools glslc mesa-vulkan-drivers spirv-tools
   # media

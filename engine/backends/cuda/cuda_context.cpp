@@ -32,9 +32,10 @@ Status CudaContext::init(const CudaOptions & options) {
     if (e != gpuSuccess || count == 0)
         return make_error(
             ErrorCode::device_error,
-            format("cuda: no CUDA device found (%s); check the driver with nvidia-smi, "
+            format("cuda: no %s device found (%s); check the driver with %s, "
                    "or choose the cpu backend",
-                   e != gpuSuccess ? gpuGetErrorString(e) : "device count is 0"));
+                   kGpuApiName, e != gpuSuccess ? gpuGetErrorString(e) : "device count is 0",
+                   kGpuDriverTool));
     if (options.device < 0 || options.device >= count)
         return make_error(
             ErrorCode::device_error,

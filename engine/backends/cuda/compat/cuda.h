@@ -8,6 +8,9 @@
 #include <cuda_runtime.h>
 
 // ---- runtime ----
+// For messages: the API's name and the tool that shows whether the driver sees a device.
+constexpr const char * kGpuApiName = "CUDA";
+constexpr const char * kGpuDriverTool = "nvidia-smi";
 using gpuError_t = cudaError_t;
 using gpuStream_t = cudaStream_t;
 using gpuGraph_t = cudaGraph_t;
@@ -114,6 +117,7 @@ inline gpublasStatus_t gpublas_gemm_xwt(gpublasHandle_t h, int n, int m, int k, 
 
 // ---- device side ----
 #define GEMMA_WARP 32
+#define GEMMA_HAS_WMMA 1  // gemma_wmma below (ops/attention_tc.cu); compat/hip.h may lack it
 #if defined(__CUDACC__)
 #include <mma.h>
 // Warp-level matrix multiply-accumulate (tensor cores): 16×16×16 f16 fragments with f32

@@ -2,14 +2,12 @@
 // the CUDA sources unchanged. Differences between the two APIs live here, never in kernels.
 #pragma once
 
-#ifndef HIPBLAS_V2
-#define HIPBLAS_V2  // hipDataType / hipblasComputeType_t signatures (ROCm 6+)
-#endif
 #include <hip/hip_fp16.h>
 #include <hip/hip_runtime.h>
-#include <hipblas/hipblas.h>
 
 // ---- runtime ----
+constexpr const char * kGpuApiName = "HIP";  // for messages, as compat/cuda.h
+constexpr const char * kGpuDriverTool = "rocminfo";
 using gpuError_t = hipError_t;
 using gpuStream_t = hipStream_t;
 using gpuGraph_t = hipGraph_t;
@@ -26,9 +24,7 @@ constexpr gpuError_t gpuSuccess = hipSuccess;
 #define gpuStreamNonBlocking hipStreamNonBlocking
 #define gpuStreamDestroy hipStreamDestroy
 #define gpuStreamSynchronize hipStreamSynchronize
-#define gpuProfilerStart hipProfilerStart
 #define gpuOccupancyMaxActiveBlocksPerMultiprocessor hipOccupancyMaxActiveBlocksPerMultiprocessor
-#define gpuProfilerStop hipProfilerStop
 #define gpuMalloc hipMalloc
 #define gpuFree hipFree
 #define gpuMallocAsync hipMallocAsync
@@ -47,7 +43,11 @@ constexpr gpuError_t gpuSuccess = hipSuccess;
 #define gpuHostRegister hipHostRegister
 #define gpuHostUnregister hipHostUnregister
 #define gpuHostRegisterMapped hipHostRegisterMapped
+#ifdef hipHostRegisterReadOnly
 #define gpuHostRegisterReadOnly hipHostRegisterReadOnly
+#else  // HIP before 5.4 has no read-only flag: mapping a read-only file then fails (an Error)
+#define gpuHostRegisterReadOnly 0u
+#endif
 #define gpuHostGetDevicePointer hipHostGetDevicePointer
 #define gpuStreamBeginCapture hipStreamBeginCapture
 #define gpuStreamEndCapture hipStreamEndCapture
@@ -61,6 +61,12 @@ using gpuEvent_t = hipEvent_t;
 #define gpuEventRecord hipEventRecord
 #define gpuEventSynchronize hipEventSynchronize
 #define gpuEventElapsedTime hipEventElapsedTime
+// Profiler range markers: HIP deprecates them (rocprof has its own ranges) but still has them.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+inline gpuError_t gpuProfilerStart() { return hipProfilerStart(); }
+inline gpuError_t gpuProfilerStop() { return hipProfilerStop(); }
+#pragma GCC diagnostic pop
 inline gpuError_t gpu_graph_instantiate(gpuGraphExec_t * exec, gpuGraph_t graph) {
     return hipGraphInstantiate(exec, graph, nullptr, nullptr, 0);
 }
@@ -70,7 +76,13 @@ inline gpuError_t gpu_set_max_dynamic_smem(void (*kernel)(KArgs...), int bytes) 
                                hipFuncAttributeMaxDynamicSharedMemorySize, bytes);
 }
 
-// ---- BLAS (hipBLAS) ----
+// ---- BLAS: hipBLAS when backends/hip found it (GEMMA_HIP_BLAS), else the portable fallback ----
+#if defined(GEMMA_HIP_BLAS)
+#ifndef HIPBLAS_V2
+#define HIPBLAS_V2  // hipDataType / hipblasComputeType_t signatures (ROCm 6+)
+#endif
+#include <hipblas/hipblas.h>
+
 using gpublasHandle_t = hipblasHandle_t;
 using gpublasStatus_t = hipblasStatus_t;
 using gpublasDataType = hipDataType;
@@ -91,6 +103,9 @@ inline gpublasStatus_t gpublas_gemm_xwt(gpublasHandle_t h, int n, int m, int k, 
     return hipblasGemmEx(h, HIPBLAS_OP_T, HIPBLAS_OP_N, m, n, k, &one, w, ab, k, x, ab, k, &beta,
                          out, HIP_R_32F, m, HIPBLAS_COMPUTE_32F, HIPBLAS_GEMM_DEFAULT);
 }
+#else
+#include "backends/cuda/compat/gemm_fallback.h"
+#endif
 
 // No programmatic dependent launch on HIP: a plain launch (see compat/cuda.h).
 template <class... KArgs, class... Args>
@@ -101,12 +116,29 @@ inline gpuError_t gpu_launch_pdl(void (*kernel)(KArgs...), dim3 grid, dim3 block
 }
 
 // ---- device side ----
-// CDNA GPUs run 64-wide wavefronts (RDNA builds use -mwavefrontsize64 to match).
-#define GEMMA_WARP 64
+// One wavefront width per build, the same in the host and device passes (launch shapes depend on
+// it): 64 for CDNA (gfx9*), 32 for RDNA (gfx10*/gfx11*, where HIP refuses wave64).
+// backends/hip/CMakeLists.txt sets GEMMA_HIP_WARP from the target list.
+#ifndef GEMMA_HIP_WARP
+#define GEMMA_HIP_WARP 64
+#endif
+#define GEMMA_WARP GEMMA_HIP_WARP
+#if defined(__HIP_DEVICE_COMPILE__) && __AMDGCN_WAVEFRONT_SIZE != GEMMA_WARP
+#error "GEMMA_HIP_WARP is not this target's wavefront size (CDNA: 64, RDNA: 32)"
+#endif
+// Warp matrix multiply (gemma_wmma, ops/attention_tc.cu) needs rocWMMA, which Debian 12 lacks:
+// without it GEMMA_HAS_WMMA is 0, attention_tc_ok() says no and attention runs the SIMT kernel.
+#if __has_include(<rocwmma/rocwmma.hpp>)
+#define GEMMA_HAS_WMMA 1
+#else
+#define GEMMA_HAS_WMMA 0
+#endif
 #if defined(__HIPCC__)
+#if GEMMA_HAS_WMMA
 #include <rocwmma/rocwmma.hpp>
 namespace gemma_wmma = rocwmma;  // the nvcuda::wmma names (compat/cuda.h)
 using gemma_half = rocwmma::float16_t;
+#endif
 #define gemma_syncwarp() __builtin_amdgcn_wave_barrier()
 #define gemma_shfl_xor(v, m) __shfl_xor((v), (m))
 __device__ __forceinline__ float gemma_f16_to_f32(uint16_t h) {

@@ -12,6 +12,8 @@
 #include "backends/cuda/ops/kv_quant.cuh"
 
 namespace gemma::cuda {
+
+#if GEMMA_HAS_WMMA
 namespace {
 
 namespace wm = gemma_wmma;
@@ -268,5 +270,15 @@ LaunchResult launch_attention_tc(const AttentionParams & p, gpuStream_t s, const
             return "attention_tc: head_dim must be 64, 128, 256 or 512";
     }
 }
+
+#else  // no warp matrix API in this build (compat/hip.h without rocWMMA): never chosen
+
+bool attention_tc_ok(const AttentionParams &) { return false; }
+
+LaunchResult launch_attention_tc(const AttentionParams &, gpuStream_t, const LaunchEnv &) {
+    return "attention_tc: not built (this HIP build has no rocWMMA); use the attention kernel";
+}
+
+#endif
 
 }  // namespace gemma::cuda
