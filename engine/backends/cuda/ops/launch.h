@@ -124,6 +124,8 @@ struct QuantMatmulParams {
     int32_t x8;
 };
 LaunchResult launch_matmul_quant(const QuantMatmulParams & p, gpuStream_t s, const LaunchEnv & env);
+// Its decode GEMV path (MatmulPath::gemv; ops/matmul_quant_gemv.cu).
+LaunchResult launch_gemv_quant(const QuantMatmulParams & p, gpuStream_t s, const LaunchEnv & env);
 // Rows of a dequantized weight tile for k columns (bounds scratch_w to ~16 MiB of bf16).
 int64_t matmul_quant_tile_rows(int64_t k, int64_t m);
 // Bytes of scratch_x for a tiled quant matmul.
