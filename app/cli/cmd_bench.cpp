@@ -26,6 +26,7 @@
 #include "core/kv_quant.h"
 #include "core/registry.h"
 #include "model/gemma4/text.h"
+#include "runtime/engine.h"
 #include "runtime/scheduler.h"
 
 namespace gemdesk::cli {
@@ -39,7 +40,8 @@ constexpr const char * kConcurrencyMode =
     "runtime scheduler: continuous batching (decode steps batched, prefill chunked alongside)";
 
 struct BenchOptions : BenchModelArgs {
-    int prompt = 128, gen = 32, concurrency = 1, batch = 256, warmup = 1;
+    // batch 0: as the engine chooses on a GPU (kDeviceStepTokens), else 256 (the CPU figures).
+    int prompt = 128, gen = 32, concurrency = 1, batch = 0, warmup = 1;
     uint64_t seed = 1;
     bool json = false;
     std::string sampling = "greedy";  // scheduled runs: greedy | gemma (T 1, top_k 64, top_p 0.95)
@@ -340,7 +342,7 @@ void print_json(const BenchOptions & o, const BenchResult & r) {
 int usage(const std::string & msg) {
     std::fprintf(stderr,
                  "gemdesk-cli bench: %s\nusage: gemdesk-cli bench (--synthetic e4b|tiny | --model "
-                 "DIR) [--backend B] [--prompt P] [--gen G] [--concurrency C] [--batch N] "
+                 "DIR) [--backend B] [--prompt P] [--gen G] [--concurrency C] [--batch N (0: 1024 on a GPU, 256 on the CPU)] "
                  "[--seed S] [--weights bf16|q8_0|q4_0] [--ple-host] "
                  "[--warmup W (untimed passes, default 1)] "
                  "[--kv-cache f32|bf16|q8_0] [--sampling greedy|gemma] [--device-top-k K] "
@@ -370,8 +372,8 @@ std::string parse_options(int argc, char ** argv, BenchOptions & o) {
     if (!args.error().empty()) return args.error();
     if (std::string bad_model = parse_bench_model_args(args, o); !bad_model.empty())
         return bad_model;
-    if (o.prompt < 1 || o.gen < 1 || o.concurrency < 1 || o.batch < 1)
-        return "--prompt, --gen, --concurrency and --batch must be at least 1";
+    if (o.prompt < 1 || o.gen < 1 || o.concurrency < 1 || o.batch < 0)
+        return "--prompt, --gen and --concurrency must be at least 1, --batch 0 (auto) or more";
     if (o.warmup < 0) return "--warmup must be 0 or more";
     if (o.sampling != "greedy" && o.sampling != "gemma")
         return "--sampling must be greedy or gemma (T 1, top_k 64, top_p 0.95)";
@@ -395,6 +397,8 @@ int cmd_bench(int argc, char ** argv) {
     BenchResult res;
     res.model = o.model_dir.empty() ? "synthetic " + o.synthetic : o.model_dir;
     res.backend = (*backend)->info().name + " (" + (*backend)->info().description + ")";
+    if (o.batch == 0)
+        o.batch = (*backend)->info().where == gemma::Where::device ? gemma::runtime::kDeviceStepTokens : 256;
     auto t_build = Clock::now();
     auto model = build_model(o, **backend);
     if (!model.ok()) {

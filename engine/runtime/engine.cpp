@@ -78,6 +78,10 @@ Result<std::unique_ptr<Engine>> Engine::load(const std::string & dir, EngineOpti
     auto backend = backend_create(opts.backend);
     if (!backend.ok()) return backend.error();
     e->backend_ = std::move(*backend);
+    const int step = e->backend_->info().where == Where::device ? kDeviceStepTokens
+                                                                : kHostStepTokens;
+    if (opts.max_step_tokens <= 0) opts.max_step_tokens = step;
+    if (opts.prefill_chunk <= 0) opts.prefill_chunk = std::min(step, opts.max_step_tokens);
     GEMMA_TRY(report(progress, 0.1, "weights"));
     auto src = io::open_safetensors(dir);
     if (!src.ok()) return src.error();

@@ -18,6 +18,9 @@
 
 namespace gemma::runtime {
 
+inline constexpr int kHostStepTokens = 64;
+inline constexpr int kDeviceStepTokens = 1024;
+
 struct EngineOptions {
     std::string backend = "cpu-ref";  // registry name (core/registry.h)
     // Text-decoder matrices as stored, or quantized to q8_0 / q4_0 while loading (gemma4
@@ -27,8 +30,11 @@ struct EngineOptions {
     bool ple_on_host = false;
     int n_ctx = 8192;          // per sequence, up to the model's max_position_embeddings
     int max_seqs = 4;          // requests generating at once
-    int max_step_tokens = 64;  // tokens per batched step
-    int prefill_chunk = 64;
+    // Tokens per batched step and most prompt tokens of one sequence per step; 0 = by backend:
+    // kHostStepTokens on the CPU, kDeviceStepTokens on a GPU (a prompt of 2k tokens there
+    // prefills about twice as fast in 1024-token chunks as in 256-token ones: docs/perf.md).
+    int max_step_tokens = 0;
+    int prefill_chunk = 0;
     int max_cached = 4;           // prefix-cache entries (earlier turns kept for reuse)
     DType kv_cache = DType::f32;  // KV cache type: f32, bf16 (half the memory) or q8_0 (34/128)
     bool load_encoders = true;    // vision / audio towers when the checkpoint has them
