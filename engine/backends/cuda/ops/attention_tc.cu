@@ -1,7 +1,9 @@
 // Prefill attention on tensor cores: the same op as attention.cu (core/ops.h Op::attention: ring
 // slots, sliding window, bidirectional blocks, GQA) for chunks of many queries, where the SIMT
-// kernel re-reads every key once per query. A block takes 64 queries of one head; key tiles of 64
-// are staged in shared memory as f16 and multiplied with 16×16×16 warp MMAs (f32 accumulation).
+// kernel re-reads every key once per query. A block takes 64 rows: 64 / G queries × the G query
+// heads of one KV head (GQA group of G = hq / hkv), so every staged key tile serves all G heads;
+// key tiles of 64 are staged in shared memory as f16 and multiplied with 16×16×16 warp MMAs (f32
+// accumulation).
 // Two passes over the keys: the first finds each row's softmax max and sum from S = QKᵀ, the
 // second forms P = exp(S − max) / sum exactly and accumulates O = P·V, so accumulators are never
 // rescaled (the fragment layout stays opaque, as the portable WMMA API requires). Inputs are
@@ -18,7 +20,7 @@ namespace {
 
 namespace wm = gemma_wmma;
 
-constexpr int kRows = 64;  // queries per block
+constexpr int kRows = 64;  // rows (query, head of the GQA group) per block
 constexpr int kKeys = 64;  // keys per tile
 constexpr int kThreads = 256;
 constexpr int kWarps = kThreads / GEMMA_WARP;  // 8 on CUDA, 4 on HIP (wave64)
@@ -145,16 +147,17 @@ __global__ void __launch_bounds__(kThreads) attention_tc_kernel(AttentionParams 
     uint16_t * kv = reinterpret_cast<uint16_t *>(smem + Layout<D>::kKv);
     float * s = reinterpret_cast<float *>(smem + Layout<D>::kS);
     uint16_t * ps = reinterpret_cast<uint16_t *>(smem + Layout<D>::kP);
-    const int64_t i0 = int64_t(blockIdx.x) * kRows, h = blockIdx.y;
-    const int64_t kvh = h / (p.hq / p.hkv);
+    // Row r: query i0 + r / G, head kvh · G + r % G.
+    const int64_t G = p.hq / p.hkv, kvh = blockIdx.y;
+    const int64_t i0 = int64_t(blockIdx.x) * (kRows / G);
     const int warp = threadIdx.x / GEMMA_WARP;
 
     // Q rows (scaled) as f16.
     for (int e = threadIdx.x; e < kRows * (D / 4); e += kThreads) {
         int r = e / (D / 4), c = (e % (D / 4)) * 4;
+        const int64_t i = i0 + r / G, h = kvh * G + r % G;
         float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-        if (i0 + r < p.n)
-            v = *reinterpret_cast<const float4 *>(p.q + ((i0 + r) * p.hq + h) * D + c);
+        if (i < p.n) v = *reinterpret_cast<const float4 *>(p.q + (i * p.hq + h) * D + c);
         uint2 packed = make_uint2(pack_f16x2(v.x * p.scale, v.y * p.scale),
                                   pack_f16x2(v.z * p.scale, v.w * p.scale));
         *reinterpret_cast<uint2 *>(qs + r * Layout<D>::kLd + c) = packed;
@@ -163,9 +166,9 @@ __global__ void __launch_bounds__(kThreads) attention_tc_kernel(AttentionParams 
     // This thread's share of the softmax: row r, key columns [c0, c0 + kKeys / kRowThreads).
     const int r = threadIdx.x / kRowThreads,
               c0 = (threadIdx.x % kRowThreads) * (kKeys / kRowThreads);
-    const RowKeys rk = row_keys(p, i0 + r);
+    const RowKeys rk = row_keys(p, i0 + r / G);
     const RowKeys first = row_keys(p, i0);
-    const int64_t last_row = min(i0 + kRows, p.n) - 1;
+    const int64_t last_row = min(i0 + kRows / G, p.n) - 1;
     const int64_t lo = first.lo, hi = row_keys(p, last_row).hi;
 
     float m = -FLT_MAX, l = 0.0f;
@@ -230,7 +233,7 @@ __global__ void __launch_bounds__(kThreads) attention_tc_kernel(AttentionParams 
         wm::store_matrix_sync(stage, o[f], 16, wm::mem_row_major);
         gemma_syncwarp();
         for (int e = lane; e < 256; e += GEMMA_WARP) {
-            int64_t i = i0 + rg * 16 + e / 16;
+            const int64_t row = rg * 16 + e / 16, i = i0 + row / G, h = kvh * G + row % G;
             if (i < p.n) p.out[(i * p.hq + h) * D + cf * 16 + e % 16] = stage[e];
         }
         gemma_syncwarp();
@@ -242,7 +245,8 @@ LaunchResult launch_tc(const AttentionParams & p, gpuStream_t s, const LaunchEnv
     static const gpuError_t attr =
         gpu_set_max_dynamic_smem(attention_tc_kernel<D>, int(Layout<D>::kBytes));
     if (attr != gpuSuccess) return gpuGetErrorString(attr);
-    dim3 grid(unsigned((p.n + kRows - 1) / kRows), unsigned(p.hq));
+    const int64_t queries = kRows / (p.hq / p.hkv);  // per block
+    dim3 grid(unsigned((p.n + queries - 1) / queries), unsigned(p.hkv));
     return launch_kernel(attention_tc_kernel<D>, grid, kThreads, Layout<D>::kBytes, s, env, p);
 }
 
@@ -250,9 +254,11 @@ LaunchResult launch_tc(const AttentionParams & p, gpuStream_t s, const LaunchEnv
 
 bool attention_tc_ok(const AttentionParams & p) {
     bool d_ok = p.d == 64 || p.d == 128 || p.d == 256 || p.d == 512;
+    // Whole GQA groups per block: G = hq / hkv divides the block's rows.
+    bool gqa_ok = p.hkv > 0 && p.hq % p.hkv == 0 && kRows % (p.hq / p.hkv) == 0;
     auto aligned = [](const void * ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 == 0; };
     bool caches_ok = p.kv_type != KvType::f32 || (aligned(p.k_cache) && aligned(p.v_cache));
-    return d_ok && p.n >= kAttentionTcMinRows && aligned(p.q) && caches_ok;
+    return d_ok && gqa_ok && p.n >= kAttentionTcMinRows && aligned(p.q) && caches_ok;
 }
 
 LaunchResult launch_attention_tc(const AttentionParams & p, gpuStream_t s, const LaunchEnv & env) {
