@@ -230,6 +230,11 @@ LaunchResult launch_attention(const AttentionParams & p, gpuStream_t s, const La
 constexpr int64_t kAttentionTcMinRows = 16;
 bool attention_tc_ok(const AttentionParams & p);
 LaunchResult launch_attention_tc(const AttentionParams & p, gpuStream_t s, const LaunchEnv & env);
+// The same prefill op in one pass over the keys (ops/attention_fa.cu: FlashAttention-2 style,
+// mma.sync m16n8k16, online softmax): same inputs, rounding and conditions as attention_tc, plus
+// an 8-byte aligned out. Needs sm_80+ (the caller checks the device); false in HIP builds.
+bool attention_fa_ok(const AttentionParams & p);
+LaunchResult launch_attention_fa(const AttentionParams & p, gpuStream_t s, const LaunchEnv & env);
 // Paged attention of many sequences' rows (core/ops.h Op::attention_paged); partial as above.
 struct PagedAttentionParams {
     const float * q;
