@@ -32,16 +32,16 @@ constexpr float kLog2e = 1.4426950408889634f;
 template <int D>
 struct Fa {
     static constexpr int kSplit = D > 256 ? 2 : 1;
-    static constexpr int kDw = D / kSplit;          // the warp's slice of D
+    static constexpr int kDw = D / kSplit;           // the warp's slice of D
     static constexpr int kKeys = D > 256 ? 32 : 64;  // keys per tile
     static constexpr int kThreads = kRowGroups * kSplit * GEMMA_WARP;
     static constexpr int kNt = kKeys / 8;  // 16×8 S accumulators per warp
     static constexpr int kOt = kDw / 8;    // 16×8 O accumulators per warp
     static constexpr int kLd = D + kPad;   // halves per shared row of Q, K and V
     static constexpr size_t kQ = 0;        // Q [kRows][kLd] f16, scaled by scale · log2(e)
-    static constexpr size_t kK = kQ + size_t(kRows) * kLd * 2;   // K tile [kKeys][kLd] f16
-    static constexpr size_t kV = kK + size_t(kKeys) * kLd * 2;   // V tile [kKeys][kLd] f16
-    static constexpr size_t kX = kV + size_t(kKeys) * kLd * 2;   // S partials, lane-major
+    static constexpr size_t kK = kQ + size_t(kRows) * kLd * 2;  // K tile [kKeys][kLd] f16
+    static constexpr size_t kV = kK + size_t(kKeys) * kLd * 2;  // V tile [kKeys][kLd] f16
+    static constexpr size_t kX = kV + size_t(kKeys) * kLd * 2;  // S partials, lane-major
     static constexpr size_t kBytes = kX + (kSplit > 1 ? size_t(kThreads) * kNt * 4 * 4 : 0);
 };
 
@@ -311,9 +311,10 @@ bool attention_fa_ok(const AttentionParams & p) {
     bool d_ok = p.d == 64 || p.d == 128 || p.d == 256 || p.d == 512;
     // Whole GQA groups per block: G = hq / hkv divides the block's rows.
     bool gqa_ok = p.hkv > 0 && p.hq % p.hkv == 0 && kRows % (p.hq / p.hkv) == 0;
-    auto aligned = [](const void * ptr, uintptr_t a) { return reinterpret_cast<uintptr_t>(ptr) % a == 0; };
-    bool caches_ok =
-        p.kv_type != KvType::f32 || (aligned(p.k_cache, 16) && aligned(p.v_cache, 16));
+    auto aligned = [](const void * ptr, uintptr_t a) {
+        return reinterpret_cast<uintptr_t>(ptr) % a == 0;
+    };
+    bool caches_ok = p.kv_type != KvType::f32 || (aligned(p.k_cache, 16) && aligned(p.v_cache, 16));
     return d_ok && gqa_ok && p.n >= kAttentionTcMinRows && aligned(p.q, 16) && aligned(p.out, 8) &&
            caches_ok;
 }
