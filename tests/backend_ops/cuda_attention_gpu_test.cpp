@@ -203,6 +203,48 @@ TEST_P(CudaPrefillKernels, MatchReferenceForEveryCacheType) {
     }
 }
 
+// Split-KV decode (few queries, long contexts: the key range split over blocks): the splits merged
+// by the last split block (default) and by the separate merge kernel, both against cpu-ref, for
+// every cache type, on the per-sequence kernel (attention.cu).
+class CudaSplitMerge : public ::testing::TestWithParam<bool> {  // true: the merge kernel
+protected:
+    void SetUp() override {
+        auto gpu = cuda::make_cuda_backend({.split_merge_kernel = GetParam()});
+        if (!gpu) GTEST_SKIP() << "cuda unavailable: " << gpu.error().message;
+        auto ref = backend_create("cpu-ref");
+        ASSERT_TRUE(ref.ok()) << ref.error().message;
+        gpu_ = std::move(*gpu);
+        ref_ = std::move(*ref);
+    }
+    std::unique_ptr<Backend> gpu_, ref_;
+};
+
+TEST_P(CudaSplitMerge, MatchReferenceForEveryCacheType) {
+    const AttnCase cases[] = {
+        {"e4b full decode, long context", 8, 2, 512, 4096, 0, 3000, 1, {}},
+        {"e4b sliding decode, ring wrapped", 8, 2, 256, 512, 512, 1000, 1, {}},
+        {"e4b full, 3 queries", 8, 2, 512, 1024, 0, 700, 3, {}},
+        {"mha d 64, 2 queries", 4, 4, 64, 2048, 0, 1500, 2, {}},
+    };
+    for (int rep = 0; rep < 2; ++rep) {  // the counters must be back at zero for the next call
+        for (DType type : {DType::f32, DType::bf16, DType::q8_0}) {
+            for (const AttnCase & c : cases) {
+                std::string what = std::string(dtype_name(type)) + " " + c.name;
+                kv_test::KvRun r = kv_test::run_scenario(*ref_, c, type);
+                kv_test::KvRun g = kv_test::run_scenario(*gpu_, c, type);
+                EXPECT_TRUE(g.guards_ok) << what << ": write outside a cache or the output";
+                double e = nmse(r.out, g.out);
+                EXPECT_LE(e, 1e-7) << what;  // f32 products (the decode bound of this file)
+            }
+        }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Cuda, CudaSplitMerge, ::testing::Values(false, true),
+                         [](const auto & info) {
+                             return std::string(info.param ? "MergeKernel" : "InLastBlock");
+                         });
+
 INSTANTIATE_TEST_SUITE_P(Cuda, CudaPrefillKernels,
                          ::testing::Values(cuda::CudaAttention::fa, cuda::CudaAttention::tc),
                          [](const auto & info) {

@@ -660,6 +660,8 @@ Result<std::unique_ptr<Backend>> create(const CudaOptions & options) {
     if (off("GEMMA_CUDA_GRAPHS")) o.graphs = false;
     if (off("GEMMA_CUDA_FUSE")) o.fuse = false;
     if (off("GEMMA_CUDA_PDL")) o.pdl = false;
+    if (const char * v = std::getenv("GEMMA_CUDA_SPLIT_MERGE_KERNEL"); v && std::strcmp(v, "1") == 0)
+        o.split_merge_kernel = true;
     if (const char * v = std::getenv("GEMMA_CUDA_ATTENTION");
         v && *v && o.attention == CudaAttention::automatic) {
         if (std::strcmp(v, "tc") == 0)

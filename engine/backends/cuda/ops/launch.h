@@ -13,10 +13,17 @@
 namespace gemma::cuda {
 
 // Per-backend state every launch may use; fixed for the backend's lifetime.
+// Counters of the split-KV attention kernels (LaunchEnv::split_counters): one per (query, head).
+constexpr int64_t kSplitCounters = 1024;
+
 struct LaunchEnv {
     gpublasHandle_t blas = nullptr;
     int n_sms = 1;
     bool pdl = false;  // launch kernels with programmatic dependent launch (sm_90+)
+    // kSplitCounters zeroed counters owned by the context: the last split block of a (query,
+    // head) merges the splits itself (ops/attention_split.cuh last_split_block), no merge launch.
+    // Null: a merge kernel after the split kernel.
+    unsigned * split_counters = nullptr;
     // Decode GEMVs give each warp 1-8 weight rows so that about this many warps per SM remain
     // (fewer, longer-lived warps with more loads in flight; env GEMMA_GEMV_WARPS_PER_SM).
     int gemv_warps_per_sm = 16;
