@@ -13,7 +13,16 @@
 namespace gemma::runtime {
 
 MediaInput media_input(gemma4::MediaKind kind, std::vector<uint8_t> bytes, std::string name) {
-    return {kind, std::make_shared<const std::vector<uint8_t>>(std::move(bytes)), std::move(name)};
+    return {kind, std::make_shared<const std::vector<uint8_t>>(std::move(bytes)), std::move(name),
+            nullptr};
+}
+
+MediaInput media_input_pixels(media::Image image, std::string name) {
+    MediaInput m;
+    m.kind = gemma4::MediaKind::image;
+    m.name = std::move(name);
+    m.pixels = std::make_shared<const media::Image>(std::move(image));
+    return m;
 }
 
 Result<MediaInput> media_input_load(gemma4::MediaKind kind, const std::string & path) {
@@ -185,9 +194,18 @@ Status MediaWorker::check(const MediaRequest & req) const {
                 ErrorCode::unsupported,
                 format("this model has no %s tower; %s input is not supported",
                        m.kind == gemma4::MediaKind::audio ? "audio" : "vision", kind));
-        if (!m.bytes || m.bytes->empty())
+        if (m.pixels) {
+            if (m.kind != gemma4::MediaKind::image)
+                return make_error(ErrorCode::invalid_argument,
+                                  format("%s: decoded pixels are for images only, not %s",
+                                         item_name(m, i).c_str(), kind));
+            if (Status s = gemma4::check_image_pixels(*m.pixels); !s.ok())
+                return make_error(s.error().code, format("%s: %s", item_name(m, i).c_str(),
+                                                         s.error().message.c_str()));
+        } else if (!m.bytes || m.bytes->empty()) {
             return make_error(ErrorCode::invalid_argument,
                               format("%s has no data", item_name(m, i).c_str()));
+        }
         if (m.kind == gemma4::MediaKind::video && !req.tokenize)
             return make_error(ErrorCode::invalid_argument,
                               "video input needs a tokenizer for the frame timestamps");
@@ -200,12 +218,14 @@ Result<gemma4::MediaEmbeds> MediaWorker::encode(const MediaRequest & req, size_t
     const gemma4::MmEncoders enc{
         vision_.get(),           audio_.get(),         &cache_, opt_.model_id,
         audio_on_backend_.get(), vision_backend_.get()};
-    const std::span<const uint8_t> bytes(*m.bytes);
+    const std::span<const uint8_t> bytes =
+        m.bytes ? std::span<const uint8_t>(*m.bytes) : std::span<const uint8_t>();
+    const int budget = req.image_budget ? req.image_budget : default_image_budget();
     Result<gemma4::MediaEmbeds> e = make_error(ErrorCode::internal, "unknown media kind");
     switch (m.kind) {
         case gemma4::MediaKind::image:
-            e = gemma4::encode_image(enc, bytes,
-                                     req.image_budget ? req.image_budget : default_image_budget());
+            e = m.pixels ? gemma4::encode_image_pixels(enc, *m.pixels, budget)
+                         : gemma4::encode_image(enc, bytes, budget);
             break;
         case gemma4::MediaKind::audio:
             e = gemma4::encode_audio(enc, bytes);
@@ -228,7 +248,10 @@ uint64_t MediaWorker::prefix_key(const MediaRequest & req, size_t i) const {
         format("%s budget=%d mask=%d frames=%d fps=%g vbudget=%d model=%s",
                gemma4::media_kind_name(m.kind), budget, int(opt_.audio_mask), req.video.max_frames,
                req.video.max_fps, req.video.max_soft_tokens, opt_.model_id.c_str());
-    const media::MediaKey k = media::media_key(*m.bytes, settings);
+    const media::MediaKey k =
+        m.pixels ? media::media_key(m.pixels->rgb, format("%s rgb=%dx%d", settings.c_str(),
+                                                          m.pixels->width, m.pixels->height))
+                 : media::media_key(*m.bytes, settings);
     return k.a ^ (k.b * 0x9E3779B97F4A7C15ull);
 }
 

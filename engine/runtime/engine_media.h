@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "io/tensor_source.h"
+#include "media/image.h"
 #include "media/media_cache.h"
 #include "media/processor_config.h"
 #include "media/video.h"
@@ -34,13 +35,17 @@ namespace gemma::runtime {
 
 // One media item of a request: the encoded file, shared so chat histories copy it cheaply.
 // Images: PNG, JPEG, WebP, BMP; audio: WAV, FLAC, Ogg, MP3 (longer than 30 s is split into
-// clips); video: what OpenCV reads.
+// clips); video: what OpenCV reads. An image may instead come as decoded 8-bit RGB pixels
+// (camera frames, screen captures: no encode / decode round trip on the way to the tower).
 struct MediaInput {
     gemma4::MediaKind kind = gemma4::MediaKind::image;
     std::shared_ptr<const std::vector<uint8_t>> bytes;
     std::string name;  // names the item in error messages (a path, "image 1"); may be empty
+    std::shared_ptr<const media::Image> pixels;  // images only: used instead of `bytes` when set
 };
 MediaInput media_input(gemma4::MediaKind kind, std::vector<uint8_t> bytes, std::string name = {});
+// An image from decoded pixels (media::Image: width · height · 3 bytes, row-major RGB).
+MediaInput media_input_pixels(media::Image image, std::string name = {});
 // Reads a file. Errors: not_found when it cannot be read, invalid_argument when it is empty.
 Result<MediaInput> media_input_load(gemma4::MediaKind kind, const std::string & path);
 

@@ -1,13 +1,12 @@
 // A CUDA engine encodes audio on its GPU (the media worker's own backend instance, engine.cpp):
-// image.png and audio.wav through the engine's media path must reproduce mm.logits' last row
-// (the reference's multimodal forward) within the fp32 tolerance on cuda-f32. Skipped without a
-// GPU or image decoding (the prompt holds an image too). The audio mask is hf_eager only because
-// the fixture's reference used it.
+// the fixture image and audio.wav through the engine's media path must reproduce mm.logits' last row
+// (the reference's multimodal forward) within the fp32 tolerance on cuda-f32. The prompt's image
+// goes in as decoded pixels (image.ppm), so no image codec module is needed. Skipped without a
+// GPU. The audio mask is hf_eager only because the fixture's reference used it.
 #include <gtest/gtest.h>
 
 #include "core/registry.h"
-#include "media/codecs.h"
-#include "media_test_util.h"
+#include "media_vision_path_util.h"
 
 using namespace gemma;
 using namespace gemma::runtime;
@@ -17,8 +16,6 @@ TEST(MediaAudioBackendGpu, CudaEngineEncodesAudioOnTheGpuAndMatchesReference) {
     auto probe = backend_create("cuda-f32");
     if (!probe.ok()) GTEST_SKIP() << "cuda-f32 unavailable: " << probe.error().message;
     probe->reset();
-    auto codec = gemma::media::image_codec_api();  // the fixture's prompt also holds image.png
-    if (!codec.ok()) GTEST_SKIP() << "image decoding unavailable: " << codec.error().message;
     Golden g = open_golden(kTiny);
     EngineOptions o = media_engine_options();
     o.backend = "cuda-f32";
@@ -31,8 +28,7 @@ TEST(MediaAudioBackendGpu, CudaEngineEncodesAudioOnTheGpuAndMatchesReference) {
     EXPECT_TRUE(e->media()->audio_on_backend());
     MediaRequest r;
     r.tokens = greedy_request(fold_markers(g.ids("mm.input_ids"), e->text_model().config()), 1);
-    r.media = {fixture_media(gemma4::MediaKind::image, "image.png"),
-               fixture_media(gemma4::MediaKind::audio, "audio.wav")};
+    r.media = {fixture_pixels(), fixture_media(gemma4::MediaKind::audio, "audio.wav")};
     auto sink = run_media(*e, std::move(r));
     ASSERT_EQ(sink->reason, FinishReason::length) << sink->error.message;
     ASSERT_EQ(sink->logits.size(), 1u);

@@ -182,3 +182,34 @@ TEST(MediaErrors, CorruptVideoIsAnErrorEvent) {
     EXPECT_EQ(sink->reason, FinishReason::error);
     EXPECT_NE(sink->error.message.find("video 1"), std::string::npos) << sink->error.message;
 }
+
+TEST(MediaErrors, BadDecodedPixelsAreRefusedAtOnce) {
+    auto e = load_engine(kTiny, media_engine_options());
+    ASSERT_NE(e, nullptr);
+    const auto & cfg = e->text_model().config();
+    media::Image short_rows{4, 3, std::vector<uint8_t>(4 * 3 * 3 - 1, 0)};  // one byte missing
+    media::Image empty{0, 5, {}};
+    media::Image huge{20000, 20000, {}};  // over kMaxImagePixels: refused before any pixel is read
+    MediaInput as_audio = media_input_pixels(media::Image{2, 2, std::vector<uint8_t>(12, 0)});
+    as_audio.kind = gemma4::MediaKind::audio;
+    struct Case {
+        MediaInput input;
+        const char * says;
+    } cases[] = {{media_input_pixels(short_rows, "frame 7"), "expected 36"},
+                 {media_input_pixels(empty), "is empty"},
+                 {media_input_pixels(huge), "scale it down"},
+                 {as_audio, "for images only"}};
+    for (Case & c : cases) {
+        auto sink = std::make_shared<MediaSink>();
+        auto id = e->generate(with_media(cfg, {c.input}), sink);
+        ASSERT_FALSE(id.ok()) << c.says;
+        EXPECT_EQ(id.error().code, ErrorCode::invalid_argument) << id.error().message;
+        EXPECT_NE(id.error().message.find(c.says), std::string::npos) << id.error().message;
+        EXPECT_FALSE(sink->done) << "refused requests report nothing later";
+    }
+    EXPECT_NE(cases[0].input.name, "");
+    // A good request still runs after the refusals.
+    auto ok = run_media(*e, with_media(cfg, {media_input_pixels(media::Image{
+                                                 8, 8, std::vector<uint8_t>(8 * 8 * 3, 128)})}));
+    EXPECT_EQ(ok->reason, FinishReason::length) << ok->error.message;
+}

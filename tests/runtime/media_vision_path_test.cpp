@@ -33,3 +33,12 @@ TEST(MediaVisionPath, UnknownBackendFallsBackToTheCpuPath) {
     EXPECT_LT(r.soft, kTol);
     EXPECT_LT(r.logits, kTol);
 }
+
+TEST(MediaVisionPath, DecodedPixelsGiveTheSameResultAsTheFile) {
+    // image.ppm holds image.png's pixels: the worker skips decoding, the rest is the same.
+    for (const char * vision : {"auto", "cpu"}) {
+        VisionPathResult r = run_vision_path("cpu", vision, true);
+        EXPECT_LT(r.soft, kTol) << vision;
+        EXPECT_LT(r.logits, kTol) << vision;
+    }
+}

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "media_test_util.h"
+#include "../common/ppm.h"
 
 namespace rt_test {
 
@@ -14,8 +15,17 @@ struct VisionPathResult {
     double soft = 1, logits = 1;  // rel errors vs image.soft_tokens and mm.logits' last row
 };
 
-// Engine on `backend` with EngineOptions::vision_backend = `vision`.
-inline VisionPathResult run_vision_path(const std::string & backend, const std::string & vision) {
+// The fixture image as decoded pixels (image.ppm: no image codec module needed).
+inline gemma::runtime::MediaInput fixture_pixels() {
+    gemma::media::Image img = golden_test::read_ppm(kTiny + "/image.ppm");
+    EXPECT_GT(img.width, 0) << "tests/data/tiny-gemma4/image.ppm missing or not a P6 PPM";
+    return gemma::runtime::media_input_pixels(std::move(img), "image.ppm");
+}
+
+// Engine on `backend` with EngineOptions::vision_backend = `vision`; the image as image.png's
+// bytes, or with `pixels` as its decoded pixels.
+inline VisionPathResult run_vision_path(const std::string & backend, const std::string & vision,
+                                        bool pixels = false) {
     VisionPathResult out;
     Golden g = open_golden(kTiny);
     gemma::runtime::EngineOptions o = media_engine_options();
@@ -30,7 +40,8 @@ inline VisionPathResult run_vision_path(const std::string & backend, const std::
     auto request = [&] {
         gemma::runtime::MediaRequest r;
         r.tokens = greedy_request(fold_markers(g.ids("mm.input_ids"), e->text_model().config()), 1);
-        r.media = {fixture_media(gemma::gemma4::MediaKind::image, "image.png"),
+        r.media = {pixels ? fixture_pixels()
+                          : fixture_media(gemma::gemma4::MediaKind::image, "image.png"),
                    fixture_media(gemma::gemma4::MediaKind::audio, "audio.wav")};
         return r;
     };

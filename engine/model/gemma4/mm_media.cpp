@@ -41,25 +41,72 @@ Status need(const void * encoder, const char * what) {
 
 }  // namespace
 
-Result<MediaEmbeds> encode_image(const MmEncoders & enc, std::span<const uint8_t> bytes,
-                                 int max_soft_tokens) {
+namespace {
+
+Status check_image_budget(const MmEncoders & enc, int max_soft_tokens) {
     GEMMA_TRY(need(vision_of(enc), "vision"));
     if (!media::image_budget_is_valid(max_soft_tokens))
         return make_error(
             ErrorCode::invalid_argument,
             format("image budget %d is not one of 70, 140, 280, 560, 1120", max_soft_tokens));
+    return Status::success();
+}
+
+// Preprocess (resize, patchify) and the vision tower.
+Result<media::CachedMedia> encode_rgb(const MmEncoders & enc, const media::Image & img,
+                                      int max_soft_tokens) {
+    media::ImageOptions o;
+    o.max_soft_tokens = max_soft_tokens;
+    auto patches = media::image_preprocess(img, o);
+    if (!patches) return patches.error();
+    auto soft = encode_patches(enc, *patches);
+    if (!soft) return soft.error();
+    return media::CachedMedia{{*soft}, {}};
+}
+
+}  // namespace
+
+Result<MediaEmbeds> encode_image(const MmEncoders & enc, std::span<const uint8_t> bytes,
+                                 int max_soft_tokens) {
+    GEMMA_TRY(check_image_budget(enc, max_soft_tokens));
     auto fn = [&]() -> Result<media::CachedMedia> {
         auto img = media::image_decode(bytes);
         if (!img) return img.error();
-        media::ImageOptions o;
-        o.max_soft_tokens = max_soft_tokens;
-        auto patches = media::image_preprocess(*img, o);
-        if (!patches) return patches.error();
-        auto soft = encode_patches(enc, *patches);
-        if (!soft) return soft.error();
-        return media::CachedMedia{{*soft}, {}};
+        return encode_rgb(enc, *img, max_soft_tokens);
     };
     return cached(enc, MediaKind::image, bytes, format("image budget=%d", max_soft_tokens), fn);
+}
+
+Status check_image_pixels(const media::Image & image) {
+    const int64_t w = image.width, h = image.height;
+    if (w <= 0 || h <= 0)
+        return make_error(ErrorCode::invalid_argument,
+                          format("image pixels: %lldx%lld is empty; give width and height > 0",
+                                 (long long)w, (long long)h));
+    if (w * h > media::kMaxImagePixels)
+        return make_error(ErrorCode::invalid_argument,
+                          format("image pixels: %lldx%lld is more than %lld pixels; scale it down",
+                                 (long long)w, (long long)h, (long long)media::kMaxImagePixels));
+    if (int64_t(image.rgb.size()) != w * h * 3)
+        return make_error(ErrorCode::invalid_argument,
+                          format("image pixels: %zu bytes for %lldx%lld RGB; expected %lld "
+                                 "(3 bytes per pixel, rows without padding)",
+                                 image.rgb.size(), (long long)w, (long long)h,
+                                 (long long)(w * h * 3)));
+    return Status::success();
+}
+
+Result<MediaEmbeds> encode_image_pixels(const MmEncoders & enc, const media::Image & image,
+                                        int max_soft_tokens) {
+    GEMMA_TRY(check_image_budget(enc, max_soft_tokens));
+    GEMMA_TRY(check_image_pixels(image));
+    auto fn = [&]() -> Result<media::CachedMedia> {
+        return encode_rgb(enc, image, max_soft_tokens);
+    };
+    // The cache key: the pixels and their size (bytes alone would not tell 2x3 from 3x2).
+    return cached(enc, MediaKind::image, image.rgb,
+                  format("image rgb=%dx%d budget=%d", image.width, image.height, max_soft_tokens),
+                  fn);
 }
 
 Result<MediaEmbeds> encode_audio(const MmEncoders & enc, std::span<const uint8_t> bytes) {

@@ -7,6 +7,7 @@
 #include <span>
 #include <string>
 
+#include "media/image.h"
 #include "media/media_cache.h"
 #include "media/video.h"
 #include "model/gemma4/audio.h"
@@ -34,6 +35,15 @@ struct MmEncoders {
 // VisionBackendEncoder::encode).
 Result<MediaEmbeds> encode_image(const MmEncoders & enc, std::span<const uint8_t> bytes,
                                  int max_soft_tokens);
+
+// A decoded image (8-bit RGB: camera frames, screen captures, pixels already in memory: no
+// encode / decode round trip) at `max_soft_tokens`, as encode_image. Errors: invalid_argument (no
+// vision tower, bad budget, empty or inconsistent pixels, more than media::kMaxImagePixels), those
+// of the vision encoder.
+Result<MediaEmbeds> encode_image_pixels(const MmEncoders & enc, const media::Image & image,
+                                        int max_soft_tokens);
+// The check encode_image_pixels makes of `image` (also for callers that validate up front).
+Status check_image_pixels(const media::Image & image);
 
 // An encoded audio file (anything libsndfile reads), resampled to 16 kHz, split into ≤ 30 s clips
 // (one part each). Errors: invalid_argument (no audio tower), those of media::audio_decode_16k and
