@@ -86,6 +86,16 @@ Tensor tensor_reshape(const Tensor & t, Shape shape) {
     return v;
 }
 
+Tensor tensor_part(const Tensor & t, size_t byte_offset, DType dtype, Shape shape) {
+    Tensor v = t;
+    v.dtype = dtype;
+    v.shape = std::move(shape);
+    v.data = static_cast<char *>(t.data) + byte_offset;
+    GEMMA_ASSERT(byte_offset + v.nbytes() <= t.nbytes(), "tensor_part: %s %s at byte %zu of %zu",
+                 dtype_name(dtype), shape_str(v.shape).c_str(), byte_offset, t.nbytes());
+    return v;
+}
+
 Tensor tensor_prefix(const Tensor & t, Shape shape) {
     GEMMA_ASSERT(shape_numel(shape) <= t.numel(), "tensor_prefix: %s from %s",
                  shape_str(shape).c_str(), shape_str(t.shape).c_str());

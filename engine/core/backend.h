@@ -103,6 +103,9 @@ public:
 Tensor tensor_rows(const Tensor & t, int64_t row0, int64_t n);
 // Same data, another shape with the same element count.
 Tensor tensor_reshape(const Tensor & t, Shape shape);
+// A view of t's bytes from `byte_offset` as `dtype` and `shape` (same memory, owner and place):
+// outputs of several types laid out in one buffer, so they are read back at once.
+Tensor tensor_part(const Tensor & t, size_t byte_offset, DType dtype, Shape shape);
 // The first numel(shape) elements of t (a scratch buffer) viewed with `shape`.
 Tensor tensor_prefix(const Tensor & t, Shape shape);
 

@@ -169,9 +169,11 @@ private:
     std::vector<std::unique_ptr<Seq>> active_;  // inference thread only
     size_t rr_ = 0;                             // round-robin start for prefill
     std::vector<float> host_logits_;            // logits of the last step, read to the host
-    // Device top-k outputs for up to max_seqs rows (empty when off) and their host copies.
-    Tensor cand_ids_, cand_values_, cand_lse_;
+    // Device top-k outputs for up to max_seqs rows (empty when off), parts of one buffer
+    // (cand_all_: ids, then values, then lse) read back with one read, and their host copies.
+    Tensor cand_all_, cand_ids_, cand_values_, cand_lse_;
     int cand_k_ = 0;
+    std::vector<float> host_cand_all_;
     std::vector<int32_t> host_cand_ids_;
     std::vector<float> host_cand_values_, host_cand_lse_;
 

@@ -4,6 +4,7 @@
 // whose candidates cannot settle top_p / min_p, read their whole row. A 32-row decode step of a
 // 262,144-token vocabulary then reads ~16 KiB instead of 32 MiB, with identical tokens.
 #include <algorithm>
+#include <cstring>
 #include <mutex>
 
 #include "runtime/scheduler.h"
@@ -20,13 +21,14 @@ Status Scheduler::init_candidates() {
         return Status::success();
     }
     const int64_t rows = opts_.max_seqs, k = cand_k_;
-    auto ids = be.alloc(DType::i32, {rows, k});
-    auto values = ids.ok() ? be.alloc(DType::f32, {rows, k}) : Result<Tensor>(ids.error());
-    auto lse = values.ok() ? be.alloc(DType::f32, {rows}) : Result<Tensor>(values.error());
-    if (!lse.ok()) return lse.error();
-    cand_ids_ = *ids;
-    cand_values_ = *values;
-    cand_lse_ = *lse;
+    static_assert(sizeof(int32_t) == sizeof(float));
+    auto all = be.alloc(DType::f32, {rows * (2 * k + 1)});
+    if (!all.ok()) return all.error();
+    cand_all_ = *all;
+    const size_t block = size_t(rows * k) * sizeof(float);
+    cand_ids_ = tensor_part(cand_all_, 0, DType::i32, {rows, k});
+    cand_values_ = tensor_part(cand_all_, block, DType::f32, {rows, k});
+    cand_lse_ = tensor_part(cand_all_, 2 * block, DType::f32, {rows});
     return Status::success();
 }
 
@@ -55,12 +57,16 @@ Status Scheduler::fetch_rows(const Tensor & logits, std::span<Seq * const> seqs,
            values = tensor_rows(cand_values_, 0, int64_t(m));
     Tensor lse = tensor_rows(cand_lse_, 0, int64_t(m));
     GEMMA_TRY(be.top_k(logits, ids, values, lse));
+    // One read (one wait for the device) for ids, values and lse of all max_seqs rows.
+    const size_t cap = size_t(cand_ids_.dim(0));  // max_seqs rows per part
+    host_cand_all_.resize(size_t(cand_all_.numel()));
+    GEMMA_TRY(be.read(cand_all_, host_cand_all_.data(), host_cand_all_.size() * sizeof(float)));
     host_cand_ids_.resize(m * k);
-    host_cand_values_.resize(m * k);
-    host_cand_lse_.resize(m);
-    GEMMA_TRY(be.read(ids, host_cand_ids_.data(), m * k * sizeof(int32_t)));
-    GEMMA_TRY(be.read(values, host_cand_values_.data(), m * k * sizeof(float)));
-    GEMMA_TRY(be.read(lse, host_cand_lse_.data(), m * sizeof(float)));
+    std::memcpy(host_cand_ids_.data(), host_cand_all_.data(), m * k * sizeof(int32_t));
+    host_cand_values_.assign(host_cand_all_.begin() + ptrdiff_t(cap * k),
+                             host_cand_all_.begin() + ptrdiff_t(cap * k + m * k));
+    host_cand_lse_.assign(host_cand_all_.begin() + ptrdiff_t(2 * cap * k),
+                          host_cand_all_.begin() + ptrdiff_t(2 * cap * k + m));
     for (size_t i = 0; i < m; ++i) {
         if (rows.use_candidates[i]) continue;
         GEMMA_TRY(be.read(tensor_rows(logits, int64_t(i), 1), host_logits_.data() + i * V,

@@ -1,5 +1,7 @@
-// Tensor views used by backends (rows, reshape, prefix) and the shared op shape checks.
+// Tensor views used by backends (rows, reshape, prefix, part) and the shared op shape checks.
 #include <gtest/gtest.h>
+
+#include <cstring>
 
 #include "core/backend.h"
 
@@ -19,6 +21,21 @@ TEST(Views, RowsReshapePrefixShareData) {
     EXPECT_EQ(p.ptr<float>()[3], 3.0f);
     Tensor b = tensor_host(DType::bf16, {3, 8});
     EXPECT_EQ(static_cast<char *>(tensor_rows(b, 1, 1).data) - static_cast<char *>(b.data), 16);
+}
+
+TEST(Views, PartsOfOneBufferTakeTheirOwnTypes) {
+    Tensor all = tensor_host(DType::f32, {2 * 3 + 2});  // ids [2, 3] (i32), then lse [2]
+    Tensor ids = tensor_part(all, 0, DType::i32, {2, 3});
+    Tensor lse = tensor_part(all, 6 * sizeof(float), DType::f32, {2});
+    ids.ptr<int32_t>()[5] = -7;
+    lse.ptr<float>()[1] = 2.5f;
+    EXPECT_EQ(ids.dtype, DType::i32);
+    EXPECT_EQ(ids.owner, all.owner);
+    EXPECT_EQ(lse.shape, (Shape{2}));
+    int32_t back = 0;
+    std::memcpy(&back, all.ptr<float>() + 5, sizeof(back));
+    EXPECT_EQ(back, -7);
+    EXPECT_EQ(all.ptr<float>()[7], 2.5f);
 }
 
 TEST(OpCheck, NamesOpAndShapes) {

@@ -39,10 +39,6 @@ Status need(const void * encoder, const char * what) {
                       format("this model has no %s tower; %s input is not supported", what, what));
 }
 
-}  // namespace
-
-namespace {
-
 Status check_image_budget(const MmEncoders & enc, int max_soft_tokens) {
     GEMMA_TRY(need(vision_of(enc), "vision"));
     if (!media::image_budget_is_valid(max_soft_tokens))
