@@ -70,10 +70,8 @@ TEST_P(CudaQuant, Supports) {
 }
 
 TEST_P(CudaQuant, MatmulDecodeGemv) {
-    // n > 8 (≤ kQuantGemvMaxRows): a batched decode step, in chunks of 8 rows.
-    const Case cases[] = {{1, 2560, 512}, {1, 32, 7},    {2, 96, 33},  {3, 256, 257},
-                          {4, 1024, 40},  {5, 64, 100},  {8, 512, 9},  {1, 10240, 64},
-                          {9, 64, 11},    {20, 256, 70}, {32, 2560, 40}};
+    const Case cases[] = {{1, 2560, 512}, {1, 32, 7},   {2, 96, 33}, {3, 256, 257},
+                          {4, 1024, 40},  {5, 64, 100}, {8, 512, 9}, {1, 10240, 64}};
     for (DType t : {DType::q8_0, DType::q4_0}) {
         for (const Case & c : cases) {
             Tensor x = random_host(DType::f32, {c.n, c.k}, 11);
@@ -116,7 +114,7 @@ TEST_P(CudaQuant, MatmulUnalignedX) {  // x starts one float into a buffer: the 
 
 TEST_P(CudaQuant, MatmulPrefillTiles) {
     // k = 8192: 1024-row tiles, so m = 1500 takes two tiles (scattered); the others one.
-    const Case cases[] = {{33, 64, 11}, {40, 256, 512}, {37, 160, 131}, {64, 8192, 1500}};
+    const Case cases[] = {{9, 64, 11}, {40, 256, 512}, {37, 160, 131}, {64, 8192, 1500}};
     for (DType t : {DType::q8_0, DType::q4_0}) {
         for (const Case & c : cases) {
             Tensor x = random_host(DType::f32, {c.n, c.k}, 15);

@@ -578,10 +578,8 @@ private:
                             GemvEpilogue::none,
                             0};
         CudaPrecision prec = ctx_->options().precision;
-        const bool aligned = reinterpret_cast<uintptr_t>(p.x) % 16 == 0;
-        if (p.n <= kGemvMaxRows || (p.n <= kQuantGemvMaxRows && aligned)) {
-            // decode (one stream or a batch of streams): aligned x -> the vector kernel
-            if (aligned) p.path = MatmulPath::gemv;
+        if (p.n <= kGemvMaxRows) {  // decode: aligned x -> the vector kernel
+            if (reinterpret_cast<uintptr_t>(p.x) % 16 == 0) p.path = MatmulPath::gemv;
             p.x8 = prec == CudaPrecision::f32 ? 0 : 1;
             if (fuse() && fuse_matmul_quant(ctx_->queue(), p)) return Status::success();
             return ctx_->queue().push<QuantMatmulParams, launch_matmul_quant>("matmul_quant", p);

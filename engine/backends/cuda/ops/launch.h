@@ -74,10 +74,6 @@ enum class MatmulPath : int32_t {
     tiled = 4,       // any shape/alignment, f32 FMA (the exact fallback)
 };
 constexpr int64_t kGemvMaxRows = 8;
-// q8_0 / q4_0 weights: up to this many x rows (a batched decode step of many streams) still take
-// the GEMV, run over chunks of kGemvMaxRows rows (each chunk re-reads the weights: for 32 rows
-// about 4x the weight bytes, against dequantizing every weight to bf16 tiles for cuBLAS).
-constexpr int64_t kQuantGemvMaxRows = 32;
 
 // What the gemv path does besides out = x·wᵀ (fusions made by the backend, fusion.h).
 enum class GemvEpilogue : int32_t {

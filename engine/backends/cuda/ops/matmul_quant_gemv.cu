@@ -361,21 +361,9 @@ LaunchResult launch_gemv_quant_t(const QuantMatmulParams & p, gpuStream_t s,
 }
 }  // namespace
 
-// More than kGemvMaxRows x rows (≤ kQuantGemvMaxRows): one launch per chunk of kGemvMaxRows rows
-// of x, out, out2 and b.
 LaunchResult launch_gemv_quant(const QuantMatmulParams & p, gpuStream_t s, const LaunchEnv & env) {
-    for (int64_t r0 = 0; r0 < p.n; r0 += kGemvMaxRows) {
-        QuantMatmulParams c = p;
-        c.n = std::min<int64_t>(kGemvMaxRows, p.n - r0);
-        c.x = p.x + r0 * p.k;
-        c.out = p.out + r0 * p.m;
-        if (p.out2) c.out2 = p.out2 + r0 * p.m;
-        if (p.b) c.b = p.b + r0 * p.m;
-        LaunchResult e = c.type == ElemType::q8_0 ? launch_gemv_quant_t<ElemType::q8_0>(c, s, env)
-                                                  : launch_gemv_quant_t<ElemType::q4_0>(c, s, env);
-        if (e) return e;
-    }
-    return nullptr;
+    if (p.type == ElemType::q8_0) return launch_gemv_quant_t<ElemType::q8_0>(p, s, env);
+    return launch_gemv_quant_t<ElemType::q4_0>(p, s, env);
 }
 
 }  // namespace gemma::cuda
