@@ -1,8 +1,12 @@
 // CUDA kv_store + attention vs cpu-ref: ring buffers that wrapped, sliding windows, causal
 // prefill chunks, bidirectional blocks, GQA, Gemma 4 E4B head sizes (256 sliding, 512 full) and
-// long contexts that take the split-KV (flash-decoding) path. Skipped without a GPU.
+// long contexts that take the split-KV (flash-decoding) path; both prefill kernels (attention_fa,
+// attention_tc) forced through CudaOptions over every KV cache type. Skipped without a GPU.
 #include "cuda_harness.h"
 #include "kv_types_util.h"
+#if GEMMA_HAS_CUDA  // set for targets linking the CUDA backend
+#include "backends/cuda/cuda_backend.h"
+#endif
 
 namespace gemma::cuda_test {
 namespace {
@@ -152,6 +156,102 @@ TEST_P(CudaAttention, PagedMatchesReference) {
 
 INSTANTIATE_TEST_SUITE_P(Cuda, CudaAttention, ::testing::Values("cuda", "cuda-f32", "cuda-bf16"),
                          [](const auto & info) { return test_name(info.param); });
+
+#if GEMMA_HAS_CUDA
+// The prefill kernels forced through CudaOptions::attention ("cuda" takes attention_fa where it
+// applies, sm_80+, so attention_tc is covered only here). Chunks of >= 16 queries: q, k, v
+// rounded to f16 (bf16 and q8_0 cache values too), scores and softmax in f32: the 2e-5 bound of
+// the tensor-core cases above.
+class CudaPrefillKernels : public ::testing::TestWithParam<cuda::CudaAttention> {
+protected:
+    void SetUp() override {
+        auto gpu = cuda::make_cuda_backend({.attention = GetParam()});
+        if (!gpu) GTEST_SKIP() << "cuda unavailable: " << gpu.error().message;
+        auto ref = backend_create("cpu-ref");
+        ASSERT_TRUE(ref.ok()) << ref.error().message;
+        gpu_ = std::move(*gpu);
+        ref_ = std::move(*ref);
+    }
+    std::unique_ptr<Backend> gpu_, ref_;
+};
+
+TEST_P(CudaPrefillKernels, MatchReferenceForEveryCacheType) {
+    std::vector<int32_t> blocks(40, -1);
+    for (int i = 5; i < 30; ++i) blocks[size_t(i)] = i < 17 ? 0 : 1;
+    const std::vector<int32_t> image(280, 0);  // one bidirectional block (vision tower)
+    const AttnCase cases[] = {
+        {"e4b full prefill from 0, partial last tile", 8, 2, 512, 256, 0, 0, 150, {}},
+        {"e4b full prefill after history", 8, 2, 512, 512, 0, 300, 100, {}},
+        {"e4b sliding prefill, ring wrapped", 8, 2, 256, 575, 512, 1000, 64, {}},
+        {"full prefill after history, d 128", 4, 1, 128, 256, 0, 100, 40, {}},
+        {"sliding window smaller than the chunk, d 64", 4, 2, 64, 80, 16, 30, 50, {}},
+        {"gqa 8, d 256", 8, 1, 256, 200, 0, 30, 70, {}},
+        {"bidirectional blocks, sliding", 4, 2, 64, 128, 24, 10, 40, blocks},
+        {"bidirectional blocks, full, d 512", 4, 2, 512, 128, 0, 0, 40, blocks},
+        {"vision: mha d 64, one block of 280", 4, 4, 64, 300, 0, 0, 280, image},
+    };
+    for (DType type : {DType::f32, DType::bf16, DType::q8_0}) {
+        for (const AttnCase & c : cases) {
+            std::string what = std::string(dtype_name(type)) + " " + c.name;
+            kv_test::KvRun r = kv_test::run_scenario(*ref_, c, type);
+            kv_test::KvRun g = kv_test::run_scenario(*gpu_, c, type);
+            EXPECT_TRUE(g.guards_ok) << what << ": write outside a cache or the output";
+            double e = nmse(r.out, g.out);
+            EXPECT_LE(e, 2e-5) << what;
+            std::printf("%s: nmse %.3g\n", what.c_str(), e);
+        }
+    }
+}
+
+// Split-KV decode (few queries, long contexts: the key range split over blocks): the splits merged
+// by the last split block (default) and by the separate merge kernel, both against cpu-ref, for
+// every cache type, on the per-sequence kernel (attention.cu).
+class CudaSplitMerge : public ::testing::TestWithParam<bool> {  // true: the merge kernel
+protected:
+    void SetUp() override {
+        auto gpu = cuda::make_cuda_backend({.split_merge_kernel = GetParam()});
+        if (!gpu) GTEST_SKIP() << "cuda unavailable: " << gpu.error().message;
+        auto ref = backend_create("cpu-ref");
+        ASSERT_TRUE(ref.ok()) << ref.error().message;
+        gpu_ = std::move(*gpu);
+        ref_ = std::move(*ref);
+    }
+    std::unique_ptr<Backend> gpu_, ref_;
+};
+
+TEST_P(CudaSplitMerge, MatchReferenceForEveryCacheType) {
+    const AttnCase cases[] = {
+        {"e4b full decode, long context", 8, 2, 512, 4096, 0, 3000, 1, {}},
+        {"e4b sliding decode, ring wrapped", 8, 2, 256, 512, 512, 1000, 1, {}},
+        {"e4b full, 3 queries", 8, 2, 512, 1024, 0, 700, 3, {}},
+        {"mha d 64, 2 queries", 4, 4, 64, 2048, 0, 1500, 2, {}},
+    };
+    for (int rep = 0; rep < 2; ++rep) {  // the counters must be back at zero for the next call
+        for (DType type : {DType::f32, DType::bf16, DType::q8_0}) {
+            for (const AttnCase & c : cases) {
+                std::string what = std::string(dtype_name(type)) + " " + c.name;
+                kv_test::KvRun r = kv_test::run_scenario(*ref_, c, type);
+                kv_test::KvRun g = kv_test::run_scenario(*gpu_, c, type);
+                EXPECT_TRUE(g.guards_ok) << what << ": write outside a cache or the output";
+                double e = nmse(r.out, g.out);
+                EXPECT_LE(e, 1e-7) << what;  // f32 products (the decode bound of this file)
+            }
+        }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Cuda, CudaSplitMerge, ::testing::Values(false, true),
+                         [](const auto & info) {
+                             return std::string(info.param ? "MergeKernel" : "InLastBlock");
+                         });
+
+INSTANTIATE_TEST_SUITE_P(Cuda, CudaPrefillKernels,
+                         ::testing::Values(cuda::CudaAttention::fa, cuda::CudaAttention::tc),
+                         [](const auto & info) {
+                             return std::string(info.param == cuda::CudaAttention::fa ? "fa"
+                                                                                      : "tc");
+                         });
+#endif
 
 }  // namespace
 }  // namespace gemma::cuda_test

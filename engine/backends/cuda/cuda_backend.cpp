@@ -318,9 +318,15 @@ public:
                           desc.window,
                           desc.scale,
                           kv_type(kc.dtype)};
-        // Prefill chunks on tensor cores (f16 inputs) unless f32 products were asked for.
-        if (ctx_->options().precision != CudaPrecision::f32 && attention_tc_ok(p))
-            return ctx_->queue().push<AttentionParams, launch_attention_tc>("attention_tc", p);
+        // Prefill chunks on tensor cores (f16 inputs) unless f32 products were asked for: the
+        // one-pass kernel where it applies (sm_80+), unless the options ask for attention_tc.
+        if (ctx_->options().precision != CudaPrecision::f32) {
+            if (ctx_->options().attention != CudaAttention::tc && ctx_->props().major >= 8 &&
+                attention_fa_ok(p))
+                return ctx_->queue().push<AttentionParams, launch_attention_fa>("attention_fa", p);
+            if (attention_tc_ok(p))
+                return ctx_->queue().push<AttentionParams, launch_attention_tc>("attention_tc", p);
+        }
         p.n_splits = attention_splits(n, hq, max_keys, ctx_->env().n_sms);
         if (p.n_splits > 1) {
             auto s = ctx_->scratch(1, size_t(n * hq * p.n_splits * (d + 2)) * sizeof(float));
@@ -652,6 +658,20 @@ Result<std::unique_ptr<Backend>> create(const CudaOptions & options) {
     if (off("GEMMA_CUDA_GRAPHS")) o.graphs = false;
     if (off("GEMMA_CUDA_FUSE")) o.fuse = false;
     if (off("GEMMA_CUDA_PDL")) o.pdl = false;
+    if (const char * v = std::getenv("GEMMA_CUDA_SPLIT_MERGE_KERNEL"); v && std::strcmp(v, "1") == 0)
+        o.split_merge_kernel = true;
+    if (const char * v = std::getenv("GEMMA_CUDA_ATTENTION");
+        v && *v && o.attention == CudaAttention::automatic) {
+        if (std::strcmp(v, "tc") == 0)
+            o.attention = CudaAttention::tc;
+        else if (std::strcmp(v, "fa") == 0)
+            o.attention = CudaAttention::fa;
+        else
+            return make_error(ErrorCode::invalid_argument,
+                              format("cuda: GEMMA_CUDA_ATTENTION=%s: use tc (two-pass tensor-core "
+                                     "prefill attention) or fa (one pass), or unset it",
+                                     v));
+    }
     auto ctx = CudaContext::create(o);
     if (!ctx) return ctx.error();
     return std::unique_ptr<Backend>(std::make_unique<CudaBackend>(std::move(*ctx)));

@@ -20,6 +20,13 @@ enum class CudaPrecision {
     bf16 = 2,     // "cuda-bf16": x rounded once (fastest prefill; ~1e-2 against fp32 goldens)
 };
 
+// Which kernel runs prefill attention (chunks of >= 16 queries, precision other than f32).
+enum class CudaAttention {
+    automatic = 0,  // env GEMMA_CUDA_ATTENTION=tc / fa if set, else fa where it applies
+    tc = 1,         // ops/attention_tc.cu: WMMA, two passes over the keys
+    fa = 2,         // ops/attention_fa.cu: mma.sync, one pass (sm_80+; else attention_tc)
+};
+
 struct CudaOptions {
     int device = 0;
     CudaPrecision precision = CudaPrecision::split16;
@@ -29,13 +36,19 @@ struct CudaOptions {
     bool fuse = true;
     // Programmatic dependent launch on sm_90+ (env GEMMA_CUDA_PDL=0 turns it off).
     bool pdl = true;
+    // Split-KV decode attention merges its splits in a second kernel instead of in the last split
+    // block (A/B timing; env GEMMA_CUDA_SPLIT_MERGE_KERNEL=1).
+    bool split_merge_kernel = false;
+    // Prefill attention kernel (A/B timing and tests; env GEMMA_CUDA_ATTENTION when automatic).
+    CudaAttention attention = CudaAttention::automatic;
 };
 
 // The environment variables GEMMA_CUDA_GRAPHS=0, GEMMA_CUDA_FUSE=0 and GEMMA_CUDA_PDL=0 turn the
 // matching option off (debugging, A/B timing). GEMMA_CUDA_STATS=1 prints, when the backend is
 // destroyed, how op segments ran and where host time went (with GEMMA_CUDA_PROFILE=1 also the
 // GPU time per op name, every op run eagerly between events); GEMMA_CUDA_SEGMENT=N sets the ops
-// per segment (graph).
+// per segment (graph). GEMMA_CUDA_ATTENTION=tc or =fa picks the prefill attention kernel when
+// options.attention is automatic (another value: invalid_argument from make_cuda_backend).
 // device_error (saying why) when the module cannot be loaded (not built, or its libraries, e.g.
 // cuBLAS, are missing), no usable GPU is present, or the device cannot be set up.
 Result<std::unique_ptr<Backend>> make_cuda_backend(const CudaOptions & options);

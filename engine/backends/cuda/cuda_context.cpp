@@ -58,6 +58,11 @@ Status CudaContext::init(const CudaOptions & options) {
     env_.blas = blas_;
     env_.n_sms = props_.multiProcessorCount;
     env_.pdl = options.pdl && props_.major >= 9;  // griddepcontrol needs sm_90
+    GEMMA_CUDA_TRY(gpuMalloc(reinterpret_cast<void **>(&split_counters_),
+                             size_t(kSplitCounters) * sizeof(unsigned)));
+    GEMMA_CUDA_TRY(
+        gpuMemsetAsync(split_counters_, 0, size_t(kSplitCounters) * sizeof(unsigned), stream_));
+    if (!options.split_merge_kernel) env_.split_counters = split_counters_;
     if (const char * e = std::getenv("GEMMA_GEMV_SPLIT_WARPS_PER_SM"); e && std::atoi(e) >= 0)
         env_.gemv_split_warps_per_sm = std::atoi(e);
     if (const char * e = std::getenv("GEMMA_GEMV_WARPS_PER_SM"); e && std::atoi(e) > 0)
@@ -85,6 +90,7 @@ CudaContext::~CudaContext() {
     for (auto & [host, m] : mapped_) (void)gpuHostUnregister(const_cast<void *>(host));
     if (blas_) (void)gpublasDestroy(blas_);
     if (blas_workspace_) (void)gpuFree(blas_workspace_);
+    if (split_counters_) (void)gpuFree(split_counters_);
     if (stream_) (void)gpuStreamDestroy(stream_);
 }
 

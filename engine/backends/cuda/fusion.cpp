@@ -23,40 +23,35 @@ P zeroed() {
     return p;
 }
 
-bool is_gemv(const MatmulParams & p) { return p.path == MatmulPath::gemv; }
+// Two GEMVs of the same x in a row (plain or quantized weights of one shape and type): one dual
+// GEMV (epilogue dual: w2 → out2), when the second's out overlaps neither the first's nor x.
+template <class P, LaunchResult (*Launch)(const P &, gpuStream_t, const LaunchEnv &)>
+bool fuse_gemv_pair(OpQueue & q, const P & p, bool same_kind, const char * name) {
+    P prev;
+    if (p.path != MatmulPath::gemv || !q.last<P, Launch>(&prev)) return false;
+    if (prev.path != MatmulPath::gemv || prev.epilogue != GemvEpilogue::none || prev.x != p.x ||
+        prev.n != p.n || prev.k != p.k || prev.m != p.m || prev.type != p.type || !same_kind)
+        return false;
+    int64_t out_n = p.n * p.m, x_n = p.n * p.k;
+    if (!apart(p.out, out_n, prev.out, out_n) || !apart(p.out, out_n, p.x, x_n)) return false;
+    prev.w2 = p.w;
+    prev.out2 = p.out;
+    prev.epilogue = GemvEpilogue::dual;
+    q.replace_last<P, Launch>(name, prev);
+    return true;
+}
 
 }  // namespace
 
 bool fuse_matmul(OpQueue & q, const MatmulParams & p) {
-    MatmulParams prev;
-    if (!is_gemv(p) || !q.last<MatmulParams, launch_matmul>(&prev)) return false;
-    if (!is_gemv(prev) || prev.epilogue != GemvEpilogue::none || prev.x != p.x || prev.n != p.n ||
-        prev.k != p.k || prev.m != p.m || prev.type != p.type)
-        return false;
-    int64_t out_n = p.n * p.m, x_n = p.n * p.k;
-    if (!apart(p.out, out_n, prev.out, out_n) || !apart(p.out, out_n, p.x, x_n)) return false;
-    prev.w2 = p.w;
-    prev.out2 = p.out;
-    prev.epilogue = GemvEpilogue::dual;
-    q.replace_last<MatmulParams, launch_matmul>("matmul_gemv2", prev);
-    return true;
+    return fuse_gemv_pair<MatmulParams, launch_matmul>(q, p, true, "matmul_gemv2");
 }
 
 bool fuse_matmul_quant(OpQueue & q, const QuantMatmulParams & p) {
     QuantMatmulParams prev;
-    if (p.path != MatmulPath::gemv || !q.last<QuantMatmulParams, launch_matmul_quant>(&prev))
-        return false;
-    if (prev.path != MatmulPath::gemv || prev.epilogue != GemvEpilogue::none || prev.x != p.x ||
-        prev.n != p.n || prev.k != p.k || prev.m != p.m || prev.type != p.type ||
-        prev.x8 != p.x8)
-        return false;
-    int64_t out_n = p.n * p.m, x_n = p.n * p.k;
-    if (!apart(p.out, out_n, prev.out, out_n) || !apart(p.out, out_n, p.x, x_n)) return false;
-    prev.w2 = p.w;
-    prev.out2 = p.out;
-    prev.epilogue = GemvEpilogue::dual;
-    q.replace_last<QuantMatmulParams, launch_matmul_quant>("matmul_quant_gemv2", prev);
-    return true;
+    const bool same_x8 = q.last<QuantMatmulParams, launch_matmul_quant>(&prev) && prev.x8 == p.x8;
+    return fuse_gemv_pair<QuantMatmulParams, launch_matmul_quant>(q, p, same_x8,
+                                                                  "matmul_quant_gemv2");
 }
 
 namespace {
@@ -87,7 +82,7 @@ bool fuse_gelu_mul(OpQueue & q, const EltParams & p) {
         return true;
     }
     MatmulParams prev;
-    if (!q.last<MatmulParams, launch_matmul>(&prev) || !is_gemv(prev)) return false;
+    if (!q.last<MatmulParams, launch_matmul>(&prev) || prev.path != MatmulPath::gemv) return false;
     if (!fold_gelu(prev, p)) return false;
     q.replace_last<MatmulParams, launch_matmul>("matmul_gemv_gelu", prev);
     return true;

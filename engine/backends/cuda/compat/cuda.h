@@ -118,6 +118,9 @@ inline gpublasStatus_t gpublas_gemm_xwt(gpublasHandle_t h, int n, int m, int k, 
 // ---- device side ----
 #define GEMMA_WARP 32
 #define GEMMA_HAS_WMMA 1  // gemma_wmma below (ops/attention_tc.cu); compat/hip.h may lack it
+// gemma_mma_m16n8k16_f16 / gemma_ldmatrix_x4* below (ops/attention_fa.cu): sm_80+ warp MMA with the
+// documented fragment layout (PTX ISA "Matrix fragments for mma.m16n8k16"); 0 in compat/hip.h.
+#define GEMMA_HAS_MMA_M16N8K16 1
 #if defined(__CUDACC__)
 #include <mma.h>
 // Warp-level matrix multiply-accumulate (tensor cores): 16×16×16 f16 fragments with f32
@@ -131,6 +134,49 @@ __device__ __forceinline__ float gemma_f16_to_f32(uint16_t h) {
 }
 __device__ __forceinline__ uint16_t gemma_f32_to_f16(float f) {
     return __half_as_ushort(__float2half_rn(f));
+}
+// d += a · b on tensor cores: A 16×16 f16 (row), B 16×8 f16 (col), D 16×8 f32. With
+// g = lane / 4, t = lane % 4, the registers hold (PTX ISA, mma.m16n8k16 fragments):
+//   a[0] A[g][2t, 2t+1]  a[1] A[g+8][2t, 2t+1]  a[2] A[g][2t+8, 2t+9]  a[3] A[g+8][2t+8, 2t+9]
+//   b[0] B[2t, 2t+1][g]  b[1] B[2t+8, 2t+9][g]
+//   d[0], d[1] D[g][2t, 2t+1]  d[2], d[3] D[g+8][2t, 2t+1]
+// each f16x2 register with the lower index in its low half. sm_80+ (the host checks).
+__device__ __forceinline__ void gemma_mma_m16n8k16_f16(float (&d)[4], const unsigned (&a)[4],
+                                                       unsigned b0, unsigned b1) {
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
+    asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
+        "{%8, %9}, {%0, %1, %2, %3};"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+#else
+    __trap();
+#endif
+}
+// Four 8×8 16-bit matrices from shared memory: lanes 8m .. 8m+7 pass the addresses of matrix m's
+// eight rows (16 bytes each, 16-byte aligned); r[m] gets matrix m's M[g][2t, 2t+1]
+// (ldmatrix.x4), or with _trans its M[2t, 2t+1][g] (the B fragment of a row-major K×N tile).
+// volatile + "memory": the shared contents change between calls with the same address.
+__device__ __forceinline__ void gemma_ldmatrix_x4(unsigned (&r)[4], const void * smem_row) {
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 750
+    unsigned addr = unsigned(__cvta_generic_to_shared(smem_row));
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(addr)
+                 : "memory");
+#else
+    __trap();
+#endif
+}
+__device__ __forceinline__ void gemma_ldmatrix_x4_trans(unsigned (&r)[4], const void * smem_row) {
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 750
+    unsigned addr = unsigned(__cvta_generic_to_shared(smem_row));
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(addr)
+                 : "memory");
+#else
+    __trap();
+#endif
 }
 // c + the dot product of a's and b's four signed bytes.
 __device__ __forceinline__ int gemma_dp4a(int a, int b, int c) { return __dp4a(a, b, c); }

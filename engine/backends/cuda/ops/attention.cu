@@ -44,7 +44,9 @@ __device__ __forceinline__ bool key_visible(const AttentionParams & p, int64_t i
 
 // PER = D values per lane (D ≤ PER · warp); KT = the caches' element type.
 template <int PER, KvType KT>
-__global__ void __launch_bounds__(kThreads) attention_kernel(AttentionParams p) {
+// counters: LaunchEnv::split_counters when the last split block merges (null: a merge kernel).
+__global__ void __launch_bounds__(kThreads) attention_kernel(AttentionParams p,
+                                                             unsigned * counters) {
     pdl_enter();
     extern __shared__ float smem[];  // kWarps × (D + 2): per-warp max, sum, values
     const int64_t qh = blockIdx.x, i = qh / p.hq, h = qh % p.hq, split = blockIdx.y, d = p.d;
@@ -68,6 +70,8 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionParams p) 
                          lane, d, p.scale, slot);
     merge_warps<PER>(smem, acc, kWarps, warp, lane, d, p.n_splits == 1 ? p.out + qh * d : nullptr,
                      p.partial + (qh * p.n_splits + split) * (d + 2));
+    if (p.n_splits > 1 && counters && last_split_block(counters + qh, p.n_splits))
+        merge_splits(p.partial + qh * p.n_splits * (d + 2), p.n_splits, d, p.out + qh * d);
 }
 
 __global__ void attention_merge_kernel(AttentionParams p) {
@@ -80,9 +84,12 @@ template <int PER, KvType KT>
 LaunchResult launch_attention_t(const AttentionParams & p, gpuStream_t s, const LaunchEnv & env) {
     dim3 grid(unsigned(p.n * p.hq), unsigned(p.n_splits));
     size_t smem = size_t(kWarps) * size_t(p.d + 2) * sizeof(float);
-    if (LaunchResult e = launch_kernel(attention_kernel<PER, KT>, grid, kThreads, smem, s, env, p))
+    unsigned * counters =
+        p.n_splits > 1 && p.n * p.hq <= kSplitCounters ? env.split_counters : nullptr;
+    if (LaunchResult e = launch_kernel(attention_kernel<PER, KT>, grid, kThreads, smem, s, env, p,
+                                       counters))
         return e;
-    if (p.n_splits > 1)
+    if (p.n_splits > 1 && !counters)
         return launch_kernel(attention_merge_kernel, unsigned(p.n * p.hq), 256, 0, s, env, p);
     return nullptr;
 }

@@ -15,7 +15,8 @@ constexpr int kThreads = 256;
 constexpr int kWarps = kThreads / GEMMA_WARP;
 
 template <int PER>
-__global__ void __launch_bounds__(kThreads) paged_kernel(PagedAttentionParams p) {
+__global__ void __launch_bounds__(kThreads) paged_kernel(PagedAttentionParams p,
+                                                         unsigned * counters) {
     pdl_enter();
     extern __shared__ float smem[];  // kWarps × (D + 2): per-warp max, sum, values
     const int64_t qh = blockIdx.x, i = qh / p.hq, h = qh % p.hq, split = blockIdx.y, d = p.d;
@@ -41,6 +42,9 @@ __global__ void __launch_bounds__(kThreads) paged_kernel(PagedAttentionParams p)
                                   kWarps, warp, lane, d, p.scale, slot);
     merge_warps<PER>(smem, acc, kWarps, warp, lane, d, p.n_splits == 1 ? p.out + qh * d : nullptr,
                      p.partial + (qh * p.n_splits + split) * (d + 2));
+    // counters: as attention.cu (the last split block merges; null: paged_merge_kernel).
+    if (p.n_splits > 1 && counters && last_split_block(counters + qh, p.n_splits))
+        merge_splits(p.partial + qh * p.n_splits * (d + 2), p.n_splits, d, p.out + qh * d);
 }
 
 __global__ void paged_merge_kernel(PagedAttentionParams p) {
@@ -53,9 +57,12 @@ template <int PER>
 LaunchResult launch_paged_t(const PagedAttentionParams & p, gpuStream_t s, const LaunchEnv & env) {
     dim3 grid(unsigned(p.n * p.hq), unsigned(p.n_splits));
     size_t smem = size_t(kWarps) * size_t(p.d + 2) * sizeof(float);
-    if (LaunchResult e = launch_kernel(paged_kernel<PER>, grid, kThreads, smem, s, env, p))
+    unsigned * counters =
+        p.n_splits > 1 && int64_t(p.n) * p.hq <= kSplitCounters ? env.split_counters : nullptr;
+    if (LaunchResult e =
+            launch_kernel(paged_kernel<PER>, grid, kThreads, smem, s, env, p, counters))
         return e;
-    if (p.n_splits > 1)
+    if (p.n_splits > 1 && !counters)
         return launch_kernel(paged_merge_kernel, unsigned(p.n * p.hq), 256, 0, s, env, p);
     return nullptr;
 }

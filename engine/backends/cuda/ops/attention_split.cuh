@@ -120,6 +120,23 @@ __device__ __forceinline__ void merge_warps(float * smem, const WarpSoftmax<PER>
     }
 }
 
+// Whether this block is the last of the n_splits blocks of its (query, head) to finish, its
+// partial written: then it merges the splits itself (merge_splits) instead of a second kernel.
+// Every thread fences its partial writes before the count; the last block resets the counter (all
+// n_splits blocks have counted) for the next launch. All threads of the block must call this.
+__device__ __forceinline__ bool last_split_block(unsigned * counter, int64_t n_splits) {
+    __shared__ bool last;
+    __threadfence();  // this thread's partial writes, device-wide, before the count
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        last = atomicAdd(counter, 1u) == unsigned(n_splits) - 1u;
+        if (last) *counter = 0u;
+    }
+    __syncthreads();
+    if (last) __threadfence();  // the other blocks' partials, read next
+    return last;
+}
+
 // Most splits merge_splits takes (attention_splits caps the count at this).
 constexpr int kMaxSplits = 64;
 

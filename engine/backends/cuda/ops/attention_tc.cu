@@ -11,7 +11,7 @@
 // bf16 / q8_0 caches are widened value by value (ops/kv_quant.cuh) on their way into the tile.
 #include <cfloat>
 
-#include "backends/cuda/ops/kv_quant.cuh"
+#include "backends/cuda/ops/attention_rows.cuh"
 
 namespace gemma::cuda {
 
@@ -44,25 +44,6 @@ struct Layout {
     static constexpr size_t kP = kS + size_t(kRows) * kLdS * 4;
     static constexpr size_t kBytes = kP + size_t(kRows) * kLdP * 2;
 };
-
-__device__ __forceinline__ uint32_t pack_f16x2(float a, float b) {
-    return uint32_t(gemma_f32_to_f16(a)) | (uint32_t(gemma_f32_to_f16(b)) << 16);
-}
-
-// Flat cache elements [e, e + 4) as f32: one 16-byte load for f32 caches, else widened one by one.
-__device__ __forceinline__ float4 load4(KvType type, const void * cache, int64_t e) {
-    const uint8_t * c = static_cast<const uint8_t *>(cache);
-    switch (type) {
-        case KvType::bf16:
-            return make_float4(kv_load<KvType::bf16>(c, e), kv_load<KvType::bf16>(c, e + 1),
-                               kv_load<KvType::bf16>(c, e + 2), kv_load<KvType::bf16>(c, e + 3));
-        case KvType::q8_0:
-            return make_float4(kv_load<KvType::q8_0>(c, e), kv_load<KvType::q8_0>(c, e + 1),
-                               kv_load<KvType::q8_0>(c, e + 2), kv_load<KvType::q8_0>(c, e + 3));
-        default:
-            return *reinterpret_cast<const float4 *>(static_cast<const float *>(cache) + e);
-    }
-}
 
 // Rows [t0, t0 + kKeys) of a cache (key t in slot t mod S, KV head kvh) into shared f16 rows;
 // keys past `hi` are zeros.
@@ -106,26 +87,6 @@ __device__ void scores(const uint16_t * qs, const uint16_t * ks, float * s, int 
     for (int g = 0; g < kGroups; ++g)
         wm::store_matrix_sync(s + rg * 16 * kLdS + (cg0 + g * kWarpsPerRowGroup) * 16, acc[g], kLdS,
                               wm::mem_row_major);
-}
-
-// The keys one query row may see (mirrors attention.cu / cpu-ref).
-struct RowKeys {
-    int64_t lo, hi, pos;
-    int32_t block;
-};
-
-__device__ RowKeys row_keys(const AttentionParams & p, int64_t i) {
-    if (i >= p.n) return {1, 0, 0, -1};  // padding row: nothing visible
-    int64_t pos = p.positions[i], last = int64_t(p.positions[0]) + p.n - 1;
-    int64_t lo = p.window > 0 ? max(int64_t(0), pos - p.window + 1) : 0;
-    lo = max(lo, last - p.slots + 1);
-    return {lo, p.block_ids ? last : pos, pos, p.block_ids ? p.block_ids[i] : -1};
-}
-
-__device__ __forceinline__ bool visible(const AttentionParams & p, const RowKeys & r, int64_t t) {
-    if (t < r.lo || t > r.hi) return false;
-    if (t <= r.pos) return true;
-    return r.block >= 0 && p.block_ids[t - p.positions[0]] == r.block;
 }
 
 __device__ __forceinline__ float row_max(float v) {

@@ -13,10 +13,17 @@
 namespace gemma::cuda {
 
 // Per-backend state every launch may use; fixed for the backend's lifetime.
+// Counters of the split-KV attention kernels (LaunchEnv::split_counters): one per (query, head).
+constexpr int64_t kSplitCounters = 1024;
+
 struct LaunchEnv {
     gpublasHandle_t blas = nullptr;
     int n_sms = 1;
     bool pdl = false;  // launch kernels with programmatic dependent launch (sm_90+)
+    // kSplitCounters zeroed counters owned by the context: the last split block of a (query,
+    // head) merges the splits itself (ops/attention_split.cuh last_split_block), no merge launch.
+    // Null: a merge kernel after the split kernel.
+    unsigned * split_counters = nullptr;
     // Decode GEMVs give each warp 1-8 weight rows so that about this many warps per SM remain
     // (fewer, longer-lived warps with more loads in flight; env GEMMA_GEMV_WARPS_PER_SM).
     int gemv_warps_per_sm = 16;
@@ -230,6 +237,11 @@ LaunchResult launch_attention(const AttentionParams & p, gpuStream_t s, const La
 constexpr int64_t kAttentionTcMinRows = 16;
 bool attention_tc_ok(const AttentionParams & p);
 LaunchResult launch_attention_tc(const AttentionParams & p, gpuStream_t s, const LaunchEnv & env);
+// The same prefill op in one pass over the keys (ops/attention_fa.cu: FlashAttention-2 style,
+// mma.sync m16n8k16, online softmax): same inputs, rounding and conditions as attention_tc, plus
+// an 8-byte aligned out. Needs sm_80+ (the caller checks the device); false in HIP builds.
+bool attention_fa_ok(const AttentionParams & p);
+LaunchResult launch_attention_fa(const AttentionParams & p, gpuStream_t s, const LaunchEnv & env);
 // Paged attention of many sequences' rows (core/ops.h Op::attention_paged); partial as above.
 struct PagedAttentionParams {
     const float * q;

@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <type_traits>
 
-#include "backends/cuda/ops/common.cuh"
+#include "backends/cuda/ops/gemv_tail.cuh"
 
 namespace gemma::cuda {
 namespace {
@@ -267,47 +267,7 @@ __device__ __forceinline__ void gemv_quant_rows(const QuantMatmulParams & p, int
             }
         }
     }
-#pragma unroll
-    for (int r = 0; r < NR; ++r)
-#pragma unroll
-        for (int s = 0; s < R; ++s) acc[r][s] = gemma_warp_sum(acc[r][s]);
-    if constexpr (KS > 1) {  // warps ks = 1.. hand their sums to warp ks = 0 of their rows
-        if (lane == 0 && ks > 0) {
-#pragma unroll
-            for (int r = 0; r < NR; ++r)
-#pragma unroll
-                for (int s = 0; s < R; ++s) red[(warp * NR + r) * R + s] = acc[r][s];
-        }
-        __syncthreads();
-        if (ks == 0 && live) {
-#pragma unroll
-            for (int j = 1; j < KS; ++j)
-#pragma unroll
-                for (int r = 0; r < NR; ++r)
-#pragma unroll
-                    for (int s = 0; s < R; ++s) acc[r][s] += red[((warp + j) * NR + r) * R + s];
-        }
-        __syncthreads();  // red is free for the next group
-        if (ks > 0 || !live) return;
-    }
-    if (lane != 0) return;
-#pragma unroll
-    for (int r = 0; r < NR; ++r) {
-        if (r >= p.n) break;
-#pragma unroll
-        for (int s = 0; s < R; ++s) {
-            if (dual && s >= kHalf) break;
-            const int64_t row = row0 + s;
-            if (row >= p.m) break;
-            float v = acc[r][s];
-            if (dual) p.out2[r * p.m + row] = acc[r][(s + kHalf) % R];
-            if (p.epilogue == GemvEpilogue::gelu_mul)
-                v = gelu_tanh_f32(v) * p.b[r * p.m + row];
-            else if (p.epilogue == GemvEpilogue::dual_gelu)
-                v = gelu_tanh_f32(v) * acc[r][(s + kHalf) % R];
-            p.out[r * p.m + row] = v;
-        }
-    }
+    if (gemv_reduce<NR, R, KS>(acc, red, live)) gemv_store<NR, R>(p, acc, row0);
 }
 
 // Blocks loop over row groups (R rows, or R/2 of w and w2, per group; KS warps each) on a grid
