@@ -576,6 +576,8 @@ private:
                             nullptr,
                             nullptr,
                             GemvEpilogue::none,
+                            0,
+                            0,
                             0};
         CudaPrecision prec = ctx_->options().precision;
         if (p.n <= kGemvMaxRows) {  // decode: aligned x -> the vector kernel

@@ -197,4 +197,9 @@ __device__ __forceinline__ void gemma_pdl_trigger() {
     asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
 #endif
 }
+// A hint: bring the cache line holding p into L2 (no register written, never faults on an
+// address the kernel may read). Used before gemma_pdl_wait() for weights, which no kernel writes.
+__device__ __forceinline__ void gemma_prefetch_l2(const void * p) {
+    asm volatile("prefetch.global.L2 [%0];" ::"l"(p));
+}
 #endif

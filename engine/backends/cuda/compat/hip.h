@@ -160,4 +160,5 @@ __device__ __forceinline__ int gemma_byte_perm(int a, int b, unsigned s) {
 }
 __device__ __forceinline__ void gemma_pdl_wait() {}
 __device__ __forceinline__ void gemma_pdl_trigger() {}
+__device__ __forceinline__ void gemma_prefetch_l2(const void *) {}
 #endif

@@ -21,6 +21,15 @@ __device__ __forceinline__ float load_elem(const void * p, int64_t i, ElemType t
     }
 }
 
+// Asks L2 for the d elements of a float-like array of type t (none: nothing), one cache line per
+// thread of the block. For weights before gemma_pdl_wait(): no earlier kernel writes them.
+__device__ __forceinline__ void prefetch_row_l2(const void * p, int64_t d, ElemType t) {
+    if (t == ElemType::none || !p) return;
+    const int64_t bytes = d * (t == ElemType::f32 ? 4 : 2);
+    for (int64_t b = int64_t(threadIdx.x) * 128; b < bytes; b += int64_t(blockDim.x) * 128)
+        gemma_prefetch_l2(static_cast<const char *>(p) + b);
+}
+
 // Stores v into element i, rounding to nearest even for 16-bit types.
 __device__ __forceinline__ void store_elem(void * p, int64_t i, ElemType t, float v) {
     switch (t) {

@@ -37,6 +37,11 @@ struct LaunchEnv {
     // GEMVs with fewer warps than this per SM split each row's k range over 2 or 4 warps
     // (ops/matmul.cu; env GEMMA_GEMV_SPLIT_WARPS_PER_SM, 0 = never split).
     int gemv_split_warps_per_sm = 40;
+    // Decode GEMVs (16-bit and q8_0 / q4_0 weights) launched with PDL first ask L2 for this many
+    // 16-byte weight vectors per lane and weight row of their first rows, before they wait for
+    // the previous kernel: the weight stream starts while the previous kernel finishes
+    // (env GEMMA_GEMV_PREFETCH, 0 = off).
+    int gemv_prefetch = 8;
 };
 
 // Element type of a weight-like operand (table, w, b, copy src/dst). q8_0 / q4_0 only as
@@ -97,7 +102,7 @@ struct MatmulParams {
     float * out2;
     const float * b;
     GemvEpilogue epilogue;
-    int32_t pad;  // zero: records are compared byte for byte (graph replay)
+    int32_t prefetch;  // zero from the backend; the GEMV launch sets LaunchEnv::gemv_prefetch
 };
 LaunchResult launch_matmul(const MatmulParams & p, gpuStream_t s, const LaunchEnv & env);
 // Whether the gemv kernel can read these operands with 16-byte loads.
@@ -129,6 +134,8 @@ struct QuantMatmulParams {
     // gemv only: 1 = x rounded to int8 per 16 / 32 values (one f32 scale each) and integer dot
     // products (the bf16-class precisions); 0 = exact f32 x ("cuda-f32").
     int32_t x8;
+    int32_t prefetch;  // zero from the backend; the GEMV launch sets LaunchEnv::gemv_prefetch
+    int32_t pad;       // zero: records are compared byte for byte (graph replay)
 };
 LaunchResult launch_matmul_quant(const QuantMatmulParams & p, gpuStream_t s, const LaunchEnv & env);
 // Its decode GEMV path (MatmulPath::gemv; ops/matmul_quant_gemv.cu).

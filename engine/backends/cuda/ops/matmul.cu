@@ -40,6 +40,21 @@ __device__ __forceinline__ void unpack16(const uint4 & v, float * f) {
     }
 }
 
+// The R weight rows ("slots") of the warp whose group starts at row0: R consecutive rows of w, or
+// under a dual epilogue R/2 rows of w then the same rows of w2. Rows past m read row 0.
+template <int R>
+__device__ __forceinline__ void gemv_rows(const MatmulParams & p, int64_t row0, int64_t n_vec,
+                                          const uint4 * (&wr)[R]) {
+    constexpr int kHalf = R > 1 ? R / 2 : 1;  // rows of w per warp under a dual epilogue
+    const bool dual = p.epilogue == GemvEpilogue::dual || p.epilogue == GemvEpilogue::dual_gelu;
+#pragma unroll
+    for (int s = 0; s < R; ++s) {
+        int64_t row = row0 + (dual ? s % kHalf : s);
+        const void * base = dual && s >= kHalf ? p.w2 : p.w;
+        wr[s] = static_cast<const uint4 *>(base) + (row < p.m ? row : 0) * n_vec;
+    }
+}
+
 // One warp computes R weight rows ("slots") against the first n ≤ NR rows of x: every lane keeps
 // R · U 16-byte weight loads in flight and reuses each x vector for all R rows. Plain: slots are
 // R consecutive rows of w. Dual epilogues: slots [0, R/2) are rows of w, [R/2, R) the same rows
@@ -51,19 +66,12 @@ template <int NR, int R, ElemType T, int KS>
 __device__ __forceinline__ void gemv_group(const MatmulParams & p, int64_t row0, float * red) {
     constexpr int kVec = T == ElemType::f32 ? 4 : 8;
     constexpr int U = kGemvInFlight / R;
-    constexpr int kHalf = R > 1 ? R / 2 : 1;  // rows of w per warp under a dual epilogue
-    const bool dual = p.epilogue == GemvEpilogue::dual || p.epilogue == GemvEpilogue::dual_gelu;
     const int lane = threadIdx.x % GEMMA_WARP, warp = threadIdx.x / GEMMA_WARP;
     const int ks = warp % KS;
     if (KS == 1 && row0 >= p.m) return;  // with KS > 1 every warp reaches the block sum
     const int64_t n_vec = p.k / kVec;
     const uint4 * wr[R];
-#pragma unroll
-    for (int s = 0; s < R; ++s) {
-        int64_t row = row0 + (dual ? s % kHalf : s);
-        const void * base = dual && s >= kHalf ? p.w2 : p.w;
-        wr[s] = static_cast<const uint4 *>(base) + (row < p.m ? row : 0) * n_vec;
-    }
+    gemv_rows<R>(p, row0, n_vec, wr);
     float acc[NR][R];
 #pragma unroll
     for (int r = 0; r < NR; ++r)
@@ -119,12 +127,19 @@ __device__ __forceinline__ void gemv_group(const MatmulParams & p, int64_t row0,
 // SMs a block more than others: up to 25-50 % of the GEMV time).
 template <int NR, int R, ElemType T, int KS>
 __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(MatmulParams p) {
-    pdl_enter();
     __shared__ float red[KS > 1 ? kGemvWarps * NR * R : 1];
     const bool dual = p.epilogue == GemvEpilogue::dual || p.epilogue == GemvEpilogue::dual_gelu;
     const int64_t rows_per_warp = dual ? (R > 1 ? R / 2 : 1) : R;
     const int64_t groups = kGemvWarps / KS;  // row groups per block and step
     const int64_t group = threadIdx.x / GEMMA_WARP / KS;
+    if (const int64_t row0 = (int64_t(blockIdx.x) * groups + group) * rows_per_warp;
+        p.prefetch > 0 && row0 < p.m) {  // weights: no earlier kernel writes them
+        constexpr int kVec = T == ElemType::f32 ? 4 : 8;
+        const uint4 * wr[R];
+        gemv_rows<R>(p, row0, p.k / kVec, wr);
+        gemv_prefetch<R, KS>(wr, p.k / kVec, p.prefetch);
+    }
+    pdl_enter();
     for (int64_t g0 = int64_t(blockIdx.x) * groups; g0 * rows_per_warp < p.m;
          g0 += int64_t(gridDim.x) * groups)
         gemv_group<NR, R, T, KS>(p, (g0 + group) * rows_per_warp, red);
@@ -140,28 +155,33 @@ LaunchResult launch_gemv_rows(const MatmulParams & p, gpuStream_t s, const Launc
     while (R < 4 && p.m / (dual ? R : 2 * R) >= want_warps) R *= 2;
     if (dual && R < 2) R = 2;
     const int64_t warps = (p.m + (dual ? R / 2 : R) - 1) / (dual ? R / 2 : R);
-    // Split k over 2 or 4 warps while the warps stay within env.gemv_split_warps_per_sm and
+    // Split k over 2, 4 or 8 warps while the warps stay within env.gemv_split_warps_per_sm and
     // every warp keeps at least two 32-vector strips of the row.
     const int64_t n_vec = p.k / (T == ElemType::f32 ? 4 : 8);
     int KS = 1;
-    while (KS < 4 && warps * KS * 2 <= int64_t(env.n_sms) * env.gemv_split_warps_per_sm &&
+    while (KS < 8 && warps * KS * 2 <= int64_t(env.n_sms) * env.gemv_split_warps_per_sm &&
            n_vec >= int64_t(GEMMA_WARP) * KS * 4)
         KS *= 2;
     const int64_t blocks = (warps * KS + kGemvWarps - 1) / kGemvWarps;
+    MatmulParams lp = p;
+    lp.prefetch = env.pdl ? env.gemv_prefetch : 0;  // only useful while the previous kernel runs
     auto go = [&](auto kernel) {
         const int64_t grid = std::min<int64_t>(blocks, resident_blocks(kernel, kGemvThreads, env));
-        return launch_kernel(kernel, unsigned(grid), kGemvThreads, 0, s, env, p);
+        return launch_kernel(kernel, unsigned(grid), kGemvThreads, 0, s, env, lp);
     };
     if (R == 1) {
+        if (KS == 8) return go(gemv_kernel<NR, 1, T, 8>);
         if (KS == 4) return go(gemv_kernel<NR, 1, T, 4>);
         if (KS == 2) return go(gemv_kernel<NR, 1, T, 2>);
         return go(gemv_kernel<NR, 1, T, 1>);
     }
     if (R == 2) {
+        if (KS == 8) return go(gemv_kernel<NR, 2, T, 8>);
         if (KS == 4) return go(gemv_kernel<NR, 2, T, 4>);
         if (KS == 2) return go(gemv_kernel<NR, 2, T, 2>);
         return go(gemv_kernel<NR, 2, T, 1>);
     }
+    if (KS == 8) return go(gemv_kernel<NR, 4, T, 8>);
     if (KS == 4) return go(gemv_kernel<NR, 4, T, 4>);
     if (KS == 2) return go(gemv_kernel<NR, 4, T, 2>);
     return go(gemv_kernel<NR, 4, T, 1>);

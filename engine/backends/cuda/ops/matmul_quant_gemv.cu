@@ -166,6 +166,27 @@ __device__ __forceinline__ int idot32_q4(const uint4 & v, const int (&q)[8], int
     return s - 8 * xsum;
 }
 
+// The quants and scales of the R weight rows ("slots") of the warp whose group starts at row0 (R
+// rows of w, or R/2 rows of w then the same rows of w2 under a dual epilogue). Rows past m read
+// row0 (or row 0) and are not written.
+template <int R, ElemType T>
+__device__ __forceinline__ void gemv_quant_row_ptrs(const QuantMatmulParams & p, int64_t row0,
+                                                    const uint4 * (&wq)[R],
+                                                    const uint16_t * (&scales)[R]) {
+    constexpr int kHalf = R > 1 ? R / 2 : 1;
+    const bool dual = p.epilogue == GemvEpilogue::dual || p.epilogue == GemvEpilogue::dual_gelu;
+    const bool live = row0 < p.m;
+    const int64_t qbytes = T == ElemType::q8_0 ? p.k : p.k / 2, nb = p.k / 32;
+#pragma unroll
+    for (int s = 0; s < R; ++s) {
+        const int64_t want = row0 + (dual ? s % kHalf : s);
+        const int64_t row = want < p.m ? want : (live ? row0 : 0);  // past m: not written
+        const uint8_t * base = static_cast<const uint8_t *>(dual && s >= kHalf ? p.w2 : p.w);
+        wq[s] = reinterpret_cast<const uint4 *>(base + row * qbytes);
+        scales[s] = reinterpret_cast<const uint16_t *>(base + p.m * qbytes) + row * nb;
+    }
+}
+
 // NR = x rows handled (≥ n, a power of two); R weight rows per warp, so each x vector read from
 // L1 serves R rows, with 8 / R 16-byte quant loads per row in flight per lane.
 // Dual epilogues (as matmul.cu's gemv): slots [0, R/2) are rows of w, [R/2, R) the same rows of
@@ -178,25 +199,15 @@ __device__ __forceinline__ void gemv_quant_rows(const QuantMatmulParams & p, int
                                                 float * red, const SharedX & sx) {
     constexpr int kVals = T == ElemType::q8_0 ? 16 : 32;  // values per 16-byte quant vector
     constexpr int U = kInFlight / R;
-    constexpr int kHalf = R > 1 ? R / 2 : 1;
     constexpr int64_t kStrip = int64_t(GEMMA_WARP) * KS;  // vectors between a warp's loads
-    const bool dual = p.epilogue == GemvEpilogue::dual || p.epilogue == GemvEpilogue::dual_gelu;
     const int lane = threadIdx.x % GEMMA_WARP, warp = threadIdx.x / GEMMA_WARP;
     const int ks = warp % KS;
     if (KS == 1 && row0 >= p.m) return;  // with KS > 1 every warp reaches the block sum
     const bool live = row0 < p.m;
-    const int64_t qbytes = T == ElemType::q8_0 ? p.k : p.k / 2, nb = p.k / 32;
     const int64_t n_vec = p.k / kVals;
     const uint4 * wq[R];
     const uint16_t * scales[R];
-#pragma unroll
-    for (int s = 0; s < R; ++s) {
-        const int64_t want = row0 + (dual ? s % kHalf : s);
-        const int64_t row = want < p.m ? want : (live ? row0 : 0);  // past m: not written
-        const uint8_t * base = static_cast<const uint8_t *>(dual && s >= kHalf ? p.w2 : p.w);
-        wq[s] = reinterpret_cast<const uint4 *>(base + row * qbytes);
-        scales[s] = reinterpret_cast<const uint16_t *>(base + p.m * qbytes) + row * nb;
-    }
+    gemv_quant_row_ptrs<R, T>(p, row0, wq, scales);
     float acc[NR][R];
 #pragma unroll
     for (int r = 0; r < NR; ++r)
@@ -274,16 +285,26 @@ __device__ __forceinline__ void gemv_quant_rows(const QuantMatmulParams & p, int
 // of resident blocks only (as matmul.cu's gemv: every SM streams nearly the same number of rows).
 template <int NR, int R, ElemType T, int XM, int KS>
 __global__ void __launch_bounds__(kThreads) gemv_quant_kernel(QuantMatmulParams p) {
-    pdl_enter();
     constexpr int64_t kWarpsPerBlock = kThreads / GEMMA_WARP;
+    const bool dual = p.epilogue == GemvEpilogue::dual || p.epilogue == GemvEpilogue::dual_gelu;
+    const int64_t rows = dual ? (R > 1 ? R / 2 : 1) : R;  // rows of w per group
+    const int64_t groups = kWarpsPerBlock / KS, group = threadIdx.x / GEMMA_WARP / KS;
+    if (const int64_t row0 = (int64_t(blockIdx.x) * groups + group) * rows;
+        p.prefetch > 0 && row0 < p.m) {  // weights: no earlier kernel writes them
+        const uint4 * wq[R];
+        const uint16_t * scales[R];
+        gemv_quant_row_ptrs<R, T>(p, row0, wq, scales);
+        gemv_prefetch<R, KS>(wq, p.k / (T == ElemType::q8_0 ? 16 : 32), p.prefetch);
+        if (threadIdx.x % GEMMA_WARP == 0)  // the first scales of each row
+#pragma unroll
+            for (int s = 0; s < R; ++s) gemma_prefetch_l2(scales[s]);
+    }
+    pdl_enter();
     __shared__ float red[KS > 1 ? kWarpsPerBlock * NR * R : 1];
     extern __shared__ int4 shared_x[];  // kXShared: the block's int8 x (SharedX)
     SharedX sx{};
     if constexpr (XM == kXShared)
         sx = quantize_x_shared<T == ElemType::q8_0 ? 16 : 32>(p, int(p.n), shared_x);
-    const bool dual = p.epilogue == GemvEpilogue::dual || p.epilogue == GemvEpilogue::dual_gelu;
-    const int64_t rows = dual ? (R > 1 ? R / 2 : 1) : R;  // rows of w per group
-    const int64_t groups = kWarpsPerBlock / KS, group = threadIdx.x / GEMMA_WARP / KS;
     for (int64_t g0 = int64_t(blockIdx.x) * groups; g0 * rows < p.m;
          g0 += int64_t(gridDim.x) * groups)
         gemv_quant_rows<NR, R, T, XM, KS>(p, (g0 + group) * rows, red, sx);
@@ -309,10 +330,12 @@ LaunchResult launch_gemv_quant_rows(const QuantMatmulParams & p, gpuStream_t s,
     const int64_t blocks = (warps + groups_per_block - 1) / groups_per_block;
     const size_t smem =
         XM == kXShared ? shared_x_bytes<T == ElemType::q8_0 ? 16 : 32>(p.n, p.k) : 0;
+    QuantMatmulParams lp = p;
+    lp.prefetch = env.pdl ? env.gemv_prefetch : 0;  // only useful while the previous kernel runs
     auto go = [&](auto kernel) {
         const int64_t grid =
             std::min<int64_t>(blocks, resident_blocks(kernel, kThreads, env, smem));
-        return launch_kernel(kernel, unsigned(grid), kThreads, smem, s, env, p);
+        return launch_kernel(kernel, unsigned(grid), kThreads, smem, s, env, lp);
     };
     auto with_rows = [&](auto ks) -> LaunchResult {
         constexpr int K = decltype(ks)::value;

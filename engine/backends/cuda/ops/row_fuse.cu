@@ -26,6 +26,8 @@ __device__ float block_inv_rms(float ss, int64_t d, float eps, float * warp_sums
 // up front, so the kernel pays about one memory latency per phase instead of one per element
 // (a single decode row is latency-bound, not bandwidth-bound).
 __global__ void __launch_bounds__(kMaxThreads) row_fuse_kernel(RowFuseParams p) {
+    prefetch_row_l2(p.w1, p.d, p.w1_type);  // the norm weights stream in while the GEMV ends
+    if (p.x) prefetch_row_l2(p.w2, p.d, p.w2_type);
     pdl_enter();
     __shared__ float warp_sums[2][kMaxThreads / GEMMA_WARP];  // one per block_inv_rms call
     const int64_t off = int64_t(blockIdx.x) * p.d;
