@@ -73,6 +73,8 @@ Status CudaContext::init(const CudaOptions & options) {
         env_.quant_gemv_max_rows = std::atoi(e);
     if (const char * e = std::getenv("GEMMA_GEMV_PREFETCH"); e && std::atoi(e) >= 0)
         env_.gemv_prefetch = std::atoi(e);
+    if (const char * e = std::getenv("GEMMA_GEMV_BALANCE"); e && std::strcmp(e, "0") == 0)
+        env_.gemv_balanced_grid = false;
     size_t segment = OpQueue::kSegmentOps;
     if (const char * e = std::getenv("GEMMA_CUDA_SEGMENT"); e && std::atoi(e) > 0)
         segment = size_t(std::atoi(e));

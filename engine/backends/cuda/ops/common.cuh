@@ -87,6 +87,17 @@ inline int64_t resident_blocks(void (*kernel)(KArgs...), int threads, const Laun
     return int64_t(per_sm) * env.n_sms;
 }
 
+// Grid for a kernel whose blocks loop over `blocks` units of work with a stride of the grid: at
+// most `resident` blocks (one wave). With env.gemv_balanced_grid, the grid is cut so that every
+// block does the same number of rounds (640 units on 528 resident blocks: 320 blocks × 2 rounds,
+// not 528 blocks of which a fifth do a second round alone while the rest of the GPU idles).
+inline int64_t looping_grid(int64_t blocks, int64_t resident, const LaunchEnv & env) {
+    if (blocks <= resident) return blocks;
+    if (!env.gemv_balanced_grid) return resident;
+    const int64_t rounds = (blocks + resident - 1) / resident;
+    return (blocks + rounds - 1) / rounds;
+}
+
 // Launches `kernel` with programmatic dependent launch when the backend enables it.
 template <class... KArgs, class... Args>
 inline LaunchResult launch_kernel(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem,

@@ -42,6 +42,10 @@ struct LaunchEnv {
     // the previous kernel: the weight stream starts while the previous kernel finishes
     // (env GEMMA_GEMV_PREFETCH, 0 = off).
     int gemv_prefetch = 8;
+    // GEMVs with more row groups than resident blocks cut their grid so that every block loops
+    // the same number of rounds (ops/common.cuh looping_grid; env GEMMA_GEMV_BALANCE=0: one full
+    // wave, the last round partial).
+    bool gemv_balanced_grid = true;
 };
 
 // Element type of a weight-like operand (table, w, b, copy src/dst). q8_0 / q4_0 only as

@@ -166,7 +166,7 @@ LaunchResult launch_gemv_rows(const MatmulParams & p, gpuStream_t s, const Launc
     MatmulParams lp = p;
     lp.prefetch = env.pdl ? env.gemv_prefetch : 0;  // only useful while the previous kernel runs
     auto go = [&](auto kernel) {
-        const int64_t grid = std::min<int64_t>(blocks, resident_blocks(kernel, kGemvThreads, env));
+        const int64_t grid = looping_grid(blocks, resident_blocks(kernel, kGemvThreads, env), env);
         return launch_kernel(kernel, unsigned(grid), kGemvThreads, 0, s, env, lp);
     };
     if (R == 1) {

@@ -334,7 +334,7 @@ LaunchResult launch_gemv_quant_rows(const QuantMatmulParams & p, gpuStream_t s,
     lp.prefetch = env.pdl ? env.gemv_prefetch : 0;  // only useful while the previous kernel runs
     auto go = [&](auto kernel) {
         const int64_t grid =
-            std::min<int64_t>(blocks, resident_blocks(kernel, kThreads, env, smem));
+            looping_grid(blocks, resident_blocks(kernel, kThreads, env, smem), env);
         return launch_kernel(kernel, unsigned(grid), kThreads, smem, s, env, lp);
     };
     auto with_rows = [&](auto ks) -> LaunchResult {
