@@ -124,7 +124,9 @@ __device__ __forceinline__ void gemv_group(const MatmulParams & p, int64_t row0,
 // Row groups (R rows, or R/2 rows of w and w2, per warp; KS warps per group) are spread over a
 // grid of only as many blocks as are resident at once, each block looping over its share, so
 // every SM streams nearly the same number of rows (a grid of a few blocks per SM leaves some
-// SMs a block more than others: up to 25-50 % of the GEMV time).
+// SMs a block more than others: up to 25-50 % of the GEMV time); past one wave the grid is cut
+// so every block loops the same number of rounds (looping_grid). Launched with PDL, each warp
+// first asks L2 for its first weight vectors (p.prefetch) while the previous kernel finishes.
 template <int NR, int R, ElemType T, int KS>
 __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(MatmulParams p) {
     __shared__ float red[KS > 1 ? kGemvWarps * NR * R : 1];
