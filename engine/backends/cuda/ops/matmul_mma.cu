@@ -11,6 +11,7 @@
 // blocks) splits k over blocks; the partials go to scratch and a second kernel adds them in split
 // order, so results never depend on timing.
 #include <algorithm>
+#include <cstdint>
 
 #include "backends/cuda/ops/common.cuh"
 
@@ -30,7 +31,7 @@ constexpr int kChunks = kStageK / 8;     // 16-byte chunks (8 values) of a stage
 constexpr int kBuffers = 3;              // staged x buffers (one barrier per stage: mma_kernel)
 constexpr int kRing = 3;                 // weight stages per warp: the current one, two in flight
 constexpr int kRingVecs = 2 * kVecs * GEMMA_WARP;  // uint4 of one warp's weight stage
-constexpr int64_t kMaxSplits = 16;  // k splits at most (merge_kernel adds this many partials)
+constexpr int64_t kMaxSplits = 32;  // k splits at most (merge_kernel adds this many partials)
 
 // uint4 slots of one staged x buffer: NT·8 rows × kChunks, the hi plane then the lo plane.
 template <int NT, bool kLo>
@@ -280,22 +281,31 @@ __global__ void __launch_bounds__(256) merge_kernel(MatmulParams p, int32_t spli
     }
 }
 
-// The kernel instance for these operands and its dynamic shared memory (opted in once per
-// instance; attr is that call's result: an error where the device has less shared memory).
+// The kernel instance for these operands: its dynamic shared memory (opted in once per instance;
+// attr is that call's result, an error where the device has less shared memory) and how many of
+// its blocks an SM holds. Found once: matmul() asks for every record.
 struct MmaKernel {
     void (*fn)(MatmulParams, int32_t);
     size_t smem;
     gpuError_t attr;
+    int per_sm;
 };
 
 template <ElemType T, int NT, bool kLo>
 MmaKernel mma_instance() {
-    static const gpuError_t attr = [] {
-        gpuError_t e = gpu_set_max_dynamic_smem(mma_kernel<T, NT, kLo>, int(kSmemBytes<NT, kLo>));
-        if (e != gpuSuccess) (void)gpuGetLastError();  // not left for the next launch to report
-        return e;
+    static const MmaKernel k = [] {
+        MmaKernel r{mma_kernel<T, NT, kLo>, kSmemBytes<NT, kLo>, gpuSuccess, 1};
+        r.attr = gpu_set_max_dynamic_smem(r.fn, int(r.smem));
+        if (r.attr != gpuSuccess ||
+            gpuOccupancyMaxActiveBlocksPerMultiprocessor(&r.per_sm, r.fn, kThreads, r.smem) !=
+                gpuSuccess ||
+            r.per_sm < 1) {
+            (void)gpuGetLastError();  // not left for the next launch to report
+            r.per_sm = 1;
+        }
+        return r;
     }();
-    return {mma_kernel<T, NT, kLo>, kSmemBytes<NT, kLo>, attr};
+    return k;
 }
 
 // NT = 8-row x tiles: 2, 4, 6 or 8 (an even count: whole staging items per thread).
@@ -318,13 +328,22 @@ MmaKernel pick(const MatmulParams & p, bool lo) {
 
 int64_t row_blocks(const MatmulParams & p) { return (p.m + kBlockRows - 1) / kBlockRows; }
 
-// k splits: as many as keep the resident blocks busy when m alone gives too few row blocks, at
-// most one per stage and kMaxSplits. A function of the operands and the device only, so the
-// scratch sized at record time fits the launch.
+// k splits: the count that finishes first when blocks run in waves of the resident count, each
+// taking its stages plus kBlockFill stage times to fill its pipeline (the fewest splits on a tie:
+// less to merge). E4B on 132 SMs, one block each: 2048×2560 -> 7 splits (112 blocks), 10240×2560
+// -> 3 (240), 262144×2560 -> 1. A function of the operands and the device only, so the scratch
+// sized at record time fits the launch.
 int64_t splits_for(const MatmulParams & p, const LaunchEnv & env, const MmaKernel & k) {
-    const int64_t stages = (p.k + kStageK - 1) / kStageK;
-    const int64_t resident = resident_blocks(k.fn, kThreads, env, k.smem);
-    return std::clamp<int64_t>(resident / row_blocks(p), 1, std::min(stages, kMaxSplits));
+    constexpr int64_t kBlockFill = 2;
+    const int64_t stages = (p.k + kStageK - 1) / kStageK, rows = row_blocks(p);
+    const int64_t resident = int64_t(k.per_sm) * env.n_sms;
+    int64_t best = 1, best_time = INT64_MAX;
+    for (int64_t splits = 1; splits <= std::min(stages, kMaxSplits); ++splits) {
+        const int64_t waves = (rows * splits + resident - 1) / resident;
+        const int64_t time = waves * ((stages + splits - 1) / splits + kBlockFill);
+        if (time < best_time) best = splits, best_time = time;
+    }
+    return best;
 }
 
 bool aligned16(const void * ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 == 0; }
