@@ -42,6 +42,8 @@ ElemType elem_type(DType t) {
 
 bool is_float(DType t) { return t == DType::f32 || t == DType::f16 || t == DType::bf16; }
 
+bool is_mma(MatmulPath p) { return p == MatmulPath::mma_split || p == MatmulPath::mma_lowp; }
+
 // A cache type op_check accepted (f32, bf16, q8_0).
 KvType kv_type(DType t) {
     return t == DType::q8_0 ? KvType::q8_0 : t == DType::bf16 ? KvType::bf16 : KvType::f32;
@@ -231,15 +233,24 @@ public:
         } else if (ctx_->options().precision != CudaPrecision::f32) {
             bool split = ctx_->options().precision == CudaPrecision::split16;
             p.path = split ? MatmulPath::blas_split : MatmulPath::blas_lowp;
-            auto s = ctx_->scratch(0, size_t(p.n * p.k) * (split ? 4 : 2));
-            if (!s) return s.error();
-            p.scratch = *s;
+            // Batched decode: tensor-core tiles reading w once (sm_80+), scratch only for split k.
+            if (ctx_->options().mma_small && ctx_->props().major >= 8 && matmul_mma_ok(p))
+                p.path = split ? MatmulPath::mma_split : MatmulPath::mma_lowp;
+            size_t bytes = is_mma(p.path) ? matmul_mma_scratch_bytes(p, ctx_->env())
+                                          : size_t(p.n * p.k) * (split ? 4 : 2);
+            if (bytes > 0) {
+                auto s = ctx_->scratch(0, bytes);
+                if (!s) return s.error();
+                p.scratch = *s;
+            }
         }
         if (fuse() && fuse_matmul(ctx_->queue(), p)) return Status::success();
-        const char * name = p.path == MatmulPath::gemv ? "matmul_gemv" : "matmul";
+        const char * name = p.path == MatmulPath::gemv ? "matmul_gemv"
+                            : is_mma(p.path)           ? "matmul_mma"
+                                                       : "matmul";
         if (ctx_->queue().profiling() && p.path != MatmulPath::gemv)  // one line per weight shape
             name =
-                profile_names_.emplace(format("matmul %lldx%lld", (long long)p.m, (long long)p.k))
+                profile_names_.emplace(format("%s %lldx%lld", name, (long long)p.m, (long long)p.k))
                     .first->c_str();
         return ctx_->queue().push<MatmulParams, launch_matmul>(name, p);
     }
@@ -660,6 +671,7 @@ Result<std::unique_ptr<Backend>> create(const CudaOptions & options) {
     if (off("GEMMA_CUDA_GRAPHS")) o.graphs = false;
     if (off("GEMMA_CUDA_FUSE")) o.fuse = false;
     if (off("GEMMA_CUDA_PDL")) o.pdl = false;
+    if (off("GEMMA_CUDA_MMA_SMALL")) o.mma_small = false;
     if (const char * v = std::getenv("GEMMA_CUDA_SPLIT_MERGE_KERNEL"); v && std::strcmp(v, "1") == 0)
         o.split_merge_kernel = true;
     if (const char * v = std::getenv("GEMMA_CUDA_ATTENTION");

@@ -118,8 +118,9 @@ inline gpublasStatus_t gpublas_gemm_xwt(gpublasHandle_t h, int n, int m, int k, 
 // ---- device side ----
 #define GEMMA_WARP 32
 #define GEMMA_HAS_WMMA 1  // gemma_wmma below (ops/attention_tc.cu); compat/hip.h may lack it
-// gemma_mma_m16n8k16_f16 / gemma_ldmatrix_x4* below (ops/attention_fa.cu): sm_80+ warp MMA with the
-// documented fragment layout (PTX ISA "Matrix fragments for mma.m16n8k16"); 0 in compat/hip.h.
+// gemma_mma_m16n8k16_f16 / _bf16, gemma_ldmatrix_x4*, gemma_cp_async* below (ops/attention_fa.cu,
+// ops/matmul_mma.cu): sm_80+ warp MMA with the documented fragment layout (PTX ISA "Matrix
+// fragments for mma.m16n8k16") and async copies; 0 in compat/hip.h.
 #define GEMMA_HAS_MMA_M16N8K16 1
 #if defined(__CUDACC__)
 #include <mma.h>
@@ -152,6 +153,18 @@ __device__ __forceinline__ void gemma_mma_m16n8k16_f16(float (&d)[4], const unsi
     __trap();
 #endif
 }
+// The same with bf16 A and B (identical fragment layout, PTX ISA: ".f16 / .bf16"); sm_80+.
+__device__ __forceinline__ void gemma_mma_m16n8k16_bf16(float (&d)[4], const unsigned (&a)[4],
+                                                        unsigned b0, unsigned b1) {
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
+    asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
+        "{%8, %9}, {%0, %1, %2, %3};"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+#else
+    __trap();
+#endif
+}
 // Four 8×8 16-bit matrices from shared memory: lanes 8m .. 8m+7 pass the addresses of matrix m's
 // eight rows (16 bytes each, 16-byte aligned); r[m] gets matrix m's M[g][2t, 2t+1]
 // (ldmatrix.x4), or with _trans its M[2t, 2t+1][g] (the B fragment of a row-major K×N tile).
@@ -176,6 +189,32 @@ __device__ __forceinline__ void gemma_ldmatrix_x4_trans(unsigned (&r)[4], const 
                  : "memory");
 #else
     __trap();
+#endif
+}
+// 16 bytes global -> shared without passing through registers (cp.async.cg, sm_80+); with
+// `valid` false nothing is read and the 16 bytes are zero-filled. Both addresses 16-byte aligned.
+// The copies of a thread since its last commit form one group; gemma_cp_async_wait<N>() returns
+// once at most N of its groups are pending, the others' bytes visible to this thread (other
+// threads: a barrier after the wait).
+__device__ __forceinline__ void gemma_cp_async16(void * smem, const void * gmem, bool valid) {
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
+    unsigned addr = unsigned(__cvta_generic_to_shared(smem));
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(addr), "l"(gmem),
+                 "r"(valid ? 16 : 0)
+                 : "memory");
+#else
+    __trap();
+#endif
+}
+__device__ __forceinline__ void gemma_cp_async_commit() {
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
+    asm volatile("cp.async.commit_group;" ::: "memory");
+#endif
+}
+template <int N>
+__device__ __forceinline__ void gemma_cp_async_wait() {
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
+    asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory");
 #endif
 }
 // c + the dot product of a's and b's four signed bytes.

@@ -133,8 +133,9 @@ inline gpuError_t gpu_launch_pdl(void (*kernel)(KArgs...), dim3 grid, dim3 block
 #else
 #define GEMMA_HAS_WMMA 0
 #endif
-// No mma.sync / ldmatrix equivalents mapped here: ops/attention_fa.cu compiles to "not built" and
-// attention_fa_ok() says no (the prefill then takes attention_tc or the SIMT kernel).
+// No mma.sync / ldmatrix equivalents mapped here: ops/attention_fa.cu and ops/matmul_mma.cu
+// compile to "not built", attention_fa_ok() / matmul_mma_ok() say no (the prefill then takes
+// attention_tc or the SIMT kernel, small-batch matmuls the BLAS paths).
 #define GEMMA_HAS_MMA_M16N8K16 0
 #if defined(__HIPCC__)
 #if GEMMA_HAS_WMMA

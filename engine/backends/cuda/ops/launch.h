@@ -81,8 +81,13 @@ enum class MatmulPath : int32_t {
     blas_split = 2,  // x = hi + lo (two 16-bit terms), two tensor-core GEMMs: f32-class accuracy
     blas_f32 = 3,    // f32 weights: cuBLAS without TF32
     tiled = 4,       // any shape/alignment, f32 FMA (the exact fallback)
+    // kGemvMaxRows < n ≤ kMmaMaxRows, 16-bit w (ops/matmul_mma.cu): mma.sync tiles reading the
+    // weights once, x converted in shared memory; scratch only for split-k partials.
+    mma_split = 5,  // x = hi + lo as blas_split (both terms into one accumulator)
+    mma_lowp = 6,   // x rounded once as blas_lowp
 };
 constexpr int64_t kGemvMaxRows = 8;
+constexpr int64_t kMmaMaxRows = 64;
 
 // What the gemv path does besides out = x·wᵀ (fusions made by the backend, fusion.h).
 enum class GemvEpilogue : int32_t {
@@ -97,7 +102,7 @@ struct MatmulParams {
     const float * x;
     const void * w;
     float * out;
-    void * scratch;  // blas_lowp: n·k 16-bit values; blas_split: 2·n·k
+    void * scratch;  // blas_lowp: n·k 16-bit values; blas_split: 2·n·k; mma_*: see matmul_mma
     int64_t n, k, m;
     ElemType type;
     MatmulPath path;
@@ -111,6 +116,13 @@ struct MatmulParams {
 LaunchResult launch_matmul(const MatmulParams & p, gpuStream_t s, const LaunchEnv & env);
 // Whether the gemv kernel can read these operands with 16-byte loads.
 bool matmul_gemv_ok(const float * x, const void * w, int64_t k, ElemType type);
+// The small-batch tensor-core path (ops/matmul_mma.cu): whether these operands qualify (bf16 /
+// f16 w, kGemvMaxRows < n ≤ kMmaMaxRows, x and w 16-byte aligned, k % 8 == 0); false in builds
+// without mma.sync (HIP). Needs sm_80+: the caller checks the device. The scratch it needs
+// (split-k partials, 0 when k is not split) for p.path mma_split / mma_lowp.
+bool matmul_mma_ok(const MatmulParams & p);
+size_t matmul_mma_scratch_bytes(const MatmulParams & p, const LaunchEnv & env);
+LaunchResult launch_matmul_mma(const MatmulParams & p, gpuStream_t s, const LaunchEnv & env);
 
 // x [n, k] f32, w [m, k] q8_0 / q4_0 in the planar device layout (quants plane [m, qbytes],
 // then f16 scales [m, k/32]) -> out [n, m] f32 (ops/matmul_quant.cu). Paths:

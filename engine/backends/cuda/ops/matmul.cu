@@ -1,5 +1,5 @@
 // matmul: x [n, k] f32 · w [m, k]ᵀ (PyTorch Linear layout; w f32/f16/bf16) -> out [n, m] f32.
-// Three kernels, chosen on the host (MatmulPath):
+// Four kernels, chosen on the host (MatmulPath):
 // - gemv (decode, n ≤ 8): each warp streams 1, 2 or 4 weight rows with 16-byte loads, 8 in
 //   flight per lane, and dots them with every x row (x stays in L1/L2); f32 accumulation, so the
 //   result differs from cpu-ref only in summation order. Batch 1 decode is bound by these reads.
@@ -8,6 +8,10 @@
 //   hi + lo in w's 16-bit type and runs two GEMMs (x error ~2^-17: f32 class, twice the
 //   FLOPs); blas_lowp rounds x once (error ~2^-9 per product: the fast bf16-compute mode).
 //   f32 weights use f32 cuBLAS without TF32.
+// - mma (ops/matmul_mma.cu; 9-64 x rows, batched decode, 16-bit w, sm_80+): mma.sync tiles that
+//   read each weight row once, x split into hi + lo (or rounded once) in shared memory per k
+//   stage, both terms in one accumulator: blas_split's / blas_lowp's math with half the weight
+//   reads and no rounding launch. Split k (small m) adds its partials in a second kernel.
 // - tiled: a plain 64×64 shared-memory tile kernel with f32 FMAs for every other case (exact-f32
 //   mode with 16-bit weights, unaligned views).
 #include "backends/cuda/ops/gemv_tail.cuh"
@@ -287,6 +291,9 @@ LaunchResult launch_matmul(const MatmulParams & p, gpuStream_t s, const LaunchEn
         case MatmulPath::blas_f32:
             return blas_status(gpublas_gemm_xwt(env.blas, int(p.n), int(p.m), int(p.k), p.x, p.w,
                                                 kGpuBlasF32, p.out, 0.0f, true));
+        case MatmulPath::mma_split:
+        case MatmulPath::mma_lowp:
+            return launch_matmul_mma(p, s, env);
         case MatmulPath::tiled: {
             dim3 grid(unsigned((p.m + kTile - 1) / kTile), unsigned((p.n + kTile - 1) / kTile));
             tiled_kernel<<<grid, 256, 0, s>>>(p);

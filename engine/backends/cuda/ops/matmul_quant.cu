@@ -192,6 +192,9 @@ LaunchResult launch_matmul_quant(const QuantMatmulParams & p, gpuStream_t s,
         case MatmulPath::blas_split:
         case MatmulPath::blas_f32:
             return launch_tiled(p, s, env);
+        case MatmulPath::mma_split:  // 16-bit weights only (ops/matmul_mma.cu)
+        case MatmulPath::mma_lowp:
+            break;
     }
     return "unknown quant matmul path";
 }
