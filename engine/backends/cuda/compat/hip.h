@@ -136,6 +136,9 @@ inline gpuError_t gpu_launch_pdl(void (*kernel)(KArgs...), dim3 grid, dim3 block
 // No mma.sync / ldmatrix equivalents mapped here: ops/attention_fa.cu compiles to "not built" and
 // attention_fa_ok() says no (the prefill then takes attention_tc or the SIMT kernel).
 #define GEMMA_HAS_MMA_M16N8K16 0
+// Nor int8 mma.sync / cp.async: ops/matmul_quant_mmq.cu compiles to "not built" and the backend
+// keeps the dequantized-tile path for quantized matmuls of 9+ x rows.
+#define GEMMA_HAS_MMA_INT8 0
 #if defined(__HIPCC__)
 #if GEMMA_HAS_WMMA
 #include <rocwmma/rocwmma.hpp>
