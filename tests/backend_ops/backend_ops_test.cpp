@@ -89,8 +89,7 @@ TEST_P(BackendOps, MatchesReference) {
     // sm_80+) with q8_0 / q4_0 weights round x to int8 per 16 / 32 values (NMSE ~2e-5; the exact
     // rounding is checked in cuda_quant_gpu_test.cpp).
     const bool int8_x = p.backend.rfind("cuda", 0) == 0 && p.backend != "cuda-f32" &&
-                        c.desc.op == Op::matmul && !c.inputs.empty() &&
-                        c.inputs[0].dim(0) <= 128 &&
+                        c.desc.op == Op::matmul && !c.inputs.empty() && c.inputs[0].dim(0) <= 128 &&
                         (c.desc.b == DType::q8_0 || c.desc.b == DType::q4_0);
     if (int8_x) bound = std::max(bound, 1e-4);
     for (size_t o = 0; o < ref->outputs.size(); ++o) {

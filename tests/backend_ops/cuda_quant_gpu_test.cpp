@@ -156,9 +156,9 @@ TEST_P(CudaQuant, MatmulPrefillTiles) {
 // must equal cpu-ref on the int8-rounded x (the same integer sums and scales, other f32 order)
 // and stay within kInt8XTol of cpu-ref on x; "cuda-f32" takes the exact f32 tiles.
 TEST_P(CudaQuant, MatmulBatchedMmq) {
-    const Case cases[] = {{9, 2560, 1000},   {16, 2560, 2048}, {32, 10240, 2560}, {33, 2560, 1000},
-                          {64, 2560, 1000},  {128, 2560, 1000}, {9, 64, 11},      {37, 160, 131},
-                          {40, 96, 33},      {100, 1024, 300},  {24, 32, 130}};
+    const Case cases[] = {{9, 2560, 1000},  {16, 2560, 2048},  {32, 10240, 2560}, {33, 2560, 1000},
+                          {64, 2560, 1000}, {128, 2560, 1000}, {9, 64, 11},       {37, 160, 131},
+                          {40, 96, 33},     {100, 1024, 300},  {24, 32, 130}};
     for (DType t : {DType::q8_0, DType::q4_0}) {
         for (const Case & c : cases) {
             Tensor x = random_host(DType::f32, {c.n, c.k}, 21);
@@ -213,8 +213,8 @@ class CudaQuantMmqOff : public ::testing::TestWithParam<std::string> {
 protected:
     void SetUp() override {
         cuda::CudaOptions o;
-        o.precision = GetParam() == "cuda-bf16" ? cuda::CudaPrecision::bf16
-                                                : cuda::CudaPrecision::split16;
+        o.precision =
+            GetParam() == "cuda-bf16" ? cuda::CudaPrecision::bf16 : cuda::CudaPrecision::split16;
         o.mmq = false;
         auto gpu = cuda::make_cuda_backend(o);
         if (!gpu) GTEST_SKIP() << GetParam() << " unavailable: " << gpu.error().message;

@@ -594,7 +594,7 @@ private:
             if (!sx) return sx.error();
             p.scratch_x = *sx;
             return ctx_->queue().push<QuantMatmulParams, launch_matmul_quant>("matmul_quant_mmq",
-                                                                             p);
+                                                                              p);
         }
         p.path = prec == CudaPrecision::f32       ? MatmulPath::blas_f32
                  : prec == CudaPrecision::split16 ? MatmulPath::blas_split

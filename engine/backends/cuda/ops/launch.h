@@ -72,7 +72,8 @@ enum class MatmulPath : int32_t {
     blas_split = 2,  // x = hi + lo (two 16-bit terms), two tensor-core GEMMs: f32-class accuracy
     blas_f32 = 3,    // f32 weights: cuBLAS without TF32
     tiled = 4,       // any shape/alignment, f32 FMA (the exact fallback)
-    mmq = 5,  // q8_0 / q4_0, kGemvMaxRows < n ≤ kMmqMaxRows: int8 tensor cores (matmul_quant_mmq.cu)
+    // q8_0 / q4_0, kGemvMaxRows < n ≤ kMmqMaxRows: int8 tensor cores (matmul_quant_mmq.cu)
+    mmq = 5,
 };
 constexpr int64_t kGemvMaxRows = 8;
 constexpr int64_t kMmqMaxRows = 128;

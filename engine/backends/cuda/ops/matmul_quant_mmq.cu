@@ -46,9 +46,9 @@ constexpr float kBiasValue = 12582912.0f;
 template <ElemType T, int NT>
 struct Mmq {
     static constexpr int kG = T == ElemType::q8_0 ? 16 : 32;  // x group = mma K (values)
-    static constexpr int kStageValues = kGroups * kG;          // k values per stage
-    static constexpr int kBlocks = kStageValues / 32;          // weight blocks (scales) per stage
-    static constexpr int kNp = 8 * NT;                         // x rows incl. padding
+    static constexpr int kStageValues = kGroups * kG;         // k values per stage
+    static constexpr int kBlocks = kStageValues / 32;         // weight blocks (scales) per stage
+    static constexpr int kNp = 8 * NT;                        // x rows incl. padding
     static constexpr int kXRowBytes = kStageValues + 16;
     static constexpr int kOffScales = kRows * kWRowBytes;
     static constexpr int kOffX = kOffScales + kRows * kScaleRowBytes;
@@ -103,7 +103,8 @@ __global__ void mmq_round_x_kernel(const float * x, int * xq, float * xd, int64_
         if (ok) {
             xq[i] = gemma_byte_perm(gemma_byte_perm(b0, b1, 0x0040u),
                                     gemma_byte_perm(b2, b3, 0x0040u), 0x5410u);
-            if (threadIdx.x % kLanes == 0) xd[(i % row4) / kLanes * np + row] = amax * (1.0f / 127.0f);
+            if (threadIdx.x % kLanes == 0)
+                xd[(i % row4) / kLanes * np + row] = amax * (1.0f / 127.0f);
         }
     }
 }
@@ -203,10 +204,10 @@ __device__ __forceinline__ void compute_stage(const Work & wk, int s, const uint
     const int64_t row_g = min64(wk.row0 + 16 * warp + g, wk.m - 1);
     const int64_t row_g8 = min64(wk.row0 + 16 * warp + g + 8, wk.m - 1);
     const uint16_t * scales = reinterpret_cast<const uint16_t *>(buf + L::kOffScales);
-    const uint16_t * sc0 = scales + (16 * warp + g) * (kScaleRowBytes / 2) +
-                           ((row_g * wk.nb + e_stage) & 7);
-    const uint16_t * sc1 = scales + (16 * warp + g + 8) * (kScaleRowBytes / 2) +
-                           ((row_g8 * wk.nb + e_stage) & 7);
+    const uint16_t * sc0 =
+        scales + (16 * warp + g) * (kScaleRowBytes / 2) + ((row_g * wk.nb + e_stage) & 7);
+    const uint16_t * sc1 =
+        scales + (16 * warp + g + 8) * (kScaleRowBytes / 2) + ((row_g8 * wk.nb + e_stage) & 7);
     // ldmatrix lane addresses: lanes 8q .. 8q + 7 give the eight rows of matrix q.
     const int q = lane / 8, r8 = lane % 8;
     const uint8_t * a_lane = buf + (16 * warp + r8 + 8 * (q & 1)) * kWRowBytes + 16 * (q >> 1);
@@ -385,9 +386,9 @@ LaunchResult launch_mmq_t(const QuantMatmulParams & p, gpuStream_t s, const Laun
     if (LaunchResult e = mmq_smem_ready<T, NT>()) return e;
     const MmqScratch sc = mmq_scratch(p.scratch_x, L::kNp, p.k, L::kG);
     const int64_t x4 = L::kNp * p.k / 4;
-    if (LaunchResult e = launch_kernel(mmq_round_x_kernel<L::kG>, grid_blocks(x4, 256, env), 256,
-                                       0, s, env, p.x, reinterpret_cast<int *>(sc.xq), sc.xd, p.n,
-                                       p.k, int64_t(L::kNp)))
+    if (LaunchResult e =
+            launch_kernel(mmq_round_x_kernel<L::kG>, grid_blocks(x4, 256, env), 256, 0, s, env, p.x,
+                          reinterpret_cast<int *>(sc.xq), sc.xd, p.n, p.k, int64_t(L::kNp)))
         return e;
     const dim3 grid(unsigned((p.m + kRows - 1) / kRows), unsigned(p.k_splits));
     if (LaunchResult e = launch_kernel(mmq_kernel<T, NT>, grid, kThreads, L::kBytes, s, env, p))
