@@ -154,7 +154,8 @@ TEST_P(CudaQuant, MatmulPrefillTiles) {
 // 1000 a partial weight tile), k not a multiple of a pipeline stage (one, three, five groups:
 // partial stages, odd group counts, scale runs not 16-byte aligned). The bf16-class precisions
 // must equal cpu-ref on the int8-rounded x (the same integer sums and scales, other f32 order)
-// and stay within kInt8XTol of cpu-ref on x; "cuda-f32" takes the exact f32 tiles.
+// and (the smaller shapes) stay within kInt8XTol of cpu-ref on x; "cuda-f32" takes the exact
+// f32 tiles.
 TEST_P(CudaQuant, MatmulBatchedMmq) {
     const Case cases[] = {{9, 2560, 1000},  {16, 2560, 2048},  {32, 10240, 2560}, {33, 2560, 1000},
                           {64, 2560, 1000}, {128, 2560, 1000}, {9, 64, 11},       {37, 160, 131},
@@ -172,7 +173,7 @@ TEST_P(CudaQuant, MatmulBatchedMmq) {
                     return be.matmul(copy_in(be, &be == b_.ref.get() ? xr : x), put(be, w), out);
                 },
                 what);
-            if (int8_x())
+            if (int8_x() && c.n * c.k * c.m <= (int64_t(1) << 27))  // cpu-ref time: small ones
                 expect_match(
                     b_, DType::f32, {c.n, c.m}, kInt8XTol,
                     [&](Backend & be, const Tensor & out) {
