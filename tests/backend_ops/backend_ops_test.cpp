@@ -85,10 +85,11 @@ TEST_P(BackendOps, MatchesReference) {
                               !c.inputs.empty() && c.inputs[0].dim(0) > 8 &&
                               (c.desc.b == DType::bf16 || c.desc.b == DType::f16);
     if (bf16_prefill) bound = std::max(bound, 1e-5);
-    // "cuda" / "cuda-bf16" decode GEMVs with q8_0 / q4_0 weights round x to int8 per 16 / 32
-    // values (NMSE ~2e-5; the exact rounding is checked in cuda_quant_gpu_test.cpp).
+    // "cuda" / "cuda-bf16" decode GEMVs (up to 8 x rows) and MMQ (up to kMmqMaxRows = 128, on
+    // sm_80+) with q8_0 / q4_0 weights round x to int8 per 16 / 32 values (NMSE ~2e-5; the exact
+    // rounding is checked in cuda_quant_gpu_test.cpp).
     const bool int8_x = p.backend.rfind("cuda", 0) == 0 && p.backend != "cuda-f32" &&
-                        c.desc.op == Op::matmul && !c.inputs.empty() && c.inputs[0].dim(0) <= 8 &&
+                        c.desc.op == Op::matmul && !c.inputs.empty() && c.inputs[0].dim(0) <= 128 &&
                         (c.desc.b == DType::q8_0 || c.desc.b == DType::q4_0);
     if (int8_x) bound = std::max(bound, 1e-4);
     for (size_t o = 0; o < ref->outputs.size(); ++o) {

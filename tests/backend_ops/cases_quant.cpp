@@ -27,7 +27,8 @@ OpCase quant_matmul_case(const char * tag, int64_t n, int64_t k, int64_t m, DTyp
     c.outputs = {{DType::f32, {n, m}}};
     c.call = [](Backend & b, const OpArgs & a) { return b.matmul(a.in[0], a.in[1], a.out[0]); };
     // cpu: x as int16 blocks (max|x| / 32767 per 32 values): ~1e-10 NMSE, inside the default.
-    // cuda prefill (n > 8) multiplies bf16-rounded dequantized weights (2^-9 relative each,
+    // cuda prefill (n > 8; "cuda" / "cuda-bf16" from 129 rows, below that int8 x as the GEMV:
+    // backend_ops_test.cpp) multiplies bf16-rounded dequantized weights (2^-9 relative each,
     // NMSE ≈ 2^-18 / 3 ≈ 1.3e-6) and, in "cuda-bf16", bf16-rounded x as well.
     if (n > 8) c.nmse_max = 1e-5;  // bf16 weight tiles on GPUs (see above)
     return c;

@@ -1,14 +1,19 @@
-// CUDA q8_0 / q4_0 kernels (ops/matmul_quant.cu) vs cpu-ref: decode GEMV for 1..8 rows, the
-// scalar kernel for unaligned x, prefill through dequantized bf16 / f32 tiles (one tile and
-// several, scattered into out), get_rows from uploaded (planar) and host (GGUF block) tables.
-// Runs for "cuda", "cuda-f32" and "cuda-bf16"; skipped without a GPU. The decode GEMV of the
-// bf16-class precisions rounds x to int8 per 16 (q8_0) / 32 (q4_0) values: it must equal cpu-ref
-// on x rounded the same way (x_int8_rounded), and stay near cpu-ref on x itself.
+// CUDA q8_0 / q4_0 kernels (ops/matmul_quant*.cu) vs cpu-ref: decode GEMV for 1..8 rows, MMQ
+// (int8 tensor cores) for 9..128 rows, the scalar kernel for unaligned x, prefill through
+// dequantized bf16 / f32 tiles (one tile and several, scattered into out; also MMQ's off switch),
+// get_rows from uploaded (planar) and host (GGUF block) tables. Runs for "cuda", "cuda-f32" and
+// "cuda-bf16"; skipped without a GPU. The GEMV and MMQ of the bf16-class precisions round x to
+// int8 per 16 (q8_0) / 32 (q4_0) values: they must equal cpu-ref on x rounded the same way
+// (x_int8_rounded), and stay near cpu-ref on x itself.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 
 #include "core/quant.h"
 #include "cuda_harness.h"
+#if GEMMA_HAS_CUDA  // set for targets linking the CUDA backend
+#include "backends/cuda/cuda_backend.h"
+#endif
 
 namespace gemma::cuda_test {
 namespace {
@@ -112,20 +117,69 @@ TEST_P(CudaQuant, MatmulUnalignedX) {  // x starts one float into a buffer: the 
     }
 }
 
-TEST_P(CudaQuant, MatmulPrefillTiles) {
-    // k = 8192: 1024-row tiles, so m = 1500 takes two tiles (scattered); the others one.
-    const Case cases[] = {{9, 64, 11}, {40, 256, 512}, {37, 160, 131}, {64, 8192, 1500}};
+// Quantized matmuls through the dequantized tiles: on backends b, which must take that path for
+// these n (more than 128 x rows, "cuda-f32", or MMQ turned off).
+void expect_tiles_match(Backends & b, const Case * cases, size_t count, double tol,
+                        const std::string & tag) {
     for (DType t : {DType::q8_0, DType::q4_0}) {
-        for (const Case & c : cases) {
+        for (size_t i = 0; i < count; ++i) {
+            const Case & c = cases[i];
             Tensor x = random_host(DType::f32, {c.n, c.k}, 15);
             Tensor w = quantized_host(t, {c.m, c.k}, 16, 0.05f);
             expect_match(
-                b_, DType::f32, {c.n, c.m}, tile_tol(),
+                b, DType::f32, {c.n, c.m}, tol,
                 [&](Backend & be, const Tensor & out) {
                     return be.matmul(copy_in(be, x), put(be, w), out);
                 },
-                format("matmul prefill %s n=%lld k=%lld m=%lld", dtype_name(t), (long long)c.n,
-                       (long long)c.k, (long long)c.m));
+                format("matmul %s %s n=%lld k=%lld m=%lld", tag.c_str(), dtype_name(t),
+                       (long long)c.n, (long long)c.k, (long long)c.m));
+        }
+    }
+}
+
+// k = 8192: 1024-row tiles, so m = 1500 takes two tiles (scattered); the others one.
+const Case kTileCases[] = {{9, 64, 11}, {40, 256, 512}, {37, 160, 131}, {64, 8192, 1500}};
+
+TEST_P(CudaQuant, MatmulPrefillTiles) {
+    if (!int8_x()) {  // "cuda-f32": every n > 8 takes the f32 tiles
+        expect_tiles_match(b_, kTileCases, std::size(kTileCases), kTol, "prefill");
+        return;
+    }
+    const Case above_mmq[] = {{129, 256, 100}, {200, 96, 33}};  // n > kMmqMaxRows
+    expect_tiles_match(b_, above_mmq, std::size(above_mmq), tile_tol(), "prefill");
+}
+
+// Batched decode (MMQ, ops/matmul_quant_mmq.cu): n = 9..128 in every x-row instantiation (≤ 16,
+// 32, 64, 128, full and partial 8-row tiles), E4B shapes (k = 10240 takes many k splits, m =
+// 1000 a partial weight tile), k not a multiple of a pipeline stage (one, three, five groups:
+// partial stages, odd group counts, scale runs not 16-byte aligned). The bf16-class precisions
+// must equal cpu-ref on the int8-rounded x (the same integer sums and scales, other f32 order)
+// and (the smaller shapes) stay within kInt8XTol of cpu-ref on x; "cuda-f32" takes the exact
+// f32 tiles.
+TEST_P(CudaQuant, MatmulBatchedMmq) {
+    const Case cases[] = {{9, 2560, 1000},  {16, 2560, 2048},  {32, 10240, 2560}, {33, 2560, 1000},
+                          {64, 2560, 1000}, {128, 2560, 1000}, {9, 64, 11},       {37, 160, 131},
+                          {40, 96, 33},     {100, 1024, 300},  {24, 32, 130}};
+    for (DType t : {DType::q8_0, DType::q4_0}) {
+        for (const Case & c : cases) {
+            Tensor x = random_host(DType::f32, {c.n, c.k}, 21);
+            Tensor w = quantized_host(t, {c.m, c.k}, 22, 0.1f);
+            const std::string what = format("matmul batched %s n=%lld k=%lld m=%lld", dtype_name(t),
+                                            (long long)c.n, (long long)c.k, (long long)c.m);
+            Tensor xr = int8_x() ? x_int8_rounded(x, t == DType::q8_0 ? 16 : 32) : x;
+            expect_match(
+                b_, DType::f32, {c.n, c.m}, kTol,
+                [&](Backend & be, const Tensor & out) {
+                    return be.matmul(copy_in(be, &be == b_.ref.get() ? xr : x), put(be, w), out);
+                },
+                what);
+            if (int8_x() && c.n * c.k * c.m <= (int64_t(1) << 27))  // cpu-ref time: small ones
+                expect_match(
+                    b_, DType::f32, {c.n, c.m}, kInt8XTol,
+                    [&](Backend & be, const Tensor & out) {
+                        return be.matmul(copy_in(be, x), put(be, w), out);
+                    },
+                    what + " (unrounded x)");
         }
     }
 }
@@ -151,6 +205,45 @@ TEST_P(CudaQuant, GetRows) {
 
 INSTANTIATE_TEST_SUITE_P(Cuda, CudaQuant, ::testing::Values("cuda", "cuda-f32", "cuda-bf16"),
                          [](const auto & info) { return test_name(info.param); });
+
+#if GEMMA_HAS_CUDA
+// MMQ's off switch (CudaOptions::mmq, env GEMMA_CUDA_MMQ=0): 9..128-row quantized matmuls of the
+// bf16-class precisions take the dequantized bf16 tiles again, within the tiles' bound of cpu-ref
+// on x (which MMQ's int8 x, NMSE ~2e-5, would exceed).
+class CudaQuantMmqOff : public ::testing::TestWithParam<std::string> {
+protected:
+    void SetUp() override {
+        cuda::CudaOptions o;
+        o.precision =
+            GetParam() == "cuda-bf16" ? cuda::CudaPrecision::bf16 : cuda::CudaPrecision::split16;
+        o.mmq = false;
+        auto gpu = cuda::make_cuda_backend(o);
+        if (!gpu) GTEST_SKIP() << GetParam() << " unavailable: " << gpu.error().message;
+        auto ref = backend_create("cpu-ref");
+        ASSERT_TRUE(ref.ok()) << ref.error().message;
+        b_.gpu = std::move(*gpu);
+        b_.ref = std::move(*ref);
+    }
+    Backends b_;
+};
+
+TEST_P(CudaQuantMmqOff, OptionGivesTiles) {
+    expect_tiles_match(b_, kTileCases, std::size(kTileCases), kTileTol, "mmq off");
+}
+
+INSTANTIATE_TEST_SUITE_P(Cuda, CudaQuantMmqOff, ::testing::Values("cuda", "cuda-bf16"),
+                         [](const auto & info) { return test_name(info.param); });
+
+TEST(CudaQuantMmqEnv, ZeroGivesTiles) {
+    ::setenv("GEMMA_CUDA_MMQ", "0", 1);
+    Backends b;
+    const std::string why = open_backends("cuda", b);
+    ::unsetenv("GEMMA_CUDA_MMQ");
+    if (!why.empty()) GTEST_SKIP() << why;
+    const Case cases[] = {{32, 2560, 512}};
+    expect_tiles_match(b, cases, std::size(cases), kTileTol, "GEMMA_CUDA_MMQ=0");
+}
+#endif
 
 }  // namespace
 }  // namespace gemma::cuda_test

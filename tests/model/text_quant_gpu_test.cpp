@@ -1,7 +1,7 @@
 // The tiny fixture with q8_0 / q4_0 weights on the CUDA backend ("cuda-f32": tight; "cuda": int8
-// x in the decode GEMVs) vs cpu-ref on the same quantized weights: a 40-token prefill (tiled
-// prefill path, all logits), and the same prompt in chunks of 8 plus forced single-token decode
-// steps (GEMV path only). Skipped without a GPU.
+// x in the decode GEMVs and MMQ) vs cpu-ref on the same quantized weights: a 40-token prefill
+// ("cuda-f32": f32 tiles; "cuda": MMQ, 9-128 rows; all logits), and the same prompt in chunks of
+// 8 plus forced single-token decode steps (GEMV path only). Skipped without a GPU.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -74,12 +74,13 @@ TEST(TextQuantGpu, CudaMatchesReferenceOnQuantizedWeights) {
                 EXPECT_LT(ed, 1e-4) << name << " " << weight_type_name(wt) << " decode";
                 continue;
             }
-            // Prefill: bf16-rounded dequantized weight tiles (2^-9 relative per weight); decode
-            // (≤ 8 rows): x rounded to int8 per 16 / 32 values in the GEMVs (~0.5 % per dot
-            // product). The fixture's random weights amplify such noise about 13x over six
-            // layers (docs/perf.md, quantized weights). Measured on the H200 (2026-11-28):
-            // prefill 1.1e-2 (q8_0); decode 1.9e-2 (q8_0), 2.5e-2 (q4_0).
-            EXPECT_LT(ep, 2e-2) << name << " " << weight_type_name(wt) << " prefill";
+            // x rounded to int8 per 16 / 32 values (~0.5 % per dot product): in the GEMVs (decode,
+            // ≤ 8 rows) and in MMQ (the 40-row prefill; before MMQ bf16-rounded dequantized weight
+            // tiles, measured 1.1e-2 for q8_0). The fixture's random weights amplify such noise
+            // about 13x over six layers (docs/perf.md, quantized weights). Measured on the H200
+            // (2026-11-28): decode 1.9e-2 (q8_0), 2.5e-2 (q4_0); the MMQ prefill takes the decode
+            // bound (same rounding; not yet measured).
+            EXPECT_LT(ep, 5e-2) << name << " " << weight_type_name(wt) << " prefill";
             EXPECT_LT(ed, 5e-2) << name << " " << weight_type_name(wt) << " decode";
         }
     }

@@ -570,7 +570,8 @@ private:
         return t;
     }
 
-    // Quantized weights: gemv for decode, dequantized tiles + cuBLAS for prefill.
+    // Quantized weights: gemv for decode, mmq for batched decode, dequantized tiles + cuBLAS for
+    // prefill (and wherever mmq does not apply).
     Status matmul_quant(const Tensor & x, const Tensor & w, const Tensor & out) {
         QuantMatmulParams p{f32p<const float>(x),
                             w.data,
@@ -597,6 +598,16 @@ private:
             if (fuse() && fuse_matmul_quant(ctx_->queue(), p)) return Status::success();
             return ctx_->queue().push<QuantMatmulParams, launch_matmul_quant>("matmul_quant", p);
         }
+        if (mmq_ok(p, prec)) {  // batched decode: int8 tensor cores, x rounded as the GEMV's
+            p.path = MatmulPath::mmq;
+            p.x8 = 1;
+            p.k_splits = int32_t(matmul_quant_mmq_splits(p, ctx_->env()));
+            auto sx = ctx_->scratch(3, matmul_quant_mmq_scratch_bytes(p));
+            if (!sx) return sx.error();
+            p.scratch_x = *sx;
+            return ctx_->queue().push<QuantMatmulParams, launch_matmul_quant>("matmul_quant_mmq",
+                                                                              p);
+        }
         p.path = prec == CudaPrecision::f32       ? MatmulPath::blas_f32
                  : prec == CudaPrecision::split16 ? MatmulPath::blas_split
                                                   : MatmulPath::blas_lowp;
@@ -609,6 +620,17 @@ private:
         p.scratch_w = *sw;
         p.scratch_x = *sx;
         return ctx_->queue().push<QuantMatmulParams, launch_matmul_quant>("matmul_quant", p);
+    }
+
+    // Whether a quantized matmul of more than kGemvMaxRows x rows takes MatmulPath::mmq: the
+    // int8-x precisions ("cuda-f32" keeps exact x), up to kMmqMaxRows rows, 16-byte aligned x and
+    // weights, whole 32-value blocks, a build and device with int8 mma.sync (sm_80+), and not
+    // turned off (CudaOptions::mmq, env GEMMA_CUDA_MMQ=0).
+    bool mmq_ok(const QuantMatmulParams & p, CudaPrecision prec) const {
+        auto aligned = [](const void * ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 == 0; };
+        return GEMMA_HAS_MMA_INT8 && ctx_->options().mmq && ctx_->props().major >= 8 &&
+               prec != CudaPrecision::f32 && p.n > kGemvMaxRows && p.n <= kMmqMaxRows &&
+               p.k % 32 == 0 && aligned(p.x) && aligned(p.w);
     }
 
     Status devices(Op op, std::initializer_list<const Tensor *> ts) {
@@ -674,6 +696,7 @@ Result<std::unique_ptr<Backend>> create(const CudaOptions & options) {
     if (off("GEMMA_CUDA_MMA_SMALL")) o.mma_small = false;
     if (const char * v = std::getenv("GEMMA_CUDA_SPLIT_MERGE_KERNEL"); v && std::strcmp(v, "1") == 0)
         o.split_merge_kernel = true;
+    if (off("GEMMA_CUDA_MMQ")) o.mmq = false;
     if (const char * v = std::getenv("GEMMA_CUDA_ATTENTION");
         v && *v && o.attention == CudaAttention::automatic) {
         if (std::strcmp(v, "tc") == 0)

@@ -45,11 +45,16 @@ struct CudaOptions {
     // precisions other than f32; ops/matmul_mma.cu); false keeps the two / one cuBLAS GEMMs
     // (A/B timing; env GEMMA_CUDA_MMA_SMALL=0 turns it off).
     bool mma_small = true;
+    // q8_0 / q4_0 matmuls of 9-128 x rows (batched decode) on int8 tensor cores with x rounded
+    // to int8 as the decode GEMV does (ops/matmul_quant_mmq.cu; sm_80+, not "cuda-f32"); false:
+    // dequantized bf16 tiles + cuBLAS as for prefill (A/B; env GEMMA_CUDA_MMQ=0).
+    bool mmq = true;
 };
 
-// The environment variables GEMMA_CUDA_GRAPHS=0, GEMMA_CUDA_FUSE=0, GEMMA_CUDA_PDL=0 and
-// GEMMA_CUDA_MMA_SMALL=0 turn the matching option off (debugging, A/B timing). GEMMA_CUDA_STATS=1
-// prints, when the backend is destroyed, how op segments ran and where host time went (with
+// The environment variables GEMMA_CUDA_GRAPHS=0, GEMMA_CUDA_FUSE=0, GEMMA_CUDA_PDL=0,
+// GEMMA_CUDA_MMA_SMALL=0 and GEMMA_CUDA_MMQ=0 turn the matching option off (debugging, A/B
+// timing). GEMMA_CUDA_STATS=1 prints, when the backend is destroyed, how op segments ran and where
+// host time went (with
 // GEMMA_CUDA_PROFILE=1 also the GPU time per op name, every op run eagerly between events);
 // GEMMA_CUDA_SEGMENT=N sets the ops per segment (graph). GEMMA_CUDA_ATTENTION=tc or =fa picks the
 // prefill attention kernel when options.attention is automatic (another value: invalid_argument

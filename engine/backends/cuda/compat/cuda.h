@@ -122,6 +122,10 @@ inline gpublasStatus_t gpublas_gemm_xwt(gpublasHandle_t h, int n, int m, int k, 
 // ops/matmul_mma.cu): sm_80+ warp MMA with the documented fragment layout (PTX ISA "Matrix
 // fragments for mma.m16n8k16") and async copies; 0 in compat/hip.h.
 #define GEMMA_HAS_MMA_M16N8K16 1
+// gemma_mma_m16n8k32_s8 / gemma_mma_m16n8k16_s8 / gemma_cp_async16 below (ops/matmul_quant_mmq.cu):
+// sm_80+ int8 warp MMA (PTX ISA "Matrix fragments for mma.m16n8k32 / m16n8k16 with integer
+// type") and asynchronous global -> shared copies; 0 in compat/hip.h.
+#define GEMMA_HAS_MMA_INT8 1
 #if defined(__CUDACC__)
 #include <mma.h>
 // Warp-level matrix multiply-accumulate (tensor cores): 16×16×16 f16 fragments with f32
@@ -191,16 +195,48 @@ __device__ __forceinline__ void gemma_ldmatrix_x4_trans(unsigned (&r)[4], const 
     __trap();
 #endif
 }
-// 16 bytes global -> shared without passing through registers (cp.async.cg, sm_80+); with
-// `valid` false nothing is read and the 16 bytes are zero-filled. Both addresses 16-byte aligned.
-// The copies of a thread since its last commit form one group; gemma_cp_async_wait<N>() returns
-// once at most N of its groups are pending, the others' bytes visible to this thread (other
-// threads: a barrier after the wait).
-__device__ __forceinline__ void gemma_cp_async16(void * smem, const void * gmem, bool valid) {
+// d += a · b on int8 tensor cores: A 16×32 s8 (row), B 32×8 s8 (col), D 16×8 s32 (exact integer
+// sums, no saturation). Each register holds four bytes, the lowest index in the low byte. With
+// g = lane / 4, t = lane % 4 (PTX ISA, mma.m16n8k32 integer fragments):
+//   a[0] A[g][4t .. 4t+3]   a[1] A[g+8][4t .. 4t+3]   a[2] A[g][16+4t .. 16+4t+3]
+//   a[3] A[g+8][16+4t .. 16+4t+3]
+//   b0 B[4t .. 4t+3][g]     b1 B[16+4t .. 16+4t+3][g]
+//   d[0], d[1] D[g][2t, 2t+1]   d[2], d[3] D[g+8][2t, 2t+1]
+// sm_80+ (the host checks).
+__device__ __forceinline__ void gemma_mma_m16n8k32_s8(int (&d)[4], const unsigned (&a)[4],
+                                                      unsigned b0, unsigned b1) {
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
+    asm("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
+        "{%8, %9}, {%0, %1, %2, %3};"
+        : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+#else
+    __trap();
+#endif
+}
+// The same with K = 16 (mma.m16n8k16 integer fragments): a0 A[g][4t .. 4t+3],
+// a1 A[g+8][4t .. 4t+3], b0 B[4t .. 4t+3][g]; d as above. sm_80+.
+__device__ __forceinline__ void gemma_mma_m16n8k16_s8(int (&d)[4], unsigned a0, unsigned a1,
+                                                      unsigned b0) {
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
+    asm("mma.sync.aligned.m16n8k16.row.col.s32.s8.s8.s32 {%0, %1, %2, %3}, {%4, %5}, {%6}, "
+        "{%0, %1, %2, %3};"
+        : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])
+        : "r"(a0), "r"(a1), "r"(b0));
+#else
+    __trap();
+#endif
+}
+// 16 bytes from global to shared memory without registers (cp.async, sm_80+): the first
+// src_bytes (0-16) are read, the rest of the 16 are zero-filled; both addresses 16-byte aligned.
+// Copies issued since the last gemma_cp_async_commit() form a group; gemma_cp_async_wait<n>()
+// returns once at most n of this thread's groups are still pending (then a block barrier makes
+// every thread's copies visible).
+__device__ __forceinline__ void gemma_cp_async16(void * smem, const void * gmem, int src_bytes) {
 #if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
     unsigned addr = unsigned(__cvta_generic_to_shared(smem));
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(addr), "l"(gmem),
-                 "r"(valid ? 16 : 0)
+                 "r"(src_bytes)
                  : "memory");
 #else
     __trap();

@@ -137,6 +137,9 @@ inline gpuError_t gpu_launch_pdl(void (*kernel)(KArgs...), dim3 grid, dim3 block
 // compile to "not built", attention_fa_ok() / matmul_mma_ok() say no (the prefill then takes
 // attention_tc or the SIMT kernel, small-batch matmuls the BLAS paths).
 #define GEMMA_HAS_MMA_M16N8K16 0
+// Nor int8 mma.sync / cp.async: ops/matmul_quant_mmq.cu compiles to "not built" and the backend
+// keeps the dequantized-tile path for quantized matmuls of 9+ x rows.
+#define GEMMA_HAS_MMA_INT8 0
 #if defined(__HIPCC__)
 #if GEMMA_HAS_WMMA
 #include <rocwmma/rocwmma.hpp>

@@ -85,9 +85,12 @@ enum class MatmulPath : int32_t {
     // weights once, x converted in shared memory; scratch only for split-k partials.
     mma_split = 5,  // x = hi + lo as blas_split (both terms into one accumulator)
     mma_lowp = 6,   // x rounded once as blas_lowp
+    // q8_0 / q4_0, kGemvMaxRows < n ≤ kMmqMaxRows: int8 tensor cores (matmul_quant_mmq.cu)
+    mmq = 7,
 };
 constexpr int64_t kGemvMaxRows = 8;
 constexpr int64_t kMmaMaxRows = 64;
+constexpr int64_t kMmqMaxRows = 128;
 
 // What the gemv path does besides out = x·wᵀ (fusions made by the backend, fusion.h).
 enum class GemvEpilogue : int32_t {
@@ -131,16 +134,21 @@ LaunchResult launch_matmul_mma(const MatmulParams & p, gpuStream_t s, const Laun
 // - simple: the same rows with scalar loads (unaligned x);
 // - blas_*: weight tiles of tile_rows rows dequantized into scratch_w (bf16, or f32 for
 //   blas_f32), cuBLAS per tile as the 16-bit matmul paths (x split / rounded in scratch_x),
-//   then the tile's columns scattered into out.
+//   then the tile's columns scattered into out;
+// - mmq (kGemvMaxRows < n ≤ kMmqMaxRows, x 16-byte aligned, the bf16-class precisions, sm_80+):
+//   x rounded to int8 once into scratch_x as the GEMV's x8 mode does, weight tiles streamed once
+//   through shared memory into int8 mma.sync, the k range split over k_splits blocks per tile
+//   (partial sums in scratch_x, then summed into out).
 struct QuantMatmulParams {
     const float * x;
     const void * w;
     float * out;
     void * scratch_w;  // tile_rows · k values (bf16 or f32)
-    void * scratch_x;  // blas_split/lowp: 2 · n · k bf16 (hi, lo); then n · tile_rows f32
+    void * scratch_x;  // blas_split/lowp: 2 · n · k bf16 (hi, lo); then n · tile_rows f32;
+                       // mmq: matmul_quant_mmq_scratch_bytes()
     int64_t n, k, m, tile_rows;
     ElemType type;    // q8_0 or q4_0
-    MatmulPath path;  // gemv, tiled (= simple), blas_lowp, blas_split, blas_f32
+    MatmulPath path;  // gemv, tiled (= simple), blas_lowp, blas_split, blas_f32, mmq
     // gemv only, as MatmulParams (null / none otherwise): a second weight of the same shape and
     // type read with the same x (dual), the MLP's gelu gate (dual_gelu, gelu_mul with b).
     const void * w2;
@@ -148,14 +156,21 @@ struct QuantMatmulParams {
     const float * b;
     GemvEpilogue epilogue;
     // gemv only: 1 = x rounded to int8 per 16 / 32 values (one f32 scale each) and integer dot
-    // products (the bf16-class precisions); 0 = exact f32 x ("cuda-f32").
+    // products (the bf16-class precisions); 0 = exact f32 x ("cuda-f32"). mmq always rounds.
     int32_t x8;
     int32_t prefetch;  // zero from the backend; the GEMV launch sets LaunchEnv::gemv_prefetch
-    int32_t pad;       // zero: records are compared byte for byte (graph replay)
+    int32_t k_splits;  // mmq only (else 0): blocks sharing a weight tile's k range
 };
 LaunchResult launch_matmul_quant(const QuantMatmulParams & p, gpuStream_t s, const LaunchEnv & env);
 // Its decode GEMV path (MatmulPath::gemv; ops/matmul_quant_gemv.cu).
 LaunchResult launch_gemv_quant(const QuantMatmulParams & p, gpuStream_t s, const LaunchEnv & env);
+// Its batched-decode path (MatmulPath::mmq; ops/matmul_quant_mmq.cu). matmul_quant_mmq_splits
+// picks k_splits for p's n, k, m, type on this GPU (enough blocks to fill it, at least two
+// pipeline stages each); the scratch_x bytes follow from p with k_splits set. In builds without
+// GEMMA_HAS_MMA_INT8 the launch returns an error (the backend never picks mmq there).
+int64_t matmul_quant_mmq_splits(const QuantMatmulParams & p, const LaunchEnv & env);
+size_t matmul_quant_mmq_scratch_bytes(const QuantMatmulParams & p);
+LaunchResult launch_mmq_quant(const QuantMatmulParams & p, gpuStream_t s, const LaunchEnv & env);
 // Rows of a dequantized weight tile for k columns (bounds scratch_w to ~16 MiB of bf16).
 int64_t matmul_quant_tile_rows(int64_t k, int64_t m);
 // Bytes of scratch_x for a tiled quant matmul.

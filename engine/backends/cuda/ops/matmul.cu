@@ -299,6 +299,8 @@ LaunchResult launch_matmul(const MatmulParams & p, gpuStream_t s, const LaunchEn
             tiled_kernel<<<grid, 256, 0, s>>>(p);
             return launch_error();
         }
+        case MatmulPath::mmq:
+            return "matmul: the mmq path is for q8_0 / q4_0 weights (launch_matmul_quant)";
     }
     return "unknown matmul path";
 }

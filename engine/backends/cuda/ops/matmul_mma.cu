@@ -147,7 +147,7 @@ __device__ __forceinline__ void copy_w(const WeightRows & wr, int64_t k0, const 
             const int64_t kk = k0 + 32 * u;
             const bool in = wr.row[h] && kk < wr.k_lane;
             gemma_cp_async16(ring_lane + (h * kVecs + u) * GEMMA_WARP, in ? wr.row[h] + kk : any,
-                             in);
+                             in ? 16 : 0);
         }
     gemma_cp_async_commit();
 }

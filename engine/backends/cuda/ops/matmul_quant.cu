@@ -3,10 +3,14 @@
 // (q8_0: k int8 per row; q4_0: each block's 16 nibble bytes, value j low / j + 16 high), then all
 // f16 scales [m, k/32]. Rows are multiples of 32 values, so every 16-byte quant load is aligned.
 // - gemv (decode, n ≤ 8): ops/matmul_quant_gemv.cu.
-// - prefill (n > 8): weight tiles dequantized into scratch (bf16 for the tensor-core paths with
-//   x split / rounded as in matmul.cu; f32 for "cuda-f32"), one cuBLAS GEMM per tile, the tile's
-//   columns scattered into out. Tiles are ~8M values (16 MiB bf16) whatever the weight size, so
-//   the LM head (262144 × 2560) never needs a full-size 1.3 GB bf16 copy.
+// - mmq (batched decode, 8 < n ≤ kMmqMaxRows = 128, "cuda" / "cuda-bf16", sm_80+):
+//   ops/matmul_quant_mmq.cu: x rounded to int8 once (the GEMV's x8 math), weight tiles streamed
+//   once through shared memory into int8 mma.sync, f32 scaling per group; env GEMMA_CUDA_MMQ=0
+//   sends these to the tile path below.
+// - prefill (n > 8 otherwise): weight tiles dequantized into scratch (bf16 for the tensor-core
+//   paths with x split / rounded as in matmul.cu; f32 for "cuda-f32"), one cuBLAS GEMM per tile,
+//   the tile's columns scattered into out. Tiles are ~8M values (16 MiB bf16) whatever the weight
+//   size, so the LM head (262144 × 2560) never needs a full-size 1.3 GB bf16 copy.
 #include <algorithm>
 
 #include "backends/cuda/ops/common.cuh"
@@ -183,6 +187,8 @@ LaunchResult launch_matmul_quant(const QuantMatmulParams & p, gpuStream_t s,
     switch (p.path) {
         case MatmulPath::gemv:
             return launch_gemv_quant(p, s, env);
+        case MatmulPath::mmq:
+            return launch_mmq_quant(p, s, env);
         case MatmulPath::tiled: {
             dim3 grid(unsigned((p.m + kThreads / GEMMA_WARP - 1) / (kThreads / GEMMA_WARP)));
             simple_quant_kernel<<<grid, kThreads, 0, s>>>(p);
