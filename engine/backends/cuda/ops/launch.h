@@ -34,14 +34,16 @@ struct LaunchEnv {
     // the H200 with x in shared memory as int8 (docs/perf.md).
     int quant_gemv_warps_per_sm = 16;
     int quant_gemv_max_rows = 2;
-    // GEMVs with fewer warps than this per SM split each row's k range over 2 or 4 warps
-    // (ops/matmul.cu; env GEMMA_GEMV_SPLIT_WARPS_PER_SM, 0 = never split).
-    int gemv_split_warps_per_sm = 40;
+    // GEMVs with fewer warps than this per SM split each row's k range over 2, 4 or 8 warps
+    // (ops/matmul.cu; env GEMMA_GEMV_SPLIT_WARPS_PER_SM, 0 = never split). 160 rather than 40:
+    // E4B's down projection (2,560 rows of 10,240) then splits over 8 warps (bf16 decode on the
+    // H200 216.4 against 209.9 tok/s, docs/perf.md).
+    int gemv_split_warps_per_sm = 160;
     // Decode GEMVs (16-bit and q8_0 / q4_0 weights) launched with PDL first ask L2 for this many
     // 16-byte weight vectors per lane and weight row of their first rows, before they wait for
-    // the previous kernel: the weight stream starts while the previous kernel finishes
-    // (env GEMMA_GEMV_PREFETCH, 0 = off).
-    int gemv_prefetch = 8;
+    // the previous kernel (env GEMMA_GEMV_PREFETCH). Off by default: 8 made bf16 decode slower on
+    // the H200 (196-201 against 210-214 tok/s, docs/perf.md).
+    int gemv_prefetch = 0;
     // GEMVs with more row groups than resident blocks cut their grid so that every block loops
     // the same number of rounds (ops/common.cuh looping_grid; env GEMMA_GEMV_BALANCE=0: one full
     // wave, the last round partial).

@@ -130,7 +130,8 @@ __device__ __forceinline__ void gemv_group(const MatmulParams & p, int64_t row0,
 // every SM streams nearly the same number of rows (a grid of a few blocks per SM leaves some
 // SMs a block more than others: up to 25-50 % of the GEMV time); past one wave the grid is cut
 // so every block loops the same number of rounds (looping_grid). Launched with PDL, each warp
-// first asks L2 for its first weight vectors (p.prefetch) while the previous kernel finishes.
+// may first ask L2 for its first weight vectors (p.prefetch, off by default) while the previous
+// kernel finishes.
 template <int NR, int R, ElemType T, int KS>
 __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(MatmulParams p) {
     __shared__ float red[KS > 1 ? kGemvWarps * NR * R : 1];
