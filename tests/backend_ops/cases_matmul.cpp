@@ -33,6 +33,9 @@ std::vector<OpCase> matmul_cases() {
         matmul_case("prefill odd", 17, 45, 130, DType::f16, 19),
         matmul_case("decode odd", 3, 31, 19, DType::f16, 20),
         matmul_case("tiny", 1, 1, 1, DType::f32, 21),
+        // Few rows, long k: the CUDA GEMV splits each row over 8 warps (launch_gemv_rows).
+        matmul_case("gemv k over 8 warps", 1, 10240, 512, DType::bf16, 22),
+        matmul_case("gemv k over 8 warps, 2 rows", 2, 10240, 520, DType::bf16, 23),
     };
 }
 
