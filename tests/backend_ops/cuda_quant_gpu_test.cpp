@@ -51,6 +51,10 @@ Tensor x_int8_rounded(const Tensor & x, int64_t group) {
 // Rounding x to int8 moves a dot product by ~0.5 % (NMSE ~2e-5 for uniform x).
 constexpr double kInt8XTol = 1e-4;
 
+struct Case {
+    int64_t n, k, m;
+};
+
 class CudaQuant : public ::testing::TestWithParam<std::string> {
 protected:
     void SetUp() override {
@@ -59,11 +63,39 @@ protected:
     }
     double tile_tol() const { return GetParam() == "cuda-f32" ? kTol : kTileTol; }
     bool int8_x() const { return GetParam() != "cuda-f32"; }
+    // Every case with q8_0 and q4_0 weights: the GPU on x equals cpu-ref on x as the GPU rounds
+    // it (int8 per 16 / 32 values in the bf16-class precisions; x itself in "cuda-f32") within
+    // kTol, and, with int8 x and n·k·m ≤ max_unrounded (cpu-ref time), is within kInt8XTol of
+    // cpu-ref on x itself.
+    template <size_t N>
+    void check_int8_x_cases(const Case (&cases)[N], uint32_t seed, const char * label,
+                            int64_t max_unrounded) {
+        for (DType t : {DType::q8_0, DType::q4_0}) {
+            for (const Case & c : cases) {
+                Tensor x = random_host(DType::f32, {c.n, c.k}, seed);
+                Tensor w = quantized_host(t, {c.m, c.k}, seed + 1, 0.1f);
+                const std::string what =
+                    format("matmul %s%s n=%lld k=%lld m=%lld", label, dtype_name(t),
+                           (long long)c.n, (long long)c.k, (long long)c.m);
+                Tensor xr = int8_x() ? x_int8_rounded(x, t == DType::q8_0 ? 16 : 32) : x;
+                expect_match(
+                    b_, DType::f32, {c.n, c.m}, kTol,
+                    [&](Backend & be, const Tensor & out) {
+                        return be.matmul(copy_in(be, &be == b_.ref.get() ? xr : x), put(be, w),
+                                         out);
+                    },
+                    what);
+                if (int8_x() && c.n * c.k * c.m <= max_unrounded)
+                    expect_match(
+                        b_, DType::f32, {c.n, c.m}, kInt8XTol,
+                        [&](Backend & be, const Tensor & out) {
+                            return be.matmul(copy_in(be, x), put(be, w), out);
+                        },
+                        what + " (unrounded x)");
+            }
+        }
+    }
     Backends b_;
-};
-
-struct Case {
-    int64_t n, k, m;
 };
 
 TEST_P(CudaQuant, Supports) {
@@ -77,29 +109,7 @@ TEST_P(CudaQuant, Supports) {
 TEST_P(CudaQuant, MatmulDecodeGemv) {
     const Case cases[] = {{1, 2560, 512}, {1, 32, 7},   {2, 96, 33}, {3, 256, 257},
                           {4, 1024, 40},  {5, 64, 100}, {8, 512, 9}, {1, 10240, 64}};
-    for (DType t : {DType::q8_0, DType::q4_0}) {
-        for (const Case & c : cases) {
-            Tensor x = random_host(DType::f32, {c.n, c.k}, 11);
-            Tensor w = quantized_host(t, {c.m, c.k}, 12, 0.1f);
-            const std::string what = format("matmul %s n=%lld k=%lld m=%lld", dtype_name(t),
-                                            (long long)c.n, (long long)c.k, (long long)c.m);
-            // cpu-ref on x (as rounded by the GPU kernel), the GPU on x.
-            Tensor xr = int8_x() ? x_int8_rounded(x, t == DType::q8_0 ? 16 : 32) : x;
-            expect_match(
-                b_, DType::f32, {c.n, c.m}, kTol,
-                [&](Backend & be, const Tensor & out) {
-                    return be.matmul(copy_in(be, &be == b_.ref.get() ? xr : x), put(be, w), out);
-                },
-                what);
-            if (int8_x())
-                expect_match(
-                    b_, DType::f32, {c.n, c.m}, kInt8XTol,
-                    [&](Backend & be, const Tensor & out) {
-                        return be.matmul(copy_in(be, x), put(be, w), out);
-                    },
-                    what + " (unrounded x)");
-        }
-    }
+    check_int8_x_cases(cases, 11, "", int64_t(1) << 40);
 }
 
 TEST_P(CudaQuant, MatmulUnalignedX) {  // x starts one float into a buffer: the scalar kernel
@@ -160,28 +170,7 @@ TEST_P(CudaQuant, MatmulBatchedMmq) {
     const Case cases[] = {{9, 2560, 1000},  {16, 2560, 2048},  {32, 10240, 2560}, {33, 2560, 1000},
                           {64, 2560, 1000}, {128, 2560, 1000}, {9, 64, 11},       {37, 160, 131},
                           {40, 96, 33},     {100, 1024, 300},  {24, 32, 130}};
-    for (DType t : {DType::q8_0, DType::q4_0}) {
-        for (const Case & c : cases) {
-            Tensor x = random_host(DType::f32, {c.n, c.k}, 21);
-            Tensor w = quantized_host(t, {c.m, c.k}, 22, 0.1f);
-            const std::string what = format("matmul batched %s n=%lld k=%lld m=%lld", dtype_name(t),
-                                            (long long)c.n, (long long)c.k, (long long)c.m);
-            Tensor xr = int8_x() ? x_int8_rounded(x, t == DType::q8_0 ? 16 : 32) : x;
-            expect_match(
-                b_, DType::f32, {c.n, c.m}, kTol,
-                [&](Backend & be, const Tensor & out) {
-                    return be.matmul(copy_in(be, &be == b_.ref.get() ? xr : x), put(be, w), out);
-                },
-                what);
-            if (int8_x() && c.n * c.k * c.m <= (int64_t(1) << 27))  // cpu-ref time: small ones
-                expect_match(
-                    b_, DType::f32, {c.n, c.m}, kInt8XTol,
-                    [&](Backend & be, const Tensor & out) {
-                        return be.matmul(copy_in(be, x), put(be, w), out);
-                    },
-                    what + " (unrounded x)");
-        }
-    }
+    check_int8_x_cases(cases, 21, "batched ", int64_t(1) << 27);  // cpu-ref time: small ones
 }
 
 TEST_P(CudaQuant, GetRows) {
