@@ -71,8 +71,6 @@ Status CudaContext::init(const CudaOptions & options) {
         env_.quant_gemv_warps_per_sm = std::atoi(e);
     if (const char * e = std::getenv("GEMMA_QGEMV_MAX_ROWS"); e && std::atoi(e) > 0)
         env_.quant_gemv_max_rows = std::atoi(e);
-    if (const char * e = std::getenv("GEMMA_GEMV_PREFETCH"); e && std::atoi(e) >= 0)
-        env_.gemv_prefetch = std::atoi(e);
     if (const char * e = std::getenv("GEMMA_GEMV_BALANCE"); e && std::strcmp(e, "0") == 0)
         env_.gemv_balanced_grid = false;
     size_t segment = OpQueue::kSegmentOps;

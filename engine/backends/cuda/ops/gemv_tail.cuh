@@ -30,22 +30,6 @@ __device__ __forceinline__ GemvRow gemv_row(const P & p, int64_t g) {
     return {p.w3, p.out3, g - p.m2, p.m2};
 }
 
-// Before the PDL wait: asks L2 for the first `count` 16-byte weight vectors this lane will load
-// from each of its R rows (a lane's vectors start at lane + ks·32 and are 32·KS apart, as the
-// GEMV loops read them), so the weight stream starts while the previous kernel finishes.
-template <int R, int KS>
-__device__ __forceinline__ void gemv_prefetch(const uint4 * const (&rows)[R], int64_t n_vec,
-                                              int count) {
-    const int lane = threadIdx.x % GEMMA_WARP, ks = (threadIdx.x / GEMMA_WARP) % KS;
-    const int64_t strip = int64_t(GEMMA_WARP) * KS;
-    for (int u = 0; u < count; ++u) {
-        const int64_t c = lane + int64_t(ks) * GEMMA_WARP + int64_t(u) * strip;
-        if (c >= n_vec) break;
-#pragma unroll
-        for (int s = 0; s < R; ++s) gemma_prefetch_l2(rows[s] + c);
-    }
-}
-
 // acc[r][s]: x row r · weight slot s. Sums over the warp, then warps ks = 1.. of a row group hand
 // their sums to warp ks = 0 through `red` (KS > 1: every warp of the block must call this, two
 // block barriers). Returns whether this lane holds the final sums (lane 0 of warp ks = 0, live).

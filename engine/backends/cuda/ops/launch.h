@@ -40,11 +40,6 @@ struct LaunchEnv {
     // against 209.9 tok/s in one A/B (docs/perf.md); not the default until the GPU tests have
     // run with it.
     int gemv_split_warps_per_sm = 40;
-    // Decode GEMVs (16-bit and q8_0 / q4_0 weights) launched with PDL first ask L2 for this many
-    // 16-byte weight vectors per lane and weight row of their first rows, before they wait for
-    // the previous kernel (env GEMMA_GEMV_PREFETCH). Off by default: 8 made bf16 decode slower on
-    // the H200 (196-201 against 210-214 tok/s, docs/perf.md).
-    int gemv_prefetch = 0;
     // GEMVs with more row groups than resident blocks cut their grid so that every block loops
     // the same number of rounds (ops/common.cuh looping_grid; env GEMMA_GEMV_BALANCE=0: one full
     // wave, the last round partial).
@@ -121,7 +116,7 @@ struct MatmulParams {
     float * out2;
     const float * b;
     GemvEpilogue epilogue;
-    int32_t prefetch;  // zero from the backend; the GEMV launch sets LaunchEnv::gemv_prefetch
+    int32_t pad;       // zero: records are compared byte for byte (graph replay)
     const void * w3;   // triple only (null / 0 otherwise): the third weight and its output,
     float * out3;      // and the rows of w2 and w3
     int64_t m2;
@@ -181,8 +176,8 @@ struct QuantMatmulParams {
     // gemv only: 1 = x rounded to int8 per 16 / 32 values (one f32 scale each) and integer dot
     // products (the bf16-class precisions); 0 = exact f32 x ("cuda-f32"). mmq always rounds.
     int32_t x8;
-    int32_t prefetch;  // zero from the backend; the GEMV launch sets LaunchEnv::gemv_prefetch
     int32_t k_splits;  // mmq only (else 0): blocks sharing a weight tile's k range
+    int32_t pad;       // zero: records are compared byte for byte (graph replay)
 };
 LaunchResult launch_matmul_quant(const QuantMatmulParams & p, gpuStream_t s, const LaunchEnv & env);
 // Its decode GEMV path (MatmulPath::gemv; ops/matmul_quant_gemv.cu).

@@ -134,9 +134,8 @@ __device__ __forceinline__ void gemv_group(const MatmulParams & p, int64_t row0,
 // grid of only as many blocks as are resident at once, each block looping over its share, so
 // every SM streams nearly the same number of rows (a grid of a few blocks per SM leaves some
 // SMs a block more than others: up to 25-50 % of the GEMV time); past one wave the grid is cut
-// so every block loops the same number of rounds (looping_grid). Launched with PDL, each warp
-// may first ask L2 for its first weight vectors (p.prefetch, off by default) while the previous
-// kernel finishes.
+// so every block loops the same number of rounds (looping_grid). (Asking L2 for each warp's first
+// weight vectors before the PDL wait was tried: bf16 decode 196-201 against 210-214 tok/s.)
 template <int NR, int R, ElemType T, int KS>
 __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(MatmulParams p) {
     __shared__ float red[KS > 1 ? kGemvWarps * NR * R : 1];
@@ -145,13 +144,6 @@ __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(MatmulParams p) {
     const int64_t groups = kGemvWarps / KS;  // row groups per block and step
     const int64_t group = threadIdx.x / GEMMA_WARP / KS;
     const int64_t rows = gemv_rows_total(p);
-    if (const int64_t row0 = (int64_t(blockIdx.x) * groups + group) * rows_per_warp;
-        p.prefetch > 0 && row0 < rows) {  // weights: no earlier kernel writes them
-        constexpr int kVec = T == ElemType::f32 ? 4 : 8;
-        const uint4 * wr[R];
-        gemv_rows<R>(p, row0, p.k / kVec, wr);
-        gemv_prefetch<R, KS>(wr, p.k / kVec, p.prefetch);
-    }
     pdl_enter();
     for (int64_t g0 = int64_t(blockIdx.x) * groups; g0 * rows_per_warp < rows;
          g0 += int64_t(gridDim.x) * groups)
@@ -187,11 +179,9 @@ LaunchResult launch_gemv_rows(const MatmulParams & p, gpuStream_t s, const Launc
     // A triple is shaped as one GEMV of all its rows.
     const auto [R, KS, warps] = gemv_shape(gemv_rows_total(p), dual, n_vec, env);
     const int64_t blocks = (warps * KS + kGemvWarps - 1) / kGemvWarps;
-    MatmulParams lp = p;
-    lp.prefetch = env.pdl ? env.gemv_prefetch : 0;  // only useful while the previous kernel runs
     auto go = [&](auto kernel) {
         const int64_t grid = looping_grid(blocks, resident_blocks(kernel, kGemvThreads, env), env);
-        return launch_kernel(kernel, unsigned(grid), kGemvThreads, 0, s, env, lp);
+        return launch_kernel(kernel, unsigned(grid), kGemvThreads, 0, s, env, p);
     };
     if (R == 1) {
         if (KS == 8) return go(gemv_kernel<NR, 1, T, 8>);

@@ -293,16 +293,6 @@ __global__ void __launch_bounds__(kThreads) gemv_quant_kernel(QuantMatmulParams 
     const int64_t rows = dual ? (R > 1 ? R / 2 : 1) : R;  // rows of w per group
     const int64_t groups = kWarpsPerBlock / KS, group = threadIdx.x / GEMMA_WARP / KS;
     const int64_t all_rows = gemv_rows_total(p);
-    if (const int64_t row0 = (int64_t(blockIdx.x) * groups + group) * rows;
-        p.prefetch > 0 && row0 < all_rows) {  // weights: no earlier kernel writes them
-        const uint4 * wq[R];
-        const uint16_t * scales[R];
-        gemv_quant_row_ptrs<R, T>(p, row0, wq, scales);
-        gemv_prefetch<R, KS>(wq, p.k / (T == ElemType::q8_0 ? 16 : 32), p.prefetch);
-        if (threadIdx.x % GEMMA_WARP == 0)  // the first scales of each row
-#pragma unroll
-            for (int s = 0; s < R; ++s) gemma_prefetch_l2(scales[s]);
-    }
     pdl_enter();
     __shared__ float red[KS > 1 ? kWarpsPerBlock * NR * R : 1];
     extern __shared__ int4 shared_x[];  // kXShared: the block's int8 x (SharedX)
@@ -336,12 +326,10 @@ LaunchResult launch_gemv_quant_rows(const QuantMatmulParams & p, gpuStream_t s,
     const int64_t blocks = (warps + groups_per_block - 1) / groups_per_block;
     const size_t smem =
         XM == kXShared ? shared_x_bytes<T == ElemType::q8_0 ? 16 : 32>(p.n, p.k) : 0;
-    QuantMatmulParams lp = p;
-    lp.prefetch = env.pdl ? env.gemv_prefetch : 0;  // only useful while the previous kernel runs
     auto go = [&](auto kernel) {
         const int64_t grid =
             looping_grid(blocks, resident_blocks(kernel, kThreads, env, smem), env);
-        return launch_kernel(kernel, unsigned(grid), kThreads, smem, s, env, lp);
+        return launch_kernel(kernel, unsigned(grid), kThreads, smem, s, env, p);
     };
     auto with_rows = [&](auto ks) -> LaunchResult {
         constexpr int K = decltype(ks)::value;
