@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "core/parallel.h"
+#include "media/image_resize_simd.h"
 
 namespace gemma::media {
 namespace {
@@ -72,73 +73,118 @@ inline uint8_t clip8(int32_t acc, int bits) {
 // Rows per parallel_for range: a few hundred thousand multiply-adds each.
 constexpr int64_t kRowsPerTask = 16;
 
+// The x taps for the SIMD row loop: every output pixel reads ksize taps (weights past its count
+// are 0), so the last ones start earlier with their weights moved up to keep start + ksize <= in_w.
+struct PaddedTaps {
+    std::vector<int> start;
+    std::vector<int32_t> w;
+};
+
+PaddedTaps padded_taps(const AxisTaps & t, int in_size) {
+    const size_t out_size = t.start.size(), k = size_t(t.ksize);
+    PaddedTaps p{std::vector<int>(out_size), std::vector<int32_t>(out_size * k, 0)};
+    for (size_t o = 0; o < out_size; ++o) {
+        const int lo = std::min(t.start[o], in_size - t.ksize);
+        const size_t shift = size_t(t.start[o] - lo);
+        p.start[o] = lo;
+        for (size_t j = 0; j < size_t(t.count[o]); ++j) p.w[o * k + shift + j] = t.w[o * k + j];
+    }
+    return p;
+}
+
+// One row along x with the plain loops (the reference the SIMD loop must match).
+void row_x_scalar(const uint8_t * src, int out_w, const AxisTaps & t, uint8_t * dst) {
+    for (int o = 0; o < out_w; ++o) {
+        const int32_t * k = &t.w[size_t(o) * size_t(t.ksize)];
+        const uint8_t * s = src + size_t(t.start[size_t(o)]) * 3;
+        int32_t r = int32_t(1) << (t.bits - 1), g = r, b = r;
+        for (int j = 0; j < t.count[size_t(o)]; ++j) {
+            r += int32_t(s[3 * j]) * k[j];
+            g += int32_t(s[3 * j + 1]) * k[j];
+            b += int32_t(s[3 * j + 2]) * k[j];
+        }
+        dst[3 * o] = clip8(r, t.bits);
+        dst[3 * o + 1] = clip8(g, t.bits);
+        dst[3 * o + 2] = clip8(b, t.bits);
+    }
+}
+
 // Resamples along x: rows of `in` (width in_w) -> rows of width t.start.size(); rows in parallel
-// (each output byte is computed exactly as by one thread).
+// (each output byte is computed exactly as by one thread). The SIMD loop reads one byte past a
+// row's last tap, so the image's last row (and inputs narrower than the kernel) stay scalar.
 std::vector<uint8_t> pass_x(const std::vector<uint8_t> & in, int in_w, int rows,
-                            const AxisTaps & t) {
+                            const AxisTaps & t, bool use_simd) {
     const int out_w = int(t.start.size());
     std::vector<uint8_t> out(size_t(out_w) * size_t(rows) * 3);
+    use_simd = use_simd && in_w > t.ksize;
+    const PaddedTaps p = use_simd ? padded_taps(t, in_w) : PaddedTaps{};
+    const simd::Taps st{p.start.data(), p.w.data(), t.ksize, t.bits};
     parallel_for(rows, kRowsPerTask, [&](int64_t y0, int64_t y1) {
         for (int64_t y = y0; y < y1; ++y) {
             const uint8_t * src = &in[size_t(y) * size_t(in_w) * 3];
             uint8_t * dst = &out[size_t(y) * size_t(out_w) * 3];
-            for (int o = 0; o < out_w; ++o) {
-                const int32_t * k = &t.w[size_t(o) * size_t(t.ksize)];
-                const uint8_t * s = src + size_t(t.start[size_t(o)]) * 3;
-                int32_t r = int32_t(1) << (t.bits - 1), g = r, b = r;
-                for (int j = 0; j < t.count[size_t(o)]; ++j) {
-                    r += int32_t(s[3 * j]) * k[j];
-                    g += int32_t(s[3 * j + 1]) * k[j];
-                    b += int32_t(s[3 * j + 2]) * k[j];
-                }
-                dst[3 * o] = clip8(r, t.bits);
-                dst[3 * o + 1] = clip8(g, t.bits);
-                dst[3 * o + 2] = clip8(b, t.bits);
-            }
+            if (use_simd && y + 1 < rows)
+                simd::resize_row_x(src, out_w, st, dst);
+            else
+                row_x_scalar(src, out_w, t, dst);
         }
     });
     return out;
 }
 
 // Resamples along y: `in` has `width` columns; output rows = t.start.size(), in parallel. The
-// inner loop runs along a contiguous row (vectorizable).
-std::vector<uint8_t> pass_y(const std::vector<uint8_t> & in, int width, const AxisTaps & t) {
+// inner loop runs along a contiguous row (vectorized in the SIMD path).
+std::vector<uint8_t> pass_y(const std::vector<uint8_t> & in, int width, const AxisTaps & t,
+                            bool use_simd) {
     const int out_h = int(t.start.size());
     const size_t stride = size_t(width) * 3;
     std::vector<uint8_t> out(size_t(out_h) * stride);
     parallel_for(out_h, kRowsPerTask, [&](int64_t o0, int64_t o1) {
-        std::vector<int32_t> acc(stride);
+        std::vector<int32_t> acc(use_simd ? 0 : stride);
+        std::vector<const uint8_t *> rows(size_t(t.ksize));
         for (int64_t o = o0; o < o1; ++o) {
             const int32_t * k = &t.w[size_t(o) * size_t(t.ksize)];
-            std::fill(acc.begin(), acc.end(), int32_t(1) << (t.bits - 1));
-            for (int j = 0; j < t.count[size_t(o)]; ++j) {
-                const uint8_t * row = &in[size_t(t.start[size_t(o)] + j) * stride];
-                const int32_t kj = k[j];
-                for (size_t i = 0; i < stride; ++i) acc[i] += int32_t(row[i]) * kj;
-            }
+            const int count = t.count[size_t(o)];
             uint8_t * dst = &out[size_t(o) * stride];
+            for (int j = 0; j < count; ++j)
+                rows[size_t(j)] = &in[size_t(t.start[size_t(o)] + j) * stride];
+            if (use_simd) {
+                simd::resize_row_y(rows.data(), k, count, t.bits, int64_t(stride), dst);
+                continue;
+            }
+            std::fill(acc.begin(), acc.end(), int32_t(1) << (t.bits - 1));
+            for (int j = 0; j < count; ++j)
+                for (size_t i = 0; i < stride; ++i) acc[i] += int32_t(rows[size_t(j)][i]) * k[j];
             for (size_t i = 0; i < stride; ++i) dst[i] = clip8(acc[i], t.bits);
         }
     });
     return out;
 }
 
-}  // namespace
-
-Image image_resize_bicubic(const Image & in, int out_w, int out_h, ResizeFixedPoint fp) {
+Image resize(const Image & in, int out_w, int out_h, ResizeFixedPoint fp, bool use_simd) {
     GEMMA_ASSERT(out_w > 0 && out_h > 0 && in.width > 0 && in.height > 0, "resize %dx%d -> %dx%d",
                  in.width, in.height, out_w, out_h);
     Image out;
     out.width = out_w;
     out.height = out_h;
     if (out_w != in.width)  // read the input in place: no copy of it first
-        out.rgb = pass_x(in.rgb, in.width, in.height, axis_taps(in.width, out_w, fp));
+        out.rgb = pass_x(in.rgb, in.width, in.height, axis_taps(in.width, out_w, fp), use_simd);
     const std::vector<uint8_t> & rows = out_w != in.width ? out.rgb : in.rgb;
     if (out_h != in.height)
-        out.rgb = pass_y(rows, out_w, axis_taps(in.height, out_h, fp));
+        out.rgb = pass_y(rows, out_w, axis_taps(in.height, out_h, fp), use_simd);
     else if (out_w == in.width)
         out.rgb = in.rgb;
     return out;
+}
+
+}  // namespace
+
+Image image_resize_bicubic(const Image & in, int out_w, int out_h, ResizeFixedPoint fp) {
+    return resize(in, out_w, out_h, fp, /*use_simd=*/true);
+}
+
+Image image_resize_bicubic_scalar(const Image & in, int out_w, int out_h, ResizeFixedPoint fp) {
+    return resize(in, out_w, out_h, fp, /*use_simd=*/false);
 }
 
 }  // namespace gemma::media

@@ -17,4 +17,9 @@ enum class ResizeFixedPoint { pil, torch };
 Image image_resize_bicubic(const Image & in, int out_w, int out_h,
                            ResizeFixedPoint fixed_point = ResizeFixedPoint::torch);
 
+// The same resize with the plain scalar loops only: the reference the SIMD loops above must match
+// byte for byte (tests/media/image_resize_test.cpp). Slower; not for production use.
+Image image_resize_bicubic_scalar(const Image & in, int out_w, int out_h,
+                                  ResizeFixedPoint fixed_point = ResizeFixedPoint::torch);
+
 }  // namespace gemma::media

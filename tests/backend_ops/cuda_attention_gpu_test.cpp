@@ -162,17 +162,40 @@ INSTANTIATE_TEST_SUITE_P(Cuda, CudaAttention, ::testing::Values("cuda", "cuda-f3
 // applies, sm_80+, so attention_tc is covered only here). Chunks of >= 16 queries: q, k, v
 // rounded to f16 (bf16 and q8_0 cache values too), scores and softmax in f32: the 2e-5 bound of
 // the tensor-core cases above.
-class CudaPrefillKernels : public ::testing::TestWithParam<cuda::CudaAttention> {
+// A CUDA backend made with the options under test, cpu-ref, and the comparison of both on
+// attention scenarios for every cache type (NMSE against cpu-ref within `bound`, no write outside
+// a cache or the output). P: the test parameter.
+template <class P>
+class CudaOptionsVsRef : public ::testing::TestWithParam<P> {
 protected:
-    void SetUp() override {
-        auto gpu = cuda::make_cuda_backend({.attention = GetParam()});
+    void open(const cuda::CudaOptions & options) {
+        auto gpu = cuda::make_cuda_backend(options);
         if (!gpu) GTEST_SKIP() << "cuda unavailable: " << gpu.error().message;
         auto ref = backend_create("cpu-ref");
         ASSERT_TRUE(ref.ok()) << ref.error().message;
         gpu_ = std::move(*gpu);
         ref_ = std::move(*ref);
     }
+    template <size_t N>
+    void check_cases(const AttnCase (&cases)[N], double bound, bool print) {
+        for (DType type : {DType::f32, DType::bf16, DType::q8_0}) {
+            for (const AttnCase & c : cases) {
+                std::string what = std::string(dtype_name(type)) + " " + c.name;
+                kv_test::KvRun r = kv_test::run_scenario(*ref_, c, type);
+                kv_test::KvRun g = kv_test::run_scenario(*gpu_, c, type);
+                EXPECT_TRUE(g.guards_ok) << what << ": write outside a cache or the output";
+                double e = nmse(r.out, g.out);
+                EXPECT_LE(e, bound) << what;
+                if (print) std::printf("%s: nmse %.3g\n", what.c_str(), e);
+            }
+        }
+    }
     std::unique_ptr<Backend> gpu_, ref_;
+};
+
+class CudaPrefillKernels : public CudaOptionsVsRef<cuda::CudaAttention> {
+protected:
+    void SetUp() override { open({.attention = GetParam()}); }
 };
 
 TEST_P(CudaPrefillKernels, MatchReferenceForEveryCacheType) {
@@ -190,33 +213,15 @@ TEST_P(CudaPrefillKernels, MatchReferenceForEveryCacheType) {
         {"bidirectional blocks, full, d 512", 4, 2, 512, 128, 0, 0, 40, blocks},
         {"vision: mha d 64, one block of 280", 4, 4, 64, 300, 0, 0, 280, image},
     };
-    for (DType type : {DType::f32, DType::bf16, DType::q8_0}) {
-        for (const AttnCase & c : cases) {
-            std::string what = std::string(dtype_name(type)) + " " + c.name;
-            kv_test::KvRun r = kv_test::run_scenario(*ref_, c, type);
-            kv_test::KvRun g = kv_test::run_scenario(*gpu_, c, type);
-            EXPECT_TRUE(g.guards_ok) << what << ": write outside a cache or the output";
-            double e = nmse(r.out, g.out);
-            EXPECT_LE(e, 2e-5) << what;
-            std::printf("%s: nmse %.3g\n", what.c_str(), e);
-        }
-    }
+    check_cases(cases, 2e-5, true);
 }
 
 // Split-KV decode (few queries, long contexts: the key range split over blocks): the splits merged
 // by the last split block (default) and by the separate merge kernel, both against cpu-ref, for
 // every cache type, on the per-sequence kernel (attention.cu).
-class CudaSplitMerge : public ::testing::TestWithParam<bool> {  // true: the merge kernel
+class CudaSplitMerge : public CudaOptionsVsRef<bool> {  // true: the merge kernel
 protected:
-    void SetUp() override {
-        auto gpu = cuda::make_cuda_backend({.split_merge_kernel = GetParam()});
-        if (!gpu) GTEST_SKIP() << "cuda unavailable: " << gpu.error().message;
-        auto ref = backend_create("cpu-ref");
-        ASSERT_TRUE(ref.ok()) << ref.error().message;
-        gpu_ = std::move(*gpu);
-        ref_ = std::move(*ref);
-    }
-    std::unique_ptr<Backend> gpu_, ref_;
+    void SetUp() override { open({.split_merge_kernel = GetParam()}); }
 };
 
 TEST_P(CudaSplitMerge, MatchReferenceForEveryCacheType) {
@@ -227,16 +232,7 @@ TEST_P(CudaSplitMerge, MatchReferenceForEveryCacheType) {
         {"mha d 64, 2 queries", 4, 4, 64, 2048, 0, 1500, 2, {}},
     };
     for (int rep = 0; rep < 2; ++rep) {  // the counters must be back at zero for the next call
-        for (DType type : {DType::f32, DType::bf16, DType::q8_0}) {
-            for (const AttnCase & c : cases) {
-                std::string what = std::string(dtype_name(type)) + " " + c.name;
-                kv_test::KvRun r = kv_test::run_scenario(*ref_, c, type);
-                kv_test::KvRun g = kv_test::run_scenario(*gpu_, c, type);
-                EXPECT_TRUE(g.guards_ok) << what << ": write outside a cache or the output";
-                double e = nmse(r.out, g.out);
-                EXPECT_LE(e, 1e-7) << what;  // f32 products (the decode bound of this file)
-            }
-        }
+        check_cases(cases, 1e-7, false);  // f32 products (the decode bound of this file)
     }
 }
 

@@ -42,6 +42,28 @@ TEST(ImageResize, HeightOnlyIsTheTransposedWidthOnlyResize) {
     }
 }
 
+// The SIMD tap loops must give the scalar loops' bytes (those are checked against the reference
+// pixel_values on an upscale in image_processor_test.cpp): downscales (long kernels), upscales,
+// widths near the kernel size, one-axis resizes, both fixed-point flavours.
+TEST(ImageResize, SimdLoopsEqualTheScalarLoops) {
+    struct Case {
+        int in_w, in_h, out_w, out_h;
+    };
+    const Case cases[] = {{1920, 1080, 1056, 576}, {317, 211, 480, 288}, {301, 37, 97, 640},
+                          {7, 9, 3, 4},            {10, 6, 31, 17},      {640, 480, 48, 48},
+                          {53, 41, 53, 19},        {53, 41, 20, 41}};
+    for (const Case & c : cases) {
+        const Image im = textured(c.in_w, c.in_h);
+        for (ResizeFixedPoint fp : {ResizeFixedPoint::pil, ResizeFixedPoint::torch}) {
+            const Image fast = image_resize_bicubic(im, c.out_w, c.out_h, fp);
+            const Image ref = image_resize_bicubic_scalar(im, c.out_w, c.out_h, fp);
+            ASSERT_EQ(fast.rgb.size(), size_t(c.out_w) * size_t(c.out_h) * 3);
+            EXPECT_TRUE(fast.rgb == ref.rgb) << c.in_w << "x" << c.in_h << " -> " << c.out_w
+                                             << "x" << c.out_h << " fp " << int(fp);
+        }
+    }
+}
+
 TEST(ImageResize, SameSizeReturnsTheInput) {
     const Image im = textured(50, 20);
     EXPECT_EQ(image_resize_bicubic(im, 50, 20, ResizeFixedPoint::pil).rgb, im.rgb);
