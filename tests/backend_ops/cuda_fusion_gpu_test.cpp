@@ -1,10 +1,13 @@
 // CUDA decode fusions (backends/cuda/fusion.h) against cpu-ref and against the same backend with
-// fusion off: a Gemma-4-shaped layer stack written op by op exactly as the model does it
-// (in-place per-head norms, rope, kv_store, dual projections, gated MLP, PLE branch, layer
-// scalar), run for decode steps (1 token) and a short chunk (3 tokens, still the gemv path).
-// Every buffer the ops write is compared, so a fusion that skips an intermediate write fails.
+// fusion off (and with only the q/k/v joins off): a Gemma-4-shaped layer stack written op by op
+// exactly as the model does it (q/k/v projections, in-place per-head norms, rope, kv_store,
+// gated MLP, PLE branch, layer scalar), run for decode steps (1 token) and a short chunk (3
+// tokens, still the gemv path). Every buffer the ops write is compared, so a fusion that skips an
+// intermediate write fails. Then the triple q/k/v GEMV alone on larger, odd shapes (bf16, q8_0,
+// q4_0 weights; several rows per warp, a warp's rows spanning two weights) with guarded outputs.
 #include <cstdlib>
 
+#include "core/quant.h"
 #include "cuda_harness.h"
 #if GEMMA_HAS_CUDA
 #include "backends/cuda/cuda_backend.h"
@@ -69,11 +72,11 @@ Status layer(Backend & b, Toy & t, const Weights & L, int64_t n) {
     Tensor q = rows(t.q, n), k = rows(t.k, n), v = rows(t.v, n);
     GEMMA_TRY(b.rms_norm(h, L.in_norm, eps, x));
     GEMMA_TRY(b.matmul(x, L.wq, q));
+    GEMMA_TRY(b.matmul(x, L.wk, k));
+    GEMMA_TRY(b.matmul(x, L.wv, v));
     Tensor qh = tensor_reshape(q, {n * kHq, kD}), q3 = tensor_reshape(q, {n, kHq, kD});
     GEMMA_TRY(b.rms_norm(qh, L.q_norm, eps, qh));
     GEMMA_TRY(b.rope(q3, pos, t.freqs, q3));
-    GEMMA_TRY(b.matmul(x, L.wk, k));
-    GEMMA_TRY(b.matmul(x, L.wv, v));
     Tensor kh = tensor_reshape(k, {n * kHkv, kD}), vh = tensor_reshape(v, {n * kHkv, kD});
     GEMMA_TRY(b.rms_norm(kh, L.k_norm, eps, kh));
     GEMMA_TRY(b.rms_norm(vh, Tensor{}, eps, vh));
@@ -134,30 +137,124 @@ TEST(CudaFusion, DecoderLayersMatchReferenceAndUnfused) {
     auto plain = backend_create("cuda");
     unsetenv("GEMMA_CUDA_FUSE");
     ASSERT_TRUE(plain.ok()) << plain.error().message;
-    Toy ref = make_toy(*b.ref), gpu = make_toy(*b.gpu), off = make_toy(**plain);
+    setenv("GEMMA_CUDA_FUSE_QKV", "0", 1);
+    auto no_qkv = backend_create("cuda");
+    unsetenv("GEMMA_CUDA_FUSE_QKV");
+    ASSERT_TRUE(no_qkv.ok()) << no_qkv.error().message;
+    Toy ref = make_toy(*b.ref), gpu = make_toy(*b.gpu), off = make_toy(**plain),
+        apart = make_toy(**no_qkv);
     Tensor h0_host = random_host(DType::f32, {kRows, kH}, 5);
-    Tensor h0r = put(*b.ref, h0_host), h0g = put(*b.gpu, h0_host), h0o = put(**plain, h0_host);
+    Tensor h0r = put(*b.ref, h0_host), h0g = put(*b.gpu, h0_host), h0o = put(**plain, h0_host),
+           h0a = put(**no_qkv, h0_host);
     // 1-token decode steps past the 16-slot ring, then a 3-token chunk.
     for (int32_t p = 0; p < 21; ++p) {
         int64_t n = p < 18 ? 1 : kRows;
         int32_t p0 = p < 18 ? p : 18 + (p - 18) * int32_t(kRows);
         std::vector<float> r = step(*b.ref, ref, h0r, p0, n), g = step(*b.gpu, gpu, h0g, p0, n),
-                           o = step(**plain, off, h0o, p0, n);
+                           o = step(**plain, off, h0o, p0, n),
+                           a = step(**no_qkv, apart, h0a, p0, n);
         // f32 everywhere; cuda and cpu-ref differ in summation order only.
         EXPECT_LE(nmse(r, g), 1e-9) << "step " << p;
         // Fused kernels repeat the unfused f32 operations; only FMA contraction may differ.
         EXPECT_LE(nmse(o, g), 1e-12) << "step " << p;
+        EXPECT_LE(nmse(a, g), 1e-12) << "step " << p;
     }
 #if GEMMA_HAS_CUDA
-    auto fused = cuda::cuda_queue_stats(*b.gpu), unfused = cuda::cuda_queue_stats(**plain);
-    ASSERT_TRUE(fused.ok() && unfused.ok());
+    auto fused = cuda::cuda_queue_stats(*b.gpu), unfused = cuda::cuda_queue_stats(**plain),
+         without_qkv = cuda::cuda_queue_stats(**no_qkv);
+    ASSERT_TRUE(fused.ok() && unfused.ok() && without_qkv.ok());
     EXPECT_EQ(unfused->fused, size_t(0));
-    // 13 ops fold per layer, plus each next layer's input norm and the final norm: 14 per layer
-    // and step; a few are lost where the 64-op segments split a pattern.
-    EXPECT_GE(fused->fused, size_t(21 * 12 * kLayers));
-    EXPECT_LE(fused->fused, size_t(21 * 14 * kLayers));
+    // 13 ops fold per layer without the q/k/v joins, plus each next layer's input norm and the
+    // final norm: 14 per layer and step; a few could be lost where the 64-op segments split a
+    // pattern (a step here records fewer than 64 ops after fusion, and reads flush it).
+    EXPECT_GE(without_qkv->fused, size_t(21 * 12 * kLayers));
+    EXPECT_LE(without_qkv->fused, size_t(21 * 14 * kLayers));
+    // The joins fold two more per layer and step: q's GEMV takes k's and v's dual GEMV (one
+    // triple GEMV), q's norm_rope takes k's and v's (one norm_rope_qkv_store). Exactly two: one
+    // join missing in any layer of any step shows here.
+    EXPECT_EQ(fused->fused, without_qkv->fused + size_t(21 * 2 * kLayers));
 #endif
 }
+
+// The q, k and v projections of one x recorded back to back: one triple GEMV with the joins on.
+// q's 4,101 rows and k's / v's 1,029 (odd: with two rows per warp, bf16 at 132+ SMs and the
+// quant GEMV, a warp's rows span two weights) and k = 256.
+constexpr int64_t kQkvK = 256, kQkvMq = 4101, kQkvMkv = 1029;
+
+struct QkvCase {
+    const char * backend;
+    DType weights;
+    // Against cpu-ref: f32 accumulation in another order (1e-9, as above); with int8 x (q8_0 /
+    // q4_0 under "cuda") each dot product moves by ~0.5 %: NMSE ~2e-5 (cuda_quant_gpu_test).
+    double ref_tol;
+};
+
+class CudaFusionQkv : public ::testing::TestWithParam<QkvCase> {};
+
+Tensor qkv_weight(DType t, int64_t m, uint32_t seed) {
+    if (!dtype_is_quant(t)) return random_host(t, {m, kQkvK}, seed, -0.1f, 0.1f);
+    auto q = quantize_tensor(random_host(DType::f32, {m, kQkvK}, seed, -0.1f, 0.1f), t, "w", 1);
+    EXPECT_TRUE(q.ok()) << (q.ok() ? "" : q.error().message);
+    return q.ok() ? *q : Tensor{};
+}
+
+// q, k, v of the first n rows of x on backend b, concatenated; guarded outputs, whose guards
+// must stay intact.
+std::vector<float> qkv_step(Backend & b, const Tensor & x_host, const Tensor (&w)[3], int64_t n) {
+    Tensor x = tensor_rows(copy_in(b, x_host), 0, n);
+    Tensor wd[3] = {put(b, w[0]), put(b, w[1]), put(b, w[2])};
+    Guarded out[3];
+    for (int i = 0; i < 3; ++i) out[i] = guarded(b, DType::f32, {n, w[i].dim(0)});
+    for (int i = 0; i < 3; ++i) {
+        Status st = b.matmul(x, wd[i], out[i].view);
+        EXPECT_TRUE(st.ok()) << st.error().message;
+    }
+    std::vector<float> all;
+    for (const Guarded & g : out) {
+        std::vector<float> part = read_f32(b, g.view);
+        all.insert(all.end(), part.begin(), part.end());
+        EXPECT_TRUE(guards_intact(b, g)) << "write outside the output";
+    }
+    return all;
+}
+
+TEST_P(CudaFusionQkv, ProjectionsAsOneGemv) {
+    const QkvCase c = GetParam();
+    Backends b;
+    std::string why = open_backends(c.backend, b);
+    if (!why.empty()) GTEST_SKIP() << why;
+    setenv("GEMMA_CUDA_FUSE_QKV", "0", 1);
+    auto no_qkv = backend_create(c.backend);
+    unsetenv("GEMMA_CUDA_FUSE_QKV");
+    ASSERT_TRUE(no_qkv.ok()) << no_qkv.error().message;
+    const Tensor w[3] = {qkv_weight(c.weights, kQkvMq, 31), qkv_weight(c.weights, kQkvMkv, 32),
+                         qkv_weight(c.weights, kQkvMkv, 33)};
+    const Tensor x = random_host(DType::f32, {8, kQkvK}, 30);
+    for (int64_t n : {1, 2, 3, 8}) {
+        std::vector<float> r = qkv_step(*b.ref, x, w, n), g = qkv_step(*b.gpu, x, w, n),
+                           a = qkv_step(**no_qkv, x, w, n);
+        EXPECT_LE(nmse(r, g), c.ref_tol) << "n " << n;
+        // Same per-row sums: the k split follows the rows and k (one warp here, k = 256).
+        EXPECT_LE(nmse(a, g), 1e-12) << "n " << n;
+    }
+#if GEMMA_HAS_CUDA
+    auto joined = cuda::cuda_queue_stats(*b.gpu), apart = cuda::cuda_queue_stats(**no_qkv);
+    ASSERT_TRUE(joined.ok() && apart.ok());
+    // Per n: v folds into k (a dual GEMV) on both; q takes that dual only with the joins on.
+    EXPECT_EQ(apart->fused, size_t(4));
+    EXPECT_EQ(joined->fused, size_t(8));
+#endif
+}
+
+INSTANTIATE_TEST_SUITE_P(Cuda, CudaFusionQkv,
+                         ::testing::Values(QkvCase{"cuda", DType::bf16, 1e-9},
+                                           QkvCase{"cuda-f32", DType::q8_0, 1e-9},
+                                           QkvCase{"cuda-f32", DType::q4_0, 1e-9},
+                                           QkvCase{"cuda", DType::q8_0, 1e-4},
+                                           QkvCase{"cuda", DType::q4_0, 1e-4}),
+                         [](const ::testing::TestParamInfo<QkvCase> & i) {
+                             return test_name(i.param.backend) + "_" + dtype_name(i.param.weights);
+                         });
 
 }  // namespace
 }  // namespace gemma::cuda_test

@@ -49,18 +49,21 @@ struct CudaOptions {
     // to int8 as the decode GEMV does (ops/matmul_quant_mmq.cu; sm_80+, not "cuda-f32"); false:
     // dequantized bf16 tiles + cuBLAS as for prefill (A/B; env GEMMA_CUDA_MMQ=0).
     bool mmq = true;
+    // With fuse: also the q/k/v joins of fusion.h (the three projections as one GEMV, q's norm +
+    // rope with k's and v's as one kernel); false keeps them apart (A/B; env
+    // GEMMA_CUDA_FUSE_QKV=0).
+    bool fuse_qkv = true;
 };
 
-// The environment variables GEMMA_CUDA_GRAPHS=0, GEMMA_CUDA_FUSE=0, GEMMA_CUDA_PDL=0,
-// GEMMA_CUDA_MMA_SMALL=0 and GEMMA_CUDA_MMQ=0 turn the matching option off (debugging, A/B
-// timing). GEMMA_CUDA_STATS=1 prints, when the backend is destroyed, how op segments ran and where
-// host time went (with
-// GEMMA_CUDA_PROFILE=1 also the GPU time per op name, every op run eagerly between events);
-// GEMMA_CUDA_SEGMENT=N sets the ops per segment (graph). GEMMA_CUDA_ATTENTION=tc or =fa picks the
-// prefill attention kernel when options.attention is automatic (another value: invalid_argument
-// from make_cuda_backend). device_error (saying why) when the module cannot be loaded (not built,
-// or its libraries, e.g. cuBLAS, are missing), no usable GPU is present, or the device cannot be
-// set up.
+// The environment variables GEMMA_CUDA_GRAPHS=0, GEMMA_CUDA_FUSE=0, GEMMA_CUDA_FUSE_QKV=0,
+// GEMMA_CUDA_PDL=0, GEMMA_CUDA_MMA_SMALL=0 and GEMMA_CUDA_MMQ=0 turn the matching option off
+// (debugging, A/B timing). GEMMA_CUDA_STATS=1 prints, when the backend is destroyed, how op
+// segments ran and where host time went (with GEMMA_CUDA_PROFILE=1 also the GPU time per op name,
+// every op run eagerly between events); GEMMA_CUDA_SEGMENT=N sets the ops per segment (graph).
+// GEMMA_CUDA_ATTENTION=tc or =fa picks the prefill attention kernel when options.attention is
+// automatic (another value: invalid_argument from make_cuda_backend). device_error (saying why)
+// when the module cannot be loaded (not built, or its libraries, e.g. cuBLAS, are missing), no
+// usable GPU is present, or the device cannot be set up.
 Result<std::unique_ptr<Backend>> make_cuda_backend(const CudaOptions & options);
 
 // How the backend's op queue ran its segments so far (see op_queue.h).

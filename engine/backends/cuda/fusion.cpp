@@ -1,7 +1,10 @@
 // Decode fusions: pattern checks and the fused records they make (see fusion.h).
 #include "backends/cuda/fusion.h"
 
+#include <cstdint>
 #include <cstring>
+
+#include "core/kv_quant.h"
 
 namespace gemma::cuda {
 namespace {
@@ -15,6 +18,13 @@ bool same_or_apart(const void * a, int64_t n, const void * b, int64_t m) {
 bool apart(const void * a, int64_t n, const void * b, int64_t m) {
     return a != b && same_or_apart(a, n, b, m);
 }
+// Byte ranges [a, a + n) and [b, b + m) do not overlap.
+bool bytes_apart(const void * a, int64_t n, const void * b, int64_t m) {
+    auto x = reinterpret_cast<uintptr_t>(a), y = reinterpret_cast<uintptr_t>(b);
+    return x + uintptr_t(n) <= y || y + uintptr_t(m) <= x;
+}
+// NormRopeParams keeps sizes as int32 (launch.h): larger shapes stay unfused.
+bool fits_i32(int64_t v) { return v >= 0 && v <= INT32_MAX; }
 
 template <class P>
 P zeroed() {
@@ -23,14 +33,19 @@ P zeroed() {
     return p;
 }
 
+// Whether two GEMV records read x the same way (quantized: both int8-rounded or both exact).
+bool same_x_mode(const MatmulParams &, const MatmulParams &) { return true; }
+bool same_x_mode(const QuantMatmulParams & a, const QuantMatmulParams & b) { return a.x8 == b.x8; }
+
 // Two GEMVs of the same x in a row (plain or quantized weights of one shape and type): one dual
 // GEMV (epilogue dual: w2 → out2), when the second's out overlaps neither the first's nor x.
 template <class P, LaunchResult (*Launch)(const P &, gpuStream_t, const LaunchEnv &)>
-bool fuse_gemv_pair(OpQueue & q, const P & p, bool same_kind, const char * name) {
+bool fuse_gemv_pair(OpQueue & q, const P & p, const char * name) {
     P prev;
     if (p.path != MatmulPath::gemv || !q.last<P, Launch>(&prev)) return false;
     if (prev.path != MatmulPath::gemv || prev.epilogue != GemvEpilogue::none || prev.x != p.x ||
-        prev.n != p.n || prev.k != p.k || prev.m != p.m || prev.type != p.type || !same_kind)
+        prev.n != p.n || prev.k != p.k || prev.m != p.m || prev.type != p.type ||
+        !same_x_mode(prev, p))
         return false;
     int64_t out_n = p.n * p.m, x_n = p.n * p.k;
     if (!apart(p.out, out_n, prev.out, out_n) || !apart(p.out, out_n, p.x, x_n)) return false;
@@ -41,17 +56,44 @@ bool fuse_gemv_pair(OpQueue & q, const P & p, bool same_kind, const char * name)
     return true;
 }
 
-}  // namespace
-
-bool fuse_matmul(OpQueue & q, const MatmulParams & p) {
-    return fuse_gemv_pair<MatmulParams, launch_matmul>(q, p, true, "matmul_gemv2");
+// A plain GEMV of the same x (q) recorded just before a dual GEMV that was just made (k, v):
+// one triple GEMV, q's rows then k's then v's, when q's out overlaps neither x nor k's and v's.
+template <class P, LaunchResult (*Launch)(const P &, gpuStream_t, const LaunchEnv &)>
+void join_triple(OpQueue & q, const char * name) {
+    P kv, first;
+    if (!q.last<P, Launch>(&kv) || kv.epilogue != GemvEpilogue::dual ||
+        !q.before_last<P, Launch>(&first))
+        return;
+    if (first.path != MatmulPath::gemv || first.epilogue != GemvEpilogue::none || first.x != kv.x ||
+        first.n != kv.n || first.k != kv.k || first.type != kv.type || !same_x_mode(first, kv) ||
+        first.m <= 0 || kv.m <= 0)
+        return;
+    const int64_t q_n = first.n * first.m, kv_n = kv.n * kv.m, x_n = kv.n * kv.k;
+    if (!apart(first.out, q_n, kv.out, kv_n) || !apart(first.out, q_n, kv.out2, kv_n) ||
+        !apart(first.out, q_n, kv.x, x_n))
+        return;
+    first.epilogue = GemvEpilogue::triple;
+    first.w2 = kv.w;
+    first.out2 = kv.out;
+    first.w3 = kv.w2;
+    first.out3 = kv.out2;
+    first.m2 = kv.m;
+    q.replace_last_two<P, Launch>(name, first);
 }
 
-bool fuse_matmul_quant(OpQueue & q, const QuantMatmulParams & p) {
-    QuantMatmulParams prev;
-    const bool same_x8 = q.last<QuantMatmulParams, launch_matmul_quant>(&prev) && prev.x8 == p.x8;
-    return fuse_gemv_pair<QuantMatmulParams, launch_matmul_quant>(q, p, same_x8,
-                                                                  "matmul_quant_gemv2");
+}  // namespace
+
+bool fuse_matmul(OpQueue & q, const MatmulParams & p, bool qkv) {
+    if (!fuse_gemv_pair<MatmulParams, launch_matmul>(q, p, "matmul_gemv2")) return false;
+    if (qkv) join_triple<MatmulParams, launch_matmul>(q, "matmul_gemv3");
+    return true;
+}
+
+bool fuse_matmul_quant(OpQueue & q, const QuantMatmulParams & p, bool qkv) {
+    if (!fuse_gemv_pair<QuantMatmulParams, launch_matmul_quant>(q, p, "matmul_quant_gemv2"))
+        return false;
+    if (qkv) join_triple<QuantMatmulParams, launch_matmul_quant>(q, "matmul_quant_gemv3");
+    return true;
 }
 
 namespace {
@@ -143,7 +185,8 @@ bool fuse_rms_norm(OpQueue & q, const RmsNormParams & p) {
     RmsNormParams first;
     if (!q.last<RmsNormParams, launch_rms_norm>(&first)) return false;
     if (first.x != first.out || p.x != p.out || first.d != p.d || first.eps != p.eps ||
-        !apart(first.x, first.rows * first.d, p.x, p.rows * p.d))
+        !apart(first.x, first.rows * first.d, p.x, p.rows * p.d) || !fits_i32(first.rows) ||
+        !fits_i32(p.rows) || !fits_i32(p.d))
         return false;
     auto r = zeroed<NormRopeParams>();
     r.a = first.out;
@@ -152,38 +195,67 @@ bool fuse_rms_norm(OpQueue & q, const RmsNormParams & p) {
     r.b = p.out;
     r.wb = p.w;
     r.wb_type = p.type;
-    r.rows_a = first.rows;
-    r.rows_b = p.rows;
-    r.d = p.d;
+    r.rows_a = int32_t(first.rows);
+    r.rows_b = int32_t(p.rows);
+    r.d = int32_t(p.d);
     r.heads = 1;
     r.eps = p.eps;
     q.replace_last<NormRopeParams, launch_norm_rope>("norm2", r);
     return true;
 }
 
-bool fuse_rope(OpQueue & q, const RopeParams & p) {
-    if (p.x != p.out) return false;
+namespace {
+
+// q's norm_rope recorded just before the k/v norm_rope that was just made: one launch, q's rows
+// first (NormRopeParams q part), when both use the same tokens, positions, freqs, eps and norm
+// weight type and q's rows overlap neither k's nor v's.
+void join_norm_rope_q(OpQueue & q) {
+    NormRopeParams kv, first;
+    if (!q.last<NormRopeParams, launch_norm_rope>(&kv) || !kv.freqs || kv.rows_b == 0 ||
+        kv.q_heads != 0 || kv.k_cache || !q.before_last<NormRopeParams, launch_norm_rope>(&first))
+        return;
+    if (!first.freqs || first.rows_b != 0 || first.q_heads != 0 || first.k_cache ||
+        first.positions != kv.positions || first.freqs != kv.freqs || first.d != kv.d ||
+        first.eps != kv.eps || first.wa_type != kv.wa_type || first.heads <= 0 || kv.heads <= 0 ||
+        first.rows_a / first.heads != kv.rows_a / kv.heads)
+        return;
+    const int64_t q_n = int64_t(first.rows_a) * first.d;
+    if (!apart(first.a, q_n, kv.a, int64_t(kv.rows_a) * kv.d) ||
+        !apart(first.a, q_n, kv.b, int64_t(kv.rows_b) * kv.d))
+        return;
+    kv.q = first.a;
+    kv.wq = first.wa;
+    kv.q_heads = first.heads;
+    q.replace_last_two<NormRopeParams, launch_norm_rope>("norm_rope_qkv", kv);
+}
+
+}  // namespace
+
+bool fuse_rope(OpQueue & q, const RopeParams & p, bool qkv) {
+    if (p.x != p.out || !fits_i32(p.h)) return false;
     NormRopeParams r;
     RmsNormParams norm;
     if (q.last<RmsNormParams, launch_rms_norm>(&norm)) {
-        if (norm.x != norm.out || norm.out != p.x || norm.rows != p.n * p.h || norm.d != p.d)
+        if (norm.x != norm.out || norm.out != p.x || norm.rows != p.n * p.h || norm.d != p.d ||
+            !fits_i32(norm.rows) || !fits_i32(norm.d))
             return false;
         r = zeroed<NormRopeParams>();
         r.a = norm.out;
         r.wa = norm.w;
         r.wa_type = norm.type;
         r.wb_type = ElemType::none;
-        r.rows_a = norm.rows;
-        r.d = norm.d;
+        r.rows_a = int32_t(norm.rows);
+        r.d = int32_t(norm.d);
         r.eps = norm.eps;
     } else if (!q.last<NormRopeParams, launch_norm_rope>(&r) || r.freqs || r.a != p.x ||
                r.rows_a != p.n * p.h || r.d != p.d) {
         return false;
     }
-    r.heads = p.h;
+    r.heads = int32_t(p.h);
     r.positions = p.positions;
     r.freqs = p.freqs;
     q.replace_last<NormRopeParams, launch_norm_rope>("norm_rope", r);
+    if (qkv) join_norm_rope_q(q);
     return true;
 }
 
@@ -191,16 +263,29 @@ bool fuse_kv_store(OpQueue & q, const KvStoreParams & p) {
     NormRopeParams r;
     if (!q.last<NormRopeParams, launch_norm_rope>(&r)) return false;
     if (!r.freqs || r.k_cache || r.a != p.k || r.b != p.v || r.positions != p.positions ||
-        r.rows_a != r.rows_b || r.heads * r.d != p.row || r.rows_a != p.n * r.heads)
+        r.rows_a != r.rows_b || int64_t(r.heads) * r.d != p.row || r.rows_a != p.n * r.heads ||
+        !fits_i32(p.slots))
         return false;
     // norm_rope quantizes a q8_0 cache per head row: only when head rows are whole blocks
     // (D % 32 == 0, as in Gemma 4); else kv_store runs on its own (blocks spanning heads).
     if (p.type == KvType::q8_0 && r.d % 32 != 0) return false;
+    if (r.q_heads > 0) {  // q's rows are written while the caches are: they must not overlap
+        const int64_t q_bytes = int64_t(r.q_heads) * (r.rows_a / r.heads) * r.d * 4;
+        const int64_t elems = p.slots * p.row;
+        const int64_t cache_bytes = p.type == KvType::q8_0
+                                        ? elems / kQ8Block * int64_t(kQ8BlockBytes)
+                                    : p.type == KvType::bf16 ? elems * 2
+                                                             : elems * 4;
+        if (!bytes_apart(r.q, q_bytes, p.k_cache, cache_bytes) ||
+            !bytes_apart(r.q, q_bytes, p.v_cache, cache_bytes))
+            return false;
+    }
     r.k_cache = p.k_cache;
     r.v_cache = p.v_cache;
-    r.slots = p.slots;
+    r.slots = int32_t(p.slots);
     r.cache_type = p.type;
-    q.replace_last<NormRopeParams, launch_norm_rope>("norm_rope_store", r);
+    q.replace_last<NormRopeParams, launch_norm_rope>(
+        r.q_heads > 0 ? "norm_rope_qkv_store" : "norm_rope_store", r);
     return true;
 }
 

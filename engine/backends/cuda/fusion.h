@@ -1,17 +1,27 @@
 // Decode fusions of the CUDA backend: an op about to be recorded is folded into the op recorded
-// just before it when together they form a known pattern of the decoder layer, so the model
-// code stays op by op (core/ops.h) while a step launches about half the kernels:
+// just before it (or, for the q/k/v joins, into the two records before it) when together they
+// form a known pattern of the decoder layer, so the model code stays op by op (core/ops.h) while
+// a step launches about half the kernels:
 //   rms_norm(a) → add(h, a) [→ mul(h, scalar)] [→ rms_norm(h) → x]     one row_fuse kernel
 //   rms_norm(q) → rope(q)                                              one norm_rope kernel
 //   rms_norm(k) → rms_norm(v) → rope(k) → kv_store(k, v)               one norm_rope kernel
 //     (caches f32, bf16 or q8_0; q8_0 only when head_dim % 32 == 0, else kv_store stays apart)
+//   norm_rope(q) → norm_rope(k, v) [+ kv_store]                        one norm_rope kernel (qkv)
 //   matmul(x, w1) → matmul(x, w2)                                      one dual gemv
+//   matmul(x, wq) → matmul(x, wk) → matmul(x, wv)                      one triple gemv (qkv)
+//     (q's m may differ from k's and v's; made when v joins k into a dual and q's gemv of the
+//     same x was recorded just before)
 //   matmul(x, wg) → matmul(x, wu) → gelu_tanh_mul(g, u)                one gemv (dual_gelu)
 //   matmul(x, w) → gelu_tanh_mul(g, b)                                 one gemv (gelu_mul)
-//   (the three above also for q8_0 / q4_0 weights: one quant gemv)
-// Every intermediate buffer the ops wrote is still written, with the same values (same f32
-// operations and reduction orders as the unfused kernels), so fusion is invisible to the model.
-// Patterns match on exact buffer identity; anything else is recorded unfused.
+//   (the gemv patterns also for q8_0 / q4_0 weights: one quant gemv)
+// The two (qkv) joins follow the attention block's order (model/gemma4/attention.cpp: q, k, v
+// projections, then q's norm + rope, then k's and v's); CudaOptions::fuse_qkv (env
+// GEMMA_CUDA_FUSE_QKV=0) turns just them off.
+// Every intermediate buffer the ops wrote is still written, with the same values (the same f32
+// operations as the unfused kernels; a fused GEMV is shaped by all its rows, so the k split of
+// its rows, and with it their summation order, may differ from the unfused GEMVs'), so fusion is
+// invisible to the model. Patterns match on exact buffer identity; anything else is recorded
+// unfused.
 #pragma once
 
 #include "backends/cuda/op_queue.h"
@@ -19,13 +29,14 @@
 namespace gemma::cuda {
 
 // Each returns true when the op was folded into the last pending record (nothing to push).
-bool fuse_matmul(OpQueue & q, const MatmulParams & p);
-bool fuse_matmul_quant(OpQueue & q, const QuantMatmulParams & p);
+// qkv: also make the (qkv) joins above.
+bool fuse_matmul(OpQueue & q, const MatmulParams & p, bool qkv);
+bool fuse_matmul_quant(OpQueue & q, const QuantMatmulParams & p, bool qkv);
 bool fuse_gelu_mul(OpQueue & q, const EltParams & p);
 bool fuse_add(OpQueue & q, const EltParams & p);
 bool fuse_mul(OpQueue & q, const EltParams & p);
 bool fuse_rms_norm(OpQueue & q, const RmsNormParams & p);
-bool fuse_rope(OpQueue & q, const RopeParams & p);
+bool fuse_rope(OpQueue & q, const RopeParams & p, bool qkv);
 bool fuse_kv_store(OpQueue & q, const KvStoreParams & p);
 
 }  // namespace gemma::cuda

@@ -68,6 +68,25 @@ public:
         set<P, F>(pending_.back(), name, params);
         ++stats_.fused;
     }
+    // As last(), for the record just before the last one (false when there is none pending: a
+    // segment launch may have split them).
+    template <class P, LaunchResult (*F)(const P &, gpuStream_t, const LaunchEnv &)>
+    bool before_last(P * out) const {
+        if (pending_.size() < 2) return false;
+        const Record & r = pending_[pending_.size() - 2];
+        if (r.fn != &thunk<P, F>) return false;
+        std::memcpy(out, r.params, sizeof(P));
+        return true;
+    }
+    // Replaces the last two pending records (which must exist) by one, op `name` running
+    // F(params): the last record is folded into the one before it (one more fused op).
+    template <class P, LaunchResult (*F)(const P &, gpuStream_t, const LaunchEnv &)>
+    void replace_last_two(const char * name, const P & params) {
+        static_assert(std::is_trivially_copyable_v<P> && sizeof(P) <= kMaxParams);
+        pending_.pop_back();
+        set<P, F>(pending_.back(), name, params);
+        ++stats_.fused;
+    }
 
     // Launches every pending record (does not wait for them).
     Status flush();

@@ -57,17 +57,23 @@ Status TextModel::attention_block(int l, int n, StepPlan & plan) {
     const Tensor & freqs = s_->freqs[size_t(l)];
 
     GEMMA_TRY(backend_.rms_norm(h, lw.input_norm, eps, x));
-    Tensor q2 = tensor_prefix(s_->q, {n, hq * D});
+    // The q, k and v projections first, back to back, then the per-head norms and RoPE of q,
+    // then those of k and v with the cache write: the two groups are independent, and this order
+    // lets a GPU backend run the three projections, and the two norm groups, as one kernel each.
+    Tensor q2 = tensor_prefix(s_->q, {n, hq * D}), k2, v2;
     GEMMA_TRY(backend_.matmul(x, lw.q_proj, q2));
+    if (lc.owns_kv) {  // KV-shared layers have no k/v projections: they read the donor's cache
+        k2 = tensor_prefix(s_->k, {n, hkv * D});
+        v2 = tensor_prefix(s_->v, {n, hkv * D});
+        GEMMA_TRY(backend_.matmul(x, lw.k_proj, k2));
+        GEMMA_TRY(backend_.matmul(x, lw.v_proj, v2));
+    }
     Tensor q_heads = tensor_reshape(q2, {n * hq, D});
     GEMMA_TRY(backend_.rms_norm(q_heads, lw.q_norm, eps, q_heads));  // one weight for all heads
     Tensor q = tensor_reshape(q2, {n, hq, D});
     GEMMA_TRY(backend_.rope(q, pos, freqs, q));
 
     if (lc.owns_kv) {
-        Tensor k2 = tensor_prefix(s_->k, {n, hkv * D}), v2 = tensor_prefix(s_->v, {n, hkv * D});
-        GEMMA_TRY(backend_.matmul(x, lw.k_proj, k2));
-        GEMMA_TRY(backend_.matmul(x, lw.v_proj, v2));
         Tensor k_heads = tensor_reshape(k2, {n * hkv, D}),
                v_heads = tensor_reshape(v2, {n * hkv, D});
         GEMMA_TRY(backend_.rms_norm(k_heads, lw.k_norm, eps, k_heads));

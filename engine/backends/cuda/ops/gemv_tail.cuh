@@ -7,6 +7,29 @@
 
 namespace gemma::cuda {
 
+// Rows the GEMV computes: m, or under the triple epilogue the m + 2·m2 rows of w, w2 and w3.
+// P: MatmulParams or QuantMatmulParams.
+template <class P>
+__host__ __device__ __forceinline__ int64_t gemv_rows_total(const P & p) {
+    return p.epilogue == GemvEpilogue::triple ? p.m + 2 * p.m2 : p.m;
+}
+
+// Row g of the GEMV's row range as weight `w` (row `row` of its `width` rows) and the output it
+// goes to (row r of x writes out[r · width + row]): w / out itself, or under the triple epilogue
+// w2 / out2 and w3 / out3 for g past m, past m + m2.
+struct GemvRow {
+    const void * w;
+    float * out;
+    int64_t row, width;
+};
+template <class P>
+__device__ __forceinline__ GemvRow gemv_row(const P & p, int64_t g) {
+    if (p.epilogue != GemvEpilogue::triple || g < p.m) return {p.w, p.out, g, p.m};
+    g -= p.m;
+    if (g < p.m2) return {p.w2, p.out2, g, p.m2};
+    return {p.w3, p.out3, g - p.m2, p.m2};
+}
+
 // acc[r][s]: x row r · weight slot s. Sums over the warp, then warps ks = 1.. of a row group hand
 // their sums to warp ks = 0 through `red` (KS > 1: every warp of the block must call this, two
 // block barriers). Returns whether this lane holds the final sums (lane 0 of warp ks = 0, live).
@@ -41,10 +64,26 @@ __device__ __forceinline__ bool gemv_reduce(float (&acc)[NR][R], float * red, bo
 
 // Writes rows row0.. of out for the first p.n x rows. Plain: slots are R consecutive rows. Dual
 // epilogues: slots [0, R/2) are rows of w, [R/2, R) the same rows of w2 (out2 gets those; dual_gelu
-// forms gelu(gate) ⊙ up). gelu_mul multiplies gelu(out) by b. P: MatmulParams or QuantMatmulParams.
+// forms gelu(gate) ⊙ up). gelu_mul multiplies gelu(out) by b. Triple: slots are R consecutive
+// rows of the m + 2·m2 row range, each written to its own output (gemv_row). P: MatmulParams or
+// QuantMatmulParams.
 template <int NR, int R, class P>
 __device__ __forceinline__ void gemv_store(const P & p, const float (&acc)[NR][R], int64_t row0) {
     constexpr int kHalf = R > 1 ? R / 2 : 1;
+    if (p.epilogue == GemvEpilogue::triple) {
+        const int64_t rows = gemv_rows_total(p);
+#pragma unroll
+        for (int s = 0; s < R; ++s) {
+            if (row0 + s >= rows) break;
+            const GemvRow g = gemv_row(p, row0 + s);
+#pragma unroll
+            for (int r = 0; r < NR; ++r) {
+                if (r >= p.n) break;
+                g.out[r * g.width + g.row] = acc[r][s];
+            }
+        }
+        return;
+    }
     const bool dual = p.epilogue == GemvEpilogue::dual || p.epilogue == GemvEpilogue::dual_gelu;
 #pragma unroll
     for (int r = 0; r < NR; ++r) {

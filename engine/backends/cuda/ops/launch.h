@@ -96,6 +96,10 @@ enum class GemvEpilogue : int32_t {
     dual = 1,       // also out2 = x·w2ᵀ (w2 like w): two projections of one x in one launch
     dual_gelu = 2,  // out2 = x·w2ᵀ, then out = gelu_tanh(x·wᵀ) ⊙ out2 (gate/up of an MLP)
     gelu_mul = 3,   // out = gelu_tanh(x·wᵀ) ⊙ b, b f32 [n, m]
+    // out = x·wᵀ [n, m], out2 = x·w2ᵀ and out3 = x·w3ᵀ [n, m2] (w2, w3 [m2, k] of w's type and
+    // k): the q, k and v projections of one x in one launch. Rows [0, m) of w, then the m2 rows
+    // of w2, then those of w3 form one row range of m + 2·m2 rows (gemv_tail.cuh gemv_row).
+    triple = 4,
 };
 
 // x [n, k] f32, w [m, k] -> out [n, m] f32.
@@ -112,7 +116,10 @@ struct MatmulParams {
     float * out2;
     const float * b;
     GemvEpilogue epilogue;
-    int32_t pad;  // zero: records are compared byte for byte (graph replay)
+    int32_t pad;       // zero: records are compared byte for byte (graph replay)
+    const void * w3;   // triple only (null / 0 otherwise): the third weight and its output,
+    float * out3;      // and the rows of w2 and w3
+    int64_t m2;
 };
 LaunchResult launch_matmul(const MatmulParams & p, gpuStream_t s, const LaunchEnv & env);
 // Whether the gemv kernel can read these operands with 16-byte loads.
@@ -141,10 +148,23 @@ struct QuantMatmulParams {
     const float * x;
     const void * w;
     float * out;
-    void * scratch_w;  // tile_rows · k values (bf16 or f32)
-    void * scratch_x;  // blas_split/lowp: 2 · n · k bf16 (hi, lo); then n · tile_rows f32;
-                       // mmq: matmul_quant_mmq_scratch_bytes()
-    int64_t n, k, m, tile_rows;
+    // The gemv path needs no scratch and no tiles, so the triple epilogue's fields (as
+    // MatmulParams: third weight, its output, rows of w2 and w3) share their 24 bytes: the
+    // struct stays within OpQueue::kMaxParams (120). Only the path's own members are set.
+    union {
+        void * scratch_w;  // tile_rows · k values (bf16 or f32)
+        const void * w3;   // gemv triple
+    };
+    union {
+        void * scratch_x;  // blas_split/lowp: 2 · n · k bf16 (hi, lo); then n · tile_rows f32;
+                           // mmq: matmul_quant_mmq_scratch_bytes()
+        float * out3;      // gemv triple
+    };
+    int64_t n, k, m;
+    union {
+        int64_t tile_rows;  // blas_* paths
+        int64_t m2;         // gemv triple
+    };
     ElemType type;    // q8_0 or q4_0
     MatmulPath path;  // gemv, tiled (= simple), blas_lowp, blas_split, blas_f32, mmq
     // gemv only, as MatmulParams (null / none otherwise): a second weight of the same shape and
@@ -209,8 +229,12 @@ constexpr int64_t kRowFuseMaxD = 8192;  // longer rows are not fused
 // Per-head norms of q (or k and v), then RoPE on the first part, then optionally the KV-cache
 // store: a [rows_a, d] = rms_norm(a, wa) (rope'd when freqs: token of row r is r / heads);
 // b [rows_b, d] = rms_norm(b, wb); with k_cache: a and b rows of token t go to slot
-// positions[t] mod slots of k_cache / v_cache ([slots, heads·d] of cache_type). Made by the
-// backend from rms_norm (+ rms_norm) + rope (+ kv_store) (fusion.h).
+// positions[t] mod slots of k_cache / v_cache ([slots, heads·d] of cache_type). Optionally
+// (q_heads > 0, freqs set) also q [n·q_heads, d] = rope(rms_norm(q, wq)) for the same n =
+// rows_a / heads tokens, positions and freqs, wq of type wa_type: q's rows take the first
+// blocks of the grid. Made by the backend from rms_norm (+ rms_norm) + rope (+ kv_store), and q's
+// norm + rope recorded just before k's and v's (fusion.h). Sizes are int32 (the fusion checks
+// they fit) so that the q part fits OpQueue::kMaxParams: 120 bytes, no padding.
 struct NormRopeParams {
     float * a;
     const void * wa;
@@ -220,10 +244,12 @@ struct NormRopeParams {
     const float * freqs;
     void * k_cache;
     void * v_cache;
-    int64_t rows_a, rows_b, d, heads, slots;
+    float * q;
+    const void * wq;
+    int32_t rows_a, rows_b, d, heads, slots, q_heads;
     ElemType wa_type, wb_type;
     float eps;
-    KvType cache_type;  // f32 (0) unless a kv_store was fused in; fills the struct (120 bytes)
+    KvType cache_type;  // f32 (0) unless a kv_store was fused in
 };
 LaunchResult launch_norm_rope(const NormRopeParams & p, gpuStream_t s, const LaunchEnv & env);
 

@@ -44,18 +44,21 @@ __device__ __forceinline__ void unpack16(const uint4 & v, float * f) {
     }
 }
 
-// The R weight rows ("slots") of the warp whose group starts at row0: R consecutive rows of w, or
-// under a dual epilogue R/2 rows of w then the same rows of w2. Rows past m read row 0.
+// The R weight rows ("slots") of the warp whose group starts at row0: R consecutive rows of w (of
+// w, w2, w3 under the triple epilogue), or under a dual epilogue R/2 rows of w then the same rows
+// of w2. Rows past the last read row 0.
 template <int R>
 __device__ __forceinline__ void gemv_rows(const MatmulParams & p, int64_t row0, int64_t n_vec,
                                           const uint4 * (&wr)[R]) {
     constexpr int kHalf = R > 1 ? R / 2 : 1;  // rows of w per warp under a dual epilogue
     const bool dual = p.epilogue == GemvEpilogue::dual || p.epilogue == GemvEpilogue::dual_gelu;
+    const int64_t rows = gemv_rows_total(p);
 #pragma unroll
     for (int s = 0; s < R; ++s) {
         int64_t row = row0 + (dual ? s % kHalf : s);
-        const void * base = dual && s >= kHalf ? p.w2 : p.w;
-        wr[s] = static_cast<const uint4 *>(base) + (row < p.m ? row : 0) * n_vec;
+        const GemvRow g = gemv_row(p, row < rows ? row : 0);
+        const void * base = dual && s >= kHalf ? p.w2 : g.w;
+        wr[s] = static_cast<const uint4 *>(base) + g.row * n_vec;
     }
 }
 
@@ -72,7 +75,8 @@ __device__ __forceinline__ void gemv_group(const MatmulParams & p, int64_t row0,
     constexpr int U = kGemvInFlight / R;
     const int lane = threadIdx.x % GEMMA_WARP, warp = threadIdx.x / GEMMA_WARP;
     const int ks = warp % KS;
-    if (KS == 1 && row0 >= p.m) return;  // with KS > 1 every warp reaches the block sum
+    const int64_t rows = gemv_rows_total(p);
+    if (KS == 1 && row0 >= rows) return;  // with KS > 1 every warp reaches the block sum
     const int64_t n_vec = p.k / kVec;
     const uint4 * wr[R];
     gemv_rows<R>(p, row0, n_vec, wr);
@@ -83,7 +87,8 @@ __device__ __forceinline__ void gemv_group(const MatmulParams & p, int64_t row0,
         for (int s = 0; s < R; ++s) acc[r][s] = 0.0f;
 
     constexpr int64_t kStrip = int64_t(GEMMA_WARP) * KS;  // vectors between a warp's loads
-    for (int64_t c0 = lane + int64_t(ks) * GEMMA_WARP; c0 < n_vec && row0 < p.m; c0 += kStrip * U) {
+    for (int64_t c0 = lane + int64_t(ks) * GEMMA_WARP; c0 < n_vec && row0 < rows;
+         c0 += kStrip * U) {
         uint4 wv[U][R];
 #pragma unroll
         for (int u = 0; u < U; ++u) {
@@ -122,7 +127,7 @@ __device__ __forceinline__ void gemv_group(const MatmulParams & p, int64_t row0,
             }
         }
     }
-    if (gemv_reduce<NR, R, KS>(acc, red, row0 < p.m)) gemv_store<NR, R>(p, acc, row0);
+    if (gemv_reduce<NR, R, KS>(acc, red, row0 < rows)) gemv_store<NR, R>(p, acc, row0);
 }
 
 // Row groups (R rows, or R/2 rows of w and w2, per warp; KS warps per group) are spread over a
@@ -138,29 +143,41 @@ __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(MatmulParams p) {
     const int64_t rows_per_warp = dual ? (R > 1 ? R / 2 : 1) : R;
     const int64_t groups = kGemvWarps / KS;  // row groups per block and step
     const int64_t group = threadIdx.x / GEMMA_WARP / KS;
+    const int64_t rows = gemv_rows_total(p);
     pdl_enter();
-    for (int64_t g0 = int64_t(blockIdx.x) * groups; g0 * rows_per_warp < p.m;
+    for (int64_t g0 = int64_t(blockIdx.x) * groups; g0 * rows_per_warp < rows;
          g0 += int64_t(gridDim.x) * groups)
         gemv_group<NR, R, T, KS>(p, (g0 + group) * rows_per_warp, red);
 }
 
-// Rows per warp: as many as keep about 16 warps per SM busy (fewer, longer-lived warps with
-// more loads in flight each); dual epilogues need an even count.
-template <int NR, ElemType T>
-LaunchResult launch_gemv_rows(const MatmulParams & p, gpuStream_t s, const LaunchEnv & env) {
-    const bool dual = p.epilogue == GemvEpilogue::dual || p.epilogue == GemvEpilogue::dual_gelu;
+// Launch shape of a GEMV of `rows` weight rows of n_vec vectors: R rows per warp (as many as
+// keep about 16 warps per SM busy: fewer, longer-lived warps with more loads in flight each;
+// dual epilogues need an even count, R/2 rows of each weight), then k split over KS = 2, 4 or 8
+// warps while the warps stay within env.gemv_split_warps_per_sm and every warp keeps at least
+// two 32-vector strips of the row.
+struct GemvShape {
+    int R, KS;
+    int64_t warps;
+};
+GemvShape gemv_shape(int64_t rows, bool dual, int64_t n_vec, const LaunchEnv & env) {
     const int64_t want_warps = int64_t(env.n_sms) * env.gemv_warps_per_sm;
     int R = 1;
-    while (R < 4 && p.m / (dual ? R : 2 * R) >= want_warps) R *= 2;
+    while (R < 4 && rows / (dual ? R : 2 * R) >= want_warps) R *= 2;
     if (dual && R < 2) R = 2;
-    const int64_t warps = (p.m + (dual ? R / 2 : R) - 1) / (dual ? R / 2 : R);
-    // Split k over 2, 4 or 8 warps while the warps stay within env.gemv_split_warps_per_sm and
-    // every warp keeps at least two 32-vector strips of the row.
-    const int64_t n_vec = p.k / (T == ElemType::f32 ? 4 : 8);
+    const int64_t warps = (rows + (dual ? R / 2 : R) - 1) / (dual ? R / 2 : R);
     int KS = 1;
     while (KS < 8 && warps * KS * 2 <= int64_t(env.n_sms) * env.gemv_split_warps_per_sm &&
            n_vec >= int64_t(GEMMA_WARP) * KS * 4)
         KS *= 2;
+    return {R, KS, warps};
+}
+
+template <int NR, ElemType T>
+LaunchResult launch_gemv_rows(const MatmulParams & p, gpuStream_t s, const LaunchEnv & env) {
+    const bool dual = p.epilogue == GemvEpilogue::dual || p.epilogue == GemvEpilogue::dual_gelu;
+    const int64_t n_vec = p.k / (T == ElemType::f32 ? 4 : 8);
+    // A triple is shaped as one GEMV of all its rows.
+    const auto [R, KS, warps] = gemv_shape(gemv_rows_total(p), dual, n_vec, env);
     const int64_t blocks = (warps * KS + kGemvWarps - 1) / kGemvWarps;
     auto go = [&](auto kernel) {
         const int64_t grid = looping_grid(blocks, resident_blocks(kernel, kGemvThreads, env), env);

@@ -167,23 +167,25 @@ __device__ __forceinline__ int idot32_q4(const uint4 & v, const int (&q)[8], int
 }
 
 // The quants and scales of the R weight rows ("slots") of the warp whose group starts at row0 (R
-// rows of w, or R/2 rows of w then the same rows of w2 under a dual epilogue). Rows past m read
-// row0 (or row 0) and are not written.
+// rows of w, of w, w2, w3 under the triple epilogue, or R/2 rows of w then the same rows of w2
+// under a dual epilogue). Rows past the last read row0 (or row 0) and are not written. Each
+// weight is planar: its scales follow its own quants plane (width rows).
 template <int R, ElemType T>
 __device__ __forceinline__ void gemv_quant_row_ptrs(const QuantMatmulParams & p, int64_t row0,
                                                     const uint4 * (&wq)[R],
                                                     const uint16_t * (&scales)[R]) {
     constexpr int kHalf = R > 1 ? R / 2 : 1;
     const bool dual = p.epilogue == GemvEpilogue::dual || p.epilogue == GemvEpilogue::dual_gelu;
-    const bool live = row0 < p.m;
+    const int64_t rows = gemv_rows_total(p);
+    const bool live = row0 < rows;
     const int64_t qbytes = T == ElemType::q8_0 ? p.k : p.k / 2, nb = p.k / 32;
 #pragma unroll
     for (int s = 0; s < R; ++s) {
         const int64_t want = row0 + (dual ? s % kHalf : s);
-        const int64_t row = want < p.m ? want : (live ? row0 : 0);  // past m: not written
-        const uint8_t * base = static_cast<const uint8_t *>(dual && s >= kHalf ? p.w2 : p.w);
-        wq[s] = reinterpret_cast<const uint4 *>(base + row * qbytes);
-        scales[s] = reinterpret_cast<const uint16_t *>(base + p.m * qbytes) + row * nb;
+        const GemvRow g = gemv_row(p, want < rows ? want : (live ? row0 : 0));  // past: unwritten
+        const uint8_t * base = static_cast<const uint8_t *>(dual && s >= kHalf ? p.w2 : g.w);
+        wq[s] = reinterpret_cast<const uint4 *>(base + g.row * qbytes);
+        scales[s] = reinterpret_cast<const uint16_t *>(base + g.width * qbytes) + g.row * nb;
     }
 }
 
@@ -202,8 +204,9 @@ __device__ __forceinline__ void gemv_quant_rows(const QuantMatmulParams & p, int
     constexpr int64_t kStrip = int64_t(GEMMA_WARP) * KS;  // vectors between a warp's loads
     const int lane = threadIdx.x % GEMMA_WARP, warp = threadIdx.x / GEMMA_WARP;
     const int ks = warp % KS;
-    if (KS == 1 && row0 >= p.m) return;  // with KS > 1 every warp reaches the block sum
-    const bool live = row0 < p.m;
+    const int64_t rows = gemv_rows_total(p);
+    if (KS == 1 && row0 >= rows) return;  // with KS > 1 every warp reaches the block sum
+    const bool live = row0 < rows;
     const int64_t n_vec = p.k / kVals;
     const uint4 * wq[R];
     const uint16_t * scales[R];
@@ -289,13 +292,14 @@ __global__ void __launch_bounds__(kThreads) gemv_quant_kernel(QuantMatmulParams 
     const bool dual = p.epilogue == GemvEpilogue::dual || p.epilogue == GemvEpilogue::dual_gelu;
     const int64_t rows = dual ? (R > 1 ? R / 2 : 1) : R;  // rows of w per group
     const int64_t groups = kWarpsPerBlock / KS, group = threadIdx.x / GEMMA_WARP / KS;
+    const int64_t all_rows = gemv_rows_total(p);
     pdl_enter();
     __shared__ float red[KS > 1 ? kWarpsPerBlock * NR * R : 1];
     extern __shared__ int4 shared_x[];  // kXShared: the block's int8 x (SharedX)
     SharedX sx{};
     if constexpr (XM == kXShared)
         sx = quantize_x_shared<T == ElemType::q8_0 ? 16 : 32>(p, int(p.n), shared_x);
-    for (int64_t g0 = int64_t(blockIdx.x) * groups; g0 * rows < p.m;
+    for (int64_t g0 = int64_t(blockIdx.x) * groups; g0 * rows < all_rows;
          g0 += int64_t(gridDim.x) * groups)
         gemv_quant_rows<NR, R, T, XM, KS>(p, (g0 + group) * rows, red, sx);
 }
@@ -305,14 +309,16 @@ LaunchResult launch_gemv_quant_rows(const QuantMatmulParams & p, gpuStream_t s,
                                     const LaunchEnv & env) {
     // Rows per warp: as many (≤ env.quant_gemv_max_rows) as leave a warp per SM; then each row's
     // k range split over KS warps until about env.quant_gemv_warps_per_sm warps per SM, every
-    // warp keeping two 32-vector strips. Dual epilogues count both weights' rows (R ≥ 2).
+    // warp keeping two 32-vector strips. Dual epilogues count both weights' rows (R ≥ 2); a
+    // triple is shaped as one GEMV of all its rows.
     const bool dual = p.epilogue == GemvEpilogue::dual || p.epilogue == GemvEpilogue::dual_gelu;
     const int64_t n_sms = env.n_sms, want_warps = n_sms * env.quant_gemv_warps_per_sm;
-    const int64_t all_rows = dual ? 2 * p.m : p.m;
+    const int64_t all_rows = dual ? 2 * p.m : gemv_rows_total(p);
     int R = dual ? 2 : 1;
     while (R < 8 && 2 * R <= env.quant_gemv_max_rows && all_rows / (2 * R) >= n_sms) R *= 2;
     const int64_t rows_per_warp = dual ? R / 2 : R;
-    const int64_t warps = (p.m + rows_per_warp - 1) / rows_per_warp;
+    const int64_t warp_rows = dual ? p.m : all_rows;  // dual: rows of w (each paired with w2's)
+    const int64_t warps = (warp_rows + rows_per_warp - 1) / rows_per_warp;
     const int64_t n_vec = p.k / (T == ElemType::q8_0 ? 16 : 32);
     int KS = 1;
     while (KS < 8 && warps * KS < want_warps && n_vec >= int64_t(GEMMA_WARP) * KS * 4) KS *= 2;
