@@ -42,7 +42,9 @@ struct Fa {
     static constexpr size_t kK = kQ + size_t(kRows) * kLd * 2;  // K tile [kKeys][kLd] f16
     static constexpr size_t kV = kK + size_t(kKeys) * kLd * 2;  // V tile [kKeys][kLd] f16
     static constexpr size_t kX = kV + size_t(kKeys) * kLd * 2;  // S partials, lane-major
-    static constexpr size_t kBytes = kX + (kSplit > 1 ? size_t(kThreads) * kNt * 4 * 4 : 0);
+    // The tile's bidirectional block ids [kKeys] int32 (only with p.block_ids).
+    static constexpr size_t kB = kX + (kSplit > 1 ? size_t(kThreads) * kNt * 4 * 4 : 0);
+    static constexpr size_t kBytes = kB + size_t(kKeys) * 4;
 };
 
 // Block rows r = [0, kRows): query i0 + r / G, head kvh · G + r % G; scaled q as f16 rows.
@@ -151,17 +153,34 @@ __device__ __forceinline__ WarpSpan warp_span(const AttentionParams & p, int64_t
     return {row_keys(p, min(ib, p.n - 1)).lo, p.positions[ia]};
 }
 
-// Invisible keys of tile t0 to −∞ (lane rows: ra for s[.][0..1], rb for s[.][2..3]).
+// Block ids of keys [t0, t0 + n) into shared memory (-1 outside the chunk or past hi), so that
+// masking reads them there instead of one global load per score (attention_rows.cuh visible).
+__device__ __forceinline__ void stage_block_ids(const AttentionParams & p, int64_t t0, int64_t hi,
+                                                int n, int32_t * kb) {
+    const int64_t first = p.positions[0];
+    for (int j = threadIdx.x; j < n; j += blockDim.x) {
+        const int64_t t = t0 + j;
+        kb[j] = t >= first && t <= hi ? p.block_ids[t - first] : -1;
+    }
+}
+
+// visible() with key t's block id kbt from shared memory (same rule).
+__device__ __forceinline__ bool visible_kb(const RowKeys & r, int64_t t, int32_t kbt) {
+    if (t < r.lo || t > r.hi) return false;
+    return t <= r.pos || (r.block >= 0 && kbt == r.block);
+}
+
+// Invisible keys of tile t0 to −∞ (lane rows: ra for s[.][0..1], rb for s[.][2..3]); kb: the
+// tile's block ids in shared memory when the chunk has bidirectional blocks, else null.
 template <int NT>
-__device__ __forceinline__ void mask_tile(const AttentionParams & p, const RowKeys & ra,
-                                          const RowKeys & rb, int64_t t0, int tq,
-                                          float (&s)[NT][4]) {
+__device__ __forceinline__ void mask_tile(const RowKeys & ra, const RowKeys & rb, int64_t t0,
+                                          int tq, const int32_t * kb, float (&s)[NT][4]) {
 #pragma unroll
     for (int nt = 0; nt < NT; ++nt)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-            const int64_t t = t0 + nt * 8 + 2 * tq + (e & 1);
-            if (!visible(p, e < 2 ? ra : rb, t)) s[nt][e] = -INFINITY;
+            const int j = nt * 8 + 2 * tq + (e & 1);
+            if (!visible_kb(e < 2 ? ra : rb, t0 + j, kb ? kb[j] : -1)) s[nt][e] = -INFINITY;
         }
 }
 
@@ -249,8 +268,9 @@ __device__ __forceinline__ void store_out(const AttentionParams & p, int64_t i0,
     }
 }
 
-// Grid (row blocks, hkv). Per key tile: sync; stage V; S = Q·Kᵀ (partials out); sync; partials
-// in; stage the next K; mask, softmax, O += P·V. Two barriers a tile, one pass over the keys.
+// Grid (row blocks, hkv). Per key tile: sync; stage V (and the keys' block ids); S = Q·Kᵀ
+// (partials out); sync; partials in; stage the next K; mask, softmax, O += P·V. Two barriers a
+// tile, one pass over the keys.
 template <int D>
 __global__ void __launch_bounds__(Fa<D>::kThreads) attention_fa_kernel(AttentionParams p) {
     using L = Fa<D>;
@@ -260,6 +280,7 @@ __global__ void __launch_bounds__(Fa<D>::kThreads) attention_fa_kernel(Attention
     uint16_t * ks = reinterpret_cast<uint16_t *>(smem + L::kK);
     uint16_t * vs = reinterpret_cast<uint16_t *>(smem + L::kV);
     float * xs = reinterpret_cast<float *>(smem + L::kX);
+    int32_t * kb = p.block_ids ? reinterpret_cast<int32_t *>(smem + L::kB) : nullptr;
     const int64_t G = p.hq / p.hkv, kvh = blockIdx.y;
     const int64_t i0 = int64_t(blockIdx.x) * (kRows / G);
     const int warp = threadIdx.x / GEMMA_WARP, lane = threadIdx.x % GEMMA_WARP;
@@ -281,6 +302,7 @@ __global__ void __launch_bounds__(Fa<D>::kThreads) attention_fa_kernel(Attention
     for (int64_t t0 = lo; t0 <= hi; t0 += L::kKeys) {
         __syncthreads();  // K(t0) and Q stored; every warp done with V and the partials
         load_tile<D>(p, p.v_cache, kvh, t0, hi, vs);
+        if (kb) stage_block_ids(p, t0, hi, L::kKeys, kb);
         float s[L::kNt][4];
         scores<D>(qs, ks, rg, ds, lane, s);
         if constexpr (L::kSplit > 1) partial_put<D>(xs, s, warp, lane);
@@ -288,7 +310,7 @@ __global__ void __launch_bounds__(Fa<D>::kThreads) attention_fa_kernel(Attention
         if constexpr (L::kSplit > 1) partial_add<D>(xs, s, rg, ds, lane);
         if (t0 + L::kKeys <= hi) load_tile<D>(p, p.k_cache, kvh, t0 + L::kKeys, hi, ks);
         if (t0 < span.lo_max || t0 + L::kKeys - 1 > span.pos_min)
-            mask_tile<L::kNt>(p, rka, rkb, t0, tq, s);
+            mask_tile<L::kNt>(rka, rkb, t0, tq, kb, s);
         softmax_tile<L::kNt, L::kOt>(s, m, l, o);
         accumulate_pv<D>(vs, s, ds, lane, o);
     }
