@@ -47,8 +47,8 @@ enum class Op : uint8_t {
     // h / (h_q / h_kv). For the query at position p, key position t is allowed when
     //   t ≤ p and (window == 0 or p − t < window),
     // or, with block_ids [n] i32 given (bidirectional vision overlay), when t lies in this chunk
-    // and block_ids[q] == block_ids[t − positions[0]] ≥ 0 (and the window term holds for t < p).
-    // Key t is read from slot t mod S; the caller sizes S ≥ window + n − 1 for sliding layers.
+    // and block_ids[q] == block_ids[t − positions[0]] ≥ 0 (and the window term holds for t < p);
+    // each block id ≥ 0 is one contiguous run of rows (one image's tokens). Key t is read from slot t mod S; the caller sizes S ≥ window + n − 1 for sliding layers.
     // s = scale · q·k (f32), softmax in f32 over allowed keys, out = Σ softmax · v.
     // Caches are f32, bf16 or q8_0 (both the same type, as kv_store): keys and values are widened
     // to f32 exactly as stored (q·d for q8_0), so the result equals f32 attention over the

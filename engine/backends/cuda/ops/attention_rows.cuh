@@ -13,13 +13,18 @@ struct RowKeys {
     int32_t block;
 };
 
-// Row keys of chunk index i; rows past the chunk (i >= n, block padding) see nothing.
+// Row keys of chunk index i; rows past the chunk (i >= n, block padding) see nothing. A row in
+// a bidirectional block may see up to the chunk's last key (its block's end is not looked up);
+// a causal row only up to its own position, so a tile of causal rows after an image stops at
+// its last row (blocks are contiguous runs: a block that holds an earlier row of the tile ended
+// before the tile's last causal row).
 __device__ __forceinline__ RowKeys row_keys(const AttentionParams & p, int64_t i) {
     if (i >= p.n) return {1, 0, 0, -1};  // padding row: nothing visible
     int64_t pos = p.positions[i], last = int64_t(p.positions[0]) + p.n - 1;
     int64_t lo = p.window > 0 ? max(int64_t(0), pos - p.window + 1) : 0;
     lo = max(lo, last - p.slots + 1);
-    return {lo, p.block_ids ? last : pos, pos, p.block_ids ? p.block_ids[i] : -1};
+    const int32_t block = p.block_ids ? p.block_ids[i] : -1;
+    return {lo, block >= 0 ? last : pos, pos, block};
 }
 
 __device__ __forceinline__ bool visible(const AttentionParams & p, const RowKeys & r, int64_t t) {
