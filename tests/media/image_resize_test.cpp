@@ -6,6 +6,7 @@
 #include "media/image_resize.h"
 
 #include <gtest/gtest.h>
+#include <hwy/targets.h>
 
 #include <atomic>
 #include <memory>
@@ -46,10 +47,7 @@ TEST(ImageResize, HeightOnlyIsTheTransposedWidthOnlyResize) {
     }
 }
 
-// The SIMD tap loops must give the scalar loops' bytes (those are checked against the reference
-// pixel_values on an upscale in image_processor_test.cpp): downscales (long kernels), upscales,
-// widths near the kernel size, one-axis resizes, both fixed-point flavours.
-TEST(ImageResize, SimdLoopsEqualTheScalarLoops) {
+void expect_simd_equals_scalar() {
     struct Case {
         int in_w, in_h, out_w, out_h;
     };
@@ -66,6 +64,23 @@ TEST(ImageResize, SimdLoopsEqualTheScalarLoops) {
                                              << c.out_h << " fp " << int(fp);
         }
     }
+}
+
+// The SIMD tap loops must give the scalar loops' bytes (those are checked against the reference
+// pixel_values on an upscale in image_processor_test.cpp): downscales (long kernels), upscales,
+// widths near the kernel size, one-axis resizes, both fixed-point flavours, on every SIMD target
+// this CPU runs (Highway dispatch pinned to each in turn).
+TEST(ImageResize, SimdLoopsEqualTheScalarLoops) {
+    const std::vector<int64_t> targets = hwy::SupportedAndGeneratedTargets();
+    for (int64_t target : targets) {
+        SCOPED_TRACE(hwy::TargetName(target));
+        hwy::SetSupportedTargetsForTest(target);
+        hwy::GetChosenTarget().Update(hwy::SupportedTargets());
+        expect_simd_equals_scalar();
+    }
+    hwy::SetSupportedTargetsForTest(0);
+    hwy::GetChosenTarget().Update(hwy::SupportedTargets());
+    EXPECT_GE(targets.size(), 1u);
 }
 
 // Both passes in one call (x-pass rows kept per band in a small ring) against the two one-axis
