@@ -3,8 +3,6 @@
 
 #include <cmath>
 
-#include "core/parallel.h"
-
 namespace gemma::media {
 
 bool image_budget_is_valid(int b) {
@@ -48,29 +46,16 @@ Result<ImageGrid> image_target_grid(int height, int width, int budget) {
 namespace {
 
 // Patch n = py·pw + px holds pixel (py·16 + dy, px·16 + dx), channel c at (dy·16 + dx)·3 + c
-// (HF: reshape(C, ph, 16, pw, 16).permute(1, 3, 2, 4, 0)).
-// A patch's pixel row dy is 16 consecutive RGB pixels of the image: one contiguous run of 48
-// values on both sides. Rows of patches are filled in parallel.
-void patchify(const Image & img, const ImageGrid & g, float scale, ImagePatches & out) {
-    const int p = kImagePatchSize;
-    const size_t run = size_t(p) * 3;
-    parallel_for(g.patches_y, 4, [&](int64_t py0, int64_t py1) {
-        for (int64_t py = py0; py < py1; ++py) {
-            for (int px = 0; px < g.patches_x; ++px) {
-                const size_t n = size_t(py) * size_t(g.patches_x) + size_t(px);
-                float * row = &out.pixel_values[n * kImagePatchDim];
-                for (int dy = 0; dy < p; ++dy) {
-                    const uint8_t * src = &img.rgb[(size_t(py * p + dy) * size_t(img.width) +
-                                                    size_t(px) * size_t(p)) *
-                                                   3];
-                    float * dst = row + size_t(dy) * run;
-                    for (size_t i = 0; i < run; ++i) dst[i] = float(src[i]) * scale;
-                }
-                out.position_ids[n * 2 + 0] = px;
-                out.position_ids[n * 2 + 1] = int32_t(py);
-            }
-        }
-    });
+// (HF: reshape(C, ph, 16, pw, 16).permute(1, 3, 2, 4, 0)). Image row y = py·16 + dy is, for
+// each px, one contiguous run of 48 values on both sides: patchify_row writes those runs.
+void patchify_row(const uint8_t * rgb, int y, int patches_x, float scale, float * pixel_values) {
+    const size_t run = size_t(kImagePatchSize) * 3;
+    const size_t py = size_t(y / kImagePatchSize), dy = size_t(y % kImagePatchSize);
+    for (size_t px = 0; px < size_t(patches_x); ++px) {
+        const uint8_t * src = rgb + px * run;
+        float * dst = pixel_values + (py * size_t(patches_x) + px) * kImagePatchDim + dy * run;
+        for (size_t i = 0; i < run; ++i) dst[i] = float(src[i]) * scale;
+    }
 }
 
 }  // namespace
@@ -78,20 +63,34 @@ void patchify(const Image & img, const ImageGrid & g, float scale, ImagePatches 
 Result<ImagePatches> image_preprocess(const Image & image, const ImageOptions & opt) {
     auto grid = image_target_grid(image.height, image.width, opt.max_soft_tokens);
     if (!grid) return grid.error();
+    if (image.rgb.size() != size_t(image.width) * size_t(image.height) * 3) {
+        return make_error(ErrorCode::invalid_argument,
+                          format("image %d x %d has %zu RGB bytes, expected %zu; decode it with "
+                                 "image_decode",
+                                 image.width, image.height, image.rgb.size(),
+                                 size_t(image.width) * size_t(image.height) * 3));
+    }
     ImagePatches out;
     out.grid = *grid;
     const int max_rows = opt.max_soft_tokens * kImagePoolKernel * kImagePoolKernel;
     out.n_rows = opt.pad_to_budget ? max_rows : grid->n_patches();
     GEMMA_ASSERT(grid->n_patches() <= max_rows, "budget rule exceeded the budget");
-    out.pixel_values.assign(size_t(out.n_rows) * kImagePatchDim, 0.0f);
+    out.pixel_values.resize(size_t(out.n_rows) * kImagePatchDim);  // padding rows stay 0
     out.position_ids.assign(size_t(out.n_rows) * 2, -1);
-    const bool same = grid->height == image.height && grid->width == image.width;
-    if (same) {
-        patchify(image, *grid, opt.rescale_factor, out);
-    } else {
-        Image resized = image_resize_bicubic(image, grid->width, grid->height, opt.fixed_point);
-        patchify(resized, *grid, opt.rescale_factor, out);
+    for (int py = 0; py < grid->patches_y; ++py) {
+        for (int px = 0; px < grid->patches_x; ++px) {
+            const size_t n = size_t(py) * size_t(grid->patches_x) + size_t(px);
+            out.position_ids[n * 2 + 0] = px;
+            out.position_ids[n * 2 + 1] = py;
+        }
     }
+    // Resize (or pass the rows through at the target size) and patchify each row as it comes.
+    float * pixel_values = out.pixel_values.data();
+    const ResizeOptions ro{opt.fixed_point, opt.n_threads, /*use_simd=*/true};
+    image_resize_bicubic_rows(
+        image, grid->width, grid->height, ro, [&](int y, const uint8_t * rgb) {
+            patchify_row(rgb, y, grid->patches_x, opt.rescale_factor, pixel_values);
+        });
     return out;
 }
 

@@ -35,6 +35,8 @@ struct ImageOptions {
     float rescale_factor = 1.0f / 255.0f;
     bool pad_to_budget = false;  // pad rows to max_soft_tokens·9 like the HF batch output
     ResizeFixedPoint fixed_point = ResizeFixedPoint::torch;
+    int n_threads =
+        0;  // 0 = up to kMaxImageThreads, fewer for small images (media/image_threads.h)
 };
 
 // Processor output for one image.
@@ -45,8 +47,9 @@ struct ImagePatches {
     std::vector<int32_t> position_ids;  // [n_rows, 2]: (x = column, y = row); (−1, −1) = padding
 };
 
-// Resize (always, up or down, bicubic antialiased), rescale, patchify in raster order.
-// Errors: invalid_argument for an unknown budget or an empty image.
+// Resize (always, up or down, bicubic antialiased), rescale, patchify in raster order, on up to
+// n_threads threads (one fork-join; the bytes do not depend on the thread count).
+// Errors: invalid_argument for an unknown budget, an empty image, or rgb of the wrong size.
 Result<ImagePatches> image_preprocess(const Image & image, const ImageOptions & options);
 
 }  // namespace gemma::media

@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <vector>
 
-#include "core/parallel.h"
 #include "media/image_resize_simd.h"
+#include "media/image_threads.h"
 
 namespace gemma::media {
 namespace {
@@ -70,9 +72,6 @@ inline uint8_t clip8(int32_t acc, int bits) {
     return uint8_t(std::clamp<int32_t>(acc >> bits, 0, 255));
 }
 
-// Rows per parallel_for range: a few hundred thousand multiply-adds each.
-constexpr int64_t kRowsPerTask = 16;
-
 // The x taps for the SIMD row loop: every output pixel reads ksize taps (weights past its count
 // are 0), so the last ones start earlier with their weights moved up to keep start + ksize <= in_w.
 struct PaddedTaps {
@@ -109,82 +108,174 @@ void row_x_scalar(const uint8_t * src, int out_w, const AxisTaps & t, uint8_t * 
     }
 }
 
-// Resamples along x: rows of `in` (width in_w) -> rows of width t.start.size(); rows in parallel
-// (each output byte is computed exactly as by one thread). The SIMD loop reads one byte past a
-// row's last tap, so the image's last row (and inputs narrower than the kernel) stay scalar.
-std::vector<uint8_t> pass_x(const std::vector<uint8_t> & in, int in_w, int rows,
-                            const AxisTaps & t, bool use_simd) {
-    const int out_w = int(t.start.size());
-    std::vector<uint8_t> out(size_t(out_w) * size_t(rows) * 3);
-    use_simd = use_simd && in_w > t.ksize;
-    const PaddedTaps p = use_simd ? padded_taps(t, in_w) : PaddedTaps{};
-    const simd::Taps st{p.start.data(), p.w.data(), t.ksize, t.bits};
-    parallel_for(rows, kRowsPerTask, [&](int64_t y0, int64_t y1) {
-        for (int64_t y = y0; y < y1; ++y) {
-            const uint8_t * src = &in[size_t(y) * size_t(in_w) * 3];
-            uint8_t * dst = &out[size_t(y) * size_t(out_w) * 3];
-            if (use_simd && y + 1 < rows)
-                simd::resize_row_x(src, out_w, st, dst);
-            else
-                row_x_scalar(src, out_w, t, dst);
-        }
-    });
-    return out;
+// Channel multiply-adds per thread before another thread pays off (a spawn costs tens of µs; this
+// is about 0.2 ms of work on one core).
+constexpr int64_t kMinWorkPerThread = int64_t(1) << 21;
+
+// One resize, planned once per call: taps for the axes that change and the loops to use.
+struct Plan {
+    const Image * in = nullptr;
+    int out_w = 0, out_h = 0;
+    bool pass_x = false, pass_y = false;  // which axes change
+    bool simd = false, simd_x = false;    // SIMD loops; along x only if in.width > ksize
+    AxisTaps tx, ty;
+    PaddedTaps px;  // tx for the SIMD row loop
+    int ring = 0;   // x-pass rows a band keeps: the most y taps of one output row
+};
+
+Plan make_plan(const Image & in, int out_w, int out_h, const ResizeOptions & opt) {
+    Plan p;
+    p.in = &in;
+    p.out_w = out_w;
+    p.out_h = out_h;
+    p.pass_x = out_w != in.width;
+    p.pass_y = out_h != in.height;
+    p.simd = opt.use_simd;
+    if (p.pass_x) {
+        p.tx = axis_taps(in.width, out_w, opt.fixed_point);
+        p.simd_x = p.simd && in.width > p.tx.ksize;
+        if (p.simd_x) p.px = padded_taps(p.tx, in.width);
+    }
+    if (p.pass_y) {
+        p.ty = axis_taps(in.height, out_h, opt.fixed_point);
+        p.ring = *std::max_element(p.ty.count.begin(), p.ty.count.end());
+    }
+    return p;
 }
 
-// Resamples along y: `in` has `width` columns; output rows = t.start.size(), in parallel. The
-// inner loop runs along a contiguous row (vectorized in the SIMD path).
-std::vector<uint8_t> pass_y(const std::vector<uint8_t> & in, int width, const AxisTaps & t,
-                            bool use_simd) {
-    const int out_h = int(t.start.size());
-    const size_t stride = size_t(width) * 3;
-    std::vector<uint8_t> out(size_t(out_h) * stride);
-    parallel_for(out_h, kRowsPerTask, [&](int64_t o0, int64_t o1) {
-        std::vector<int32_t> acc(use_simd ? 0 : stride);
-        std::vector<const uint8_t *> rows(size_t(t.ksize));
-        for (int64_t o = o0; o < o1; ++o) {
-            const int32_t * k = &t.w[size_t(o) * size_t(t.ksize)];
-            const int count = t.count[size_t(o)];
-            uint8_t * dst = &out[size_t(o) * stride];
-            for (int j = 0; j < count; ++j)
-                rows[size_t(j)] = &in[size_t(t.start[size_t(o)] + j) * stride];
-            if (use_simd) {
-                simd::resize_row_y(rows.data(), k, count, t.bits, int64_t(stride), dst);
-                continue;
-            }
-            std::fill(acc.begin(), acc.end(), int32_t(1) << (t.bits - 1));
-            for (int j = 0; j < count; ++j)
-                for (size_t i = 0; i < stride; ++i) acc[i] += int32_t(rows[size_t(j)][i]) * k[j];
-            for (size_t i = 0; i < stride; ++i) dst[i] = clip8(acc[i], t.bits);
-        }
-    });
-    return out;
+// Channel multiply-adds of the whole resize (for the thread count).
+int64_t plan_work(const Plan & p) {
+    const int64_t row = int64_t(p.out_w) * 3;
+    int64_t work = int64_t(p.out_h) * row;  // the sink's pass over every row
+    if (p.pass_x) work += int64_t(p.in->height) * row * p.tx.ksize;
+    if (p.pass_y) work += int64_t(p.out_h) * row * p.ty.ksize;
+    return work;
 }
 
-Image resize(const Image & in, int out_w, int out_h, ResizeFixedPoint fp, bool use_simd) {
-    GEMMA_ASSERT(out_w > 0 && out_h > 0 && in.width > 0 && in.height > 0, "resize %dx%d -> %dx%d",
-                 in.width, in.height, out_w, out_h);
+// A band's buffers, allocated before the threads start (workers do not allocate).
+struct BandScratch {
+    std::vector<uint8_t> ring;          // plan.ring x-pass rows, row r at slot r % plan.ring
+    std::vector<uint8_t> row;           // one output row
+    std::vector<int32_t> acc;           // the scalar y loop's sums
+    std::vector<const uint8_t *> rows;  // one output row's y taps
+};
+
+BandScratch band_scratch(const Plan & p) {
+    const size_t stride = size_t(p.out_w) * 3;
+    BandScratch s;
+    if (p.pass_x && p.pass_y) s.ring.resize(size_t(p.ring) * stride);
+    if (p.pass_x || p.pass_y) s.row.resize(stride);
+    if (p.pass_y && !p.simd) s.acc.resize(stride);
+    if (p.pass_y) s.rows.resize(size_t(p.ty.ksize));
+    return s;
+}
+
+// Input row y resampled along x into dst (out_w pixels). The SIMD loop reads one byte past a row's
+// last tap, so the image's last row stays scalar.
+void x_row(const Plan & p, int y, uint8_t * dst) {
+    const uint8_t * src = p.in->rgb.data() + size_t(y) * size_t(p.in->width) * 3;
+    if (p.simd_x && y + 1 < p.in->height)
+        simd::resize_row_x(
+            src, p.out_w, simd::Taps{p.px.start.data(), p.px.w.data(), p.tx.ksize, p.tx.bits}, dst);
+    else
+        row_x_scalar(src, p.out_w, p.tx, dst);
+}
+
+// Output row o along y from its count = ty.count[o] source rows (s.rows) into s.row.
+void y_row(const Plan & p, int o, BandScratch & s) {
+    const int32_t * k = &p.ty.w[size_t(o) * size_t(p.ty.ksize)];
+    const int count = p.ty.count[size_t(o)];
+    const size_t stride = s.row.size();
+    if (p.simd) {
+        simd::resize_row_y(s.rows.data(), k, count, p.ty.bits, int64_t(stride), s.row.data());
+        return;
+    }
+    std::fill(s.acc.begin(), s.acc.end(), int32_t(1) << (p.ty.bits - 1));
+    for (int j = 0; j < count; ++j)
+        for (size_t i = 0; i < stride; ++i) s.acc[i] += int32_t(s.rows[size_t(j)][i]) * k[j];
+    for (size_t i = 0; i < stride; ++i) s.row[i] = clip8(s.acc[i], p.ty.bits);
+}
+
+// Output rows [o0, o1) with the y pass. Taps move forward with o (start and start + count never
+// decrease), so an x-pass row is computed once per band and dropped from the ring once passed.
+void band_xy(const Plan & p, int o0, int o1, BandScratch & s, const ResizeRowSink & sink) {
+    const size_t stride = s.row.size();
+    const size_t in_stride = size_t(p.in->width) * 3;
+    int next = p.ty.start[size_t(o0)];  // first x-pass row not yet in the ring
+    for (int o = o0; o < o1; ++o) {
+        const int lo = p.ty.start[size_t(o)], count = p.ty.count[size_t(o)];
+        GEMMA_ASSERT(lo + count <= p.in->height && count <= p.ring, "y taps %d+%d", lo, count);
+        if (p.pass_x) {
+            for (next = std::max(next, lo); next < lo + count; ++next)
+                x_row(p, next, &s.ring[size_t(next % p.ring) * stride]);
+        }
+        for (int j = 0; j < count; ++j) {
+            const size_t r = size_t(lo + j);
+            s.rows[size_t(j)] =
+                p.pass_x ? &s.ring[(r % size_t(p.ring)) * stride] : &p.in->rgb[r * in_stride];
+        }
+        y_row(p, o, s);
+        sink(o, s.row.data());
+    }
+}
+
+// Output rows [o0, o1) without the y pass: input row o, resampled along x if the width changes.
+void band_x(const Plan & p, int o0, int o1, BandScratch & s, const ResizeRowSink & sink) {
+    for (int o = o0; o < o1; ++o) {
+        if (p.pass_x) {
+            x_row(p, o, s.row.data());
+            sink(o, s.row.data());
+        } else {
+            sink(o, &p.in->rgb[size_t(o) * size_t(p.in->width) * 3]);
+        }
+    }
+}
+
+Image resize_image(const Image & in, int out_w, int out_h, const ResizeOptions & opt) {
     Image out;
     out.width = out_w;
     out.height = out_h;
-    if (out_w != in.width)  // read the input in place: no copy of it first
-        out.rgb = pass_x(in.rgb, in.width, in.height, axis_taps(in.width, out_w, fp), use_simd);
-    const std::vector<uint8_t> & rows = out_w != in.width ? out.rgb : in.rgb;
-    if (out_h != in.height)
-        out.rgb = pass_y(rows, out_w, axis_taps(in.height, out_h, fp), use_simd);
-    else if (out_w == in.width)
+    if (out_w == in.width && out_h == in.height) {
         out.rgb = in.rgb;
+        return out;
+    }
+    out.rgb.resize(size_t(out_w) * size_t(out_h) * 3);
+    const size_t stride = size_t(out_w) * 3;
+    image_resize_bicubic_rows(in, out_w, out_h, opt, [&](int y, const uint8_t * rgb) {
+        std::memcpy(&out.rgb[size_t(y) * stride], rgb, stride);
+    });
     return out;
 }
 
 }  // namespace
 
-Image image_resize_bicubic(const Image & in, int out_w, int out_h, ResizeFixedPoint fp) {
-    return resize(in, out_w, out_h, fp, /*use_simd=*/true);
+void image_resize_bicubic_rows(const Image & in, int out_w, int out_h, const ResizeOptions & opt,
+                               const ResizeRowSink & sink) {
+    GEMMA_ASSERT(out_w > 0 && out_h > 0 && in.width > 0 && in.height > 0 &&
+                     in.rgb.size() == size_t(in.width) * size_t(in.height) * 3,
+                 "resize %dx%d (%zu bytes) -> %dx%d", in.width, in.height, in.rgb.size(), out_w,
+                 out_h);
+    const Plan p = make_plan(in, out_w, out_h, opt);
+    const int n_threads =
+        std::min(image_thread_count(opt.n_threads, plan_work(p), kMinWorkPerThread), out_h);
+    std::vector<BandScratch> scratch(static_cast<size_t>(n_threads), band_scratch(p));
+    run_row_ranges(out_h, n_threads, [&](int part, int64_t o0, int64_t o1) {
+        BandScratch & s = scratch[size_t(part)];
+        if (p.pass_y)
+            band_xy(p, int(o0), int(o1), s, sink);
+        else
+            band_x(p, int(o0), int(o1), s, sink);
+    });
 }
 
-Image image_resize_bicubic_scalar(const Image & in, int out_w, int out_h, ResizeFixedPoint fp) {
-    return resize(in, out_w, out_h, fp, /*use_simd=*/false);
+Image image_resize_bicubic(const Image & in, int out_w, int out_h, ResizeFixedPoint fp,
+                           int n_threads) {
+    return resize_image(in, out_w, out_h, ResizeOptions{fp, n_threads, /*use_simd=*/true});
+}
+
+Image image_resize_bicubic_scalar(const Image & in, int out_w, int out_h, ResizeFixedPoint fp,
+                                  int n_threads) {
+    return resize_image(in, out_w, out_h, ResizeOptions{fp, n_threads, /*use_simd=*/false});
 }
 
 }  // namespace gemma::media

@@ -133,5 +133,50 @@ TEST(ImageProcessor, ExactGridSizeIsNotResampled) {
     EXPECT_EQ(p->position_ids[n * 2 + 1], 1);
 }
 
+// The processor on several threads (one fork-join over bands of output rows, each row patchified
+// as it comes) gives the one-thread values: odd sizes, downscale and upscale, exact grid, padding.
+TEST(ImageProcessor, ThreadCountDoesNotChangeTheValues) {
+    struct Case {
+        int w, h, budget;
+        bool pad;
+    };
+    const Case cases[] = {{1001, 587, 280, false},
+                          {211, 317, 1120, true},
+                          {480, 288, 70, false},
+                          {5000, 10, 70, true}};
+    for (const Case & c : cases) {
+        Image img;
+        img.width = c.w;
+        img.height = c.h;
+        img.rgb.resize(size_t(c.w) * size_t(c.h) * 3);
+        for (size_t i = 0; i < img.rgb.size(); ++i) img.rgb[i] = uint8_t((i * 2654435761u) >> 24);
+        ImageOptions opt;
+        opt.max_soft_tokens = c.budget;
+        opt.pad_to_budget = c.pad;
+        opt.n_threads = 1;
+        auto one = image_preprocess(img, opt);
+        ASSERT_TRUE(one.ok()) << one.error().message;
+        for (int n_threads : {2, 5, 8}) {
+            opt.n_threads = n_threads;
+            auto many = image_preprocess(img, opt);
+            ASSERT_TRUE(many.ok()) << many.error().message;
+            EXPECT_TRUE(many->pixel_values == one->pixel_values)
+                << c.w << "x" << c.h << " @" << c.budget << " threads " << n_threads;
+            EXPECT_EQ(many->position_ids, one->position_ids);
+        }
+    }
+}
+
+TEST(ImageProcessor, RejectsPixelsOfTheWrongSize) {
+    Image img;
+    img.width = 64;
+    img.height = 48;
+    img.rgb.resize(64 * 48 * 3 - 1);
+    auto p = image_preprocess(img, ImageOptions{});
+    ASSERT_FALSE(p.ok());
+    EXPECT_EQ(p.error().code, ErrorCode::invalid_argument);
+    EXPECT_NE(p.error().message.find("64 x 48"), std::string::npos) << p.error().message;
+}
+
 }  // namespace
 }  // namespace gemma::media
