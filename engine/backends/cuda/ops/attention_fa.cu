@@ -41,9 +41,10 @@ constexpr int fa_rows(int64_t d) { return d > 256 ? 64 : 128; }
 // Q + K16 + V16 + staging fit the 227 KiB of sm_90 (bytes; kLd = D + 8 halves a f16 row):
 //   D   rows keys bufs   Q      K16+V16  partials  staging   total  regs  blocks/SM
 //   64  128  32   2    18,432   9,216      0      16,384    44,032  128      2
-//   128 128  64   2    34,816  34,816      0      65,536   135,168  ~190     1
-//   256 128  32   2    67,584  33,792      0      65,536   166,912  ~245     1
-//   512  64  32   1    66,560  66,560   16,384    65,536   215,040  ~245     1
+//   128 128  64   2    34,816  34,816      0      65,536   135,168  190      1
+//   256 128  32   2    67,584  33,792      0      65,536   166,912  244      1
+//   512  64  32   1    66,560  66,560   16,384    65,536   215,040  244      1
+// (registers: ptxas -v for sm_90, no spills; sm_80 spills 40 bytes at D = 64.)
 // D = 256 takes 32-key tiles (64 keys would need 128 KiB of staging), D = 512 one buffer (K and V
 // of a tile take turns in it; two would need 274 KiB in all). D = 64 takes 32-key tiles to fit in
 // 128 registers (64 keys spill there), so two blocks (16 warps) share an SM. Each unit has half a
