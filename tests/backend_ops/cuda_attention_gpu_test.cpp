@@ -212,6 +212,15 @@ TEST_P(CudaPrefillKernels, MatchReferenceForEveryCacheType) {
         {"bidirectional blocks, sliding", 4, 2, 64, 128, 24, 10, 40, blocks},
         {"bidirectional blocks, full, d 512", 4, 2, 512, 128, 0, 0, 40, blocks},
         {"vision: mha d 64, one block of 280", 4, 4, 64, 300, 0, 0, 280, image},
+        // attention_fa stages key tiles of 32 (d 64, 256, 512) or 64 (d 128) keys from the
+        // block's first key on: keys whose ring slot wraps inside a tile, tiles past the block's
+        // last key, several row blocks (128 rows; 64 for d 512), history before the chunk.
+        {"d 64 sliding, ring wrapped inside a tile", 4, 2, 64, 200, 64, 300, 130, {}},
+        {"d 128 sliding, ring wrapped inside a tile", 8, 2, 128, 160, 100, 250, 60, {}},
+        {"e4b sliding, ring wrapped, 6 row blocks", 8, 2, 256, 700, 512, 600, 180, {}},
+        {"d 512 sliding, ring wrapped inside a tile", 8, 2, 512, 200, 128, 300, 60, {}},
+        {"bidirectional blocks after history, d 128", 4, 2, 128, 128, 0, 20, 40, blocks},
+        {"bidirectional blocks, sliding, d 256", 8, 2, 256, 128, 24, 10, 40, blocks},
     };
     check_cases(cases, 2e-5, true);
 }
