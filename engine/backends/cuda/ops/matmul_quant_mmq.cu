@@ -10,9 +10,10 @@
 // 1. mmq_round_x (only when x is not rounded in the blocks, see mmq_own_x): x -> xq int8
 //    [np, k] (np = x rows padded to 8 · NT, pad rows zero) and xd f32 [k / G, np] (G = 16 values
 //    per group for q8_0, 32 for q4_0, as the GEMV), in scratch.
-// 2. mmq_kernel: a block takes kRows weight rows × one k range (grid tiles × k_splits); a
-//    kStages-deep cp.async pipeline stages kGroups x groups at a time of the weight rows (quants
-//    + f16 scales) and of xq / xd in shared memory. The first stages' weights are requested
+// 2. mmq_kernel: a block takes kRows weight rows × one k range (grid tiles × k_splits, one wave
+//    of resident blocks; the k splits differ by at most one stage); a kStages-deep cp.async
+//    pipeline stages kGroups x groups at a time of the weight rows (quants + f16 scales) and
+//    of xq / xd in shared memory. The first stages' weights are requested
 //    before the wait for the previous kernel (no kernel writes weights). With own x, each block
 //    rounds its k range of x itself, one stage ahead, straight into the stage's xq / xd (the
 //    same f32 operations as mmq_round_x, so the same bytes). Warp w owns weight rows
@@ -137,7 +138,7 @@ __device__ __forceinline__ int64_t min64(int64_t a, int64_t b) { return a < b ? 
 
 // What a block works on: weight rows [row0, row0 + kRows) (clamped to m − 1 for loads, so a
 // partial last tile reads valid rows and writes none of the extra ones), pipeline stages
-// [s_begin, s_end) of kGroups groups each (a split of k; may be empty: zeros are written).
+// [s_begin, s_end) of kGroups groups each (a split of k; if empty, zeros are written).
 struct Work {
     const uint8_t * wq;   // quants plane [m, qbytes]
     const uint16_t * ws;  // f16 scales plane [m, k / 32]
@@ -306,8 +307,8 @@ __device__ __forceinline__ void compute_stage(const Work & wk, int s, const uint
                     if (h == 1 && !second) break;
 #pragma unroll
                     for (int jj = 0; jj < 2; ++jj) {
-                        int d[4] = {kBias, kBias, kBias, kBias};
-                        gemma_mma_m16n8k16_s8(d, a[2 * h], a[2 * h + 1], b[2 * h + jj]);
+                        int d[4];
+                        gemma_mma_m16n8k16_s8_from(d, a[2 * h], a[2 * h + 1], b[2 * h + jj], kBias);
                         scale_add(acc[j + jj], d, dw0[h], dw1[h],
                                   xd[(gp + h) * (L::kNp / 2) + 4 * (j + jj)]);
                     }
@@ -326,8 +327,8 @@ __device__ __forceinline__ void compute_stage(const Work & wk, int s, const uint
                     gemma_ldmatrix_x4(b, x_lane + j * 8 * L::kXRowBytes + (gp + h) * 32);
 #pragma unroll
                     for (int jj = 0; jj < 2; ++jj) {
-                        int d[4] = {kBias, kBias, kBias, kBias};
-                        gemma_mma_m16n8k32_s8(d, aq, b[2 * jj], b[2 * jj + 1]);
+                        int d[4];
+                        gemma_mma_m16n8k32_s8_from(d, aq, b[2 * jj], b[2 * jj + 1], kBias);
                         scale_add(acc[j + jj], d, dw0[h], dw1[h],
                                   xd[(gp + h) * (L::kNp / 2) + 4 * (j + jj)]);
                     }
@@ -357,25 +358,22 @@ __device__ __forceinline__ void for_each_output(int64_t n, int64_t m, int64_t ro
 // The last block of a tile: out = Σ_s part[s] (part [k_splits, n, m]) over the tile's rows
 // [row0, row0 + kRows) × x rows [0, n), split 0 first (mmq_sum_splits' order: the same bits).
 // Thread i takes weight row row0 + i % kRows of x rows i / kRows + 2q (a warp reads 32
-// consecutive values), kPass of them at a time with kChunk splits' loads (32 per thread) issued
-// before any is added.
+// consecutive values), kPass of them at a time, with the loads of kChunk splits (64 per thread:
+// the main loop's registers are free by now) issued before any is added.
 template <int NT>
 __device__ __forceinline__ void sum_splits_tile(const float * part, float * out, int64_t n,
                                                 int64_t m, int64_t row0, int splits) {
     static_assert(kThreads == 2 * kRows, "two x rows per pass");
     constexpr int kPer = 8 * NT / 2;  // x rows per thread
     constexpr int kPass = kPer < 16 ? kPer : 16;
-    constexpr int kChunk = 32 / kPass;
+    constexpr int kChunk = 64 / kPass;
     const int64_t r = row0 + threadIdx.x % kRows;
     if (r >= m) return;
     const int64_t count = n * m;
     for (int q0 = 0; q0 < kPer; q0 += kPass) {
         const int64_t x0 = threadIdx.x / kRows + 2 * q0, off = x0 * m + r;
         float sum[kPass];
-#pragma unroll
-        for (int q = 0; q < kPass; ++q)
-            if (x0 + 2 * q < n) sum[q] = part[off + 2 * q * m];
-        for (int s0 = 1; s0 < splits; s0 += kChunk) {
+        for (int s0 = 0; s0 < splits; s0 += kChunk) {
             float v[kChunk][kPass];
 #pragma unroll
             for (int u = 0; u < kChunk; ++u) {
@@ -387,14 +385,38 @@ __device__ __forceinline__ void sum_splits_tile(const float * part, float * out,
 #pragma unroll
             for (int u = 0; u < kChunk; ++u) {
 #pragma unroll
-                for (int q = 0; q < kPass; ++q)
-                    if (s0 + u < splits && x0 + 2 * q < n) sum[q] += v[u][q];
+                for (int q = 0; q < kPass; ++q)  // split 0 is taken as it is (−0 stays −0)
+                    if (s0 + u < splits && x0 + 2 * q < n)
+                        sum[q] = s0 + u == 0 ? v[u][q] : sum[q] + v[u][q];
             }
         }
 #pragma unroll
         for (int q = 0; q < kPass; ++q)
             if (x0 + 2 * q < n) out[off + 2 * q * m] = sum[q];
     }
+}
+
+// Block (x, y)'s work: weight tile x; split y of p.k_splits takes stages [y · S / splits,
+// (y + 1) · S / splits) of the S stages of k (sizes differ by at most one, the larger last).
+template <ElemType T, int NT>
+__device__ __forceinline__ Work block_work(const QuantMatmulParams & p, const MmqScratch & sc) {
+    Work w;
+    w.wq = static_cast<const uint8_t *>(p.w);
+    w.qbytes = T == ElemType::q8_0 ? p.k : p.k / 2;
+    w.ws = reinterpret_cast<const uint16_t *>(w.wq + p.m * w.qbytes);
+    w.xq = sc.xq;
+    w.xd = sc.xd;
+    w.x = p.x;
+    w.row0 = int64_t(blockIdx.x) * kRows;
+    w.m = p.m;
+    w.k = p.k;
+    w.n = p.n;
+    w.nb = p.k / 32;
+    w.n_groups = p.k / Mmq<T, NT>::kG;
+    const int64_t stages = (w.n_groups + kGroups - 1) / kGroups;
+    w.s_begin = int(blockIdx.y * stages / p.k_splits);
+    w.s_end = int((blockIdx.y + 1) * stages / p.k_splits);
+    return w;
 }
 
 // out (or this split's partial sums) for weight rows [row0, row0 + kRows) × x rows [0, n).
@@ -408,19 +430,7 @@ __global__ void __launch_bounds__(kThreads, NT <= 4 ? 2 : 1)
     extern __shared__ int4 smem_raw[];
     uint8_t * smem = reinterpret_cast<uint8_t *>(smem_raw);
     const MmqScratch sc = mmq_scratch(p.scratch_x, L::kNp, p.k, L::kG);
-    const int64_t n_groups = p.k / L::kG;
-    const int n_stages = int((n_groups + kGroups - 1) / kGroups);
-    const int per_split = int((n_stages + p.k_splits - 1) / p.k_splits);
-    const int s_begin = int(blockIdx.y) * per_split;
-    const uint8_t * wq = static_cast<const uint8_t *>(p.w);
-    const int64_t qbytes = T == ElemType::q8_0 ? p.k : p.k / 2;
-    const Work wk{wq,       reinterpret_cast<const uint16_t *>(wq + p.m * qbytes),
-                  sc.xq,    sc.xd,
-                  p.x,      int64_t(blockIdx.x) * kRows,
-                  p.m,      p.k,
-                  p.n,      qbytes,
-                  p.k / 32, n_groups,
-                  s_begin,  s_begin + per_split < n_stages ? s_begin + per_split : n_stages};
+    const Work wk = block_work<T, NT>(p, sc);
     // Pipeline: stages i + 1 .. i + kStages − 1 load while stage i is multiplied; one commit
     // group per stage (empty past the end), so waiting until kStages − 2 groups remain pending
     // means stage i has landed; the barrier then also frees the buffer of stage i − 1. The first
@@ -571,18 +581,18 @@ int64_t matmul_quant_mmq_splits(const QuantMatmulParams & p, const LaunchEnv & e
         constexpr int NT = decltype(nt)::value;
         constexpr bool kOwnX = decltype(own)::value;
         using L = Mmq<T, NT>;
-        // One wave of blocks: tiles × splits ≤ resident blocks (a second, partial wave would cost
-        // as much as the first), each split at least two stages (its partial sums, n · kRows
-        // f32, stay small next to its weights), then as few splits as that stage count needs.
+        // One wave of blocks: as many splits as tiles × splits ≤ resident blocks allows (a
+        // second, partial wave would cost as much as the first), at most one per stage. A split
+        // may be a single stage: the last block of a tile adds the partial sums (no launch),
+        // and the small matmuls (q, k, v, o, PLE: 2-20 tiles) are bound by each block's serial
+        // latency, which shrinks with its stage count. Split sizes differ by at most one stage
+        // (block_work), so with two blocks per SM no SM gets two of the largest.
         (void)mmq_smem_ready<T, NT, kOwnX>();  // the occupancy query needs the opt-in
         const int64_t resident =
             resident_blocks(mmq_kernel<T, NT, kOwnX>, kThreads, env, L::kBytes);
         const int64_t tiles = (p.m + kRows - 1) / kRows;
         const int64_t stages = (p.k / L::kG + kGroups - 1) / kGroups;
-        int64_t splits = std::min(resident / std::max<int64_t>(tiles, 1), stages / 2);
-        splits = std::max<int64_t>(splits, 1);
-        const int64_t per = (stages + splits - 1) / splits;
-        return (stages + per - 1) / per;
+        return std::clamp<int64_t>(resident / std::max<int64_t>(tiles, 1), 1, stages);
     });
 }
 
