@@ -21,9 +21,16 @@ struct LaunchEnv {
     int n_sms = 1;
     bool pdl = false;  // launch kernels with programmatic dependent launch (sm_90+)
     // kSplitCounters zeroed counters owned by the context: the last split block of a (query,
-    // head) merges the splits itself (ops/attention_split.cuh last_split_block), no merge launch.
-    // Null: a merge kernel after the split kernel.
+    // head) merges the splits itself (ops/attention_split.cuh last_split_block), no merge launch;
+    // so does the last k-split block of an MMQ weight tile. Null: a merge kernel after the split
+    // kernel.
     unsigned * split_counters = nullptr;
+    // MMQ (ops/matmul_quant_mmq.cu): for n ≤ 32 the blocks round x themselves up to this many
+    // 128-row weight tiles, else a kernel rounds it first (env GEMMA_MMQ_OWN_X_TILES; 0: always
+    // the kernel). Each split of k is at least mmq_split_stages pipeline stages (env
+    // GEMMA_MMQ_SPLIT_STAGES; 2 was the rule while a second kernel summed the splits).
+    int mmq_own_x_tiles = 256;
+    int mmq_split_stages = 1;
     // Decode GEMVs give each warp 1-8 weight rows so that about this many warps per SM remain
     // (fewer, longer-lived warps with more loads in flight; env GEMMA_GEMV_WARPS_PER_SM).
     int gemv_warps_per_sm = 16;

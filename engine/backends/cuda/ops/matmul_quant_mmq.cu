@@ -315,19 +315,18 @@ int mmq_tiles(int64_t n) { return n <= 16 ? 2 : n <= 32 ? 4 : n <= 64 ? 8 : 16; 
 
 // Whether the blocks round x themselves (no mmq_round_x launch): each of the tiles rounds the
 // whole x again, which costs little while x is small next to the weights and there are few
-// tiles: n ≤ 32 (a group per thread per stage, 32 f32 registers) and ≤ kOwnXMaxTiles tiles
-// (every E4B projection; the LM head's 2048 tiles would round x 2048 times).
-constexpr int64_t kOwnXMaxTiles = 256;
-bool mmq_own_x(const QuantMatmulParams & p) {
-    return mmq_tiles(p.n) <= 4 && (p.m + kRows - 1) / kRows <= kOwnXMaxTiles;
+// tiles: n ≤ 32 (a group per thread per stage, 32 f32 registers) and ≤ env.mmq_own_x_tiles
+// tiles (256: every E4B projection; the LM head's 2048 tiles would round x 2048 times).
+bool mmq_own_x(const QuantMatmulParams & p, const LaunchEnv & env) {
+    return mmq_tiles(p.n) <= 4 && (p.m + kRows - 1) / kRows <= env.mmq_own_x_tiles;
 }
 
 // f(type, tiles, own x) with all three as integral constants for p (own x only for NT ≤ 4).
 template <class F>
-decltype(auto) mmq_dispatch(const QuantMatmulParams & p, F && f) {
+decltype(auto) mmq_dispatch(const QuantMatmulParams & p, const LaunchEnv & env, F && f) {
     using Own = std::true_type;
     using Scratch = std::false_type;
-    const bool own = mmq_own_x(p);
+    const bool own = mmq_own_x(p, env);
     auto by_tiles = [&](auto t) -> decltype(auto) {
         switch (mmq_tiles(p.n)) {
             case 2:
@@ -383,23 +382,25 @@ LaunchResult launch_mmq_t(const QuantMatmulParams & p, gpuStream_t s, const Laun
 }  // namespace
 
 int64_t matmul_quant_mmq_splits(const QuantMatmulParams & p, const LaunchEnv & env) {
-    return mmq_dispatch(p, [&](auto t, auto nt, auto own) -> int64_t {
+    return mmq_dispatch(p, env, [&](auto t, auto nt, auto own) -> int64_t {
         constexpr ElemType T = decltype(t)::value;
         constexpr int NT = decltype(nt)::value;
         constexpr bool kOwnX = decltype(own)::value;
         using L = Mmq<T, NT>;
         // One wave of blocks: as many splits as tiles × splits ≤ resident blocks allows (a
-        // second, partial wave would cost as much as the first), at most one per stage. A split
-        // may be a single stage: the last block of a tile adds the partial sums (no launch),
-        // and the small matmuls (q, k, v, o, PLE: 2-20 tiles) are bound by each block's serial
-        // latency, which shrinks with its stage count. Split sizes differ by at most one stage
-        // (block_work), so with two blocks per SM no SM gets two of the largest.
+        // second, partial wave would cost as much as the first), each of at least
+        // env.mmq_split_stages stages. One stage is enough: the last block of a tile adds the
+        // partial sums (no launch), and the small matmuls (q, k, v, o, PLE: 2-20 tiles) are
+        // bound by each block's serial latency, which shrinks with its stage count. Split sizes
+        // differ by at most one stage (block_work): with two blocks per SM, none gets two of
+        // the largest.
         (void)mmq_smem_ready<T, NT, kOwnX>();  // the occupancy query needs the opt-in
         const int64_t resident =
             resident_blocks(mmq_kernel<T, NT, kOwnX>, kThreads, env, L::kBytes);
         const int64_t tiles = (p.m + kRows - 1) / kRows;
         const int64_t stages = (p.k / L::kG + kGroups - 1) / kGroups;
-        return std::clamp<int64_t>(resident / std::max<int64_t>(tiles, 1), 1, stages);
+        const int64_t most = std::max<int64_t>(stages / std::max(env.mmq_split_stages, 1), 1);
+        return std::clamp<int64_t>(resident / std::max<int64_t>(tiles, 1), 1, most);
     });
 }
 
@@ -412,7 +413,7 @@ size_t matmul_quant_mmq_scratch_bytes(const QuantMatmulParams & p) {
 
 LaunchResult launch_mmq_quant(const QuantMatmulParams & p, gpuStream_t s, const LaunchEnv & env) {
     if (p.n == 0 || p.m == 0) return nullptr;
-    return mmq_dispatch(p, [&](auto t, auto nt, auto own) -> LaunchResult {
+    return mmq_dispatch(p, env, [&](auto t, auto nt, auto own) -> LaunchResult {
         return launch_mmq_t<decltype(t)::value, decltype(nt)::value, decltype(own)::value>(p, s,
                                                                                            env);
     });
