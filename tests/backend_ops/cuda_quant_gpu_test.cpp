@@ -4,10 +4,13 @@
 // get_rows from uploaded (planar) and host (GGUF block) tables. Runs for "cuda", "cuda-f32" and
 // "cuda-bf16"; skipped without a GPU. The GEMV and MMQ of the bf16-class precisions round x to
 // int8 per 16 (q8_0) / 32 (q4_0) values: they must equal cpu-ref on x rounded the same way
-// (x_int8_rounded), and stay near cpu-ref on x itself.
+// (x_int8_rounded), and stay near cpu-ref on x itself. MMQ's k splits: summed in the kernel's
+// last block per tile, bit for bit as the separate merge kernel; x rounded in its blocks bit for
+// bit as mmq_round_x; repeated calls (counters reset, graph replay) give the same bits.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 
 #include "core/quant.h"
 #include "cuda_harness.h"
@@ -75,8 +78,8 @@ protected:
                 Tensor x = random_host(DType::f32, {c.n, c.k}, seed);
                 Tensor w = quantized_host(t, {c.m, c.k}, seed + 1, 0.1f);
                 const std::string what =
-                    format("matmul %s%s n=%lld k=%lld m=%lld", label, dtype_name(t),
-                           (long long)c.n, (long long)c.k, (long long)c.m);
+                    format("matmul %s%s n=%lld k=%lld m=%lld", label, dtype_name(t), (long long)c.n,
+                           (long long)c.k, (long long)c.m);
                 Tensor xr = int8_x() ? x_int8_rounded(x, t == DType::q8_0 ? 16 : 32) : x;
                 expect_match(
                     b_, DType::f32, {c.n, c.m}, kTol,
@@ -173,6 +176,69 @@ TEST_P(CudaQuant, MatmulBatchedMmq) {
     check_int8_x_cases(cases, 21, "batched ", int64_t(1) << 27);  // cpu-ref time: small ones
 }
 
+// MMQ on the same buffers again and again, x rewritten before each step (seeds a, b, a, b, a):
+// two launches back to back per step (the split counters must be back at zero for the second,
+// and for the next step), the op queue capturing the step's segment on the second step and
+// replaying it from the third. Every output within kTol of cpu-ref on the rounded x, and the
+// same x gives the same bits on every step and in both launches.
+TEST_P(CudaQuant, MatmulBatchedMmqRepeated) {
+    if (!int8_x()) GTEST_SKIP() << "cuda-f32 takes the tiles, not MMQ";
+    Backend & g = *b_.gpu;
+    // k = 10240: many k splits at n = 32 (x rounded in the blocks) and n = 64 (mmq_round_x).
+    const Case cases[] = {{32, 10240, 2560}, {64, 2560, 1000}};
+    for (DType t : {DType::q4_0, DType::q8_0}) {
+        for (const Case & c : cases) {
+            const Tensor xs[2] = {random_host(DType::f32, {c.n, c.k}, 31),
+                                  random_host(DType::f32, {c.n, c.k}, 32)};
+            const Tensor w_host = quantized_host(t, {c.m, c.k}, 33, 0.1f);
+            const int64_t group = t == DType::q8_0 ? 16 : 32;
+            std::vector<float> ref[2];
+            for (int a = 0; a < 2; ++a) {
+                auto out = b_.ref->alloc(DType::f32, {c.n, c.m});
+                ASSERT_TRUE(out.ok());
+                const Tensor xr = x_int8_rounded(xs[a], group);
+                ASSERT_TRUE(b_.ref->matmul(put(*b_.ref, xr), put(*b_.ref, w_host), *out).ok());
+                ref[a] = read_f32(*b_.ref, *out);
+            }
+            auto x = g.alloc(DType::f32, {c.n, c.k});
+            ASSERT_TRUE(x.ok());
+            const Tensor w = put(g, w_host);
+            const Guarded out1 = guarded(g, DType::f32, {c.n, c.m}),
+                          out2 = guarded(g, DType::f32, {c.n, c.m});
+            std::vector<float> first[2];
+            for (int step = 0; step < 5; ++step) {
+                const int a = step % 2;
+                const std::string what =
+                    format("repeated mmq %s n=%lld k=%lld m=%lld step %d", dtype_name(t),
+                           (long long)c.n, (long long)c.k, (long long)c.m, step);
+                ASSERT_TRUE(g.write(*x, xs[a].data, xs[a].nbytes()).ok());
+                ASSERT_TRUE(g.matmul(*x, w, out1.view).ok()) << what;
+                ASSERT_TRUE(g.matmul(*x, w, out2.view).ok()) << what;
+                const std::vector<float> got1 = read_f32(g, out1.view),
+                                         got2 = read_f32(g, out2.view);
+                EXPECT_LE(nmse(ref[a], got1), kTol) << what;
+                EXPECT_EQ(0, std::memcmp(got1.data(), got2.data(), got1.size() * 4))
+                    << what << ": the second launch differs";
+                if (step < 2)
+                    first[a] = got1;
+                else
+                    EXPECT_EQ(0, std::memcmp(first[a].data(), got1.data(), got1.size() * 4))
+                        << what << ": differs from step " << a;
+            }
+            EXPECT_TRUE(guards_intact(g, out1)) << "repeated mmq: write outside the output";
+            EXPECT_TRUE(guards_intact(g, out2)) << "repeated mmq: write outside the output";
+        }
+    }
+#if GEMMA_HAS_CUDA
+    auto stats = cuda::cuda_queue_stats(g);
+    ASSERT_TRUE(stats.ok());
+    const char * env = std::getenv("GEMMA_CUDA_GRAPHS");
+    if (!env || std::string(env) != "0") {
+        EXPECT_GT(stats->replayed, size_t(0));
+    }
+#endif
+}
+
 TEST_P(CudaQuant, GetRows) {
     Tensor ids = i32_host({0, 36, 5, -1, 37, 5, 12});  // -1 and 37: zero rows
     for (DType t : {DType::q8_0, DType::q4_0}) {
@@ -222,6 +288,73 @@ TEST_P(CudaQuantMmqOff, OptionGivesTiles) {
 
 INSTANTIATE_TEST_SUITE_P(Cuda, CudaQuantMmqOff, ::testing::Values("cuda", "cuda-bf16"),
                          [](const auto & info) { return test_name(info.param); });
+
+// The GPU's result of x [n, k] · w, read back (an empty vector after a failure).
+std::vector<float> gpu_matmul(Backend & b, const Tensor & x, const Tensor & w) {
+    auto out = b.alloc(DType::f32, {x.dim(0), w.dim(0)});
+    EXPECT_TRUE(out.ok());
+    if (!out.ok()) return {};
+    Status s = b.matmul(copy_in(b, x), put(b, w), *out);
+    EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
+    return s.ok() ? read_f32(b, *out) : std::vector<float>{};
+}
+
+bool same_bits(const std::vector<float> & a, const std::vector<float> & b) {
+    return !a.empty() && a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * 4) == 0;
+}
+
+// MMQ's k splits summed by the last block of each tile (default) and by the separate merge kernel
+// (CudaOptions::split_merge_kernel, env GEMMA_CUDA_SPLIT_MERGE_KERNEL=1): the same additions in
+// the same order (split 0 first), so the same bits. Shapes with many splits (6-16 on the H200) in
+// every x-row instantiation, x rounded in the blocks (n ≤ 32) and by mmq_round_x (n > 32), a
+// partial last weight tile (m = 1000).
+TEST(CudaQuantMmqSplits, LastBlockSumEqualsMergeKernel) {
+    cuda::CudaOptions o;
+    o.split_merge_kernel = true;
+    auto merge = cuda::make_cuda_backend(o);
+    if (!merge) GTEST_SKIP() << "cuda unavailable: " << merge.error().message;
+    auto last = backend_create("cuda");
+    ASSERT_TRUE(last.ok()) << last.error().message;
+    const Case cases[] = {{9, 2560, 1000},  {16, 10240, 2560}, {32, 10240, 2560}, {32, 2560, 2048},
+                          {33, 2560, 1000}, {64, 10240, 2560}, {128, 2560, 1000}, {20, 2560, 512}};
+    for (DType t : {DType::q8_0, DType::q4_0}) {
+        for (const Case & c : cases) {
+            Tensor x = random_host(DType::f32, {c.n, c.k}, 41);
+            Tensor w = quantized_host(t, {c.m, c.k}, 42, 0.1f);
+            EXPECT_TRUE(same_bits(gpu_matmul(**merge, x, w), gpu_matmul(**last, x, w)))
+                << format("mmq splits %s n=%lld k=%lld m=%lld", dtype_name(t), (long long)c.n,
+                          (long long)c.k, (long long)c.m);
+        }
+    }
+}
+
+// x rounded by each MMQ block (n ≤ 32 and at most 256 weight tiles of 128 rows) and by
+// mmq_round_x (more tiles): the same f32 operations, so the same bits. w [32768, k] is rounded in
+// the blocks; the same rows plus 128 more (257 tiles) go through mmq_round_x; one k split each
+// (tiles ≥ resident blocks on GPUs of fewer than 256 SMs), so the shared rows must agree exactly.
+TEST(CudaQuantMmqSplits, OwnXEqualsRoundXKernel) {
+    Backends b;
+    const std::string why = open_backends("cuda", b);
+    if (!why.empty()) GTEST_SKIP() << why;
+    const int64_t k = 2560, m_own = 256 * 128, m_kernel = m_own + 128;
+    for (DType t : {DType::q8_0, DType::q4_0}) {
+        // The same seed: the f32 weights of w_own are the first rows of w_kernel's.
+        Tensor w_own = quantized_host(t, {m_own, k}, 51, 0.1f);
+        Tensor w_kernel = quantized_host(t, {m_kernel, k}, 51, 0.1f);
+        for (int64_t n : {9, 20, 32}) {
+            Tensor x = random_host(DType::f32, {n, k}, 52);
+            const std::vector<float> own = gpu_matmul(*b.gpu, x, w_own),
+                                     kernel = gpu_matmul(*b.gpu, x, w_kernel);
+            ASSERT_EQ(own.size(), size_t(n * m_own));
+            ASSERT_EQ(kernel.size(), size_t(n * m_kernel));
+            bool same = true;
+            for (int64_t r = 0; r < n && same; ++r)
+                same = std::memcmp(own.data() + r * m_own, kernel.data() + r * m_kernel,
+                                   size_t(m_own) * 4) == 0;
+            EXPECT_TRUE(same) << "own x vs mmq_round_x " << dtype_name(t) << " n=" << n;
+        }
+    }
+}
 
 TEST(CudaQuantMmqEnv, ZeroGivesTiles) {
     ::setenv("GEMMA_CUDA_MMQ", "0", 1);

@@ -36,8 +36,8 @@ struct CudaOptions {
     bool fuse = true;
     // Programmatic dependent launch on sm_90+ (env GEMMA_CUDA_PDL=0 turns it off).
     bool pdl = true;
-    // Split-KV decode attention merges its splits in a second kernel instead of in the last split
-    // block (A/B timing; env GEMMA_CUDA_SPLIT_MERGE_KERNEL=1).
+    // Split-KV decode attention and MMQ's k splits are merged by a second kernel instead of in
+    // the last split block (A/B timing; env GEMMA_CUDA_SPLIT_MERGE_KERNEL=1).
     bool split_merge_kernel = false;
     // Prefill attention kernel (A/B timing and tests; env GEMMA_CUDA_ATTENTION when automatic).
     CudaAttention attention = CudaAttention::automatic;

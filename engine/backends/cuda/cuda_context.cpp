@@ -71,6 +71,10 @@ Status CudaContext::init(const CudaOptions & options) {
         env_.quant_gemv_warps_per_sm = std::atoi(e);
     if (const char * e = std::getenv("GEMMA_QGEMV_MAX_ROWS"); e && std::atoi(e) > 0)
         env_.quant_gemv_max_rows = std::atoi(e);
+    if (const char * e = std::getenv("GEMMA_MMQ_OWN_X_TILES"); e && std::atoi(e) >= 0)
+        env_.mmq_own_x_tiles = std::atoi(e);
+    if (const char * e = std::getenv("GEMMA_MMQ_SPLIT_STAGES"); e && std::atoi(e) > 0)
+        env_.mmq_split_stages = std::atoi(e);
     if (const char * e = std::getenv("GEMMA_GEMV_BALANCE"); e && std::strcmp(e, "0") == 0)
         env_.gemv_balanced_grid = false;
     size_t segment = OpQueue::kSegmentOps;

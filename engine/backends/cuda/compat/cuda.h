@@ -227,6 +227,30 @@ __device__ __forceinline__ void gemma_mma_m16n8k16_s8(int (&d)[4], unsigned a0, 
     __trap();
 #endif
 }
+// d = c + a · b for the two above, with every sum starting at the same c (given apart from d,
+// so a constant start needs no copies into d before each mma). sm_80+.
+__device__ __forceinline__ void gemma_mma_m16n8k32_s8_from(int (&d)[4], const unsigned (&a)[4],
+                                                           unsigned b0, unsigned b1, int c) {
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
+    asm("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
+        "{%8, %9}, {%10, %10, %10, %10};"
+        : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1), "r"(c));
+#else
+    __trap();
+#endif
+}
+__device__ __forceinline__ void gemma_mma_m16n8k16_s8_from(int (&d)[4], unsigned a0, unsigned a1,
+                                                           unsigned b0, int c) {
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
+    asm("mma.sync.aligned.m16n8k16.row.col.s32.s8.s8.s32 {%0, %1, %2, %3}, {%4, %5}, {%6}, "
+        "{%7, %7, %7, %7};"
+        : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3])
+        : "r"(a0), "r"(a1), "r"(b0), "r"(c));
+#else
+    __trap();
+#endif
+}
 // 16 bytes from global to shared memory without registers (cp.async, sm_80+): the first
 // src_bytes (0-16) are read, the rest of the 16 are zero-filled; both addresses 16-byte aligned.
 // Copies issued since the last gemma_cp_async_commit() form a group; gemma_cp_async_wait<n>()

@@ -21,9 +21,16 @@ struct LaunchEnv {
     int n_sms = 1;
     bool pdl = false;  // launch kernels with programmatic dependent launch (sm_90+)
     // kSplitCounters zeroed counters owned by the context: the last split block of a (query,
-    // head) merges the splits itself (ops/attention_split.cuh last_split_block), no merge launch.
-    // Null: a merge kernel after the split kernel.
+    // head) merges the splits itself (ops/attention_split.cuh last_split_block), no merge launch;
+    // so does the last k-split block of an MMQ weight tile. Null: a merge kernel after the split
+    // kernel.
     unsigned * split_counters = nullptr;
+    // MMQ (ops/matmul_quant_mmq.cu): for n ≤ 32 the blocks round x themselves up to this many
+    // 128-row weight tiles, else a kernel rounds it first (env GEMMA_MMQ_OWN_X_TILES; 0: always
+    // the kernel). Each split of k is at least mmq_split_stages pipeline stages (env
+    // GEMMA_MMQ_SPLIT_STAGES; 2 was the rule while a second kernel summed the splits).
+    int mmq_own_x_tiles = 256;
+    int mmq_split_stages = 1;
     // Decode GEMVs give each warp 1-8 weight rows so that about this many warps per SM remain
     // (fewer, longer-lived warps with more loads in flight; env GEMMA_GEMV_WARPS_PER_SM).
     int gemv_warps_per_sm = 16;
@@ -141,9 +148,9 @@ LaunchResult launch_matmul_mma(const MatmulParams & p, gpuStream_t s, const Laun
 //   blas_f32), cuBLAS per tile as the 16-bit matmul paths (x split / rounded in scratch_x),
 //   then the tile's columns scattered into out;
 // - mmq (kGemvMaxRows < n ≤ kMmqMaxRows, x 16-byte aligned, the bf16-class precisions, sm_80+):
-//   x rounded to int8 once into scratch_x as the GEMV's x8 mode does, weight tiles streamed once
-//   through shared memory into int8 mma.sync, the k range split over k_splits blocks per tile
-//   (partial sums in scratch_x, then summed into out).
+//   x rounded to int8 as the GEMV's x8 mode does (into scratch_x, or by each block), weight
+//   tiles streamed once through shared memory into int8 mma.sync, the k range split over
+//   k_splits blocks per tile (partial sums in scratch_x, summed by each tile's last block).
 struct QuantMatmulParams {
     const float * x;
     const void * w;
@@ -183,8 +190,8 @@ LaunchResult launch_matmul_quant(const QuantMatmulParams & p, gpuStream_t s, con
 // Its decode GEMV path (MatmulPath::gemv; ops/matmul_quant_gemv.cu).
 LaunchResult launch_gemv_quant(const QuantMatmulParams & p, gpuStream_t s, const LaunchEnv & env);
 // Its batched-decode path (MatmulPath::mmq; ops/matmul_quant_mmq.cu). matmul_quant_mmq_splits
-// picks k_splits for p's n, k, m, type on this GPU (enough blocks to fill it, at least two
-// pipeline stages each); the scratch_x bytes follow from p with k_splits set. In builds without
+// picks k_splits for p's n, k, m, type on this GPU (enough blocks to fill it, at least one
+// pipeline stage each); the scratch_x bytes follow from p with k_splits set. In builds without
 // GEMMA_HAS_MMA_INT8 the launch returns an error (the backend never picks mmq there).
 int64_t matmul_quant_mmq_splits(const QuantMatmulParams & p, const LaunchEnv & env);
 size_t matmul_quant_mmq_scratch_bytes(const QuantMatmulParams & p);

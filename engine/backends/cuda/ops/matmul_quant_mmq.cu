@@ -1,85 +1,48 @@
 // Batched-decode matmul ("MMQ", llama.cpp's idea) with q8_0 / q4_0 weights in the planar layout
 // of ops/matmul_quant.cu for 9..kMmqMaxRows x rows on int8 tensor cores: x is rounded to int8
-// once (the GEMV's x8 math), every weight byte is read from memory once, integer products are
+// (the GEMV's x8 math), every weight byte is read from memory once, integer products are
 // mma.sync per x group, and each (weight row, x row, group) int32 sum is scaled in f32.
 //
 //   x [n, k] f32, w [m, k] q8_0 / q4_0 -> out [n, m] f32
 //   out[r][i] = Σ_groups w_scale(i, block) · x_scale(r, group) · Σ_group wq(i, j) · xq(r, j)
 //
-// Kernels, in stream order:
-// 1. mmq_round_x: x -> xq int8 [np, k] (np = x rows padded to 8 · NT, pad rows zero) and
-//    xd f32 [k / G, np] (G = 16 values per group for q8_0, 32 for q4_0, as the GEMV), in scratch.
-// 2. mmq_kernel: a block takes kRows weight rows × one k range (grid tiles × k_splits); a
-//    kStages-deep cp.async pipeline stages kGroups x groups at a time of the weight rows (quants
-//    + f16 scales) and of xq / xd in shared memory. Warp w owns weight rows 16w .. 16w + 15 and
-//    every x row: per group one mma (A = 16 weight rows, B = 8 x rows; K = G: m16n8k16 for
-//    q8_0, m16n8k32 for q4_0 with its nibbles unpacked to value − 8 in registers), then
-//    acc += (w_scale · x_scale) · float(sum) in f32, the GEMV's expression.
-// 3. mmq_sum_splits (k_splits > 1): out = Σ of the splits' partial sums, split 0 first.
+// Kernels, in stream order (block layout and staging: ops/matmul_quant_mmq.cuh):
+// 1. mmq_round_x, only where the blocks do not round x themselves (mmq_own_x: n > 32 or more
+//    than kOwnXMaxTiles weight tiles): x -> xq int8 [np, k] (np = x rows padded to 8 · NT, pad
+//    rows zero) and xd f32 [k / G, np] (G = 16 values per group for q8_0, 32 for q4_0, as the
+//    GEMV), in scratch.
+// 2. mmq_kernel: a block takes kRows weight rows × one k range (grid tiles × k_splits, one wave
+//    of resident blocks; the k splits differ by at most one stage). A kStages-deep cp.async
+//    pipeline stages kGroups x groups at a time of the weight rows (quants + f16 scales) and of
+//    xq / xd in shared memory; the first stages' weights are requested before the wait for the
+//    previous kernel (no kernel writes weights). With own x, each block rounds its k range of x
+//    itself, one stage ahead, into the stage's xq / xd (mmq_round_x's f32 operations: the same
+//    bytes). Warp w owns weight rows 16w .. 16w + 15 and every x row: per group one mma (A = 16
+//    weight rows, B = 8 x rows; K = G: m16n8k16 for q8_0, m16n8k32 for q4_0 with its nibbles
+//    unpacked to value − 8 in registers), then acc += (w_scale · x_scale) · float(sum) in f32,
+//    the GEMV's expression. With k_splits > 1 every block writes its partial sums to scratch
+//    and the last block of a tile to finish (a counter per tile, LaunchEnv::split_counters)
+//    adds the splits, split 0 first, into out and resets the counter.
+// 3. mmq_sum_splits, only for k_splits > 1 without counters (GEMMA_CUDA_SPLIT_MERGE_KERNEL=1):
+//    the same additions in the same order as a kernel of its own (the same bits).
 #include <algorithm>
 #include <type_traits>
 
+#include "backends/cuda/ops/attention_split.cuh"  // last_split_block
 #include "backends/cuda/ops/common.cuh"
+#include "backends/cuda/ops/matmul_quant_mmq.cuh"
 
 namespace gemma::cuda {
 
 #if GEMMA_HAS_MMA_INT8
 namespace {
 
-static_assert(GEMMA_WARP == 32, "mma.sync fragments are laid out over 32 lanes");
-
-constexpr int kThreads = 256;
-constexpr int kWarps = kThreads / GEMMA_WARP;
-constexpr int kRows = 16 * kWarps;  // weight rows per block: one mma M (16) per warp
-constexpr int kGroups = 8;          // x groups (mma k-steps) per pipeline stage
-constexpr int kStages = 3;          // stages in shared memory (two loading while one is used)
-// Shared rows are padded by 16 bytes so the eight 16-byte rows of an ldmatrix hit all 32 banks.
-constexpr int kWRowBytes = kGroups * 16 + 16;  // a weight row: one 16-byte chunk per group
-constexpr int kScaleRowBytes = 32;             // two 16-byte windows over a row's f16 scales
-// int → float without a conversion instruction: the mma starts each sum at the bits of 1.5·2²³,
-// so for |sum| < 2²² the s32 result read as f32 is 1.5·2²³ + sum exactly (|sum| ≤ 16 · 128 · 127
-// for q8_0, 32 · 8 · 127 for q4_0).
-constexpr int kBias = 0x4B400000;
-constexpr float kBiasValue = 12582912.0f;
-
-// Sizes for weight type T with NT tiles of 8 x rows; byte offsets within one pipeline stage.
-template <ElemType T, int NT>
-struct Mmq {
-    static constexpr int kG = T == ElemType::q8_0 ? 16 : 32;  // x group = mma K (values)
-    static constexpr int kStageValues = kGroups * kG;         // k values per stage
-    static constexpr int kBlocks = kStageValues / 32;         // weight blocks (scales) per stage
-    static constexpr int kNp = 8 * NT;                        // x rows incl. padding
-    static constexpr int kXRowBytes = kStageValues + 16;
-    static constexpr int kOffScales = kRows * kWRowBytes;
-    static constexpr int kOffX = kOffScales + kRows * kScaleRowBytes;
-    static constexpr int kOffXd = kOffX + kNp * kXRowBytes;
-    static constexpr int kStageBytes = kOffXd + kGroups * kNp * 4;
-    static constexpr int kBytes = kStages * kStageBytes;
-};
-
-__host__ __device__ constexpr size_t align256(size_t b) { return (b + 255) / 256 * 256; }
-
-// Where mmq's scratch parts live (matmul_quant_mmq_scratch_bytes): xq, xd, partial sums.
-struct MmqScratch {
-    int8_t * xq;
-    float * xd;
-    float * part;  // [k_splits, n, m] when k_splits > 1
-};
-
-__host__ __device__ inline MmqScratch mmq_scratch(void * base, int64_t np, int64_t k,
-                                                  int64_t group) {
-    uint8_t * b = static_cast<uint8_t *>(base);
-    const size_t xq_bytes = align256(size_t(np * k));
-    const size_t xd_bytes = align256(size_t(k / group * np) * 4);
-    return {reinterpret_cast<int8_t *>(b), reinterpret_cast<float *>(b + xq_bytes),
-            reinterpret_cast<float *>(b + xq_bytes + xd_bytes)};
-}
+using namespace mmq;  // the block layout and staging (ops/matmul_quant_mmq.cuh)
 
 // ---- 1. x rounded to int8 ----
 
-// G / 4 consecutive threads per group of G values, one float4 each; the same f32 operations as
-// the GEMV's quantize_x_shared (ops/matmul_quant_gemv.cu): amax, d = amax · (1/127), q = the low
-// byte of x · (127 / amax) + 1.5·2²³ (round to nearest even). Rows n .. np − 1 become zeros.
+// x -> xq, xd in scratch: G / 4 consecutive threads per group of G values, one float4 each,
+// amax by shuffles. Rows n .. np − 1 become zeros.
 template <int G>
 __global__ void mmq_round_x_kernel(const float * x, int * xq, float * xd, int64_t n, int64_t k,
                                    int64_t np) {
@@ -92,83 +55,17 @@ __global__ void mmq_round_x_kernel(const float * x, int * xq, float * xd, int64_
         const int64_t i = base + threadIdx.x, row = i / row4;
         const bool ok = i < total;
         const float4 v = ok && row < n ? x4[i] : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-        float amax = fmaxf(fmaxf(fabsf(v.x), fabsf(v.y)), fmaxf(fabsf(v.z), fabsf(v.w)));
+        float amax = x8_abs_max(v);
 #pragma unroll
         for (int o = 1; o < kLanes; o *= 2) amax = fmaxf(amax, gemma_shfl_xor(amax, o));
-        const float id = amax > 0.0f ? 127.0f / amax : 0.0f;
-        const int b0 = __float_as_int(fmaf(v.x, id, kBiasValue)),
-                  b1 = __float_as_int(fmaf(v.y, id, kBiasValue)),
-                  b2 = __float_as_int(fmaf(v.z, id, kBiasValue)),
-                  b3 = __float_as_int(fmaf(v.w, id, kBiasValue));
         if (ok) {
-            xq[i] = gemma_byte_perm(gemma_byte_perm(b0, b1, 0x0040u),
-                                    gemma_byte_perm(b2, b3, 0x0040u), 0x5410u);
-            if (threadIdx.x % kLanes == 0)
-                xd[(i % row4) / kLanes * np + row] = amax * (1.0f / 127.0f);
+            xq[i] = x8_word(v, x8_inv_scale(amax));
+            if (threadIdx.x % kLanes == 0) xd[(i % row4) / kLanes * np + row] = x8_scale(amax);
         }
     }
 }
 
 // ---- 2. the tensor-core kernel ----
-
-__device__ __forceinline__ int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-
-// What a block works on: weight rows [row0, row0 + kRows) (clamped to m − 1 for loads, so a
-// partial last tile reads valid rows and writes none of the extra ones), pipeline stages
-// [s_begin, s_end) of kGroups groups each (a split of k; may be empty: zeros are written).
-struct Work {
-    const uint8_t * wq;   // quants plane [m, qbytes]
-    const uint16_t * ws;  // f16 scales plane [m, k / 32]
-    const int8_t * xq;    // [np, k]
-    const float * xd;     // [k / G, np]
-    int64_t row0, m, k, qbytes, nb, n_groups;
-    int s_begin, s_end;
-};
-
-// Groups of stage s that exist (the last stage of k may be partial).
-__device__ __forceinline__ int stage_groups(const Work & wk, int s) {
-    return int(min64(kGroups, wk.n_groups - int64_t(s) * kGroups));
-}
-
-// Issues this thread's cp.async copies of stage s into buf (the caller closes the group).
-// Groups past the end of k are neither copied nor read.
-template <ElemType T, int NT>
-__device__ __forceinline__ void load_stage(const Work & wk, int s, uint8_t * buf) {
-    using L = Mmq<T, NT>;
-    const int64_t g0 = int64_t(s) * kGroups;
-    const int valid = stage_groups(wk, s);
-    for (int i = threadIdx.x; i < kRows * kGroups; i += kThreads) {  // quants: a chunk per group
-        const int r = i / kGroups, c = i % kGroups;
-        const int64_t row = min64(wk.row0 + r, wk.m - 1);
-        if (c < valid)
-            gemma_cp_async16(buf + r * kWRowBytes + c * 16, wk.wq + row * wk.qbytes + (g0 + c) * 16,
-                             16);
-    }
-    // Scales: a row's run of the stage's f16 scales starts at element e of the plane, 16-byte
-    // aligned only when e % 8 == 0, so the two aligned 8-scale windows from e & ~7 are copied
-    // (reading nothing past the run's end); in shared memory the run starts at half e & 7.
-    {
-        static_assert(kThreads == 2 * kRows, "one scale window per thread");
-        const int r = threadIdx.x / 2, h = threadIdx.x % 2;
-        const int64_t row = min64(wk.row0 + r, wk.m - 1);
-        const int64_t e = row * wk.nb + int64_t(s) * L::kBlocks;
-        const int64_t end = e + (valid * L::kG + 31) / 32;
-        const int64_t a = (e & ~int64_t(7)) + 8 * h;
-        const int64_t bytes = min64(16, (end - a) * 2);
-        if (bytes > 0)
-            gemma_cp_async16(buf + L::kOffScales + r * kScaleRowBytes + h * 16, wk.ws + a,
-                             int(bytes));
-    }
-    constexpr int kXChunks = L::kStageValues / 16;  // 16-byte chunks of an x row per stage
-    for (int i = threadIdx.x; i < L::kNp * kXChunks; i += kThreads) {
-        const int r = i / kXChunks, c = i % kXChunks;
-        if (c < valid * L::kG / 16)
-            gemma_cp_async16(buf + L::kOffX + r * L::kXRowBytes + c * 16,
-                             wk.xq + r * wk.k + g0 * L::kG + c * 16, 16);
-    }
-    for (int i = threadIdx.x; i < valid * L::kNp / 4; i += kThreads)  // xd: contiguous groups
-        gemma_cp_async16(buf + L::kOffXd + i * 16, wk.xd + g0 * L::kNp + i * 4, 16);
-}
 
 // q4_0 nibbles (0..15, four per register) -> the int8 values nibble − 8: per byte v + 0x78
 // stays below 0x88 (no carry into the next byte), and the xor with 0x80 adds −0x80 (mod 256).
@@ -199,7 +96,7 @@ __device__ __forceinline__ void compute_stage(const Work & wk, int s, const uint
     const int lane = threadIdx.x % GEMMA_WARP, warp = threadIdx.x / GEMMA_WARP;
     const int g = lane / 4, t = lane % 4;
     const int valid = stage_groups(wk, s);
-    // This lane's weight rows g and g + 8 of the warp: their scale runs (see load_stage).
+    // This lane's weight rows g and g + 8 of the warp: their scale runs (see load_weights).
     const int64_t e_stage = int64_t(s) * L::kBlocks;
     const int64_t row_g = min64(wk.row0 + 16 * warp + g, wk.m - 1);
     const int64_t row_g8 = min64(wk.row0 + 16 * warp + g + 8, wk.m - 1);
@@ -240,8 +137,8 @@ __device__ __forceinline__ void compute_stage(const Work & wk, int s, const uint
                     if (h == 1 && !second) break;
 #pragma unroll
                     for (int jj = 0; jj < 2; ++jj) {
-                        int d[4] = {kBias, kBias, kBias, kBias};
-                        gemma_mma_m16n8k16_s8(d, a[2 * h], a[2 * h + 1], b[2 * h + jj]);
+                        int d[4];
+                        gemma_mma_m16n8k16_s8_from(d, a[2 * h], a[2 * h + 1], b[2 * h + jj], kBias);
                         scale_add(acc[j + jj], d, dw0[h], dw1[h],
                                   xd[(gp + h) * (L::kNp / 2) + 4 * (j + jj)]);
                     }
@@ -260,8 +157,8 @@ __device__ __forceinline__ void compute_stage(const Work & wk, int s, const uint
                     gemma_ldmatrix_x4(b, x_lane + j * 8 * L::kXRowBytes + (gp + h) * 32);
 #pragma unroll
                     for (int jj = 0; jj < 2; ++jj) {
-                        int d[4] = {kBias, kBias, kBias, kBias};
-                        gemma_mma_m16n8k32_s8(d, aq, b[2 * jj], b[2 * jj + 1]);
+                        int d[4];
+                        gemma_mma_m16n8k32_s8_from(d, aq, b[2 * jj], b[2 * jj + 1], kBias);
                         scale_add(acc[j + jj], d, dw0[h], dw1[h],
                                   xd[(gp + h) * (L::kNp / 2) + 4 * (j + jj)]);
                     }
@@ -271,69 +168,133 @@ __device__ __forceinline__ void compute_stage(const Work & wk, int s, const uint
     }
 }
 
-// out (or this split's partial sums) for weight rows [row0, row0 + kRows) × x rows [0, n).
-template <ElemType T, int NT>
-__global__ void __launch_bounds__(kThreads, NT <= 4 ? 2 : 1) mmq_kernel(QuantMatmulParams p) {
-    pdl_enter();
-    using L = Mmq<T, NT>;
-    extern __shared__ int4 smem_raw[];
-    uint8_t * smem = reinterpret_cast<uint8_t *>(smem_raw);
-    const MmqScratch sc = mmq_scratch(p.scratch_x, L::kNp, p.k, L::kG);
-    const int64_t n_groups = p.k / L::kG;
-    const int n_stages = int((n_groups + kGroups - 1) / kGroups);
-    const int per_split = int((n_stages + p.k_splits - 1) / p.k_splits);
-    const int s_begin = int(blockIdx.y) * per_split;
-    const uint8_t * wq = static_cast<const uint8_t *>(p.w);
-    const int64_t qbytes = T == ElemType::q8_0 ? p.k : p.k / 2;
-    const Work wk{wq,
-                  reinterpret_cast<const uint16_t *>(wq + p.m * qbytes),
-                  sc.xq,
-                  sc.xd,
-                  int64_t(blockIdx.x) * kRows,
-                  p.m,
-                  p.k,
-                  qbytes,
-                  p.k / 32,
-                  n_groups,
-                  s_begin,
-                  s_begin + per_split < n_stages ? s_begin + per_split : n_stages};
-    float acc[NT][4];
-#pragma unroll
-    for (int j = 0; j < NT; ++j) acc[j][0] = acc[j][1] = acc[j][2] = acc[j][3] = 0.0f;
-    // Pipeline: stages i + 1 .. i + kStages − 1 load while stage i is multiplied; one commit
-    // group per stage (empty past the end), so waiting until kStages − 2 groups remain pending
-    // means stage i has landed; the barrier then also frees the buffer of stage i − 1.
-    const int n_iter = wk.s_end - wk.s_begin;
-    for (int i = 0; i < kStages - 1; ++i) {
-        if (i < n_iter) load_stage<T, NT>(wk, wk.s_begin + i, smem + i * L::kStageBytes);
-        gemma_cp_async_commit();
-    }
-    for (int i = 0; i < n_iter; ++i) {
-        gemma_cp_async_wait<kStages - 2>();
-        __syncthreads();
-        const int next = i + kStages - 1;
-        if (next < n_iter)
-            load_stage<T, NT>(wk, wk.s_begin + next, smem + (next % kStages) * L::kStageBytes);
-        gemma_cp_async_commit();
-        compute_stage<T, NT>(wk, wk.s_begin + i, smem + (i % kStages) * L::kStageBytes, acc);
-    }
-    // acc[j]: x rows 8j + 2t (+1) × weight rows g (+8) of this warp's 16.
+// Calls f(j, e, i) for each output this thread holds in acc[j][e] (after compute_stage) that
+// exists: x row 8j + 2t + (e & 1), weight row r0 = row0 + 16 · warp + g (e < 2) or r0 + 8,
+// i = x row · m + weight row.
+template <int NT, class F>
+__device__ __forceinline__ void for_each_output(int64_t n, int64_t m, int64_t row0, F && f) {
     const int lane = threadIdx.x % GEMMA_WARP, warp = threadIdx.x / GEMMA_WARP;
-    const int64_t r0 = wk.row0 + 16 * warp + lane / 4, r1 = r0 + 8;
-    float * dst = p.k_splits > 1 ? sc.part + int64_t(blockIdx.y) * p.n * p.m : p.out;
+    const int64_t r0 = row0 + 16 * warp + lane / 4;
 #pragma unroll
     for (int j = 0; j < NT; ++j) {
-        const int64_t x0 = 8 * j + 2 * (lane % 4);
 #pragma unroll
-        for (int c = 0; c < 2; ++c) {
-            if (x0 + c >= p.n) break;
-            if (r0 < p.m) dst[(x0 + c) * p.m + r0] = acc[j][c];
-            if (r1 < p.m) dst[(x0 + c) * p.m + r1] = acc[j][2 + c];
+        for (int e = 0; e < 4; ++e) {
+            const int64_t x = 8 * j + 2 * (lane % 4) + (e & 1), r = r0 + (e < 2 ? 0 : 8);
+            if (x < n && r < m) f(j, e, x * m + r);
         }
     }
 }
 
-// ---- 3. the splits summed ----
+// The last block of a tile: out = Σ_s part[s] (part [k_splits, n, m]) over the tile's rows
+// [row0, row0 + kRows) × x rows [0, n), split 0 first (mmq_sum_splits' order: the same bits).
+// Thread i takes weight row row0 + i % kRows of x rows i / kRows + 2q (a warp reads 32
+// consecutive values), kPass of them at a time, with the loads of kChunk splits (64 per thread:
+// the main loop's registers are free by now) issued before any is added.
+template <int NT>
+__device__ __forceinline__ void sum_splits_tile(const float * part, float * out, int64_t n,
+                                                int64_t m, int64_t row0, int splits) {
+    static_assert(kThreads == 2 * kRows, "two x rows per pass");
+    constexpr int kPer = 8 * NT / 2;  // x rows per thread
+    constexpr int kPass = kPer < 16 ? kPer : 16;
+    constexpr int kChunk = 64 / kPass;
+    const int64_t r = row0 + threadIdx.x % kRows;
+    if (r >= m) return;
+    const int64_t count = n * m;
+    for (int q0 = 0; q0 < kPer; q0 += kPass) {
+        const int64_t x0 = threadIdx.x / kRows + 2 * q0, off = x0 * m + r;
+        float sum[kPass];
+        for (int s0 = 0; s0 < splits; s0 += kChunk) {
+            float v[kChunk][kPass];
+#pragma unroll
+            for (int u = 0; u < kChunk; ++u) {
+                const float * ps = part + (s0 + u) * count + off;
+#pragma unroll
+                for (int q = 0; q < kPass; ++q)
+                    if (s0 + u < splits && x0 + 2 * q < n) v[u][q] = ps[2 * q * m];
+            }
+#pragma unroll
+            for (int u = 0; u < kChunk; ++u) {
+#pragma unroll
+                for (int q = 0; q < kPass; ++q)  // split 0 is taken as it is (−0 stays −0)
+                    if (s0 + u < splits && x0 + 2 * q < n)
+                        sum[q] = s0 + u == 0 ? v[u][q] : sum[q] + v[u][q];
+            }
+        }
+#pragma unroll
+        for (int q = 0; q < kPass; ++q)
+            if (x0 + 2 * q < n) out[off + 2 * q * m] = sum[q];
+    }
+}
+
+// out (or this split's partial sums) for weight rows [row0, row0 + kRows) × x rows [0, n).
+// kOwnX: x rounded by the block (else read from mmq_round_x's scratch). counters (k_splits > 1):
+// one per tile, zero at launch; null: mmq_sum_splits adds the partial sums afterwards.
+template <ElemType T, int NT, bool kOwnX>
+__global__ void __launch_bounds__(kThreads, NT <= 4 ? 2 : 1)
+    mmq_kernel(QuantMatmulParams p, unsigned * counters) {
+    using L = Mmq<T, NT>;
+    static_assert(!kOwnX || L::kNp * kGroups <= kThreads, "own x: one group per thread and stage");
+    extern __shared__ int4 smem_raw[];
+    uint8_t * smem = reinterpret_cast<uint8_t *>(smem_raw);
+    const MmqScratch sc = mmq_scratch(p.scratch_x, L::kNp, p.k, L::kG);
+    const Work wk = block_work<T, NT>(p, sc);
+    // Pipeline: stages i + 1 .. i + kStages − 1 load while stage i is multiplied; one commit
+    // group per stage (empty past the end), so waiting until kStages − 2 groups remain pending
+    // means stage i has landed; the barrier then also frees the buffer of stage i − 1. The first
+    // stages' weights are requested before the previous kernel is waited for; with x from
+    // scratch they join the first group (with stage 0's x), with own x each forms its group.
+    const int n_iter = wk.s_end - wk.s_begin;
+    for (int i = 0; i < kStages - 1; ++i) {
+        if (i < n_iter) load_weights<T, NT>(wk, wk.s_begin + i, smem + i * L::kStageBytes);
+        if constexpr (kOwnX) gemma_cp_async_commit();
+    }
+    pdl_enter();
+    OwnX<T, NT> x;  // own x: stage i + 1's values while stage i is multiplied
+    if constexpr (kOwnX) {
+        if (n_iter > 0) {
+            load_own_x<T, NT>(wk, wk.s_begin, x);
+            store_own_x<T, NT>(wk, wk.s_begin, x, smem);
+        }
+    } else {
+        for (int i = 0; i < kStages - 1; ++i) {
+            if (i < n_iter) load_x<T, NT>(wk, wk.s_begin + i, smem + i * L::kStageBytes);
+            gemma_cp_async_commit();
+        }
+    }
+    float acc[NT][4];
+#pragma unroll
+    for (int j = 0; j < NT; ++j) acc[j][0] = acc[j][1] = acc[j][2] = acc[j][3] = 0.0f;
+    for (int i = 0; i < n_iter; ++i) {
+        gemma_cp_async_wait<kStages - 2>();
+        __syncthreads();
+        const int next = i + kStages - 1;
+        if (next < n_iter) {
+            uint8_t * buf = smem + (next % kStages) * L::kStageBytes;
+            load_weights<T, NT>(wk, wk.s_begin + next, buf);
+            if constexpr (!kOwnX) load_x<T, NT>(wk, wk.s_begin + next, buf);
+        }
+        gemma_cp_async_commit();
+        const bool own_next = kOwnX && i + 1 < n_iter;
+        if (own_next) load_own_x<T, NT>(wk, wk.s_begin + i + 1, x);
+        compute_stage<T, NT>(wk, wk.s_begin + i, smem + (i % kStages) * L::kStageBytes, acc);
+        // Stage i + 1's buffer was last read in iteration i − 2 and is next read after the
+        // barrier of iteration i + 1.
+        if (own_next)
+            store_own_x<T, NT>(wk, wk.s_begin + i + 1, x,
+                               smem + ((i + 1) % kStages) * L::kStageBytes);
+    }
+    const int64_t row0 = wk.row0;
+    if (p.k_splits == 1) {
+        for_each_output<NT>(p.n, p.m, row0, [&](int j, int e, int64_t i) { p.out[i] = acc[j][e]; });
+        return;
+    }
+    float * part = sc.part + int64_t(blockIdx.y) * p.n * p.m;
+    for_each_output<NT>(p.n, p.m, row0, [&](int j, int e, int64_t i) { part[i] = acc[j][e]; });
+    if (counters && last_split_block(counters + blockIdx.x, p.k_splits))
+        sum_splits_tile<NT>(sc.part, p.out, p.n, p.m, row0, p.k_splits);
+}
+
+// ---- 3. the splits summed by a kernel (no counters) ----
 
 // out[i] = Σ_s part[s][i] over count = n · m values, split 0 first.
 __global__ void mmq_sum_splits_kernel(const float * part, float * out, int64_t count,
@@ -352,19 +313,32 @@ __global__ void mmq_sum_splits_kernel(const float * part, float * out, int64_t c
 // x-row tiles of 8 per n: instantiations for n ≤ 16, 32, 64, 128.
 int mmq_tiles(int64_t n) { return n <= 16 ? 2 : n <= 32 ? 4 : n <= 64 ? 8 : 16; }
 
-// f(type, tiles) with both as integral constants for p's weight type and n.
+// Whether the blocks round x themselves (no mmq_round_x launch): each of the tiles rounds the
+// whole x again, which costs little while x is small next to the weights and there are few
+// tiles: n ≤ 32 (a group per thread per stage, 32 f32 registers) and ≤ env.mmq_own_x_tiles
+// tiles (256: every E4B projection; the LM head's 2048 tiles would round x 2048 times).
+bool mmq_own_x(const QuantMatmulParams & p, const LaunchEnv & env) {
+    return mmq_tiles(p.n) <= 4 && (p.m + kRows - 1) / kRows <= env.mmq_own_x_tiles;
+}
+
+// f(type, tiles, own x) with all three as integral constants for p (own x only for NT ≤ 4).
 template <class F>
-decltype(auto) mmq_dispatch(const QuantMatmulParams & p, F && f) {
+decltype(auto) mmq_dispatch(const QuantMatmulParams & p, const LaunchEnv & env, F && f) {
+    using Own = std::true_type;
+    using Scratch = std::false_type;
+    const bool own = mmq_own_x(p, env);
     auto by_tiles = [&](auto t) -> decltype(auto) {
         switch (mmq_tiles(p.n)) {
             case 2:
-                return f(t, std::integral_constant<int, 2>{});
+                return own ? f(t, std::integral_constant<int, 2>{}, Own{})
+                           : f(t, std::integral_constant<int, 2>{}, Scratch{});
             case 4:
-                return f(t, std::integral_constant<int, 4>{});
+                return own ? f(t, std::integral_constant<int, 4>{}, Own{})
+                           : f(t, std::integral_constant<int, 4>{}, Scratch{});
             case 8:
-                return f(t, std::integral_constant<int, 8>{});
+                return f(t, std::integral_constant<int, 8>{}, Scratch{});
             default:
-                return f(t, std::integral_constant<int, 16>{});
+                return f(t, std::integral_constant<int, 16>{}, Scratch{});
         }
     };
     if (p.type == ElemType::q8_0)
@@ -373,27 +347,33 @@ decltype(auto) mmq_dispatch(const QuantMatmulParams & p, F && f) {
 }
 
 // The kernel's shared memory exceeds the default 48 KiB: opt in once per instantiation.
-template <ElemType T, int NT>
+template <ElemType T, int NT, bool kOwnX>
 LaunchResult mmq_smem_ready() {
-    static const gpuError_t e = gpu_set_max_dynamic_smem(mmq_kernel<T, NT>, Mmq<T, NT>::kBytes);
+    static const gpuError_t e =
+        gpu_set_max_dynamic_smem(mmq_kernel<T, NT, kOwnX>, Mmq<T, NT>::kBytes);
     return launch_result(e);
 }
 
-template <ElemType T, int NT>
+template <ElemType T, int NT, bool kOwnX>
 LaunchResult launch_mmq_t(const QuantMatmulParams & p, gpuStream_t s, const LaunchEnv & env) {
     using L = Mmq<T, NT>;
     if (p.k_splits < 1 || p.k % 32 != 0) return "matmul_quant mmq: bad k_splits or k";
-    if (LaunchResult e = mmq_smem_ready<T, NT>()) return e;
+    if (LaunchResult e = mmq_smem_ready<T, NT, kOwnX>()) return e;
     const MmqScratch sc = mmq_scratch(p.scratch_x, L::kNp, p.k, L::kG);
-    const int64_t x4 = L::kNp * p.k / 4;
+    if constexpr (!kOwnX) {
+        const int64_t x4 = L::kNp * p.k / 4;
+        if (LaunchResult e = launch_kernel(mmq_round_x_kernel<L::kG>, grid_blocks(x4, 256, env),
+                                           256, 0, s, env, p.x, reinterpret_cast<int *>(sc.xq),
+                                           sc.xd, p.n, p.k, int64_t(L::kNp)))
+            return e;
+    }
+    const int64_t tiles = (p.m + kRows - 1) / kRows;
+    unsigned * counters = p.k_splits > 1 && tiles <= kSplitCounters ? env.split_counters : nullptr;
+    const dim3 grid(unsigned(tiles), unsigned(p.k_splits));
     if (LaunchResult e =
-            launch_kernel(mmq_round_x_kernel<L::kG>, grid_blocks(x4, 256, env), 256, 0, s, env, p.x,
-                          reinterpret_cast<int *>(sc.xq), sc.xd, p.n, p.k, int64_t(L::kNp)))
+            launch_kernel(mmq_kernel<T, NT, kOwnX>, grid, kThreads, L::kBytes, s, env, p, counters))
         return e;
-    const dim3 grid(unsigned((p.m + kRows - 1) / kRows), unsigned(p.k_splits));
-    if (LaunchResult e = launch_kernel(mmq_kernel<T, NT>, grid, kThreads, L::kBytes, s, env, p))
-        return e;
-    if (p.k_splits == 1) return nullptr;
+    if (p.k_splits == 1 || counters) return nullptr;
     const int64_t count = p.n * p.m;
     return launch_kernel(mmq_sum_splits_kernel, grid_blocks(count, 256, env), 256, 0, s, env,
                          static_cast<const float *>(sc.part), p.out, count, int64_t(p.k_splits));
@@ -402,21 +382,25 @@ LaunchResult launch_mmq_t(const QuantMatmulParams & p, gpuStream_t s, const Laun
 }  // namespace
 
 int64_t matmul_quant_mmq_splits(const QuantMatmulParams & p, const LaunchEnv & env) {
-    return mmq_dispatch(p, [&](auto t, auto nt) -> int64_t {
+    return mmq_dispatch(p, env, [&](auto t, auto nt, auto own) -> int64_t {
         constexpr ElemType T = decltype(t)::value;
         constexpr int NT = decltype(nt)::value;
+        constexpr bool kOwnX = decltype(own)::value;
         using L = Mmq<T, NT>;
-        // One wave of blocks: tiles × splits ≤ resident blocks (a second, partial wave would cost
-        // as much as the first), each split at least two stages (its partial sums, n · kRows
-        // f32, stay small next to its weights), then as few splits as that stage count needs.
-        (void)mmq_smem_ready<T, NT>();  // the occupancy query needs the opt-in
-        const int64_t resident = resident_blocks(mmq_kernel<T, NT>, kThreads, env, L::kBytes);
+        // One wave of blocks: as many splits as tiles × splits ≤ resident blocks allows (a
+        // second, partial wave would cost as much as the first), each of at least
+        // env.mmq_split_stages stages. One stage is enough: the last block of a tile adds the
+        // partial sums (no launch), and the small matmuls (q, k, v, o, PLE: 2-20 tiles) are
+        // bound by each block's serial latency, which shrinks with its stage count. Split sizes
+        // differ by at most one stage (block_work): with two blocks per SM, none gets two of
+        // the largest.
+        (void)mmq_smem_ready<T, NT, kOwnX>();  // the occupancy query needs the opt-in
+        const int64_t resident =
+            resident_blocks(mmq_kernel<T, NT, kOwnX>, kThreads, env, L::kBytes);
         const int64_t tiles = (p.m + kRows - 1) / kRows;
         const int64_t stages = (p.k / L::kG + kGroups - 1) / kGroups;
-        int64_t splits = std::min(resident / std::max<int64_t>(tiles, 1), stages / 2);
-        splits = std::max<int64_t>(splits, 1);
-        const int64_t per = (stages + splits - 1) / splits;
-        return (stages + per - 1) / per;
+        const int64_t most = std::max<int64_t>(stages / std::max(env.mmq_split_stages, 1), 1);
+        return std::clamp<int64_t>(resident / std::max<int64_t>(tiles, 1), 1, most);
     });
 }
 
@@ -429,8 +413,9 @@ size_t matmul_quant_mmq_scratch_bytes(const QuantMatmulParams & p) {
 
 LaunchResult launch_mmq_quant(const QuantMatmulParams & p, gpuStream_t s, const LaunchEnv & env) {
     if (p.n == 0 || p.m == 0) return nullptr;
-    return mmq_dispatch(p, [&](auto t, auto nt) -> LaunchResult {
-        return launch_mmq_t<decltype(t)::value, decltype(nt)::value>(p, s, env);
+    return mmq_dispatch(p, env, [&](auto t, auto nt, auto own) -> LaunchResult {
+        return launch_mmq_t<decltype(t)::value, decltype(nt)::value, decltype(own)::value>(p, s,
+                                                                                           env);
     });
 }
 
