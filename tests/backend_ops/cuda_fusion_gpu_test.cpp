@@ -296,7 +296,9 @@ constexpr int64_t kFoldF = 1024, kFoldP = 256, kFoldQ = 2048, kFoldKv = 512, kFo
 struct FoldCase {
     const char * backend;
     DType weights;
-    int64_t d;  // 2560: E4B (row_fuse's 320 threads played by the GEMV's 256 in two rounds)
+    // 2560: E4B (row_fuse's 320 threads played by the GEMV's 256 in two rounds); up to 3,072
+    // per row and 5,120 in all are folded (launch.h row_fold_fits), wider rows stay apart.
+    int64_t d;
     // Against cpu-ref: f32 accumulation over k ≤ 4128 in another order, through the four
     // sub-blocks (1e-8); with int8 x (q8_0 / q4_0 under "cuda") ~2e-5 per GEMV
     // (cuda_quant_gpu_test), compounding through seven chained GEMVs: 1e-3.
@@ -415,8 +417,8 @@ TEST_P(CudaRowFold, SameAsRowFuseKernel) {
                  a0 = random_host(DType::f32, {kFoldRows, c.d}, 82, -3.0f, 3.0f);
     size_t folds = 0;
     for (int64_t n : {1, 2, 3}) {
-        // As launch.h row_fold_fits: 1-2 rows, two f32 copies within 40 KiB of shared memory.
-        const bool fits = n <= 2 && 2 * n * c.d * 4 <= 40 * 1024;
+        // As launch.h row_fold_fits: 1-2 rows of d ≤ 3,072, 5,120 values in all.
+        const bool fits = n <= 2 && c.d <= 3072 && n * c.d <= 5120;
         const std::vector<float> r = fold_step(*b.ref, wr, fr, h0, a0, n);
         // Four runs of one segment: eager, captured, then replayed twice (the block counter of
         // each folded GEMV must be back at zero for the next launch and replay).
@@ -440,12 +442,13 @@ TEST_P(CudaRowFold, SameAsRowFuseKernel) {
 INSTANTIATE_TEST_SUITE_P(
     Cuda, CudaRowFold,
     ::testing::Values(FoldCase{"cuda", DType::bf16, 2560, 1e-8},
-                      FoldCase{"cuda", DType::f16, 1048, 1e-8},  // 160 threads: one round
-                      FoldCase{"cuda", DType::bf16, 4104, 1e-8},  // 544: three; 2 rows unfolded
+                      FoldCase{"cuda", DType::f16, 1048, 1e-8},   // 160 threads: one round
+                      FoldCase{"cuda", DType::bf16, 3072, 1e-8},  // 2 rows stay apart
+                      FoldCase{"cuda", DType::bf16, 4104, 1e-8},  // never folded
                       FoldCase{"cuda-f32", DType::q8_0, 2560, 1e-8},
-                      FoldCase{"cuda-f32", DType::q4_0, 4128, 1e-8},
+                      FoldCase{"cuda-f32", DType::q4_0, 3072, 1e-8},
                       FoldCase{"cuda", DType::q8_0, 2560, 1e-3},
-                      FoldCase{"cuda", DType::q4_0, 2560, 1e-3}),
+                      FoldCase{"cuda", DType::q4_0, 3072, 1e-3}),
     [](const ::testing::TestParamInfo<FoldCase> & i) {
         return test_name(i.param.backend) + "_" + dtype_name(i.param.weights) + "_" +
                std::to_string(i.param.d);

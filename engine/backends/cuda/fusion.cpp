@@ -118,7 +118,8 @@ void join_triple(OpQueue & q, const char * name, const char * folded) {
 
 // A GEMV (fresh: no epilogue yet) whose x is the x output of the row_fuse recorded just before it
 // (or its h_out, when it has no x): the row_fuse becomes the GEMV's prologue (one launch), when
-// its rows fit row_fold_fits and the GEMV's out overlaps none of its memory. Later pair, triple
+// its rows fit row_fold_fits, a and h_in are 16-byte aligned (float4 loads) and the GEMV's out
+// overlaps none of its memory. Later pair, triple
 // and gelu folds keep the prologue (and check their buffers against it).
 template <class P, LaunchResult (*Launch)(const P &, gpuStream_t, const LaunchEnv &)>
 bool fold_row_fuse(OpQueue & q, const P & p, const char * name) {
@@ -126,8 +127,9 @@ bool fold_row_fuse(OpQueue & q, const P & p, const char * name) {
     if (p.path != MatmulPath::gemv || p.epilogue != GemvEpilogue::none ||
         !q.last<RowFuseParams, launch_row_fuse>(&f))
         return false;
+    auto aligned = [](const void * ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 == 0; };
     if (p.x != (f.x ? f.x : f.h_out) || f.rows != p.n || f.d != p.k || !row_fold_fits(p.n, p.k) ||
-        !apart_from_row_fuse(f, p.out, p.n * p.m))
+        !aligned(f.a) || !aligned(f.h_in) || !apart_from_row_fuse(f, p.out, p.n * p.m))
         return false;
     P folded = p;
     folded.prologue = f;
@@ -148,8 +150,7 @@ bool fuse_matmul(OpQueue & q, const MatmulParams & p, bool qkv, bool row) {
 bool fuse_matmul_quant(OpQueue & q, const QuantMatmulParams & p, bool qkv, bool row) {
     using P = QuantMatmulParams;
     if (fuse_gemv_pair<P, launch_matmul_quant>(q, p, "matmul_quant_gemv2", "row_quant_gemv2")) {
-        if (qkv)
-            join_triple<P, launch_matmul_quant>(q, "matmul_quant_gemv3", "row_quant_gemv3");
+        if (qkv) join_triple<P, launch_matmul_quant>(q, "matmul_quant_gemv3", "row_quant_gemv3");
         return true;
     }
     return row && fold_row_fuse<P, launch_matmul_quant>(q, p, "row_quant_gemv");

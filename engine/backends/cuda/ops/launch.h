@@ -98,13 +98,16 @@ LaunchResult launch_row_fuse(const RowFuseParams & p, gpuStream_t s, const Launc
 constexpr int64_t kRowFuseMaxD = 8192;  // longer rows are not fused
 // A row_fuse folded into the decode GEMV that reads its x (or h_out) as a prologue
 // (MatmulParams::prologue, fusion.h): every GEMV block forms the rows in shared memory, two f32
-// copies of them (row_fuse.cuh). Up to kRowFoldMaxRows rows within kRowFoldMaxSmem bytes (under
-// the 48 KiB a block gets without opt-in, with room for the GEMV's own shared arrays).
+// copies of them (row_fuse.cuh). Up to kRowFoldMaxRows rows of d ≤ kRowFoldMaxD (the prologue's
+// registers; Gemma 4 E2B / E4B / 26B-A4B widths) and kRowFoldMaxValues values in all (40 KiB:
+// under the 48 KiB a block gets without opt-in, with room for the GEMV's own shared arrays),
+// rows of whole float4s (a and h_in 16-byte aligned: fusion.cpp checks).
 constexpr int64_t kRowFoldMaxRows = 2;
-constexpr int64_t kRowFoldMaxSmem = 40 * 1024;
+constexpr int64_t kRowFoldMaxD = 3072;
+constexpr int64_t kRowFoldMaxValues = 5120;
 constexpr bool row_fold_fits(int64_t rows, int64_t d) {
-    return rows >= 1 && rows <= kRowFoldMaxRows && d > 0 && d <= kRowFuseMaxD &&
-           2 * rows * d * 4 <= kRowFoldMaxSmem;
+    return rows >= 1 && rows <= kRowFoldMaxRows && d > 0 && d % 4 == 0 && d <= kRowFoldMaxD &&
+           rows * d <= kRowFoldMaxValues;
 }
 
 // How a matmul runs; chosen on the host (it decides the scratch size).
@@ -218,7 +221,8 @@ struct QuantMatmulParams {
     int32_t x8;
     int32_t k_splits;  // mmq only (else 0): blocks sharing a weight tile's k range
     int32_t pad;       // zero: records are compared byte for byte (graph replay)
-    RowFuseParams prologue;  // gemv only, as MatmulParams::prologue (zero otherwise)
+    // gemv only, as MatmulParams::prologue (zero otherwise).
+    RowFuseParams prologue;
 };
 LaunchResult launch_matmul_quant(const QuantMatmulParams & p, gpuStream_t s, const LaunchEnv & env);
 // Its decode GEMV path (MatmulPath::gemv; ops/matmul_quant_gemv.cu).

@@ -143,8 +143,8 @@ __device__ __forceinline__ void gemv_group(const MatmulParams & p, const float *
 // FOLD: every block first forms x from the folded row_fuse (p.prologue) in dynamic shared
 // memory (row_fuse.cuh), counting on fold_counter; else x is p.x (fold_counter unused).
 template <int NR, int R, ElemType T, int KS, bool FOLD>
-__global__ void __launch_bounds__(kGemvThreads) gemv_kernel(MatmulParams p,
-                                                            unsigned * fold_counter) {
+__global__ void __launch_bounds__(kGemvThreads)
+    gemv_kernel(MatmulParams p, unsigned * fold_counter) {
     __shared__ float red[KS > 1 ? kGemvWarps * NR * R : 1];
     const bool dual = p.epilogue == GemvEpilogue::dual || p.epilogue == GemvEpilogue::dual_gelu;
     const int64_t rows_per_warp = dual ? (R > 1 ? R / 2 : 1) : R;
@@ -156,7 +156,8 @@ __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(MatmulParams p,
     const float * x = p.x;
     if constexpr (FOLD) {
         extern __shared__ float4 fold_rows[];
-        x = row_fuse_prologue(p.prologue, fold_counter, reinterpret_cast<float *>(fold_rows));
+        x = row_fuse_prologue<kGemvThreads, NR>(p.prologue, fold_counter,
+                                                reinterpret_cast<float *>(fold_rows));
     }
     for (int64_t g0 = int64_t(blockIdx.x) * groups; g0 * rows_per_warp < rows;
          g0 += int64_t(gridDim.x) * groups)

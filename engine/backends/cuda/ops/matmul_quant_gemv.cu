@@ -295,8 +295,8 @@ __device__ __forceinline__ void gemv_quant_rows(const QuantMatmulParams & p, con
 // (row_fuse.cuh), counting on fold_counter; kXShared then rounds it into the half of that memory
 // the prologue leaves free. Else x is p.x (fold_counter unused).
 template <int NR, int R, ElemType T, int XM, int KS, bool FOLD>
-__global__ void __launch_bounds__(kThreads) gemv_quant_kernel(QuantMatmulParams p,
-                                                              unsigned * fold_counter) {
+__global__ void __launch_bounds__(kThreads)
+    gemv_quant_kernel(QuantMatmulParams p, unsigned * fold_counter) {
     constexpr int64_t kWarpsPerBlock = kThreads / GEMMA_WARP;
     const bool dual = p.epilogue == GemvEpilogue::dual || p.epilogue == GemvEpilogue::dual_gelu;
     const int64_t rows = dual ? (R > 1 ? R / 2 : 1) : R;  // rows of w per group
@@ -310,7 +310,7 @@ __global__ void __launch_bounds__(kThreads) gemv_quant_kernel(QuantMatmulParams 
     void * sx_mem = shared_x;
     if constexpr (FOLD) {
         float * rows_f32 = reinterpret_cast<float *>(shared_x);
-        x = row_fuse_prologue(p.prologue, fold_counter, rows_f32);
+        x = row_fuse_prologue<kThreads, NR>(p.prologue, fold_counter, rows_f32);
         sx_mem = x == rows_f32 ? rows_f32 + p.n * p.k : rows_f32;
     }
     SharedX sx{};
@@ -392,7 +392,8 @@ LaunchResult launch_gemv_quant_x(const QuantMatmulParams & p, gpuStream_t s,
 template <ElemType T>
 LaunchResult launch_gemv_quant_fold(const QuantMatmulParams & p, gpuStream_t s,
                                     const LaunchEnv & env) {
-    static_assert(kRowFoldMaxRows <= 2 && kRowFoldMaxSmem <= 48 * 1024);
+    static_assert(kRowFoldMaxRows <= 2 &&  // the kXShared condition below holds for fold rows
+                  shared_x_bytes<16>(1, kRowFoldMaxValues) <= 48 * 1024);
     if (LaunchResult e = row_fold_check(p, env)) return e;
     if (!p.x8) {
         if (p.n == 1) return launch_gemv_quant_rows<1, T, kXF32, true>(p, s, env);
