@@ -1,11 +1,14 @@
 // CUDA decode fusions (backends/cuda/fusion.h) against cpu-ref and against the same backend with
-// fusion off (and with only the q/k/v joins off): a Gemma-4-shaped layer stack written op by op
-// exactly as the model does it (q/k/v projections, in-place per-head norms, rope, kv_store,
-// gated MLP, PLE branch, layer scalar), run for decode steps (1 token) and a short chunk (3
-// tokens, still the gemv path). Every buffer the ops write is compared, so a fusion that skips an
-// intermediate write fails. Then the triple q/k/v GEMV alone on larger, odd shapes (bf16, q8_0,
-// q4_0 weights; several rows per warp, a warp's rows spanning two weights) with guarded outputs.
+// fusion off (and with only the q/k/v joins, or only the row_fuse fold, off): a Gemma-4-shaped
+// layer stack written op by op exactly as the model does it (q/k/v projections, in-place
+// per-head norms, rope, kv_store, gated MLP, PLE branch, layer scalar), run for decode steps (1
+// token) and a short chunk (3 tokens, still the gemv path). Every buffer the ops write is
+// compared, so a fusion that skips an intermediate write fails. Then the triple q/k/v GEMV alone
+// on larger, odd shapes (bf16, q8_0, q4_0 weights; several rows per warp, a warp's rows spanning
+// two weights) with guarded outputs, and the row_fuse fold at E4B's width and odd widths.
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
 
 #include "core/quant.h"
 #include "cuda_harness.h"
@@ -64,6 +67,13 @@ Toy make_toy(Backend & b) {
 }
 
 Tensor rows(const Tensor & t, int64_t n) { return tensor_rows(t, 0, n); }
+
+// Index of the first element whose bits differ, or of a length mismatch; -1 when identical.
+int64_t first_bit_difference(const std::vector<float> & a, const std::vector<float> & b) {
+    for (size_t i = 0; i < a.size() && i < b.size(); ++i)
+        if (std::memcmp(&a[i], &b[i], sizeof(float)) != 0) return int64_t(i);
+    return a.size() == b.size() ? -1 : int64_t(std::min(a.size(), b.size()));
+}
 
 // One layer as model/gemma4 writes it (attention.cpp, text.cpp mlp_block, ple.cpp ple_block).
 Status layer(Backend & b, Toy & t, const Weights & L, int64_t n) {
@@ -141,34 +151,52 @@ TEST(CudaFusion, DecoderLayersMatchReferenceAndUnfused) {
     auto no_qkv = backend_create("cuda");
     unsetenv("GEMMA_CUDA_FUSE_QKV");
     ASSERT_TRUE(no_qkv.ok()) << no_qkv.error().message;
+    setenv("GEMMA_CUDA_FUSE_ROW", "0", 1);
+    auto no_row = backend_create("cuda");
+    unsetenv("GEMMA_CUDA_FUSE_ROW");
+    ASSERT_TRUE(no_row.ok()) << no_row.error().message;
     Toy ref = make_toy(*b.ref), gpu = make_toy(*b.gpu), off = make_toy(**plain),
-        apart = make_toy(**no_qkv);
+        apart = make_toy(**no_qkv), kept = make_toy(**no_row);
     Tensor h0_host = random_host(DType::f32, {kRows, kH}, 5);
     Tensor h0r = put(*b.ref, h0_host), h0g = put(*b.gpu, h0_host), h0o = put(**plain, h0_host),
-           h0a = put(**no_qkv, h0_host);
-    // 1-token decode steps past the 16-slot ring, then a 3-token chunk.
+           h0a = put(**no_qkv, h0_host), h0k = put(**no_row, h0_host);
+    // 1-token decode steps past the 16-slot ring, then a 3-token chunk. The same records every
+    // decode step: from the third on they replay as CUDA graphs, so a folded row_fuse whose
+    // block counter were not reset (its outputs then never written) shows in h, a and x.
     for (int32_t p = 0; p < 21; ++p) {
         int64_t n = p < 18 ? 1 : kRows;
         int32_t p0 = p < 18 ? p : 18 + (p - 18) * int32_t(kRows);
         std::vector<float> r = step(*b.ref, ref, h0r, p0, n), g = step(*b.gpu, gpu, h0g, p0, n),
                            o = step(**plain, off, h0o, p0, n),
-                           a = step(**no_qkv, apart, h0a, p0, n);
+                           a = step(**no_qkv, apart, h0a, p0, n),
+                           k = step(**no_row, kept, h0k, p0, n);
         // f32 everywhere; cuda and cpu-ref differ in summation order only.
         EXPECT_LE(nmse(r, g), 1e-9) << "step " << p;
         // Fused kernels repeat the unfused f32 operations; only FMA contraction may differ.
         EXPECT_LE(nmse(o, g), 1e-12) << "step " << p;
         EXPECT_LE(nmse(a, g), 1e-12) << "step " << p;
+        // The folded row_fuse repeats row_fuse's operations and the GEMV keeps its shape.
+        EXPECT_EQ(first_bit_difference(k, g), -1) << "step " << p;
     }
 #if GEMMA_HAS_CUDA
     auto fused = cuda::cuda_queue_stats(*b.gpu), unfused = cuda::cuda_queue_stats(**plain),
-         without_qkv = cuda::cuda_queue_stats(**no_qkv);
-    ASSERT_TRUE(fused.ok() && unfused.ok() && without_qkv.ok());
+         without_qkv = cuda::cuda_queue_stats(**no_qkv),
+         without_row = cuda::cuda_queue_stats(**no_row);
+    ASSERT_TRUE(fused.ok() && unfused.ok() && without_qkv.ok() && without_row.ok());
     EXPECT_EQ(unfused->fused, size_t(0));
-    // 13 ops fold per layer without the q/k/v joins, plus each next layer's input norm and the
-    // final norm: 14 per layer and step; a few could be lost where the 64-op segments split a
-    // pattern (a step here records fewer than 64 ops after fusion, and reads flush it).
-    EXPECT_GE(without_qkv->fused, size_t(21 * 12 * kLayers));
-    EXPECT_LE(without_qkv->fused, size_t(21 * 14 * kLayers));
+    EXPECT_GT(fused->replayed, size_t(0));
+    // 13 ops fold per layer without the q/k/v joins and the row_fuse folds, plus each next
+    // layer's input norm and the final norm: 14 per layer and step; a few could be lost where
+    // the 64-op segments split a pattern (a step here records fewer than 64 ops after fusion,
+    // and reads flush it).
+    EXPECT_GE(without_row->fused, size_t(21 * 14 * kLayers));
+    EXPECT_LE(without_row->fused, size_t(21 * 16 * kLayers));
+    // The row_fuse folds in the 18 one-token steps (none at 3 rows): each layer's post-attention
+    // tail into the gate GEMV, its post-FFN tail into the PLE gate GEMV (reading h), and each
+    // PLE tail but the last (the final norm has no GEMV here) into the next q GEMV. Exact: one
+    // fold missing anywhere shows here.
+    const size_t row_folds = size_t(18 * (3 * kLayers - 1));
+    EXPECT_EQ(fused->fused, without_row->fused + row_folds);
     // The joins fold two more per layer and step: q's GEMV takes k's and v's dual GEMV (one
     // triple GEMV), q's norm_rope takes k's and v's (one norm_rope_qkv_store). Exactly two: one
     // join missing in any layer of any step shows here.
@@ -255,6 +283,176 @@ INSTANTIATE_TEST_SUITE_P(Cuda, CudaFusionQkv,
                          [](const ::testing::TestParamInfo<QkvCase> & i) {
                              return test_name(i.param.backend) + "_" + dtype_name(i.param.weights);
                          });
+
+// ---- The row_fuse fold (fusion.h "(row)") at E4B's width and odd widths ----
+// Four decoder sub-block tails, each followed by the GEMV that reads its output, recorded back to
+// back in one segment as model/gemma4 records them: post-attention tail → gate/up GEMVs + gelu;
+// post-FFN tail → PLE gate GEMV reading h + gelu with the PLE input; PLE tail with the layer
+// scalar → q/k/v GEMVs; a tail whose norm has no weight (f32 norm weight before it) → a head
+// GEMV of many rows. Between them, GEMVs of other inputs write the next tail's branch output a.
+constexpr int64_t kFoldF = 1024, kFoldP = 256, kFoldQ = 2048, kFoldKv = 512, kFoldHead = 8192,
+                  kFoldRows = 3;
+
+struct FoldCase {
+    const char * backend;
+    DType weights;
+    // 2560: E4B (row_fuse's 320 threads played by the GEMV's 256 in two rounds); up to 3,072
+    // per row and 5,120 in all are folded (launch.h row_fold_fits), wider rows stay apart.
+    int64_t d;
+    // Against cpu-ref: f32 accumulation over k ≤ 4128 in another order, through the four
+    // sub-blocks (1e-8); with int8 x (q8_0 / q4_0 under "cuda") ~2e-5 per GEMV
+    // (cuda_quant_gpu_test), compounding through seven chained GEMVs: 1e-3.
+    double ref_tol;
+};
+
+struct FoldWeights {
+    Tensor w1, w2, w3, w4, w5, w6, scalar, wg, wu, wd, wp, wpp, wq, wk, wv, wo, wl;
+};
+
+// Guarded activations of the sequence (every one an output of some op), kFoldRows rows each.
+struct FoldBuffers {
+    Guarded a, h, x, g, u, pg, q, k, v, lg;
+    Tensor ple;
+};
+
+Tensor fold_weight(Backend & b, DType t, int64_t m, int64_t k, uint32_t seed) {
+    if (!dtype_is_quant(t)) return put(b, random_host(t, {m, k}, seed, -0.05f, 0.05f));
+    auto q = quantize_tensor(random_host(DType::f32, {m, k}, seed, -0.05f, 0.05f), t, "w", 1);
+    EXPECT_TRUE(q.ok()) << (q.ok() ? "" : q.error().message);
+    return q.ok() ? put(b, *q) : Tensor{};
+}
+
+FoldWeights fold_weights(Backend & b, DType t, int64_t d) {
+    auto norm = [&](DType nt, uint32_t seed) {
+        return put(b, random_host(nt, {d}, seed, 0.8f, 1.2f));
+    };
+    FoldWeights w;
+    w.w1 = norm(DType::bf16, 60), w.w2 = norm(DType::bf16, 61), w.w3 = norm(DType::bf16, 62);
+    w.w4 = norm(DType::bf16, 63), w.w5 = norm(DType::bf16, 64), w.w6 = norm(DType::f32, 65);
+    w.scalar = put(b, random_host(DType::bf16, {1}, 66, 0.6f, 0.9f));
+    w.wg = fold_weight(b, t, kFoldF, d, 70), w.wu = fold_weight(b, t, kFoldF, d, 71);
+    w.wd = fold_weight(b, t, d, kFoldF, 72), w.wp = fold_weight(b, t, kFoldP, d, 73);
+    w.wpp = fold_weight(b, t, d, kFoldP, 74), w.wq = fold_weight(b, t, kFoldQ, d, 75);
+    w.wk = fold_weight(b, t, kFoldKv, d, 76), w.wv = fold_weight(b, t, kFoldKv, d, 77);
+    w.wo = fold_weight(b, t, d, kFoldQ, 78), w.wl = fold_weight(b, t, kFoldHead, d, 79);
+    return w;
+}
+
+FoldBuffers fold_buffers(Backend & b, int64_t d) {
+    auto g = [&](int64_t width) { return guarded(b, DType::f32, {kFoldRows, width}); };
+    FoldBuffers f;
+    f.a = g(d), f.h = g(d), f.x = g(d), f.g = g(kFoldF), f.u = g(kFoldF), f.pg = g(kFoldP);
+    f.q = g(kFoldQ), f.k = g(kFoldKv), f.v = g(kFoldKv), f.lg = g(kFoldHead);
+    f.ple = put(b, random_host(DType::f32, {kFoldRows, kFoldP}, 80));
+    return f;
+}
+
+// The four tails and their GEMVs on the first n rows.
+Status fold_ops(Backend & b, const FoldWeights & w, const FoldBuffers & f, int64_t n) {
+    const float eps = 1e-6f;
+    Tensor a = rows(f.a.view, n), h = rows(f.h.view, n), x = rows(f.x.view, n);
+    Tensor g = rows(f.g.view, n), u = rows(f.u.view, n), pg = rows(f.pg.view, n);
+    Tensor q = rows(f.q.view, n), k = rows(f.k.view, n), v = rows(f.v.view, n);
+    GEMMA_TRY(b.rms_norm(a, w.w1, eps, a));  // post-attention tail, pre-FFN norm
+    GEMMA_TRY(b.add(h, a, h));
+    GEMMA_TRY(b.rms_norm(h, w.w2, eps, x));
+    GEMMA_TRY(b.matmul(x, w.wg, g));
+    GEMMA_TRY(b.matmul(x, w.wu, u));
+    GEMMA_TRY(b.gelu_tanh_mul(g, u, g));
+    GEMMA_TRY(b.matmul(g, w.wd, a));
+    GEMMA_TRY(b.rms_norm(a, w.w3, eps, a));  // post-FFN tail, then the PLE gate reads h
+    GEMMA_TRY(b.add(h, a, h));
+    GEMMA_TRY(b.matmul(h, w.wp, pg));
+    GEMMA_TRY(b.gelu_tanh_mul(pg, rows(f.ple, n), pg));
+    GEMMA_TRY(b.matmul(pg, w.wpp, a));
+    GEMMA_TRY(b.rms_norm(a, w.w4, eps, a));  // PLE tail, layer scalar, next input norm
+    GEMMA_TRY(b.add(h, a, h));
+    GEMMA_TRY(b.mul(h, w.scalar, h));
+    GEMMA_TRY(b.rms_norm(h, w.w5, eps, x));
+    GEMMA_TRY(b.matmul(x, w.wq, q));
+    GEMMA_TRY(b.matmul(x, w.wk, k));
+    GEMMA_TRY(b.matmul(x, w.wv, v));
+    GEMMA_TRY(b.matmul(q, w.wo, a));
+    GEMMA_TRY(b.rms_norm(a, w.w6, eps, a));  // a tail whose second norm has no weight
+    GEMMA_TRY(b.add(h, a, h));
+    GEMMA_TRY(b.rms_norm(h, Tensor{}, eps, x));
+    return b.matmul(x, w.wl, rows(f.lg.view, n));
+}
+
+// Writes the inputs (h0, a0: n rows), runs fold_ops and returns every buffer's n rows,
+// concatenated; guards checked.
+std::vector<float> fold_step(Backend & b, const FoldWeights & w, const FoldBuffers & f,
+                             const Tensor & h0, const Tensor & a0, int64_t n) {
+    const size_t bytes = size_t(n * h0.dim(1)) * sizeof(float);
+    EXPECT_TRUE(b.write(rows(f.h.view, n), h0.data, bytes).ok());
+    EXPECT_TRUE(b.write(rows(f.a.view, n), a0.data, bytes).ok());
+    Status st = fold_ops(b, w, f, n);
+    EXPECT_TRUE(st.ok()) << st.error().message;
+    std::vector<float> all;
+    for (const Guarded * o : {&f.a, &f.h, &f.x, &f.g, &f.u, &f.pg, &f.q, &f.k, &f.v, &f.lg}) {
+        std::vector<float> part = read_f32(b, rows(o->view, n));
+        all.insert(all.end(), part.begin(), part.end());
+        EXPECT_TRUE(guards_intact(b, *o)) << "write outside an output";
+    }
+    return all;
+}
+
+class CudaRowFold : public ::testing::TestWithParam<FoldCase> {};
+
+TEST_P(CudaRowFold, SameAsRowFuseKernel) {
+    const FoldCase c = GetParam();
+    Backends b;
+    std::string why = open_backends(c.backend, b);
+    if (!why.empty()) GTEST_SKIP() << why;
+    setenv("GEMMA_CUDA_FUSE_ROW", "0", 1);
+    auto no_row = backend_create(c.backend);
+    unsetenv("GEMMA_CUDA_FUSE_ROW");
+    ASSERT_TRUE(no_row.ok()) << no_row.error().message;
+    const FoldWeights wr = fold_weights(*b.ref, c.weights, c.d),
+                      wg = fold_weights(*b.gpu, c.weights, c.d),
+                      wk = fold_weights(**no_row, c.weights, c.d);
+    const FoldBuffers fr = fold_buffers(*b.ref, c.d), fg = fold_buffers(*b.gpu, c.d),
+                      fk = fold_buffers(**no_row, c.d);
+    const Tensor h0 = random_host(DType::f32, {kFoldRows, c.d}, 81),
+                 a0 = random_host(DType::f32, {kFoldRows, c.d}, 82, -3.0f, 3.0f);
+    size_t folds = 0;
+    for (int64_t n : {1, 2, 3}) {
+        // As launch.h row_fold_fits: 1-2 rows of d ≤ 3,072, 5,120 values in all.
+        const bool fits = n <= 2 && c.d <= 3072 && n * c.d <= 5120;
+        const std::vector<float> r = fold_step(*b.ref, wr, fr, h0, a0, n);
+        // Four runs of one segment: eager, captured, then replayed twice (the block counter of
+        // each folded GEMV must be back at zero for the next launch and replay).
+        for (int run = 0; run < 4; ++run) {
+            const std::vector<float> g = fold_step(*b.gpu, wg, fg, h0, a0, n),
+                                     k = fold_step(**no_row, wk, fk, h0, a0, n);
+            EXPECT_LE(nmse(r, g), c.ref_tol) << "n " << n << " run " << run;
+            // Bitwise: the fold repeats row_fuse's operations, the GEMVs keep their shapes.
+            EXPECT_EQ(first_bit_difference(k, g), -1) << "n " << n << " run " << run;
+        }
+        folds += fits ? 4 * 4 : 0;
+    }
+#if GEMMA_HAS_CUDA
+    auto on = cuda::cuda_queue_stats(*b.gpu), off = cuda::cuda_queue_stats(**no_row);
+    ASSERT_TRUE(on.ok() && off.ok());
+    EXPECT_EQ(on->fused, off->fused + folds);
+    EXPECT_GE(on->replayed, size_t(3 * 2));
+#endif
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cuda, CudaRowFold,
+    ::testing::Values(FoldCase{"cuda", DType::bf16, 2560, 1e-8},
+                      FoldCase{"cuda", DType::f16, 1048, 1e-8},   // 160 threads: one round
+                      FoldCase{"cuda", DType::bf16, 3072, 1e-8},  // 2 rows stay apart
+                      FoldCase{"cuda", DType::bf16, 4104, 1e-8},  // never folded
+                      FoldCase{"cuda-f32", DType::q8_0, 2560, 1e-8},
+                      FoldCase{"cuda-f32", DType::q4_0, 3072, 1e-8},
+                      FoldCase{"cuda", DType::q8_0, 2560, 1e-3},
+                      FoldCase{"cuda", DType::q4_0, 3072, 1e-3}),
+    [](const ::testing::TestParamInfo<FoldCase> & i) {
+        return test_name(i.param.backend) + "_" + dtype_name(i.param.weights) + "_" +
+               std::to_string(i.param.d);
+    });
 
 }  // namespace
 }  // namespace gemma::cuda_test

@@ -228,7 +228,8 @@ public:
                        0,
                        nullptr,
                        nullptr,
-                       0};
+                       0,
+                       {}};
         if (p.n <= kGemvMaxRows) {  // decode: never round x; odd layouts take the tiled kernel
             if (matmul_gemv_ok(p.x, p.w, p.k, p.type)) p.path = MatmulPath::gemv;
         } else if (p.type == ElemType::f32) {
@@ -247,7 +248,8 @@ public:
                 p.scratch = *s;
             }
         }
-        if (fuse() && fuse_matmul(ctx_->queue(), p, fuse_qkv())) return Status::success();
+        if (fuse() && fuse_matmul(ctx_->queue(), p, fuse_qkv(), fuse_row()))
+            return Status::success();
         const char * name = p.path == MatmulPath::gemv ? "matmul_gemv"
                             : is_mma(p.path)           ? "matmul_mma"
                                                        : "matmul";
@@ -553,6 +555,7 @@ public:
 private:
     bool fuse() const { return ctx_->options().fuse; }
     bool fuse_qkv() const { return ctx_->options().fuse_qkv; }
+    bool fuse_row() const { return ctx_->options().fuse_row; }
 
     // A q8_0 / q4_0 host tensor regrouped into the planar layout, then copied (synchronously:
     // the planar host copy is freed on return).
@@ -594,12 +597,14 @@ private:
                             GemvEpilogue::none,
                             0,
                             0,
-                            0};
+                            0,
+                            {}};
         CudaPrecision prec = ctx_->options().precision;
         if (p.n <= kGemvMaxRows) {  // decode: aligned x -> the vector kernel
             if (reinterpret_cast<uintptr_t>(p.x) % 16 == 0) p.path = MatmulPath::gemv;
             p.x8 = prec == CudaPrecision::f32 ? 0 : 1;
-            if (fuse() && fuse_matmul_quant(ctx_->queue(), p, fuse_qkv())) return Status::success();
+            if (fuse() && fuse_matmul_quant(ctx_->queue(), p, fuse_qkv(), fuse_row()))
+                return Status::success();
             return ctx_->queue().push<QuantMatmulParams, launch_matmul_quant>("matmul_quant", p);
         }
         if (mmq_ok(p, prec)) {  // batched decode: int8 tensor cores, x rounded as the GEMV's
@@ -697,6 +702,7 @@ Result<std::unique_ptr<Backend>> create(const CudaOptions & options) {
     if (off("GEMMA_CUDA_GRAPHS")) o.graphs = false;
     if (off("GEMMA_CUDA_FUSE")) o.fuse = false;
     if (off("GEMMA_CUDA_FUSE_QKV")) o.fuse_qkv = false;
+    if (off("GEMMA_CUDA_FUSE_ROW")) o.fuse_row = false;
     if (off("GEMMA_CUDA_PDL")) o.pdl = false;
     if (off("GEMMA_CUDA_MMA_SMALL")) o.mma_small = false;
     if (const char * v = std::getenv("GEMMA_CUDA_SPLIT_MERGE_KERNEL"); v && std::strcmp(v, "1") == 0)

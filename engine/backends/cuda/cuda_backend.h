@@ -53,10 +53,16 @@ struct CudaOptions {
     // rope with k's and v's as one kernel); false keeps them apart (A/B; env
     // GEMMA_CUDA_FUSE_QKV=0).
     bool fuse_qkv = true;
+    // With fuse: also fold each row_fuse (norm + residual add [+ scale] [+ norm]) into the decode
+    // GEMV (1-2 rows) that reads its output, as that GEMV's prologue (fusion.h): one launch less
+    // per decoder sub-block, bitwise the same results; false keeps the row_fuse kernel (A/B;
+    // env GEMMA_CUDA_FUSE_ROW=0).
+    bool fuse_row = true;
 };
 
 // The environment variables GEMMA_CUDA_GRAPHS=0, GEMMA_CUDA_FUSE=0, GEMMA_CUDA_FUSE_QKV=0,
-// GEMMA_CUDA_PDL=0, GEMMA_CUDA_MMA_SMALL=0 and GEMMA_CUDA_MMQ=0 turn the matching option off
+// GEMMA_CUDA_FUSE_ROW=0, GEMMA_CUDA_PDL=0, GEMMA_CUDA_MMA_SMALL=0 and GEMMA_CUDA_MMQ=0 turn the
+// matching option off
 // (debugging, A/B timing). GEMMA_CUDA_STATS=1 prints, when the backend is destroyed, how op
 // segments ran and where host time went (with GEMMA_CUDA_PROFILE=1 also the GPU time per op name,
 // every op run eagerly between events); GEMMA_CUDA_SEGMENT=N sets the ops per segment (graph).

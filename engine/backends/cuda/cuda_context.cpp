@@ -58,11 +58,13 @@ Status CudaContext::init(const CudaOptions & options) {
     env_.blas = blas_;
     env_.n_sms = props_.multiProcessorCount;
     env_.pdl = options.pdl && props_.major >= 9;  // griddepcontrol needs sm_90
-    GEMMA_CUDA_TRY(gpuMalloc(reinterpret_cast<void **>(&split_counters_),
-                             size_t(kSplitCounters) * sizeof(unsigned)));
+    // The split-KV counters, then the folded row_fuse's (LaunchEnv::row_fuse_counter).
+    const size_t counters = size_t(kSplitCounters) + 1;
     GEMMA_CUDA_TRY(
-        gpuMemsetAsync(split_counters_, 0, size_t(kSplitCounters) * sizeof(unsigned), stream_));
+        gpuMalloc(reinterpret_cast<void **>(&split_counters_), counters * sizeof(unsigned)));
+    GEMMA_CUDA_TRY(gpuMemsetAsync(split_counters_, 0, counters * sizeof(unsigned), stream_));
     if (!options.split_merge_kernel) env_.split_counters = split_counters_;
+    env_.row_fuse_counter = split_counters_ + kSplitCounters;
     if (const char * e = std::getenv("GEMMA_GEMV_SPLIT_WARPS_PER_SM"); e && std::atoi(e) >= 0)
         env_.gemv_split_warps_per_sm = std::atoi(e);
     if (const char * e = std::getenv("GEMMA_GEMV_WARPS_PER_SM"); e && std::atoi(e) > 0)

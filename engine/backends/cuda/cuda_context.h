@@ -69,7 +69,7 @@ private:
     gpuStream_t stream_ = nullptr;
     gpublasHandle_t blas_ = nullptr;
     void * blas_workspace_ = nullptr;
-    unsigned * split_counters_ = nullptr;  // LaunchEnv::split_counters
+    unsigned * split_counters_ = nullptr;  // LaunchEnv::split_counters, then row_fuse_counter
     LaunchEnv env_;
     std::unique_ptr<OpQueue> queue_;
     double waited_ms_ = 0;  // host time blocked on the GPU in wait()

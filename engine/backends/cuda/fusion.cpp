@@ -33,14 +33,45 @@ P zeroed() {
     return p;
 }
 
+// Bytes of one element of a norm weight or scalar (f32, f16, bf16).
+int64_t elem_bytes(ElemType t) { return t == ElemType::f32 ? 4 : 2; }
+
+// Whether f32 range [p, p + n) overlaps none of the memory a folded row_fuse `f` reads or writes
+// (a, h_in, h_out, x, its norm weights and scalar): GEMV outputs and the gelu operand b must not,
+// since GEMV blocks write (and read b) while other blocks still run their prologue, and the
+// row_fuse's outputs are written by whichever block arrives last.
+bool apart_from_row_fuse(const RowFuseParams & f, const void * p, int64_t n) {
+    const int64_t bytes = n * 4, rows = f.rows * f.d * 4;
+    if (!bytes_apart(p, bytes, f.a, rows) || !bytes_apart(p, bytes, f.h_in, rows) ||
+        !bytes_apart(p, bytes, f.h_out, rows) || (f.x && !bytes_apart(p, bytes, f.x, rows)))
+        return false;
+    if (f.w1_type != ElemType::none && !bytes_apart(p, bytes, f.w1, f.d * elem_bytes(f.w1_type)))
+        return false;
+    if (f.x && f.w2_type != ElemType::none &&
+        !bytes_apart(p, bytes, f.w2, f.d * elem_bytes(f.w2_type)))
+        return false;
+    return !f.scalar || bytes_apart(p, bytes, f.scalar, elem_bytes(f.scalar_type));
+}
+// The same for a GEMV record without a folded row_fuse: always.
+template <class P>
+bool apart_from_prologue(const P & g, const void * p, int64_t n) {
+    return g.prologue.rows == 0 || apart_from_row_fuse(g.prologue, p, n);
+}
+// A GEMV record's name: `plain`, or `folded` with a row_fuse folded in.
+template <class P>
+const char * gemv_name(const P & g, const char * plain, const char * folded) {
+    return g.prologue.rows > 0 ? folded : plain;
+}
+
 // Whether two GEMV records read x the same way (quantized: both int8-rounded or both exact).
 bool same_x_mode(const MatmulParams &, const MatmulParams &) { return true; }
 bool same_x_mode(const QuantMatmulParams & a, const QuantMatmulParams & b) { return a.x8 == b.x8; }
 
 // Two GEMVs of the same x in a row (plain or quantized weights of one shape and type): one dual
-// GEMV (epilogue dual: w2 → out2), when the second's out overlaps neither the first's nor x.
+// GEMV (epilogue dual: w2 → out2), when the second's out overlaps neither the first's nor x (nor
+// the first's folded row_fuse). Named `name`, or `folded` with a row_fuse folded in.
 template <class P, LaunchResult (*Launch)(const P &, gpuStream_t, const LaunchEnv &)>
-bool fuse_gemv_pair(OpQueue & q, const P & p, const char * name) {
+bool fuse_gemv_pair(OpQueue & q, const P & p, const char * name, const char * folded) {
     P prev;
     if (p.path != MatmulPath::gemv || !q.last<P, Launch>(&prev)) return false;
     if (prev.path != MatmulPath::gemv || prev.epilogue != GemvEpilogue::none || prev.x != p.x ||
@@ -48,20 +79,23 @@ bool fuse_gemv_pair(OpQueue & q, const P & p, const char * name) {
         !same_x_mode(prev, p))
         return false;
     int64_t out_n = p.n * p.m, x_n = p.n * p.k;
-    if (!apart(p.out, out_n, prev.out, out_n) || !apart(p.out, out_n, p.x, x_n)) return false;
+    if (!apart(p.out, out_n, prev.out, out_n) || !apart(p.out, out_n, p.x, x_n) ||
+        !apart_from_prologue(prev, p.out, out_n))
+        return false;
     prev.w2 = p.w;
     prev.out2 = p.out;
     prev.epilogue = GemvEpilogue::dual;
-    q.replace_last<P, Launch>(name, prev);
+    q.replace_last<P, Launch>(gemv_name(prev, name, folded), prev);
     return true;
 }
 
 // A plain GEMV of the same x (q) recorded just before a dual GEMV that was just made (k, v):
-// one triple GEMV, q's rows then k's then v's, when q's out overlaps neither x nor k's and v's.
+// one triple GEMV, q's rows then k's then v's, when q's out overlaps neither x nor k's and v's
+// (and k's and v's outs overlap q's folded row_fuse, if any, neither).
 template <class P, LaunchResult (*Launch)(const P &, gpuStream_t, const LaunchEnv &)>
-void join_triple(OpQueue & q, const char * name) {
+void join_triple(OpQueue & q, const char * name, const char * folded) {
     P kv, first;
-    if (!q.last<P, Launch>(&kv) || kv.epilogue != GemvEpilogue::dual ||
+    if (!q.last<P, Launch>(&kv) || kv.epilogue != GemvEpilogue::dual || kv.prologue.rows > 0 ||
         !q.before_last<P, Launch>(&first))
         return;
     if (first.path != MatmulPath::gemv || first.epilogue != GemvEpilogue::none || first.x != kv.x ||
@@ -70,7 +104,8 @@ void join_triple(OpQueue & q, const char * name) {
         return;
     const int64_t q_n = first.n * first.m, kv_n = kv.n * kv.m, x_n = kv.n * kv.k;
     if (!apart(first.out, q_n, kv.out, kv_n) || !apart(first.out, q_n, kv.out2, kv_n) ||
-        !apart(first.out, q_n, kv.x, x_n))
+        !apart(first.out, q_n, kv.x, x_n) || !apart_from_prologue(first, kv.out, kv_n) ||
+        !apart_from_prologue(first, kv.out2, kv_n))
         return;
     first.epilogue = GemvEpilogue::triple;
     first.w2 = kv.w;
@@ -78,22 +113,47 @@ void join_triple(OpQueue & q, const char * name) {
     first.w3 = kv.w2;
     first.out3 = kv.out2;
     first.m2 = kv.m;
-    q.replace_last_two<P, Launch>(name, first);
+    q.replace_last_two<P, Launch>(gemv_name(first, name, folded), first);
+}
+
+// A GEMV (fresh: no epilogue yet) whose x is the x output of the row_fuse recorded just before it
+// (or its h_out, when it has no x): the row_fuse becomes the GEMV's prologue (one launch), when
+// its rows fit row_fold_fits, a and h_in are 16-byte aligned (float4 loads) and the GEMV's out
+// overlaps none of its memory. Later pair, triple
+// and gelu folds keep the prologue (and check their buffers against it).
+template <class P, LaunchResult (*Launch)(const P &, gpuStream_t, const LaunchEnv &)>
+bool fold_row_fuse(OpQueue & q, const P & p, const char * name) {
+    RowFuseParams f;
+    if (p.path != MatmulPath::gemv || p.epilogue != GemvEpilogue::none ||
+        !q.last<RowFuseParams, launch_row_fuse>(&f))
+        return false;
+    auto aligned = [](const void * ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 == 0; };
+    if (p.x != (f.x ? f.x : f.h_out) || f.rows != p.n || f.d != p.k || !row_fold_fits(p.n, p.k) ||
+        !aligned(f.a) || !aligned(f.h_in) || !apart_from_row_fuse(f, p.out, p.n * p.m))
+        return false;
+    P folded = p;
+    folded.prologue = f;
+    q.replace_last<P, Launch>(name, folded);
+    return true;
 }
 
 }  // namespace
 
-bool fuse_matmul(OpQueue & q, const MatmulParams & p, bool qkv) {
-    if (!fuse_gemv_pair<MatmulParams, launch_matmul>(q, p, "matmul_gemv2")) return false;
-    if (qkv) join_triple<MatmulParams, launch_matmul>(q, "matmul_gemv3");
-    return true;
+bool fuse_matmul(OpQueue & q, const MatmulParams & p, bool qkv, bool row) {
+    if (fuse_gemv_pair<MatmulParams, launch_matmul>(q, p, "matmul_gemv2", "row_gemv2")) {
+        if (qkv) join_triple<MatmulParams, launch_matmul>(q, "matmul_gemv3", "row_gemv3");
+        return true;
+    }
+    return row && fold_row_fuse<MatmulParams, launch_matmul>(q, p, "row_gemv");
 }
 
-bool fuse_matmul_quant(OpQueue & q, const QuantMatmulParams & p, bool qkv) {
-    if (!fuse_gemv_pair<QuantMatmulParams, launch_matmul_quant>(q, p, "matmul_quant_gemv2"))
-        return false;
-    if (qkv) join_triple<QuantMatmulParams, launch_matmul_quant>(q, "matmul_quant_gemv3");
-    return true;
+bool fuse_matmul_quant(OpQueue & q, const QuantMatmulParams & p, bool qkv, bool row) {
+    using P = QuantMatmulParams;
+    if (fuse_gemv_pair<P, launch_matmul_quant>(q, p, "matmul_quant_gemv2", "row_quant_gemv2")) {
+        if (qkv) join_triple<P, launch_matmul_quant>(q, "matmul_quant_gemv3", "row_quant_gemv3");
+        return true;
+    }
+    return row && fold_row_fuse<P, launch_matmul_quant>(q, p, "row_quant_gemv");
 }
 
 namespace {
@@ -107,7 +167,7 @@ bool fold_gelu(P & prev, const EltParams & p) {
         return true;
     }
     if (prev.epilogue != GemvEpilogue::none || !apart(p.b, p.n, prev.out, p.n) ||
-        !apart(p.b, p.n, prev.x, prev.n * prev.k))
+        !apart(p.b, p.n, prev.x, prev.n * prev.k) || !apart_from_prologue(prev, p.b, p.n))
         return false;
     prev.epilogue = GemvEpilogue::gelu_mul;
     prev.b = static_cast<const float *>(p.b);
@@ -120,13 +180,15 @@ bool fuse_gelu_mul(OpQueue & q, const EltParams & p) {
     QuantMatmulParams qp;
     if (q.last<QuantMatmulParams, launch_matmul_quant>(&qp)) {
         if (qp.path != MatmulPath::gemv || !fold_gelu(qp, p)) return false;
-        q.replace_last<QuantMatmulParams, launch_matmul_quant>("matmul_quant_gemv_gelu", qp);
+        q.replace_last<QuantMatmulParams, launch_matmul_quant>(
+            gemv_name(qp, "matmul_quant_gemv_gelu", "row_quant_gemv_gelu"), qp);
         return true;
     }
     MatmulParams prev;
     if (!q.last<MatmulParams, launch_matmul>(&prev) || prev.path != MatmulPath::gemv) return false;
     if (!fold_gelu(prev, p)) return false;
-    q.replace_last<MatmulParams, launch_matmul>("matmul_gemv_gelu", prev);
+    q.replace_last<MatmulParams, launch_matmul>(
+        gemv_name(prev, "matmul_gemv_gelu", "row_gemv_gelu"), prev);
     return true;
 }
 

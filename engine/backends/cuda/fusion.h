@@ -14,13 +14,24 @@
 //   matmul(x, wg) → matmul(x, wu) → gelu_tanh_mul(g, u)                one gemv (dual_gelu)
 //   matmul(x, w) → gelu_tanh_mul(g, b)                                 one gemv (gelu_mul)
 //   (the gemv patterns also for q8_0 / q4_0 weights: one quant gemv)
+//   row_fuse(→ x) → matmul(x, w) [→ any gemv pattern above]            one gemv (row)
+//     (or row_fuse without x → matmul(h_out, w); 1-2 rows, d within row_fold_fits, launch.h)
 // The two (qkv) joins follow the attention block's order (model/gemma4/attention.cpp: q, k, v
 // projections, then q's norm + rope, then k's and v's); CudaOptions::fuse_qkv (env
 // GEMMA_CUDA_FUSE_QKV=0) turns just them off.
+// The (row) fold makes the row_fuse the GEMV's prologue: every GEMV block forms the row_fuse's
+// rows in shared memory with its exact operations (ops/row_fuse.cuh) and reads that x; the last
+// block to have read a and h_in writes a, h_out and x (h_out may alias h_in). In the decoder
+// layer (batch-1 and 2 decode) it joins: the post-attention tail (norm_add_norm) to the gate/up
+// dual_gelu GEMV, the post-FFN tail (norm_add) to the PLE gate GEMV (gelu_mul, reading h), the
+// PLE tail (norm_add_scale_norm) to the next layer's q/k/v triple GEMV, and the last layer's to
+// the final norm's GEMV when one reads it. CudaOptions::fuse_row (env GEMMA_CUDA_FUSE_ROW=0)
+// turns just it off.
 // Every intermediate buffer the ops wrote is still written, with the same values (the same f32
 // operations as the unfused kernels; a fused GEMV is shaped by all its rows, so the k split of
-// its rows, and with it their summation order, may differ from the unfused GEMVs'), so fusion is
-// invisible to the model. Patterns match on exact buffer identity; anything else is recorded
+// its rows, and with it their summation order, may differ from the unfused GEMVs'; the (row)
+// fold changes nothing of a GEMV's shape: its results are bitwise those without it), so fusion
+// is invisible to the model. Patterns match on exact buffer identity; anything else is recorded
 // unfused.
 #pragma once
 
@@ -29,9 +40,9 @@
 namespace gemma::cuda {
 
 // Each returns true when the op was folded into the last pending record (nothing to push).
-// qkv: also make the (qkv) joins above.
-bool fuse_matmul(OpQueue & q, const MatmulParams & p, bool qkv);
-bool fuse_matmul_quant(OpQueue & q, const QuantMatmulParams & p, bool qkv);
+// qkv: also make the (qkv) joins above; row: also the (row) fold.
+bool fuse_matmul(OpQueue & q, const MatmulParams & p, bool qkv, bool row);
+bool fuse_matmul_quant(OpQueue & q, const QuantMatmulParams & p, bool qkv, bool row);
 bool fuse_gelu_mul(OpQueue & q, const EltParams & p);
 bool fuse_add(OpQueue & q, const EltParams & p);
 bool fuse_mul(OpQueue & q, const EltParams & p);

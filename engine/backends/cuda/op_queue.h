@@ -23,7 +23,8 @@ namespace gemma::cuda {
 class OpQueue {
 public:
     using LaunchFn = LaunchResult (*)(const void * params, gpuStream_t s, const LaunchEnv & env);
-    static constexpr size_t kMaxParams = 120;
+    // The largest params: a GEMV record with its folded row_fuse (launch.h MatmulParams).
+    static constexpr size_t kMaxParams = 216;
     static constexpr size_t kSegmentOps = 64;  // default; env GEMMA_CUDA_SEGMENT overrides
     static constexpr size_t kMaxGraphs = 1024;
 

@@ -51,6 +51,10 @@ struct LaunchEnv {
     // the same number of rounds (ops/common.cuh looping_grid; env GEMMA_GEMV_BALANCE=0: one full
     // wave, the last round partial).
     bool gemv_balanced_grid = true;
+    // One zeroed counter owned by the context: GEMVs with a folded row_fuse count their blocks
+    // on it (row_fuse.cuh row_fuse_arrive; the last one resets it). Kernels on the one stream
+    // use it in turn (a PDL launch waits for the previous grid before touching it).
+    unsigned * row_fuse_counter = nullptr;
 };
 
 // Element type of a weight-like operand (table, w, b, copy src/dst). q8_0 / q4_0 only as
@@ -78,6 +82,40 @@ struct GetRowsParams {
 };
 LaunchResult launch_get_rows(const GetRowsParams & p, gpuStream_t s, const LaunchEnv & env);
 LaunchResult launch_get_rows_quant(const GetRowsParams & p, gpuStream_t s, const LaunchEnv & env);
+
+// One row per block, in place: the tail of a decoder sub-block and the head of the next one.
+//   a = rms_norm(a, w1)      (when w1_type != none or norm1; a is written back)
+//   h_out = h_in + a         then h_out *= scalar[0] (when scalar)
+//   x = rms_norm(h_out, w2)  (when x)
+// Made by the backend from rms_norm + add [+ mul by one value] [+ rms_norm] (fusion.h).
+struct RowFuseParams {
+    float * a;
+    const void * w1;
+    const float * h_in;
+    float * h_out;
+    const void * scalar;
+    const void * w2;
+    float * x;
+    int64_t rows, d;
+    ElemType w1_type, scalar_type, w2_type;
+    float eps1, eps2;
+    int32_t norm1;  // 1: a is normalized first (w1 may be none)
+};
+LaunchResult launch_row_fuse(const RowFuseParams & p, gpuStream_t s, const LaunchEnv & env);
+constexpr int64_t kRowFuseMaxD = 8192;  // longer rows are not fused
+// A row_fuse folded into the decode GEMV that reads its x (or h_out) as a prologue
+// (MatmulParams::prologue, fusion.h): every GEMV block forms the rows in shared memory, two f32
+// copies of them (row_fuse.cuh). Up to kRowFoldMaxRows rows of d ≤ kRowFoldMaxD (the prologue's
+// registers; Gemma 4 E2B / E4B / 26B-A4B widths) and kRowFoldMaxValues values in all (40 KiB:
+// under the 48 KiB a block gets without opt-in, with room for the GEMV's own shared arrays),
+// rows of whole float4s (a and h_in 16-byte aligned: fusion.cpp checks).
+constexpr int64_t kRowFoldMaxRows = 2;
+constexpr int64_t kRowFoldMaxD = 3072;
+constexpr int64_t kRowFoldMaxValues = 5120;
+constexpr bool row_fold_fits(int64_t rows, int64_t d) {
+    return rows >= 1 && rows <= kRowFoldMaxRows && d > 0 && d % 4 == 0 && d <= kRowFoldMaxD &&
+           rows * d <= kRowFoldMaxValues;
+}
 
 // How a matmul runs; chosen on the host (it decides the scratch size).
 enum class MatmulPath : int32_t {
@@ -127,6 +165,10 @@ struct MatmulParams {
     const void * w3;   // triple only (null / 0 otherwise): the third weight and its output,
     float * out3;      // and the rows of w2 and w3
     int64_t m2;
+    // gemv only (all zero otherwise): a row_fuse folded in front when prologue.rows > 0 (its
+    // rows = n, d = k, and x is its x, or its h_out when it has no x): the GEMV forms x itself
+    // and writes the row_fuse's outputs (kRowFoldMaxRows, row_fuse.cuh).
+    RowFuseParams prologue;
 };
 LaunchResult launch_matmul(const MatmulParams & p, gpuStream_t s, const LaunchEnv & env);
 // Whether the gemv kernel can read these operands with 16-byte loads.
@@ -157,7 +199,8 @@ struct QuantMatmulParams {
     float * out;
     // The gemv path needs no scratch and no tiles, so the triple epilogue's fields (as
     // MatmulParams: third weight, its output, rows of w2 and w3) share their 24 bytes: the
-    // struct stays within OpQueue::kMaxParams (120). Only the path's own members are set.
+    // struct, prologue included, stays within OpQueue::kMaxParams (216). Only the path's own
+    // members are set.
     union {
         void * scratch_w;  // tile_rows · k values (bf16 or f32)
         const void * w3;   // gemv triple
@@ -185,6 +228,8 @@ struct QuantMatmulParams {
     int32_t x8;
     int32_t k_splits;  // mmq only (else 0): blocks sharing a weight tile's k range
     int32_t pad;       // zero: records are compared byte for byte (graph replay)
+    // gemv only, as MatmulParams::prologue (zero otherwise).
+    RowFuseParams prologue;
 };
 LaunchResult launch_matmul_quant(const QuantMatmulParams & p, gpuStream_t s, const LaunchEnv & env);
 // Its decode GEMV path (MatmulPath::gemv; ops/matmul_quant_gemv.cu).
@@ -211,27 +256,6 @@ struct RmsNormParams {
     float eps;
 };
 LaunchResult launch_rms_norm(const RmsNormParams & p, gpuStream_t s, const LaunchEnv & env);
-
-// One row per block, in place: the tail of a decoder sub-block and the head of the next one.
-//   a = rms_norm(a, w1)      (when w1_type != none or norm1; a is written back)
-//   h_out = h_in + a         then h_out *= scalar[0] (when scalar)
-//   x = rms_norm(h_out, w2)  (when x)
-// Made by the backend from rms_norm + add [+ mul by one value] [+ rms_norm] (fusion.h).
-struct RowFuseParams {
-    float * a;
-    const void * w1;
-    const float * h_in;
-    float * h_out;
-    const void * scalar;
-    const void * w2;
-    float * x;
-    int64_t rows, d;
-    ElemType w1_type, scalar_type, w2_type;
-    float eps1, eps2;
-    int32_t norm1;  // 1: a is normalized first (w1 may be none)
-};
-LaunchResult launch_row_fuse(const RowFuseParams & p, gpuStream_t s, const LaunchEnv & env);
-constexpr int64_t kRowFuseMaxD = 8192;  // longer rows are not fused
 
 // Per-head norms of q (or k and v), then RoPE on the first part, then optionally the KV-cache
 // store: a [rows_a, d] = rms_norm(a, wa) (rope'd when freqs: token of row r is r / heads);

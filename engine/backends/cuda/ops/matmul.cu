@@ -3,7 +3,8 @@
 // - gemv (decode, n ≤ 8): each warp streams 1, 2 or 4 weight rows with 16-byte loads, 8 in
 //   flight per lane, and dots them with every x row (x stays in L1/L2); f32 accumulation, so the
 //   result differs from cpu-ref only in summation order. Batch 1 decode is bound by these reads.
-//   Epilogues fuse a second projection of the same x and the MLP's gelu gate (GemvEpilogue).
+//   Epilogues fuse a second projection of the same x and the MLP's gelu gate (GemvEpilogue); a
+//   prologue forms x itself from a row_fuse folded in front (MatmulParams::prologue).
 // - blas (prefill): cuBLAS on tensor cores with f32 accumulation. blas_split writes x as
 //   hi + lo in w's 16-bit type and runs two GEMMs (x error ~2^-17: f32 class, twice the
 //   FLOPs); blas_lowp rounds x once (error ~2^-9 per product: the fast bf16-compute mode).
@@ -15,6 +16,7 @@
 // - tiled: a plain 64×64 shared-memory tile kernel with f32 FMAs for every other case (exact-f32
 //   mode with 16-bit weights, unaligned views).
 #include "backends/cuda/ops/gemv_tail.cuh"
+#include "backends/cuda/ops/row_fuse.cuh"
 
 namespace gemma::cuda {
 namespace {
@@ -62,7 +64,8 @@ __device__ __forceinline__ void gemv_rows(const MatmulParams & p, int64_t row0, 
     }
 }
 
-// One warp computes R weight rows ("slots") against the first n ≤ NR rows of x: every lane keeps
+// One warp computes R weight rows ("slots") against the first n ≤ NR rows of x (p.x, or the
+// block's prologue rows in shared memory; rows of p.k values): every lane keeps
 // R · U 16-byte weight loads in flight and reuses each x vector for all R rows. Plain: slots are
 // R consecutive rows of w. Dual epilogues: slots [0, R/2) are rows of w, [R/2, R) the same rows
 // of w2, so gelu(gate) ⊙ up is formed in the warp. Rows past m read row 0 and are not written.
@@ -70,7 +73,8 @@ __device__ __forceinline__ void gemv_rows(const MatmulParams & p, int64_t row0, 
 // short rows still give every warp work), summed in shared memory: more warps, and so more
 // loads in flight, for GEMVs with few rows.
 template <int NR, int R, ElemType T, int KS>
-__device__ __forceinline__ void gemv_group(const MatmulParams & p, int64_t row0, float * red) {
+__device__ __forceinline__ void gemv_group(const MatmulParams & p, const float * x, int64_t row0,
+                                           float * red) {
     constexpr int kVec = T == ElemType::f32 ? 4 : 8;
     constexpr int U = kGemvInFlight / R;
     const int lane = threadIdx.x % GEMMA_WARP, warp = threadIdx.x / GEMMA_WARP;
@@ -104,7 +108,7 @@ __device__ __forceinline__ void gemv_group(const MatmulParams & p, int64_t row0,
 #pragma unroll
             for (int r = 0; r < NR; ++r) {
                 if (r >= p.n) break;
-                const float4 * xr = reinterpret_cast<const float4 *>(p.x + r * p.k + c * kVec);
+                const float4 * xr = reinterpret_cast<const float4 *>(x + r * p.k + c * kVec);
 #pragma unroll
                 for (int q = 0; q < kVec / 4; ++q) {
                     float4 v = xr[q];
@@ -136,18 +140,28 @@ __device__ __forceinline__ void gemv_group(const MatmulParams & p, int64_t row0,
 // SMs a block more than others: up to 25-50 % of the GEMV time); past one wave the grid is cut
 // so every block loops the same number of rounds (looping_grid). (Asking L2 for each warp's first
 // weight vectors before the PDL wait was tried: bf16 decode 196-201 against 210-214 tok/s.)
-template <int NR, int R, ElemType T, int KS>
-__global__ void __launch_bounds__(kGemvThreads) gemv_kernel(MatmulParams p) {
+// FOLD: every block first forms x from the folded row_fuse (p.prologue) in dynamic shared
+// memory (row_fuse.cuh), counting on fold_counter; else x is p.x (fold_counter unused).
+template <int NR, int R, ElemType T, int KS, bool FOLD>
+__global__ void __launch_bounds__(kGemvThreads)
+    gemv_kernel(MatmulParams p, unsigned * fold_counter) {
     __shared__ float red[KS > 1 ? kGemvWarps * NR * R : 1];
     const bool dual = p.epilogue == GemvEpilogue::dual || p.epilogue == GemvEpilogue::dual_gelu;
     const int64_t rows_per_warp = dual ? (R > 1 ? R / 2 : 1) : R;
     const int64_t groups = kGemvWarps / KS;  // row groups per block and step
     const int64_t group = threadIdx.x / GEMMA_WARP / KS;
     const int64_t rows = gemv_rows_total(p);
+    if constexpr (FOLD) row_fuse_prefetch(p.prologue);
     pdl_enter();
+    const float * x = p.x;
+    if constexpr (FOLD) {
+        extern __shared__ float4 fold_rows[];
+        x = row_fuse_prologue<kGemvThreads, NR>(p.prologue, fold_counter,
+                                                reinterpret_cast<float *>(fold_rows));
+    }
     for (int64_t g0 = int64_t(blockIdx.x) * groups; g0 * rows_per_warp < rows;
          g0 += int64_t(gridDim.x) * groups)
-        gemv_group<NR, R, T, KS>(p, (g0 + group) * rows_per_warp, red);
+        gemv_group<NR, R, T, KS>(p, x, (g0 + group) * rows_per_warp, red);
 }
 
 // Launch shape of a GEMV of `rows` weight rows of n_vec vectors: R rows per warp (as many as
@@ -172,41 +186,51 @@ GemvShape gemv_shape(int64_t rows, bool dual, int64_t n_vec, const LaunchEnv & e
     return {R, KS, warps};
 }
 
-template <int NR, ElemType T>
+// The launch shape (R, KS) depends only on the rows and k, never on FOLD: a folded GEMV sums
+// every row as the unfused one does.
+template <int NR, ElemType T, bool FOLD>
 LaunchResult launch_gemv_rows(const MatmulParams & p, gpuStream_t s, const LaunchEnv & env) {
     const bool dual = p.epilogue == GemvEpilogue::dual || p.epilogue == GemvEpilogue::dual_gelu;
     const int64_t n_vec = p.k / (T == ElemType::f32 ? 4 : 8);
     // A triple is shaped as one GEMV of all its rows.
     const auto [R, KS, warps] = gemv_shape(gemv_rows_total(p), dual, n_vec, env);
     const int64_t blocks = (warps * KS + kGemvWarps - 1) / kGemvWarps;
+    const size_t smem = FOLD ? row_fuse_prologue_bytes(p.n, p.k) : 0;
     auto go = [&](auto kernel) {
-        const int64_t grid = looping_grid(blocks, resident_blocks(kernel, kGemvThreads, env), env);
-        return launch_kernel(kernel, unsigned(grid), kGemvThreads, 0, s, env, p);
+        const int64_t grid =
+            looping_grid(blocks, resident_blocks(kernel, kGemvThreads, env, smem), env);
+        return launch_kernel(kernel, unsigned(grid), kGemvThreads, smem, s, env, p,
+                             env.row_fuse_counter);
     };
     if (R == 1) {
-        if (KS == 8) return go(gemv_kernel<NR, 1, T, 8>);
-        if (KS == 4) return go(gemv_kernel<NR, 1, T, 4>);
-        if (KS == 2) return go(gemv_kernel<NR, 1, T, 2>);
-        return go(gemv_kernel<NR, 1, T, 1>);
+        if (KS == 8) return go(gemv_kernel<NR, 1, T, 8, FOLD>);
+        if (KS == 4) return go(gemv_kernel<NR, 1, T, 4, FOLD>);
+        if (KS == 2) return go(gemv_kernel<NR, 1, T, 2, FOLD>);
+        return go(gemv_kernel<NR, 1, T, 1, FOLD>);
     }
     if (R == 2) {
-        if (KS == 8) return go(gemv_kernel<NR, 2, T, 8>);
-        if (KS == 4) return go(gemv_kernel<NR, 2, T, 4>);
-        if (KS == 2) return go(gemv_kernel<NR, 2, T, 2>);
-        return go(gemv_kernel<NR, 2, T, 1>);
+        if (KS == 8) return go(gemv_kernel<NR, 2, T, 8, FOLD>);
+        if (KS == 4) return go(gemv_kernel<NR, 2, T, 4, FOLD>);
+        if (KS == 2) return go(gemv_kernel<NR, 2, T, 2, FOLD>);
+        return go(gemv_kernel<NR, 2, T, 1, FOLD>);
     }
-    if (KS == 8) return go(gemv_kernel<NR, 4, T, 8>);
-    if (KS == 4) return go(gemv_kernel<NR, 4, T, 4>);
-    if (KS == 2) return go(gemv_kernel<NR, 4, T, 2>);
-    return go(gemv_kernel<NR, 4, T, 1>);
+    if (KS == 8) return go(gemv_kernel<NR, 4, T, 8, FOLD>);
+    if (KS == 4) return go(gemv_kernel<NR, 4, T, 4, FOLD>);
+    if (KS == 2) return go(gemv_kernel<NR, 4, T, 2, FOLD>);
+    return go(gemv_kernel<NR, 4, T, 1, FOLD>);
 }
 
 template <ElemType T>
 LaunchResult launch_gemv_t(const MatmulParams & p, gpuStream_t s, const LaunchEnv & env) {
-    if (p.n <= 1) return launch_gemv_rows<1, T>(p, s, env);
-    if (p.n <= 2) return launch_gemv_rows<2, T>(p, s, env);
-    if (p.n <= 4) return launch_gemv_rows<4, T>(p, s, env);
-    return launch_gemv_rows<8, T>(p, s, env);
+    if (p.prologue.rows > 0) {  // made by fusion.cpp only when row_fold_fits
+        if (LaunchResult e = row_fold_check(p, env)) return e;
+        if (p.n == 1) return launch_gemv_rows<1, T, true>(p, s, env);
+        return launch_gemv_rows<2, T, true>(p, s, env);
+    }
+    if (p.n <= 1) return launch_gemv_rows<1, T, false>(p, s, env);
+    if (p.n <= 2) return launch_gemv_rows<2, T, false>(p, s, env);
+    if (p.n <= 4) return launch_gemv_rows<4, T, false>(p, s, env);
+    return launch_gemv_rows<8, T, false>(p, s, env);
 }
 
 // 64×64 output tile per block, 256 threads with 4×4 outputs each, k in steps of 16.

@@ -5,10 +5,12 @@
 // cpu-ref up to summation order); the bf16-class precisions (x8 = 1) round x to int8 per 16 / 32
 // values with one f32 scale and take integer dot products (dp4a), one int → float per block and
 // row: the f32 version is bound by its int → float conversions (quarter rate), this one by memory.
+// A prologue may form x itself from a row_fuse folded in front (QuantMatmulParams::prologue).
 #include <algorithm>
 #include <type_traits>
 
 #include "backends/cuda/ops/gemv_tail.cuh"
+#include "backends/cuda/ops/row_fuse.cuh"
 
 namespace gemma::cuda {
 namespace {
@@ -105,17 +107,19 @@ __host__ __device__ constexpr size_t shared_x_bytes(int64_t nr, int64_t k) {
     return size_t(nr * k) + size_t(nr * (k / G)) * 8;
 }
 
-// All threads of the block round x rows [0, n) into shared memory as quantize_x8 does (same
-// f32 operations: amax, d = amax / 127, q = low byte of x · (127 / amax) + 1.5·2²³), G / 4
-// consecutive threads per group (one float4 each), then a block barrier.
+// All threads of the block round x rows [0, n) (rows of p.k values: p.x, or the prologue's rows
+// in shared memory) into shared memory as quantize_x8 does (same f32 operations: amax, d =
+// amax / 127, q = low byte of x · (127 / amax) + 1.5·2²³), G / 4 consecutive threads per group
+// (one float4 each), then a block barrier.
 template <int G>
-__device__ SharedX quantize_x_shared(const QuantMatmulParams & p, int nr, void * smem) {
+__device__ SharedX quantize_x_shared(const QuantMatmulParams & p, const float * x, int nr,
+                                     void * smem) {
     constexpr int kLanes = G / 4;  // threads per group
     int * q = static_cast<int *>(smem);
     float * d = reinterpret_cast<float *>(static_cast<uint8_t *>(smem) + nr * p.k);
     int * sum = reinterpret_cast<int *>(d + nr * (p.k / G));
     const int64_t total = int64_t(nr) * p.k / 4;  // float4s (rows are consecutive in x)
-    const float4 * x4 = reinterpret_cast<const float4 *>(p.x);
+    const float4 * x4 = reinterpret_cast<const float4 *>(x);
     for (int64_t base = 0; base < total; base += blockDim.x) {  // uniform trip count: shuffles
         const int64_t i = base + threadIdx.x;
         const bool ok = i < total;
@@ -189,16 +193,17 @@ __device__ __forceinline__ void gemv_quant_row_ptrs(const QuantMatmulParams & p,
     }
 }
 
-// NR = x rows handled (≥ n, a power of two); R weight rows per warp, so each x vector read from
-// L1 serves R rows, with 8 / R 16-byte quant loads per row in flight per lane.
+// NR = x rows handled (≥ n, a power of two; f32 rows in x, int8 rows in sx); R weight rows per
+// warp, so each x vector read from L1 serves R rows, with 8 / R 16-byte quant loads per row in
+// flight per lane.
 // Dual epilogues (as matmul.cu's gemv): slots [0, R/2) are rows of w, [R/2, R) the same rows of
 // w2, and the warp forms out2 and gelu(gate) ⊙ up itself.
 // KS > 1 splits each row's k range over KS warps of the block (interleaved 32-vector strips),
 // summed in shared memory `red` (as matmul.cu's gemv_group): larger R (less x traffic per
 // weight byte) with enough warps in flight.
 template <int NR, int R, ElemType T, int XM, int KS>
-__device__ __forceinline__ void gemv_quant_rows(const QuantMatmulParams & p, int64_t row0,
-                                                float * red, const SharedX & sx) {
+__device__ __forceinline__ void gemv_quant_rows(const QuantMatmulParams & p, const float * x,
+                                                int64_t row0, float * red, const SharedX & sx) {
     constexpr int kVals = T == ElemType::q8_0 ? 16 : 32;  // values per 16-byte quant vector
     constexpr int U = kInFlight / R;
     constexpr int64_t kStrip = int64_t(GEMMA_WARP) * KS;  // vectors between a warp's loads
@@ -253,7 +258,7 @@ __device__ __forceinline__ void gemv_quant_rows(const QuantMatmulParams & p, int
                         xsum = sx.sum[g];
                     } else {
                         float xs[kVals];  // read once, used for all R rows
-                        load_x(p.x + r * p.k + c * kVals, xs);
+                        load_x(x + r * p.k + c * kVals, xs);
                         quantize_x8(xs, xq, dx, xsum);
                     }
 #pragma unroll
@@ -267,7 +272,7 @@ __device__ __forceinline__ void gemv_quant_rows(const QuantMatmulParams & p, int
                     }
                 } else {
                     float xs[kVals];  // read once, used for all R rows
-                    load_x(p.x + r * p.k + c * kVals, xs);
+                    load_x(x + r * p.k + c * kVals, xs);
 #pragma unroll
                     for (int s = 0; s < R; ++s) {
                         float d;
@@ -286,25 +291,39 @@ __device__ __forceinline__ void gemv_quant_rows(const QuantMatmulParams & p, int
 
 // Blocks loop over row groups (R rows, or R/2 of w and w2, per group; KS warps each) on a grid
 // of resident blocks only (as matmul.cu's gemv: every SM streams nearly the same number of rows).
-template <int NR, int R, ElemType T, int XM, int KS>
-__global__ void __launch_bounds__(kThreads) gemv_quant_kernel(QuantMatmulParams p) {
+// FOLD: every block first forms x from the folded row_fuse (p.prologue) in dynamic shared memory
+// (row_fuse.cuh), counting on fold_counter; kXShared then rounds it into the half of that memory
+// the prologue leaves free. Else x is p.x (fold_counter unused).
+template <int NR, int R, ElemType T, int XM, int KS, bool FOLD>
+__global__ void __launch_bounds__(kThreads)
+    gemv_quant_kernel(QuantMatmulParams p, unsigned * fold_counter) {
     constexpr int64_t kWarpsPerBlock = kThreads / GEMMA_WARP;
     const bool dual = p.epilogue == GemvEpilogue::dual || p.epilogue == GemvEpilogue::dual_gelu;
     const int64_t rows = dual ? (R > 1 ? R / 2 : 1) : R;  // rows of w per group
     const int64_t groups = kWarpsPerBlock / KS, group = threadIdx.x / GEMMA_WARP / KS;
     const int64_t all_rows = gemv_rows_total(p);
+    if constexpr (FOLD) row_fuse_prefetch(p.prologue);
     pdl_enter();
     __shared__ float red[KS > 1 ? kWarpsPerBlock * NR * R : 1];
-    extern __shared__ int4 shared_x[];  // kXShared: the block's int8 x (SharedX)
+    extern __shared__ int4 shared_x[];  // kXShared: the block's int8 x (SharedX); FOLD: prologue
+    const float * x = p.x;
+    void * sx_mem = shared_x;
+    if constexpr (FOLD) {
+        float * rows_f32 = reinterpret_cast<float *>(shared_x);
+        x = row_fuse_prologue<kThreads, NR>(p.prologue, fold_counter, rows_f32);
+        sx_mem = x == rows_f32 ? rows_f32 + p.n * p.k : rows_f32;
+    }
     SharedX sx{};
     if constexpr (XM == kXShared)
-        sx = quantize_x_shared<T == ElemType::q8_0 ? 16 : 32>(p, int(p.n), shared_x);
+        sx = quantize_x_shared<T == ElemType::q8_0 ? 16 : 32>(p, x, int(p.n), sx_mem);
     for (int64_t g0 = int64_t(blockIdx.x) * groups; g0 * rows < all_rows;
          g0 += int64_t(gridDim.x) * groups)
-        gemv_quant_rows<NR, R, T, XM, KS>(p, (g0 + group) * rows, red, sx);
+        gemv_quant_rows<NR, R, T, XM, KS>(p, x, (g0 + group) * rows, red, sx);
 }
 
-template <int NR, ElemType T, int XM>
+// The launch shape (R, KS) depends only on the rows and k, never on XM or FOLD: a folded GEMV
+// sums every row as the unfused one does.
+template <int NR, ElemType T, int XM, bool FOLD>
 LaunchResult launch_gemv_quant_rows(const QuantMatmulParams & p, gpuStream_t s,
                                     const LaunchEnv & env) {
     // Rows per warp: as many (≤ env.quant_gemv_max_rows) as leave a warp per SM; then each row's
@@ -324,24 +343,27 @@ LaunchResult launch_gemv_quant_rows(const QuantMatmulParams & p, gpuStream_t s,
     while (KS < 8 && warps * KS < want_warps && n_vec >= int64_t(GEMMA_WARP) * KS * 4) KS *= 2;
     const int64_t groups_per_block = kThreads / GEMMA_WARP / KS;
     const int64_t blocks = (warps + groups_per_block - 1) / groups_per_block;
-    const size_t smem =
-        XM == kXShared ? shared_x_bytes<T == ElemType::q8_0 ? 16 : 32>(p.n, p.k) : 0;
+    // A prologue's free half holds the int8 x (at most 1.5 of 4 bytes per value).
+    const size_t smem = FOLD               ? row_fuse_prologue_bytes(p.n, p.k)
+                        : XM == kXShared ? shared_x_bytes<T == ElemType::q8_0 ? 16 : 32>(p.n, p.k)
+                                         : 0;
     auto go = [&](auto kernel) {
         const int64_t grid =
             looping_grid(blocks, resident_blocks(kernel, kThreads, env, smem), env);
-        return launch_kernel(kernel, unsigned(grid), kThreads, smem, s, env, p);
+        return launch_kernel(kernel, unsigned(grid), kThreads, smem, s, env, p,
+                             env.row_fuse_counter);
     };
     auto with_rows = [&](auto ks) -> LaunchResult {
         constexpr int K = decltype(ks)::value;
         switch (R) {
             case 1:
-                return go(gemv_quant_kernel<NR, 1, T, XM, K>);
+                return go(gemv_quant_kernel<NR, 1, T, XM, K, FOLD>);
             case 2:
-                return go(gemv_quant_kernel<NR, 2, T, XM, K>);
+                return go(gemv_quant_kernel<NR, 2, T, XM, K, FOLD>);
             case 4:
-                return go(gemv_quant_kernel<NR, 4, T, XM, K>);
+                return go(gemv_quant_kernel<NR, 4, T, XM, K, FOLD>);
             default:
-                return go(gemv_quant_kernel<NR, 8, T, XM, K>);
+                return go(gemv_quant_kernel<NR, 8, T, XM, K, FOLD>);
         }
     };
     switch (KS) {
@@ -359,20 +381,37 @@ LaunchResult launch_gemv_quant_rows(const QuantMatmulParams & p, gpuStream_t s,
 template <ElemType T, int XM>
 LaunchResult launch_gemv_quant_x(const QuantMatmulParams & p, gpuStream_t s,
                                  const LaunchEnv & env) {
-    if (p.n <= 1) return launch_gemv_quant_rows<1, T, XM>(p, s, env);
-    if (p.n <= 2) return launch_gemv_quant_rows<2, T, XM>(p, s, env);
-    if (p.n <= 4) return launch_gemv_quant_rows<4, T, XM>(p, s, env);
-    return launch_gemv_quant_rows<8, T, XM>(p, s, env);
+    if (p.n <= 1) return launch_gemv_quant_rows<1, T, XM, false>(p, s, env);
+    if (p.n <= 2) return launch_gemv_quant_rows<2, T, XM, false>(p, s, env);
+    if (p.n <= 4) return launch_gemv_quant_rows<4, T, XM, false>(p, s, env);
+    return launch_gemv_quant_rows<8, T, XM, false>(p, s, env);
+}
+
+// A folded row_fuse (1-2 rows, made by fusion.cpp only when row_fold_fits): x read as the
+// unfused GEMV of those rows reads it (x8: int8 in shared memory, which such rows always fit).
+template <ElemType T>
+LaunchResult launch_gemv_quant_fold(const QuantMatmulParams & p, gpuStream_t s,
+                                    const LaunchEnv & env) {
+    static_assert(kRowFoldMaxRows <= 2 &&  // the kXShared condition below holds for fold rows
+                  shared_x_bytes<16>(1, kRowFoldMaxValues) <= 48 * 1024);
+    if (LaunchResult e = row_fold_check(p, env)) return e;
+    if (!p.x8) {
+        if (p.n == 1) return launch_gemv_quant_rows<1, T, kXF32, true>(p, s, env);
+        return launch_gemv_quant_rows<2, T, kXF32, true>(p, s, env);
+    }
+    if (p.n == 1) return launch_gemv_quant_rows<1, T, kXShared, true>(p, s, env);
+    return launch_gemv_quant_rows<2, T, kXShared, true>(p, s, env);
 }
 
 // int8 x goes through shared memory for up to 2 x rows while it fits the default 48 KiB.
 template <ElemType T>
 LaunchResult launch_gemv_quant_t(const QuantMatmulParams & p, gpuStream_t s,
                                  const LaunchEnv & env) {
+    if (p.prologue.rows > 0) return launch_gemv_quant_fold<T>(p, s, env);
     if (!p.x8) return launch_gemv_quant_x<T, kXF32>(p, s, env);
     if (p.n <= 2 && shared_x_bytes<T == ElemType::q8_0 ? 16 : 32>(p.n, p.k) <= 48 * 1024) {
-        if (p.n == 1) return launch_gemv_quant_rows<1, T, kXShared>(p, s, env);
-        return launch_gemv_quant_rows<2, T, kXShared>(p, s, env);
+        if (p.n == 1) return launch_gemv_quant_rows<1, T, kXShared, false>(p, s, env);
+        return launch_gemv_quant_rows<2, T, kXShared, false>(p, s, env);
     }
     return launch_gemv_quant_x<T, kXRegs>(p, s, env);
 }

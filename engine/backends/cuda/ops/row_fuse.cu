@@ -1,14 +1,12 @@
 // row_fuse: the fused tail of a decoder sub-block (launch.h RowFuseParams), one block per row of
 // d ≤ 8192: a = rms_norm(a, w1); h_out = (h_in + a) · scalar; x = rms_norm(h_out, w2). Same f32
 // operations as the unfused kernels; the sums of squares are reduced in another order (f32
-// rounding differences only).
-#include "backends/cuda/ops/common.cuh"
+// rounding differences only). The math lives in row_fuse.cuh, shared with the GEMV prologue
+// that replaces this kernel where a GEMV reads x right after it (fusion.h).
+#include "backends/cuda/ops/row_fuse.cuh"
 
 namespace gemma::cuda {
 namespace {
-
-constexpr int kMaxThreads = 1024;
-constexpr int kPer = 8;  // elements per thread: rows up to kMaxThreads · kPer
 
 // 1 / sqrt(mean + eps) of the per-thread partial sums `ss` over a row of d (all threads): warp
 // sums in `warp_sums` (a buffer of its own per call: no barrier for reuse), then every warp adds
@@ -18,66 +16,59 @@ __device__ float block_inv_rms(float ss, int64_t d, float eps, float * warp_sums
     const int warp = threadIdx.x / GEMMA_WARP, lane = threadIdx.x % GEMMA_WARP;
     if (lane == 0) warp_sums[warp] = ss;
     __syncthreads();
-    const float total = gemma_warp_sum(lane < int(blockDim.x) / GEMMA_WARP ? warp_sums[lane] : 0.0f);
-    return 1.0f / sqrtf(total / float(d) + eps);
+    return row_fuse_inv_rms(warp_sums, int(blockDim.x) / GEMMA_WARP, d, eps);
 }
 
-// Each thread keeps its (at most kPer) elements in registers: every load of the row is issued
-// up front, so the kernel pays about one memory latency per phase instead of one per element
-// (a single decode row is latency-bound, not bandwidth-bound).
-__global__ void __launch_bounds__(kMaxThreads) row_fuse_kernel(RowFuseParams p) {
-    prefetch_row_l2(p.w1, p.d, p.w1_type);  // the norm weights stream in while the GEMV ends
-    if (p.x) prefetch_row_l2(p.w2, p.d, p.w2_type);
+// Each thread keeps its (at most kRowFusePer) elements in registers: every load of the row is
+// issued up front, so the kernel pays about one memory latency per phase instead of one per
+// element (a single decode row is latency-bound, not bandwidth-bound).
+__global__ void __launch_bounds__(kRowFuseMaxThreads) row_fuse_kernel(RowFuseParams p) {
+    row_fuse_prefetch(p);  // the norm weights stream in while the GEMV ends
     pdl_enter();
-    __shared__ float warp_sums[2][kMaxThreads / GEMMA_WARP];  // one per block_inv_rms call
+    __shared__ float warp_sums[2][kRowFuseMaxThreads / GEMMA_WARP];  // one per block_inv_rms call
     const int64_t off = int64_t(blockIdx.x) * p.d;
     float * a = p.a + off;
     const float * h_in = p.h_in + off;
     float * h_out = p.h_out + off;
-    float av[kPer], hv[kPer], w1[kPer], w2[kPer];
+    const bool has_w1 = p.w1_type != ElemType::none, has_w2 = p.w2_type != ElemType::none;
+    float av[kRowFusePer], hv[kRowFusePer], w1[kRowFusePer], w2[kRowFusePer];
 #pragma unroll
-    for (int e = 0; e < kPer; ++e) {
+    for (int e = 0; e < kRowFusePer; ++e) {
         int64_t j = threadIdx.x + int64_t(e) * blockDim.x;
         bool in = j < p.d;
         av[e] = in ? a[j] : 0.0f;
         hv[e] = in ? h_in[j] : 0.0f;
-        w1[e] = in && p.w1_type != ElemType::none ? load_elem(p.w1, j, p.w1_type) : 1.0f;
-        w2[e] = in && p.x && p.w2_type != ElemType::none ? load_elem(p.w2, j, p.w2_type) : 1.0f;
+        w1[e] = in && has_w1 ? load_elem(p.w1, j, p.w1_type) : 1.0f;
+        w2[e] = in && p.x && has_w2 ? load_elem(p.w2, j, p.w2_type) : 1.0f;
     }
     float scale = p.scalar ? load_elem(p.scalar, 0, p.scalar_type) : 1.0f;
     if (p.norm1) {
         float ss = 0.0f;
 #pragma unroll
-        for (int e = 0; e < kPer; ++e) ss += av[e] * av[e];
+        for (int e = 0; e < kRowFusePer; ++e) ss = row_fuse_sq(ss, av[e]);
         float inv1 = block_inv_rms(ss, p.d, p.eps1, warp_sums[0]);
 #pragma unroll
-        for (int e = 0; e < kPer; ++e) {
-            av[e] = av[e] * inv1;
-            if (p.w1_type != ElemType::none) av[e] = av[e] * w1[e];
-        }
+        for (int e = 0; e < kRowFusePer; ++e) av[e] = row_fuse_scale(av[e], inv1, w1[e], has_w1);
     }
     float ss2 = 0.0f;
 #pragma unroll
-    for (int e = 0; e < kPer; ++e) {
+    for (int e = 0; e < kRowFusePer; ++e) {
         int64_t j = threadIdx.x + int64_t(e) * blockDim.x;
-        float h = hv[e] + av[e];
-        if (p.scalar) h = h * scale;
+        float h = row_fuse_add(hv[e], av[e], scale, p.scalar != nullptr);
         hv[e] = h;
         if (j < p.d) {
             if (p.norm1) a[j] = av[e];
             h_out[j] = h;
-            ss2 += h * h;
+            ss2 = row_fuse_sq(ss2, h);
         }
     }
     if (!p.x) return;  // uniform over the block
     float inv2 = block_inv_rms(ss2, p.d, p.eps2, warp_sums[1]);
     float * x = p.x + off;
 #pragma unroll
-    for (int e = 0; e < kPer; ++e) {
+    for (int e = 0; e < kRowFusePer; ++e) {
         int64_t j = threadIdx.x + int64_t(e) * blockDim.x;
-        if (j >= p.d) continue;
-        float v = hv[e] * inv2;
-        x[j] = p.w2_type == ElemType::none ? v : v * w2[e];
+        if (j < p.d) x[j] = row_fuse_scale(hv[e], inv2, w2[e], has_w2);
     }
 }
 
@@ -85,11 +76,9 @@ __global__ void __launch_bounds__(kMaxThreads) row_fuse_kernel(RowFuseParams p) 
 
 LaunchResult launch_row_fuse(const RowFuseParams & p, gpuStream_t s, const LaunchEnv & env) {
     if (p.rows == 0) return nullptr;
-    static_assert(kRowFuseMaxD <= int64_t(kMaxThreads) * kPer);
+    static_assert(kRowFuseMaxD <= int64_t(kRowFuseMaxThreads) * kRowFusePer);
     if (p.d > kRowFuseMaxD) return "row_fuse: row longer than kRowFuseMaxD";
-    int64_t warps = (p.d + int64_t(GEMMA_WARP) * kPer - 1) / (int64_t(GEMMA_WARP) * kPer);
-    int threads = int(warps < 2 ? 2 : warps) * GEMMA_WARP;
-    return launch_kernel(row_fuse_kernel, unsigned(p.rows), threads, 0, s, env, p);
+    return launch_kernel(row_fuse_kernel, unsigned(p.rows), row_fuse_threads(p.d), 0, s, env, p);
 }
 
 }  // namespace gemma::cuda
