@@ -51,6 +51,10 @@ struct LaunchEnv {
     // the same number of rounds (ops/common.cuh looping_grid; env GEMMA_GEMV_BALANCE=0: one full
     // wave, the last round partial).
     bool gemv_balanced_grid = true;
+    // q8_0 / q4_0 decode GEMVs issue each warp's first round of weight loads before the PDL wait
+    // and the block's x prologue (ops/matmul_quant_gemv.cu; env GEMMA_GEMV_PRELOAD=1; off until
+    // measured on the H200).
+    bool gemv_preload = false;
     // One zeroed counter owned by the context: GEMVs with a folded row_fuse count their blocks
     // on it (row_fuse.cuh row_fuse_arrive; the last one resets it). Kernels on the one stream
     // use it in turn (a PDL launch waits for the previous grid before touching it).

@@ -193,6 +193,29 @@ __device__ __forceinline__ void gemv_quant_row_ptrs(const QuantMatmulParams & p,
     }
 }
 
+// One round of a warp's quant loads: U strips × R rows of 16-byte quant vectors and their
+// scales, vectors c0 + u · strip (zeros past n_vec).
+template <int U, int R>
+struct QuantVecs {
+    uint4 w[U][R];
+    float d[U][R];
+};
+
+template <int U, int R, int kVals>
+__device__ __forceinline__ void load_quant_vecs(const uint4 * const (&wq)[R],
+                                                const uint16_t * const (&scales)[R], int64_t c0,
+                                                int64_t strip, int64_t n_vec, QuantVecs<U, R> & v) {
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+        const int64_t c = c0 + int64_t(u) * strip;
+#pragma unroll
+        for (int s = 0; s < R; ++s) {
+            v.w[u][s] = c < n_vec ? wq[s][c] : make_uint4(0, 0, 0, 0);
+            v.d[u][s] = c < n_vec ? gemma_f16_to_f32(scales[s][c * kVals / 32]) : 0.0f;
+        }
+    }
+}
+
 // NR = x rows handled (≥ n, a power of two; f32 rows in x, int8 rows in sx); R weight rows per
 // warp, so each x vector read from L1 serves R rows, with 8 / R 16-byte quant loads per row in
 // flight per lane.
@@ -201,9 +224,13 @@ __device__ __forceinline__ void gemv_quant_row_ptrs(const QuantMatmulParams & p,
 // KS > 1 splits each row's k range over KS warps of the block (interleaved 32-vector strips),
 // summed in shared memory `red` (as matmul.cu's gemv_group): larger R (less x traffic per
 // weight byte) with enough warps in flight.
+// first (when use_first): the warp's first round of loads, issued before the kernel's PDL wait
+// (gemv_quant_kernel with preload).
 template <int NR, int R, ElemType T, int XM, int KS>
 __device__ __forceinline__ void gemv_quant_rows(const QuantMatmulParams & p, const float * x,
-                                                int64_t row0, float * red, const SharedX & sx) {
+                                                int64_t row0, float * red, const SharedX & sx,
+                                                const QuantVecs<kInFlight / R, R> & first,
+                                                bool use_first) {
     constexpr int kVals = T == ElemType::q8_0 ? 16 : 32;  // values per 16-byte quant vector
     constexpr int U = kInFlight / R;
     constexpr int64_t kStrip = int64_t(GEMMA_WARP) * KS;  // vectors between a warp's loads
@@ -222,17 +249,15 @@ __device__ __forceinline__ void gemv_quant_rows(const QuantMatmulParams & p, con
 #pragma unroll
         for (int s = 0; s < R; ++s) acc[r][s] = 0.0f;
     for (int64_t c0 = lane + int64_t(ks) * GEMMA_WARP; live && c0 < n_vec; c0 += kStrip * U) {
-        uint4 wv[U][R];
-        float dv[U][R];
-#pragma unroll
-        for (int u = 0; u < U; ++u) {
-            const int64_t c = c0 + int64_t(u) * kStrip;
-#pragma unroll
-            for (int s = 0; s < R; ++s) {
-                wv[u][s] = c < n_vec ? wq[s][c] : make_uint4(0, 0, 0, 0);
-                dv[u][s] = c < n_vec ? gemma_f16_to_f32(scales[s][c * kVals / 32]) : 0.0f;
-            }
+        QuantVecs<U, R> v;
+        if (use_first) {
+            v = first;
+            use_first = false;
+        } else {
+            load_quant_vecs<U, R, kVals>(wq, scales, c0, kStrip, n_vec, v);
         }
+        const auto & wv = v.w;
+        const auto & dv = v.d;
 #pragma unroll
         for (int u = 0; u < U; ++u) {
             const int64_t c = c0 + int64_t(u) * kStrip;
@@ -294,14 +319,30 @@ __device__ __forceinline__ void gemv_quant_rows(const QuantMatmulParams & p, con
 // FOLD: every block first forms x from the folded row_fuse (p.prologue) in dynamic shared memory
 // (row_fuse.cuh), counting on fold_counter; kXShared then rounds it into the half of that memory
 // the prologue leaves free. Else x is p.x (fold_counter unused).
+// preload: each warp issues its first round of weight loads before the PDL wait (weights are
+// never written by a kernel), so they stream in while the previous kernel ends and while the
+// block forms x (LaunchEnv::gemv_preload).
 template <int NR, int R, ElemType T, int XM, int KS, bool FOLD>
 __global__ void __launch_bounds__(kThreads)
-    gemv_quant_kernel(QuantMatmulParams p, unsigned * fold_counter) {
+    gemv_quant_kernel(QuantMatmulParams p, unsigned * fold_counter, int preload) {
     constexpr int64_t kWarpsPerBlock = kThreads / GEMMA_WARP;
+    constexpr int kVals = T == ElemType::q8_0 ? 16 : 32;
+    constexpr int U = kInFlight / R;
     const bool dual = p.epilogue == GemvEpilogue::dual || p.epilogue == GemvEpilogue::dual_gelu;
     const int64_t rows = dual ? (R > 1 ? R / 2 : 1) : R;  // rows of w per group
     const int64_t groups = kWarpsPerBlock / KS, group = threadIdx.x / GEMMA_WARP / KS;
     const int64_t all_rows = gemv_rows_total(p);
+    QuantVecs<U, R> first;
+    const int64_t row_first = (int64_t(blockIdx.x) * groups + group) * rows;
+    const bool have_first = preload && row_first < all_rows;
+    if (have_first) {
+        const uint4 * wq[R];
+        const uint16_t * scales[R];
+        gemv_quant_row_ptrs<R, T>(p, row_first, wq, scales);
+        const int64_t c0 =
+            threadIdx.x % GEMMA_WARP + int64_t(threadIdx.x / GEMMA_WARP % KS) * GEMMA_WARP;
+        load_quant_vecs<U, R, kVals>(wq, scales, c0, int64_t(GEMMA_WARP) * KS, p.k / kVals, first);
+    }
     if constexpr (FOLD) row_fuse_prefetch(p.prologue);
     pdl_enter();
     __shared__ float red[KS > 1 ? kWarpsPerBlock * NR * R : 1];
@@ -318,7 +359,8 @@ __global__ void __launch_bounds__(kThreads)
         sx = quantize_x_shared<T == ElemType::q8_0 ? 16 : 32>(p, x, int(p.n), sx_mem);
     for (int64_t g0 = int64_t(blockIdx.x) * groups; g0 * rows < all_rows;
          g0 += int64_t(gridDim.x) * groups)
-        gemv_quant_rows<NR, R, T, XM, KS>(p, x, (g0 + group) * rows, red, sx);
+        gemv_quant_rows<NR, R, T, XM, KS>(p, x, (g0 + group) * rows, red, sx, first,
+                                          have_first && g0 == int64_t(blockIdx.x) * groups);
 }
 
 // The launch shape (R, KS) depends only on the rows and k, never on XM or FOLD: a folded GEMV
@@ -351,7 +393,7 @@ LaunchResult launch_gemv_quant_rows(const QuantMatmulParams & p, gpuStream_t s,
         const int64_t grid =
             looping_grid(blocks, resident_blocks(kernel, kThreads, env, smem), env);
         return launch_kernel(kernel, unsigned(grid), kThreads, smem, s, env, p,
-                             env.row_fuse_counter);
+                             env.row_fuse_counter, env.gemv_preload ? 1 : 0);
     };
     auto with_rows = [&](auto ks) -> LaunchResult {
         constexpr int K = decltype(ks)::value;
