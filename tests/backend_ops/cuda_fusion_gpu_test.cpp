@@ -140,9 +140,15 @@ std::vector<float> step(Backend & b, Toy & t, const Tensor & h0, int32_t p0, int
 }
 
 TEST(CudaFusion, DecoderLayersMatchReferenceAndUnfused) {
+    // The row_fuse fold is off by default (CudaOptions::fuse_row): every backend here but
+    // no_row has it on.
+    setenv("GEMMA_CUDA_FUSE_ROW", "1", 1);
     Backends b;
     std::string why = open_backends("cuda", b);
-    if (!why.empty()) GTEST_SKIP() << why;
+    if (!why.empty()) {
+        unsetenv("GEMMA_CUDA_FUSE_ROW");
+        GTEST_SKIP() << why;
+    }
     setenv("GEMMA_CUDA_FUSE", "0", 1);
     auto plain = backend_create("cuda");
     unsetenv("GEMMA_CUDA_FUSE");
@@ -401,9 +407,13 @@ class CudaRowFold : public ::testing::TestWithParam<FoldCase> {};
 
 TEST_P(CudaRowFold, SameAsRowFuseKernel) {
     const FoldCase c = GetParam();
+    setenv("GEMMA_CUDA_FUSE_ROW", "1", 1);  // off by default (CudaOptions::fuse_row)
     Backends b;
     std::string why = open_backends(c.backend, b);
-    if (!why.empty()) GTEST_SKIP() << why;
+    if (!why.empty()) {
+        unsetenv("GEMMA_CUDA_FUSE_ROW");
+        GTEST_SKIP() << why;
+    }
     setenv("GEMMA_CUDA_FUSE_ROW", "0", 1);
     auto no_row = backend_create(c.backend);
     unsetenv("GEMMA_CUDA_FUSE_ROW");

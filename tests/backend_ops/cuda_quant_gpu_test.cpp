@@ -303,8 +303,8 @@ bool same_bits(const std::vector<float> & a, const std::vector<float> & b) {
     return !a.empty() && a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * 4) == 0;
 }
 
-// MMQ's k splits summed by the last block of each tile (default) and by the separate merge kernel
-// (CudaOptions::split_merge_kernel, env GEMMA_CUDA_SPLIT_MERGE_KERNEL=1): the same additions in
+// MMQ's k splits summed by the last block of each tile (env GEMMA_MMQ_LAST_BLOCK=1; off by
+// default) and by the separate merge kernel: the same additions in
 // the same order (split 0 first), so the same bits. Shapes with many splits (6-16 on the H200) in
 // every x-row instantiation, x rounded in the blocks (n ≤ 32) and by mmq_round_x (n > 32), a
 // partial last weight tile (m = 1000).
@@ -313,7 +313,9 @@ TEST(CudaQuantMmqSplits, LastBlockSumEqualsMergeKernel) {
     o.split_merge_kernel = true;
     auto merge = cuda::make_cuda_backend(o);
     if (!merge) GTEST_SKIP() << "cuda unavailable: " << merge.error().message;
+    ::setenv("GEMMA_MMQ_LAST_BLOCK", "1", 1);
     auto last = backend_create("cuda");
+    ::unsetenv("GEMMA_MMQ_LAST_BLOCK");
     ASSERT_TRUE(last.ok()) << last.error().message;
     const Case cases[] = {{9, 2560, 1000},  {16, 10240, 2560}, {32, 10240, 2560}, {32, 2560, 2048},
                           {33, 2560, 1000}, {64, 10240, 2560}, {128, 2560, 1000}, {20, 2560, 512}};
@@ -328,13 +330,16 @@ TEST(CudaQuantMmqSplits, LastBlockSumEqualsMergeKernel) {
     }
 }
 
-// x rounded by each MMQ block (n ≤ 32 and at most 256 weight tiles of 128 rows) and by
-// mmq_round_x (more tiles): the same f32 operations, so the same bits. w [32768, k] is rounded in
+// x rounded by each MMQ block (env GEMMA_MMQ_OWN_X_TILES=256: n ≤ 32 and at most 256 weight
+// tiles of 128 rows; off by default) and by mmq_round_x (more tiles): the same f32 operations,
+// so the same bits. w [32768, k] is rounded in
 // the blocks; the same rows plus 128 more (257 tiles) go through mmq_round_x; one k split each
 // (tiles ≥ resident blocks on GPUs of fewer than 256 SMs), so the shared rows must agree exactly.
 TEST(CudaQuantMmqSplits, OwnXEqualsRoundXKernel) {
+    ::setenv("GEMMA_MMQ_OWN_X_TILES", "256", 1);
     Backends b;
     const std::string why = open_backends("cuda", b);
+    ::unsetenv("GEMMA_MMQ_OWN_X_TILES");
     if (!why.empty()) GTEST_SKIP() << why;
     const int64_t k = 2560, m_own = 256 * 128, m_kernel = m_own + 128;
     for (DType t : {DType::q8_0, DType::q4_0}) {

@@ -702,7 +702,8 @@ Result<std::unique_ptr<Backend>> create(const CudaOptions & options) {
     if (off("GEMMA_CUDA_GRAPHS")) o.graphs = false;
     if (off("GEMMA_CUDA_FUSE")) o.fuse = false;
     if (off("GEMMA_CUDA_FUSE_QKV")) o.fuse_qkv = false;
-    if (off("GEMMA_CUDA_FUSE_ROW")) o.fuse_row = false;
+    if (const char * v = std::getenv("GEMMA_CUDA_FUSE_ROW"); v && (*v == '0' || *v == '1'))
+        o.fuse_row = *v == '1';
     if (off("GEMMA_CUDA_PDL")) o.pdl = false;
     if (off("GEMMA_CUDA_MMA_SMALL")) o.mma_small = false;
     if (const char * v = std::getenv("GEMMA_CUDA_SPLIT_MERGE_KERNEL"); v && std::strcmp(v, "1") == 0)

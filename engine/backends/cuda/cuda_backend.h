@@ -36,8 +36,9 @@ struct CudaOptions {
     bool fuse = true;
     // Programmatic dependent launch on sm_90+ (env GEMMA_CUDA_PDL=0 turns it off).
     bool pdl = true;
-    // Split-KV decode attention and MMQ's k splits are merged by a second kernel instead of in
-    // the last split block (A/B timing; env GEMMA_CUDA_SPLIT_MERGE_KERNEL=1).
+    // Split-KV decode attention (and MMQ's k splits when its last-block sums are on, env
+    // GEMMA_MMQ_LAST_BLOCK=1) are merged by a second kernel instead of in the last split block
+    // (A/B timing; env GEMMA_CUDA_SPLIT_MERGE_KERNEL=1).
     bool split_merge_kernel = false;
     // Prefill attention kernel (A/B timing and tests; env GEMMA_CUDA_ATTENTION when automatic).
     CudaAttention attention = CudaAttention::automatic;
@@ -55,15 +56,15 @@ struct CudaOptions {
     bool fuse_qkv = true;
     // With fuse: also fold each row_fuse (norm + residual add [+ scale] [+ norm]) into the decode
     // GEMV (1-2 rows) that reads its output, as that GEMV's prologue (fusion.h): one launch less
-    // per decoder sub-block, bitwise the same results; false keeps the row_fuse kernel (A/B;
-    // env GEMMA_CUDA_FUSE_ROW=0).
-    bool fuse_row = true;
+    // per decoder sub-block, bitwise the same results. Off by default: on the H200 it made E4B
+    // decode slower (bf16 186 vs 220 tok/s, q4_0 260 vs 295; docs/perf.md round 7). Env
+    // GEMMA_CUDA_FUSE_ROW=1 turns it on, =0 off.
+    bool fuse_row = false;
 };
 
 // The environment variables GEMMA_CUDA_GRAPHS=0, GEMMA_CUDA_FUSE=0, GEMMA_CUDA_FUSE_QKV=0,
 // GEMMA_CUDA_FUSE_ROW=0, GEMMA_CUDA_PDL=0, GEMMA_CUDA_MMA_SMALL=0 and GEMMA_CUDA_MMQ=0 turn the
-// matching option off
-// (debugging, A/B timing). GEMMA_CUDA_STATS=1 prints, when the backend is destroyed, how op
+// matching option off, GEMMA_CUDA_FUSE_ROW=1 turns the row fold on (debugging, A/B timing). GEMMA_CUDA_STATS=1 prints, when the backend is destroyed, how op
 // segments ran and where host time went (with GEMMA_CUDA_PROFILE=1 also the GPU time per op name,
 // every op run eagerly between events); GEMMA_CUDA_SEGMENT=N sets the ops per segment (graph).
 // GEMMA_CUDA_ATTENTION=tc or =fa picks the prefill attention kernel when options.attention is

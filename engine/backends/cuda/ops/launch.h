@@ -28,9 +28,13 @@ struct LaunchEnv {
     // MMQ (ops/matmul_quant_mmq.cu): for n ≤ 32 the blocks round x themselves up to this many
     // 128-row weight tiles, else a kernel rounds it first (env GEMMA_MMQ_OWN_X_TILES; 0: always
     // the kernel). Each split of k is at least mmq_split_stages pipeline stages (env
-    // GEMMA_MMQ_SPLIT_STAGES; 2 was the rule while a second kernel summed the splits).
-    int mmq_own_x_tiles = 256;
-    int mmq_split_stages = 1;
+    // GEMMA_MMQ_SPLIT_STAGES). With mmq_last_block (env GEMMA_MMQ_LAST_BLOCK=1) the last k-split
+    // block of a tile sums the splits (split_counters) instead of a second kernel. Defaults: the
+    // configuration measured fastest on the H200 (32 streams q4_0: 4,384 tok/s against 3,231
+    // with last-block sums, in-block x and 1-stage splits; docs/perf.md round 7).
+    int mmq_own_x_tiles = 0;
+    int mmq_split_stages = 2;
+    bool mmq_last_block = false;
     // Decode GEMVs give each warp 1-8 weight rows so that about this many warps per SM remain
     // (fewer, longer-lived warps with more loads in flight; env GEMMA_GEMV_WARPS_PER_SM).
     int gemv_warps_per_sm = 16;

@@ -7,8 +7,8 @@
 //   out[r][i] = Σ_groups w_scale(i, block) · x_scale(r, group) · Σ_group wq(i, j) · xq(r, j)
 //
 // Kernels, in stream order (block layout and staging: ops/matmul_quant_mmq.cuh):
-// 1. mmq_round_x, only where the blocks do not round x themselves (mmq_own_x: n > 32 or more
-//    than kOwnXMaxTiles weight tiles): x -> xq int8 [np, k] (np = x rows padded to 8 · NT, pad
+// 1. mmq_round_x, unless the blocks round x themselves (LaunchEnv::mmq_own_x_tiles, 0 by
+//    default: n ≤ 32 and at most that many weight tiles): x -> xq int8 [np, k] (np = x rows padded to 8 · NT, pad
 //    rows zero) and xd f32 [k / G, np] (G = 16 values per group for q8_0, 32 for q4_0, as the
 //    GEMV), in scratch.
 // 2. mmq_kernel: a block takes kRows weight rows × one k range (grid tiles × k_splits, one wave
@@ -20,11 +20,12 @@
 //    bytes). Warp w owns weight rows 16w .. 16w + 15 and every x row: per group one mma (A = 16
 //    weight rows, B = 8 x rows; K = G: m16n8k16 for q8_0, m16n8k32 for q4_0 with its nibbles
 //    unpacked to value − 8 in registers), then acc += (w_scale · x_scale) · float(sum) in f32,
-//    the GEMV's expression. With k_splits > 1 every block writes its partial sums to scratch
-//    and the last block of a tile to finish (a counter per tile, LaunchEnv::split_counters)
-//    adds the splits, split 0 first, into out and resets the counter.
-// 3. mmq_sum_splits, only for k_splits > 1 without counters (GEMMA_CUDA_SPLIT_MERGE_KERNEL=1):
-//    the same additions in the same order as a kernel of its own (the same bits).
+//    the GEMV's expression. With k_splits > 1 every block writes its partial sums to scratch;
+//    with LaunchEnv::mmq_last_block (off by default: slower on the H200, docs/perf.md round 7)
+//    the last block of a tile to finish (a counter per tile, LaunchEnv::split_counters) adds
+//    the splits, split 0 first, into out and resets the counter.
+// 3. mmq_sum_splits, for k_splits > 1 without the last-block sums: the same additions in the
+//    same order as a kernel of its own (the same bits).
 #include <algorithm>
 #include <type_traits>
 
@@ -368,7 +369,9 @@ LaunchResult launch_mmq_t(const QuantMatmulParams & p, gpuStream_t s, const Laun
             return e;
     }
     const int64_t tiles = (p.m + kRows - 1) / kRows;
-    unsigned * counters = p.k_splits > 1 && tiles <= kSplitCounters ? env.split_counters : nullptr;
+    unsigned * counters = env.mmq_last_block && p.k_splits > 1 && tiles <= kSplitCounters
+                              ? env.split_counters
+                              : nullptr;
     const dim3 grid(unsigned(tiles), unsigned(p.k_splits));
     if (LaunchResult e =
             launch_kernel(mmq_kernel<T, NT, kOwnX>, grid, kThreads, L::kBytes, s, env, p, counters))
