@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "media/image_resize_simd.h"
+#include "core/parallel.h"
 #include "media/image_threads.h"
 
 namespace gemma::media {
@@ -259,12 +260,17 @@ void image_resize_bicubic_rows(const Image & in, int out_w, int out_h, const Res
     const int n_threads =
         std::min(image_thread_count(opt.n_threads, plan_work(p), kMinWorkPerThread), out_h);
     std::vector<BandScratch> scratch(static_cast<size_t>(n_threads), band_scratch(p));
-    run_row_ranges(out_h, n_threads, [&](int part, int64_t o0, int64_t o1) {
-        BandScratch & s = scratch[size_t(part)];
-        if (p.pass_y)
-            band_xy(p, int(o0), int(o1), s, sink);
-        else
-            band_x(p, int(o0), int(o1), s, sink);
+    // One band of output rows per thread (band k: rows [out_h·k / n, out_h·(k+1) / n)), each
+    // with its own scratch; core's fork-join runs the bands.
+    parallel_for(n_threads, 1, [&](int64_t k0, int64_t k1) {
+        for (int64_t k = k0; k < k1; ++k) {
+            const int o0 = int(out_h * k / n_threads), o1 = int(out_h * (k + 1) / n_threads);
+            BandScratch & s = scratch[size_t(k)];
+            if (p.pass_y)
+                band_xy(p, o0, o1, s, sink);
+            else
+                band_x(p, o0, o1, s, sink);
+        }
     });
 }
 

@@ -1,10 +1,8 @@
-// Threads for the image preprocessing: one fork-join per image over contiguous row ranges
-// (std::thread, no pool), so the spawn cost (tens of µs a thread) is paid once per call, not per
-// pass.
+// How many threads the image preprocessing uses: one band of output rows per thread, run by
+// core's parallel_for once per image (the spawn cost, tens of µs a thread, paid once per call).
 #pragma once
 
 #include <cstdint>
-#include <functional>
 
 namespace gemma::media {
 
@@ -15,11 +13,5 @@ constexpr int kMaxImageThreads = 8;
 // capped at kMaxImageThreads, lowered so that each thread gets at least `min_work_per_thread`
 // (small images stay on the caller's thread). Always >= 1.
 int image_thread_count(int requested, int64_t work, int64_t min_work_per_thread);
-
-// fn(part, begin, end) over [0, n) split into min(n_parts, n) contiguous ranges of near-equal
-// length, part k on its own thread (part 0 on the caller's); returns when all are done. fn must be
-// safe for disjoint ranges and must not throw. A thread that cannot be started (system limits)
-// has its range run on the caller instead, so the result never depends on the thread count.
-void run_row_ranges(int64_t n, int n_parts, const std::function<void(int, int64_t, int64_t)> & fn);
 
 }  // namespace gemma::media
