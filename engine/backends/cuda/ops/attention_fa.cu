@@ -294,12 +294,6 @@ __device__ __forceinline__ WarpSpan warp_span(const AttentionParams & p, int64_t
     return {row_keys(p, min(ib, p.n - 1)).lo, p.positions[ia]};
 }
 
-// visible() with key t's block id kbt (same rule).
-__device__ __forceinline__ bool visible_kb(const RowKeys & r, int64_t t, int32_t kbt) {
-    if (t < r.lo || t > r.hi) return false;
-    return t <= r.pos || (r.block >= 0 && kbt == r.block);
-}
-
 // Invisible keys of tile t0 to −∞ (lane rows: ra for s[.][0..1], rb for s[.][2..3]); kb: the
 // tile's block ids (kIdStride apart, in the K tile) when the chunk has bidirectional blocks.
 template <int D>

@@ -27,10 +27,17 @@ __device__ __forceinline__ RowKeys row_keys(const AttentionParams & p, int64_t i
     return {lo, block >= 0 ? last : pos, pos, block};
 }
 
+// Whether row r sees key t; the block id of key t is read only when the rule needs it.
 __device__ __forceinline__ bool visible(const AttentionParams & p, const RowKeys & r, int64_t t) {
     if (t < r.lo || t > r.hi) return false;
     if (t <= r.pos) return true;
     return r.block >= 0 && p.block_ids[t - p.positions[0]] == r.block;
+}
+
+// The same rule with key t's block id kbt already at hand (attention_fa stages them per tile).
+__device__ __forceinline__ bool visible_kb(const RowKeys & r, int64_t t, int32_t kbt) {
+    if (t < r.lo || t > r.hi) return false;
+    return t <= r.pos || (r.block >= 0 && kbt == r.block);
 }
 
 // Two floats as f16x2 (a in the low half, the lower index of a register pair).
