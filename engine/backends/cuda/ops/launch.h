@@ -56,9 +56,10 @@ struct LaunchEnv {
     // wave, the last round partial).
     bool gemv_balanced_grid = true;
     // q8_0 / q4_0 decode GEMVs issue each warp's first round of weight loads before the PDL wait
-    // and the block's x prologue (ops/matmul_quant_gemv.cu; env GEMMA_GEMV_PRELOAD=1; off until
-    // measured on the H200).
-    bool gemv_preload = false;
+    // and the block's x prologue (ops/matmul_quant_gemv.cu; env GEMMA_GEMV_PRELOAD=0 turns it
+    // off). q4_0 decode on the H200: 298.2 / 294.4 tok/s with it, 284.1 / 281.0 without
+    // (docs/perf.md round 8).
+    bool gemv_preload = true;
     // One zeroed counter owned by the context: GEMVs with a folded row_fuse count their blocks
     // on it (row_fuse.cuh row_fuse_arrive; the last one resets it). Kernels on the one stream
     // use it in turn (a PDL launch waits for the previous grid before touching it).
