@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "backends/cuda/blas_tune.h"
+
 namespace gemma::cuda {
 namespace {
 
@@ -56,6 +58,8 @@ Status CudaContext::init(const CudaOptions & options) {
     if ((st = gpublasSetWorkspace(blas_, blas_workspace_, kBlasWorkspace)) != gpublasSuccess)
         return blas_error("cublasSetWorkspace", st);
     env_.blas = blas_;
+    blas_tuner_ = blas_tuner_create(stream_, blas_workspace_, kBlasWorkspace);
+    env_.blas_tuner = blas_tuner_;
     env_.n_sms = props_.multiProcessorCount;
     env_.pdl = options.pdl && props_.major >= 9;  // griddepcontrol needs sm_90
     // The split-KV counters, then the folded row_fuse's (LaunchEnv::row_fuse_counter).
@@ -100,6 +104,7 @@ CudaContext::~CudaContext() {
         if (b.p) (void)gpuFree(b.p);
     if (staging_.p) (void)gpuFreeHost(staging_.p);
     for (auto & [host, m] : mapped_) (void)gpuHostUnregister(const_cast<void *>(host));
+    blas_tuner_destroy(blas_tuner_);
     if (blas_) (void)gpublasDestroy(blas_);
     if (blas_workspace_) (void)gpuFree(blas_workspace_);
     if (split_counters_) (void)gpuFree(split_counters_);

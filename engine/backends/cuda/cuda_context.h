@@ -69,6 +69,7 @@ private:
     gpuStream_t stream_ = nullptr;
     gpublasHandle_t blas_ = nullptr;
     void * blas_workspace_ = nullptr;
+    BlasTuner * blas_tuner_ = nullptr;  // blas_tune.h; null when off
     unsigned * split_counters_ = nullptr;  // LaunchEnv::split_counters, then row_fuse_counter
     LaunchEnv env_;
     std::unique_ptr<OpQueue> queue_;

@@ -16,8 +16,12 @@ namespace gemma::cuda {
 // Counters of the split-KV attention kernels (LaunchEnv::split_counters): one per (query, head).
 constexpr int64_t kSplitCounters = 1024;
 
+struct BlasTuner;  // blas_tune.h
+
 struct LaunchEnv {
     gpublasHandle_t blas = nullptr;
+    // cuBLASLt algorithm per prefill GEMM shape (blas_tune.h); null: plain cuBLAS calls.
+    BlasTuner * blas_tuner = nullptr;
     int n_sms = 1;
     bool pdl = false;  // launch kernels with programmatic dependent launch (sm_90+)
     // kSplitCounters zeroed counters owned by the context: the last split block of a (query,
@@ -170,9 +174,9 @@ struct MatmulParams {
     float * out2;
     const float * b;
     GemvEpilogue epilogue;
-    int32_t pad;       // zero: records are compared byte for byte (graph replay)
-    const void * w3;   // triple only (null / 0 otherwise): the third weight and its output,
-    float * out3;      // and the rows of w2 and w3
+    int32_t pad;      // zero: records are compared byte for byte (graph replay)
+    const void * w3;  // triple only (null / 0 otherwise): the third weight and its output,
+    float * out3;     // and the rows of w2 and w3
     int64_t m2;
     // gemv only (all zero otherwise): a row_fuse folded in front when prologue.rows > 0 (its
     // rows = n, d = k, and x is its x, or its h_out when it has no x): the GEMV forms x itself

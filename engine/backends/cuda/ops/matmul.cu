@@ -15,6 +15,7 @@
 //   reads and no rounding launch. Split k (small m) adds its partials in a second kernel.
 // - tiled: a plain 64×64 shared-memory tile kernel with f32 FMAs for every other case (exact-f32
 //   mode with 16-bit weights, unaligned views).
+#include "backends/cuda/blas_tune.h"
 #include "backends/cuda/ops/gemv_tail.cuh"
 #include "backends/cuda/ops/row_fuse.cuh"
 
@@ -314,15 +315,15 @@ LaunchResult launch_matmul(const MatmulParams & p, gpuStream_t s, const LaunchEn
             if (LaunchResult e = launch_error()) return e;
             gpublasDataType t = p.type == ElemType::bf16 ? kGpuBlasBf16 : kGpuBlasF16;
             int n = int(p.n), m = int(p.m), k = int(p.k);
-            if (LaunchResult e = blas_status(
-                    gpublas_gemm_xwt(env.blas, n, m, k, hi, p.w, t, p.out, 0.0f, false)))
+            if (LaunchResult e =
+                    blas_status(blas_gemm_xwt(env, n, m, k, hi, p.w, t, p.out, 0.0f, false)))
                 return e;
             if (!lo) return nullptr;
-            return blas_status(gpublas_gemm_xwt(env.blas, n, m, k, lo, p.w, t, p.out, 1.0f, false));
+            return blas_status(blas_gemm_xwt(env, n, m, k, lo, p.w, t, p.out, 1.0f, false));
         }
         case MatmulPath::blas_f32:
-            return blas_status(gpublas_gemm_xwt(env.blas, int(p.n), int(p.m), int(p.k), p.x, p.w,
-                                                kGpuBlasF32, p.out, 0.0f, true));
+            return blas_status(blas_gemm_xwt(env, int(p.n), int(p.m), int(p.k), p.x, p.w,
+                                             kGpuBlasF32, p.out, 0.0f, true));
         case MatmulPath::mma_split:
         case MatmulPath::mma_lowp:
             return launch_matmul_mma(p, s, env);

@@ -13,6 +13,7 @@
 //   size, so the LM head (262144 × 2560) never needs a full-size 1.3 GB bf16 copy.
 #include <algorithm>
 
+#include "backends/cuda/blas_tune.h"
 #include "backends/cuda/ops/common.cuh"
 
 namespace gemma::cuda {
@@ -81,7 +82,6 @@ __global__ void __launch_bounds__(kThreads) simple_quant_kernel(QuantMatmulParam
     }
 }
 
-
 // ---- prefill: dequantized tiles + cuBLAS ----
 
 // Rows [r0, r0 + rows) of w dequantized into tile [rows, k] (bf16 bits, or f32 when f32_out).
@@ -143,16 +143,16 @@ LaunchResult launch_tiled(const QuantMatmulParams & p, gpuStream_t s, const Laun
         float * dst = direct ? p.out : out_tile;
         const int n = int(p.n), m = int(rows), k = int(p.k);
         if (f32) {
-            if (LaunchResult e = blas_status(gpublas_gemm_xwt(env.blas, n, m, k, p.x, p.scratch_w,
-                                                              kGpuBlasF32, dst, 0.0f, true)))
+            if (LaunchResult e = blas_status(
+                    blas_gemm_xwt(env, n, m, k, p.x, p.scratch_w, kGpuBlasF32, dst, 0.0f, true)))
                 return e;
         } else {
-            if (LaunchResult e = blas_status(gpublas_gemm_xwt(env.blas, n, m, k, hi, p.scratch_w,
-                                                              kGpuBlasBf16, dst, 0.0f, false)))
+            if (LaunchResult e = blas_status(
+                    blas_gemm_xwt(env, n, m, k, hi, p.scratch_w, kGpuBlasBf16, dst, 0.0f, false)))
                 return e;
             if (lo)
-                if (LaunchResult e = blas_status(gpublas_gemm_xwt(
-                        env.blas, n, m, k, lo, p.scratch_w, kGpuBlasBf16, dst, 1.0f, false)))
+                if (LaunchResult e = blas_status(blas_gemm_xwt(env, n, m, k, lo, p.scratch_w,
+                                                               kGpuBlasBf16, dst, 1.0f, false)))
                     return e;
         }
         if (!direct) {
