@@ -46,12 +46,13 @@ private:
 
 // A "cuda" backend made with GEMMA_MMQ_CLUSTER (null: unset), GEMMA_MMQ_SPLIT_STAGES and
 // GEMMA_MMQ_OWN_X_TILES set (read when the backend is made; "256": n ≤ 32 rounds x in the MMQ
-// blocks, "0": in mmq_round_x) and no last-block sums.
+// blocks, "0": in mmq_round_x) and no last-block sums. Null (why in *error) if it cannot be made.
 std::unique_ptr<Backend> make_gpu(const char * cluster, const char * split_stages,
-                                  const char * own_x_tiles = "0") {
+                                  const char * own_x_tiles = "0", std::string * error = nullptr) {
     ScopedEnv c("GEMMA_MMQ_CLUSTER", cluster), s("GEMMA_MMQ_SPLIT_STAGES", split_stages),
         o("GEMMA_MMQ_OWN_X_TILES", own_x_tiles), l("GEMMA_MMQ_LAST_BLOCK", nullptr);
     auto b = backend_create("cuda");
+    if (!b.ok() && error) *error = b.error().message;
     return b.ok() ? std::move(*b) : nullptr;
 }
 
@@ -106,8 +107,9 @@ struct Shape2 {
 class CudaMmqCluster : public ::testing::Test {
 protected:
     void SetUp() override {
-        merge_ = make_gpu(nullptr, "2");
-        if (!merge_) GTEST_SKIP() << "cuda unavailable";
+        std::string why;
+        merge_ = make_gpu(nullptr, "2", "0", &why);
+        if (!merge_) GTEST_SKIP() << "cuda unavailable: " << why;
         cluster_ = make_gpu("1", "2");
         ASSERT_TRUE(cluster_);
         auto ref = backend_create("cpu-ref");
@@ -218,7 +220,9 @@ TEST_F(CudaMmqCluster, RepeatedAndGraphReplay) {
     auto stats = cuda::cuda_queue_stats(g);
     ASSERT_TRUE(stats.ok());
     const char * env = std::getenv("GEMMA_CUDA_GRAPHS");
-    if (!env || std::string(env) != "0") EXPECT_GT(stats->replayed, size_t(0));
+    if (!env || std::string(env) != "0") {
+        EXPECT_GT(stats->replayed, size_t(0));
+    }
 }
 
 #endif  // GEMMA_HAS_CUDA
