@@ -83,6 +83,8 @@ Status CudaContext::init(const CudaOptions & options) {
         env_.mmq_split_stages = std::atoi(e);
     if (const char * e = std::getenv("GEMMA_MMQ_LAST_BLOCK"); e && std::strcmp(e, "1") == 0)
         env_.mmq_last_block = true;
+    if (const char * e = std::getenv("GEMMA_MMQ_CLUSTER"); e && std::strcmp(e, "1") == 0)
+        env_.mmq_cluster = true;
     if (const char * e = std::getenv("GEMMA_GEMV_BALANCE"); e && std::strcmp(e, "0") == 0)
         env_.gemv_balanced_grid = false;
     if (const char * e = std::getenv("GEMMA_GEMV_PRELOAD"); e && std::strcmp(e, "0") == 0)

@@ -91,6 +91,68 @@ inline gpuError_t gpu_launch_pdl(void (*kernel)(KArgs...), dim3 grid, dim3 block
     return cudaLaunchKernelEx(&cfg, kernel, args...);
 }
 
+// Thread-block clusters (sm_90+): gpu_max_active_clusters / gpu_launch_cluster here and the
+// gemma_cluster_* device functions below (ops/matmul_quant_mmq.cu); 0 in compat/hip.h, whose
+// builds keep the paths without clusters. Clusters of up to kGpuMaxPortableCluster blocks need
+// no opt-in (the portable size).
+#define GEMMA_HAS_CLUSTERS 1
+constexpr int kGpuMaxPortableCluster = 8;
+
+// How many clusters of dim3(1, cluster_y, 1) blocks of `kernel` (`block` threads, `smem` bytes
+// of dynamic shared memory each, opted in already) can be resident at once: 0 when they cannot
+// run here (the kernel's binary for this device is older than sm_90, the device has no
+// clusters, or the query fails; the error is cleared).
+template <class... KArgs>
+inline int gpu_max_active_clusters(void (*kernel)(KArgs...), dim3 block, size_t smem,
+                                   unsigned cluster_y) {
+    const void * f = reinterpret_cast<const void *>(kernel);
+    cudaFuncAttributes fa = {};
+    if (cudaFuncGetAttributes(&fa, f) != cudaSuccess || fa.binaryVersion < 90) {
+        (void)cudaGetLastError();
+        return 0;
+    }
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = dim3(1, cluster_y, 1);
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cudaLaunchAttribute attr = {};
+    attr.id = cudaLaunchAttributeClusterDimension;
+    attr.val.clusterDim.x = 1;
+    attr.val.clusterDim.y = cluster_y;
+    attr.val.clusterDim.z = 1;
+    cfg.attrs = &attr;
+    cfg.numAttrs = 1;
+    int clusters = 0;
+    if (cudaOccupancyMaxActiveClusters(&clusters, f, &cfg) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return 0;
+    }
+    return clusters;
+}
+
+// gpu_launch_pdl with the grid's blocks grouped into clusters of dim3(1, cluster_y, 1) (grid.y a
+// multiple of cluster_y; gpu_max_active_clusters() > 0 for this shape): the blocks of a cluster
+// run at once and reach each other's shared memory (gemma_cluster_*). PDL as gpu_launch_pdl.
+template <class... KArgs, class... Args>
+inline gpuError_t gpu_launch_cluster(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem,
+                                     gpuStream_t s, bool pdl, unsigned cluster_y, Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = s;
+    cudaLaunchAttribute attrs[2] = {};
+    attrs[0].id = cudaLaunchAttributeClusterDimension;
+    attrs[0].val.clusterDim.x = 1;
+    attrs[0].val.clusterDim.y = cluster_y;
+    attrs[0].val.clusterDim.z = 1;
+    attrs[1].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attrs[1].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attrs;
+    cfg.numAttrs = pdl ? 2 : 1;
+    return cudaLaunchKernelEx(&cfg, kernel, args...);
+}
+
 // ---- BLAS (cuBLAS) ----
 using gpublasHandle_t = cublasHandle_t;
 using gpublasStatus_t = cublasStatus_t;
@@ -300,5 +362,29 @@ __device__ __forceinline__ void gemma_pdl_trigger() {
 // address the kernel may read). Used before gemma_pdl_wait() for weights, which no kernel writes.
 __device__ __forceinline__ void gemma_prefetch_l2(const void * p) {
     asm volatile("prefetch.global.L2 [%0];" ::"l"(p));
+}
+// Thread-block clusters (launched by gpu_launch_cluster; sm_90+, the host checks with
+// gpu_max_active_clusters). gemma_cluster_sync: every thread of every block of the cluster
+// arrives (release) and waits (acquire), so shared-memory writes of any block before it are
+// seen by every block after it; it is also a barrier of the block itself. Every thread must
+// call it the same number of times. gemma_cluster_map_shared: the address of this block's
+// shared-memory object p in the block of cluster rank `rank` (distributed shared memory, read
+// with ordinary loads until that block passes its last gemma_cluster_sync).
+__device__ __forceinline__ void gemma_cluster_sync() {
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 900
+    __cluster_barrier_arrive();
+    __cluster_barrier_wait();
+#else
+    __trap();
+#endif
+}
+template <class T>
+__device__ __forceinline__ const T * gemma_cluster_map_shared(const T * p, unsigned rank) {
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 900
+    return static_cast<const T *>(__cluster_map_shared_rank(p, rank));
+#else
+    __trap();
+    return p;
+#endif
 }
 #endif

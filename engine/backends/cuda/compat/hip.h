@@ -114,6 +114,9 @@ inline gpuError_t gpu_launch_pdl(void (*kernel)(KArgs...), dim3 grid, dim3 block
     hipLaunchKernelGGL(kernel, grid, block, smem, s, args...);
     return hipGetLastError();
 }
+// No thread-block clusters mapped here (gpu_launch_cluster, gemma_cluster_* in compat/cuda.h):
+// MMQ keeps its k splits summed by a kernel of their own.
+#define GEMMA_HAS_CLUSTERS 0
 
 // ---- device side ----
 // One wavefront width per build, the same in the host and device passes (launch shapes depend on

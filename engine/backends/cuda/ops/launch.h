@@ -39,6 +39,15 @@ struct LaunchEnv {
     int mmq_own_x_tiles = 0;
     int mmq_split_stages = 2;
     bool mmq_last_block = false;
+    // MMQ's k splits of a weight tile as one thread-block cluster (env GEMMA_MMQ_CLUSTER=1;
+    // sm_90+ builds and GPUs, compat/cuda.h GEMMA_HAS_CLUSTERS): at most kGpuMaxPortableCluster
+    // (8) splits, each block leaves its partial tile in its own shared memory and adds its share
+    // of the tile from all of them (distributed shared memory), split 0 first: the bits of the
+    // merge kernel for the same split count, no partial sums in memory and no second launch. The
+    // split count then also keeps the clusters in one wave (matmul_quant_mmq_splits); where the
+    // clusters cannot be resident the launch takes the paths above. Off until measured on the
+    // H200; takes precedence over mmq_last_block.
+    bool mmq_cluster = false;
     // Decode GEMVs give each warp 1-8 weight rows so that about this many warps per SM remain
     // (fewer, longer-lived warps with more loads in flight; env GEMMA_GEMV_WARPS_PER_SM).
     int gemv_warps_per_sm = 16;
@@ -205,7 +214,8 @@ LaunchResult launch_matmul_mma(const MatmulParams & p, gpuStream_t s, const Laun
 // - mmq (kGemvMaxRows < n ≤ kMmqMaxRows, x 16-byte aligned, the bf16-class precisions, sm_80+):
 //   x rounded to int8 as the GEMV's x8 mode does (into scratch_x, or by each block), weight
 //   tiles streamed once through shared memory into int8 mma.sync, the k range split over
-//   k_splits blocks per tile (partial sums in scratch_x, summed by each tile's last block).
+//   k_splits blocks per tile (partial sums in scratch_x, summed by a second kernel or each
+//   tile's last block; or, LaunchEnv::mmq_cluster, in the shared memory of a cluster).
 struct QuantMatmulParams {
     const float * x;
     const void * w;
@@ -249,7 +259,9 @@ LaunchResult launch_matmul_quant(const QuantMatmulParams & p, gpuStream_t s, con
 LaunchResult launch_gemv_quant(const QuantMatmulParams & p, gpuStream_t s, const LaunchEnv & env);
 // Its batched-decode path (MatmulPath::mmq; ops/matmul_quant_mmq.cu). matmul_quant_mmq_splits
 // picks k_splits for p's n, k, m, type on this GPU (enough blocks to fill it, at least one
-// pipeline stage each); the scratch_x bytes follow from p with k_splits set. In builds without
+// pipeline stage each; at most 8 with mmq_cluster); the scratch_x bytes follow from p with
+// k_splits set (partial sums included even where a cluster launch needs none: a launch whose
+// clusters cannot be resident falls back to them). In builds without
 // GEMMA_HAS_MMA_INT8 the launch returns an error (the backend never picks mmq there).
 int64_t matmul_quant_mmq_splits(const QuantMatmulParams & p, const LaunchEnv & env);
 size_t matmul_quant_mmq_scratch_bytes(const QuantMatmulParams & p);

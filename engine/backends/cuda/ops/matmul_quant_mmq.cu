@@ -23,10 +23,14 @@
 //    the GEMV's expression. With k_splits > 1 every block writes its partial sums to scratch;
 //    with LaunchEnv::mmq_last_block (off by default: slower on the H200, docs/perf.md round 7)
 //    the last block of a tile to finish (a counter per tile, LaunchEnv::split_counters) adds
-//    the splits, split 0 first, into out and resets the counter.
-// 3. mmq_sum_splits, for k_splits > 1 without the last-block sums: the same additions in the
-//    same order as a kernel of its own (the same bits).
+//    the splits, split 0 first, into out and resets the counter. With LaunchEnv::mmq_cluster
+//    (sm_90+, off by default) the k splits of a tile form one thread-block cluster: each block
+//    leaves its partial tile in its own shared memory and adds a 1/k_splits share of the tile
+//    from every block's (distributed shared memory), split 0 first, into out.
+// 3. mmq_sum_splits, for k_splits > 1 without the last-block or cluster sums: the same additions
+//    in the same order as a kernel of its own (the same bits).
 #include <algorithm>
+#include <atomic>
 #include <type_traits>
 
 #include "backends/cuda/ops/attention_split.cuh"  // last_split_block
@@ -227,10 +231,61 @@ __device__ __forceinline__ void sum_splits_tile(const float * part, float * out,
     }
 }
 
+#if GEMMA_HAS_CLUSTERS
+// The cluster of a tile's k splits (gpu_launch_cluster, clusters of dim3(1, splits, 1) over a
+// grid of splits rows: block y has cluster rank y) sums them: each block stores acc in its own
+// shared memory as a tile [kNp][kSumStride] (weight rows row0 .., x rows 0 ..); after a cluster
+// barrier block y adds, over its share [y · c / splits, (y + 1) · c / splits) of the tile's
+// c = n · kRows values, split 0's value then split 1's, 2's, ... (mmq_sum_splits' order: the
+// same bits), read from every block's tile, and writes out; a second barrier keeps each block's
+// shared memory until every block has read it. Every thread of the cluster gets here.
+template <ElemType T, int NT>
+__device__ __forceinline__ void sum_splits_cluster(const float (&acc)[NT][4], uint8_t * smem,
+                                                   float * out, int64_t n, int64_t m, int64_t row0,
+                                                   int splits) {
+    using L = Mmq<T, NT>;
+    float * tile = reinterpret_cast<float *>(smem);
+    gemma_cp_async_wait<0>();  // (only empty groups remain after the last stage)
+    __syncthreads();           // every warp is done reading the stage buffers under the tile
+    const int lane = threadIdx.x % GEMMA_WARP, warp = threadIdx.x / GEMMA_WARP;
+    const int r = 16 * warp + lane / 4, x = 2 * (lane % 4);
+#pragma unroll
+    for (int j = 0; j < NT; ++j) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e)
+            tile[(8 * j + x + (e & 1)) * L::kSumStride + r + (e < 2 ? 0 : 8)] = acc[j][e];
+    }
+    gemma_cluster_sync();
+    const float * parts[kClusterMaxSplits];
+#pragma unroll
+    for (int s = 0; s < kClusterMaxSplits; ++s)
+        parts[s] = gemma_cluster_map_shared<float>(tile, unsigned(s < splits ? s : 0));
+    const int count = int(n) * kRows, y = int(blockIdx.y);
+    const int end = (y + 1) * count / splits;
+    for (int i = y * count / splits + int(threadIdx.x); i < end; i += kThreads) {
+        const int xr = i / kRows, c = i % kRows;
+        if (row0 + c >= m) continue;
+        const int off = xr * L::kSumStride + c;
+        float v[kClusterMaxSplits];  // every load issued before the first add
+#pragma unroll
+        for (int s = 0; s < kClusterMaxSplits; ++s)
+            if (s < splits) v[s] = parts[s][off];
+        float sum = v[0];  // split 0 as it is (−0 stays −0)
+#pragma unroll
+        for (int s = 1; s < kClusterMaxSplits; ++s)
+            if (s < splits) sum += v[s];
+        out[xr * m + row0 + c] = sum;
+    }
+    gemma_cluster_sync();
+}
+#endif
+
 // out (or this split's partial sums) for weight rows [row0, row0 + kRows) × x rows [0, n).
-// kOwnX: x rounded by the block (else read from mmq_round_x's scratch). counters (k_splits > 1):
-// one per tile, zero at launch; null: mmq_sum_splits adds the partial sums afterwards.
-template <ElemType T, int NT, bool kOwnX>
+// kOwnX: x rounded by the block (else read from mmq_round_x's scratch). With k_splits > 1 the
+// splits are summed: kCluster, by the launch's clusters (sum_splits_cluster, no partial sums;
+// an instantiation of its own, so the others' code is unchanged); else counters: one per tile,
+// zero at launch (the last block sums); else null: mmq_sum_splits adds them afterwards.
+template <ElemType T, int NT, bool kOwnX, bool kCluster = false>
 __global__ void __launch_bounds__(kThreads, NT <= 4 ? 2 : 1)
     mmq_kernel(QuantMatmulParams p, unsigned * counters) {
     using L = Mmq<T, NT>;
@@ -287,6 +342,12 @@ __global__ void __launch_bounds__(kThreads, NT <= 4 ? 2 : 1)
     const int64_t row0 = wk.row0;
     if (p.k_splits == 1) {
         for_each_output<NT>(p.n, p.m, row0, [&](int j, int e, int64_t i) { p.out[i] = acc[j][e]; });
+        return;
+    }
+    if constexpr (kCluster) {
+#if GEMMA_HAS_CLUSTERS
+        sum_splits_cluster<T, NT>(acc, smem, p.out, p.n, p.m, row0, p.k_splits);
+#endif
         return;
     }
     float * part = sc.part + int64_t(blockIdx.y) * p.n * p.m;
@@ -348,12 +409,38 @@ decltype(auto) mmq_dispatch(const QuantMatmulParams & p, const LaunchEnv & env, 
 }
 
 // The kernel's shared memory exceeds the default 48 KiB: opt in once per instantiation.
-template <ElemType T, int NT, bool kOwnX>
+template <ElemType T, int NT, bool kOwnX, bool kCluster = false>
 LaunchResult mmq_smem_ready() {
     static const gpuError_t e =
-        gpu_set_max_dynamic_smem(mmq_kernel<T, NT, kOwnX>, Mmq<T, NT>::kBytes);
+        gpu_set_max_dynamic_smem(mmq_kernel<T, NT, kOwnX, kCluster>, Mmq<T, NT>::kBytes);
     return launch_result(e);
 }
+
+#if GEMMA_HAS_CLUSTERS
+// How many clusters of `splits` (2..kClusterMaxSplits) blocks, dim3(1, splits, 1), of this
+// instantiation can be resident at once (gpu_max_active_clusters; 0: none). Asked once per
+// instantiation and size, as the shared-memory opt-in (one GPU model per process).
+template <ElemType T, int NT, bool kOwnX>
+int mmq_max_clusters(int splits) {
+    if (splits < 2 || splits > kClusterMaxSplits) return 0;
+    static std::atomic<int> known[kClusterMaxSplits + 1];  // clusters + 1; 0: not asked yet
+    int v = known[splits].load(std::memory_order_relaxed);
+    if (v == 0) {
+        if (mmq_smem_ready<T, NT, kOwnX, true>()) return 0;  // the query needs the opt-in
+        v = 1 + gpu_max_active_clusters(mmq_kernel<T, NT, kOwnX, true>, dim3(kThreads),
+                                        Mmq<T, NT>::kBytes, unsigned(splits));
+        known[splits].store(v, std::memory_order_relaxed);
+    }
+    return v - 1;
+}
+
+// Whether p's k splits are summed through clusters: asked for (LaunchEnv::mmq_cluster), 2-8
+// splits, and clusters of that size can be resident (else the merge kernel or last-block path).
+template <ElemType T, int NT, bool kOwnX>
+bool mmq_use_cluster(const QuantMatmulParams & p, const LaunchEnv & env) {
+    return env.mmq_cluster && p.k_splits > 1 && mmq_max_clusters<T, NT, kOwnX>(p.k_splits) > 0;
+}
+#endif
 
 template <ElemType T, int NT, bool kOwnX>
 LaunchResult launch_mmq_t(const QuantMatmulParams & p, gpuStream_t s, const LaunchEnv & env) {
@@ -369,10 +456,16 @@ LaunchResult launch_mmq_t(const QuantMatmulParams & p, gpuStream_t s, const Laun
             return e;
     }
     const int64_t tiles = (p.m + kRows - 1) / kRows;
+    const dim3 grid(unsigned(tiles), unsigned(p.k_splits));
+#if GEMMA_HAS_CLUSTERS
+    if (mmq_use_cluster<T, NT, kOwnX>(p, env))
+        return launch_result(
+            gpu_launch_cluster(mmq_kernel<T, NT, kOwnX, true>, grid, dim3(kThreads), L::kBytes, s,
+                               env.pdl, unsigned(p.k_splits), p, static_cast<unsigned *>(nullptr)));
+#endif
     unsigned * counters = env.mmq_last_block && p.k_splits > 1 && tiles <= kSplitCounters
                               ? env.split_counters
                               : nullptr;
-    const dim3 grid(unsigned(tiles), unsigned(p.k_splits));
     if (LaunchResult e =
             launch_kernel(mmq_kernel<T, NT, kOwnX>, grid, kThreads, L::kBytes, s, env, p, counters))
         return e;
@@ -397,13 +490,25 @@ int64_t matmul_quant_mmq_splits(const QuantMatmulParams & p, const LaunchEnv & e
         // bound by each block's serial latency, which shrinks with its stage count. Split sizes
         // differ by at most one stage (block_work): with two blocks per SM, none gets two of
         // the largest.
+        //
+        // With clusters (LaunchEnv::mmq_cluster, where clusters of two can be resident at all):
+        // that count capped at kClusterMaxSplits, then lowered until the tiles' clusters fit in
+        // one wave too (gpu_max_active_clusters: a cluster's blocks must share a GPC, so fewer
+        // clusters than resident / splits may fit), down to one split (no cluster) if need be.
         (void)mmq_smem_ready<T, NT, kOwnX>();  // the occupancy query needs the opt-in
         const int64_t resident =
             resident_blocks(mmq_kernel<T, NT, kOwnX>, kThreads, env, L::kBytes);
         const int64_t tiles = (p.m + kRows - 1) / kRows;
         const int64_t stages = (p.k / L::kG + kGroups - 1) / kGroups;
         const int64_t most = std::max<int64_t>(stages / std::max(env.mmq_split_stages, 1), 1);
-        return std::clamp<int64_t>(resident / std::max<int64_t>(tiles, 1), 1, most);
+        int64_t splits = std::clamp<int64_t>(resident / std::max<int64_t>(tiles, 1), 1, most);
+#if GEMMA_HAS_CLUSTERS
+        if (env.mmq_cluster && splits > 1 && mmq_max_clusters<T, NT, kOwnX>(2) > 0) {
+            splits = std::min<int64_t>(splits, kClusterMaxSplits);
+            while (splits > 1 && mmq_max_clusters<T, NT, kOwnX>(int(splits)) < tiles) --splits;
+        }
+#endif
+        return splits;
     });
 }
 

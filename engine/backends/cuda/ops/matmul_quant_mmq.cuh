@@ -38,7 +38,19 @@ struct Mmq {
     static constexpr int kOffXd = kOffX + kNp * kXRowBytes;
     static constexpr int kStageBytes = kOffXd + kGroups * kNp * 4;
     static constexpr int kBytes = kStages * kStageBytes;
+    // Cluster sums (LaunchEnv::mmq_cluster): a block's partial tile, f32 [kNp][kSumStride] (x
+    // row, weight row), over the pipeline buffers once they are free. The stride of kRows + 4
+    // puts the 32 values of one acc register of a warp (lanes g + 8t: weight rows g, x rows 2t
+    // apart) in 32 different banks.
+    static constexpr int kSumStride = kRows + 4;
+    static constexpr int kSumBytes = kNp * kSumStride * 4;
+    static_assert(kSumBytes <= kBytes, "the partial tile fits in the pipeline's shared memory");
 };
+
+// Splits of k summed through a cluster: one block per split, at most the portable cluster size.
+#if GEMMA_HAS_CLUSTERS
+constexpr int kClusterMaxSplits = kGpuMaxPortableCluster;
+#endif
 
 __host__ __device__ constexpr size_t align256(size_t b) { return (b + 255) / 256 * 256; }
 
