@@ -49,8 +49,10 @@ struct LaunchEnv {
     // H200; takes precedence over mmq_last_block.
     bool mmq_cluster = false;
     // Decode GEMVs give each warp 1-8 weight rows so that about this many warps per SM remain
-    // (fewer, longer-lived warps with more loads in flight; env GEMMA_GEMV_WARPS_PER_SM).
-    int gemv_warps_per_sm = 16;
+    // (fewer, longer-lived warps with more loads in flight; env GEMMA_GEMV_WARPS_PER_SM). 8
+    // gives E4B's q/k/v, o, down and PLE projections two rows a warp: bf16 decode on the H200
+    // 212.1 / 212.5 tok/s against 207.2 / 204.2 with 16 (docs/perf.md round 8).
+    int gemv_warps_per_sm = 8;
     // q8_0 / q4_0 GEMVs (ops/matmul_quant.cu): at most quant_gemv_max_rows weight rows per warp
     // (1-8) while a warp per SM remains, then each row's k range split over up to 8 warps until
     // about quant_gemv_warps_per_sm warps per SM (env GEMMA_QGEMV_WARPS_PER_SM,
