@@ -10,6 +10,8 @@
 // compute on the previous one, then are converted to the f16 tiles the mma reads.
 // Inputs are rounded to f16 like attention_tc (q scaled first; P in [0, 1] before the final 1 / l),
 // scores, softmax and accumulation in f32; exp2 with log2(e) folded into the q scale.
+// D = 512 on sm_90 runs as a pair of blocks (a cluster of two, FaPair): each holds 128 rows over
+// half of D and they add their partial S through distributed shared memory.
 #include <cfloat>
 
 #include "backends/cuda/ops/attention_rows.cuh"
