@@ -4,6 +4,8 @@
 // attention_tc) forced through CudaOptions over every KV cache type. Skipped without a GPU.
 #include "cuda_harness.h"
 #include "kv_types_util.h"
+
+#include <cstdlib>  // setenv: GEMMA_FA512_V1
 #if GEMMA_HAS_CUDA  // set for targets linking the CUDA backend
 #include "backends/cuda/cuda_backend.h"
 #endif
@@ -176,8 +178,8 @@ protected:
         gpu_ = std::move(*gpu);
         ref_ = std::move(*ref);
     }
-    template <size_t N>
-    void check_cases(const AttnCase (&cases)[N], double bound, bool print) {
+    template <class Cases>
+    void check_cases(const Cases & cases, double bound, bool print) {
         for (DType type : {DType::f32, DType::bf16, DType::q8_0}) {
             for (const AttnCase & c : cases) {
                 std::string what = std::string(dtype_name(type)) + " " + c.name;
@@ -191,6 +193,32 @@ protected:
         }
     }
     std::unique_ptr<Backend> gpu_, ref_;
+};
+
+// The D = 512 cases of attention_fa (CudaFa512 below).
+std::vector<AttnCase> fa512_cases() {
+    std::vector<int32_t> blocks(40, -1);
+    for (int i = 5; i < 30; ++i) blocks[size_t(i)] = i < 17 ? 0 : 1;
+    return {
+        // G = 8: 16 queries a pair, 8 a 64-row block: 3 pairs, the last one half full.
+        {"d 512 gqa 8, partial last row block", 8, 1, 512, 256, 0, 20, 40, {}},
+        // G = 1: 128 queries a pair (3, the last of 44), 64 a block; 350 keys: a partial tile.
+        {"d 512 mha, 3 row blocks of 128", 2, 2, 512, 400, 0, 50, 300, {}},
+        // G = 2: 64 queries a pair; slots ≥ window + n − 1, history past the ring's end.
+        {"d 512 gqa 2 sliding, ring wrapped, 3 row blocks", 4, 2, 512, 250, 100, 200, 140, {}},
+        {"d 512 bidirectional blocks, sliding", 8, 2, 512, 128, 24, 10, 40, blocks},
+        {"d 512 bidirectional blocks after history", 8, 2, 512, 128, 0, 30, 40, blocks},
+    };
+}
+
+// GetParam(): true = GEMMA_FA512_V1=1 (read when the backend is made), the 64-row kernel.
+class CudaFa512 : public CudaOptionsVsRef<bool> {
+protected:
+    void SetUp() override {
+        if (GetParam()) setenv("GEMMA_FA512_V1", "1", 1);
+        open({.attention = cuda::CudaAttention::fa});
+        unsetenv("GEMMA_FA512_V1");
+    }
 };
 
 class CudaPrefillKernels : public CudaOptionsVsRef<cuda::CudaAttention> {
@@ -223,7 +251,19 @@ TEST_P(CudaPrefillKernels, MatchReferenceForEveryCacheType) {
         {"bidirectional blocks, sliding, d 256", 8, 2, 256, 128, 24, 10, 40, blocks},
     };
     check_cases(cases, 2e-5, true);
+    check_cases(fa512_cases(), 2e-5, true);
 }
+
+// attention_fa at D = 512 on sm_90 (f32 / bf16 caches): clusters of two blocks, each 128 rows
+// (128 / G queries) over half of D, partial S added across the pair, 32-key tiles, two staging
+// buffers; q8_0 and GEMMA_FA512_V1=1: blocks of 64 rows (64 / G queries), one staging buffer.
+// Row blocks of both kinds with a partial last one, GQA groups of 1, 2, 4 and 8, keys past the
+// block's last key in its last tile, rings wrapped inside a tile, windows, bidirectional blocks.
+TEST_P(CudaFa512, MatchReferenceForEveryCacheType) { check_cases(fa512_cases(), 2e-5, true); }
+
+INSTANTIATE_TEST_SUITE_P(Cuda, CudaFa512, ::testing::Values(false, true), [](const auto & info) {
+    return std::string(info.param ? "V1" : "Default");
+});
 
 // Split-KV decode (few queries, long contexts: the key range split over blocks): the splits merged
 // by the last split block (default) and by the separate merge kernel, both against cpu-ref, for

@@ -10,6 +10,8 @@
 // compute on the previous one, then are converted to the f16 tiles the mma reads.
 // Inputs are rounded to f16 like attention_tc (q scaled first; P in [0, 1] before the final 1 / l),
 // scores, softmax and accumulation in f32; exp2 with log2(e) folded into the q scale.
+// D = 512 on sm_90 runs as a pair of blocks (a cluster of two, FaPair): each holds 128 rows over
+// half of D and they add their partial S through distributed shared memory.
 #include <cfloat>
 
 #include "backends/cuda/ops/attention_rows.cuh"
@@ -83,7 +85,8 @@ struct Fa {
 
 // Block rows r = [0, kRows): query i0 + r / G, head kvh · G + r % G; scaled q as f16 rows. Unrolled
 // so that each thread has 8 loads in flight (the rows of a block are 32 to 128 KiB of f32).
-template <int D>
+// Df: values from one q row to the next (D, or 512 for the half rows of the pair kernel).
+template <int D, int Df = D>
 __device__ void load_q(const AttentionParams & p, int64_t i0, int64_t kvh, int G, uint16_t * qs) {
     using L = Fa<D>;
     const float sc = p.scale * kLog2e;
@@ -95,7 +98,7 @@ __device__ void load_q(const AttentionParams & p, int64_t i0, int64_t kvh, int G
         const int r = e / (D / 4), c = (e % (D / 4)) * 4;
         const int64_t i = i0 + r / G, h = kvh * G + r % G;
         float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-        if (i < p.n) v = *reinterpret_cast<const float4 *>(p.q + (i * p.hq + h) * D + c);
+        if (i < p.n) v = *reinterpret_cast<const float4 *>(p.q + (i * p.hq + h) * Df + c);
         *reinterpret_cast<uint2 *>(qs + r * L::kLd + c) =
             make_uint2(pack_f16x2(v.x * sc, v.y * sc), pack_f16x2(v.z * sc, v.w * sc));
     }
@@ -104,8 +107,8 @@ __device__ void load_q(const AttentionParams & p, int64_t i0, int64_t kvh, int G
 // Without staging (q8_0 caches: 34-byte blocks, rows not 16-byte aligned for cp.async; or too
 // little shared memory): keys [t0, t0 + kKeys) of a cache (key t in slot t mod slots, KV head kvh)
 // through registers into shared f16 rows; keys past `hi` are zeros. Each thread keeps one 4-column
-// group (kThreads is a multiple of D / 4).
-template <int D>
+// group (kThreads is a multiple of D / 4). Df: cache row pitch in values (as load_q).
+template <int D, int Df = D>
 __device__ void load_tile(const AttentionParams & p, const void * cache, int64_t kvh, int64_t t0,
                           int64_t hi, uint16_t * dst) {
     using L = Fa<D>;
@@ -121,7 +124,7 @@ __device__ void load_tile(const AttentionParams & p, const void * cache, int64_t
         if (t0 + j <= hi) {
             int64_t slot = slot0 + j;
             if (slot >= p.slots) slot %= p.slots;
-            v = load4(p.kv_type, cache, (slot * p.hkv + kvh) * D + c);
+            v = load4(p.kv_type, cache, (slot * p.hkv + kvh) * Df + c);
         }
         *reinterpret_cast<uint2 *>(dst + j * L::kLd + c) =
             make_uint2(pack_f16x2(v.x, v.y), pack_f16x2(v.z, v.w));
@@ -131,7 +134,8 @@ __device__ void load_tile(const AttentionParams & p, const void * cache, int64_t
 // The raw cache rows of keys [t0, t0 + kKeys) (key t in slot t mod slots, KV head kvh; Bpv bytes a
 // value) into staging rows [kKeys][D] by cp.async, 16 bytes a copy, consecutive threads on
 // consecutive bytes of a row; keys past hi are zero-filled (src_bytes 0: nothing is read).
-template <int D, int Bpv>
+// Df: cache row pitch in values (as load_q).
+template <int D, int Bpv, int Df = D>
 __device__ __forceinline__ void stage_rows(const AttentionParams & p, const void * cache,
                                            int64_t kvh, int64_t t0, int64_t hi,
                                            unsigned char * stage) {
@@ -147,7 +151,7 @@ __device__ __forceinline__ void stage_rows(const AttentionParams & p, const void
         const bool live = t0 + j <= hi;
         int64_t slot = slot0 + j;
         if (slot >= p.slots) slot %= p.slots;  // the ring wraps inside this tile
-        const unsigned char * src = live ? base + ((slot * p.hkv + kvh) * D * Bpv + q * 16) : base;
+        const unsigned char * src = live ? base + ((slot * p.hkv + kvh) * Df * Bpv + q * 16) : base;
         gemma_cp_async16(stage + (size_t(j) * D * Bpv + q * 16), src, live ? 16 : 0);
     }
 }
@@ -177,8 +181,9 @@ __device__ __forceinline__ void convert_rows(const unsigned char * stage, uint16
     }
 }
 
-// The key pipeline of one block (see Fa): cache rows for keys [lo, hi] of KV head kvh.
-template <int D>
+// The key pipeline of one block (see Fa): cache rows for keys [lo, hi] of KV head kvh (row
+// pitch Df values, as load_q).
+template <int D, int Df = D>
 struct KeyPipe {
     using L = Fa<D>;
     const AttentionParams & p;
@@ -198,9 +203,9 @@ struct KeyPipe {
         if (t0 <= hi) {
             const void * cache = u % 2 ? p.v_cache : p.k_cache;
             if (staged && p.kv_type == KvType::f32)
-                stage_rows<D, 4>(p, cache, kvh, t0, hi, buffer(u));
+                stage_rows<D, 4, Df>(p, cache, kvh, t0, hi, buffer(u));
             if (staged && p.kv_type == KvType::bf16)
-                stage_rows<D, 2>(p, cache, kvh, t0, hi, buffer(u));
+                stage_rows<D, 2, Df>(p, cache, kvh, t0, hi, buffer(u));
             if (u % 2 == 0 && p.block_ids && threadIdx.x < L::kKeys) {
                 const int64_t t = t0 + threadIdx.x, first = p.positions[0];
                 kb_next = t >= first && t <= hi ? p.block_ids[t - first] : -1;
@@ -216,7 +221,7 @@ struct KeyPipe {
     // block ids (-1 outside the chunk or past hi; kIdStride apart in dst) when there are any.
     __device__ void convert(int u, uint16_t * dst) const {
         if (!staged)
-            load_tile<D>(p, u % 2 ? p.v_cache : p.k_cache, kvh, tile(u), hi, dst);
+            load_tile<D, Df>(p, u % 2 ? p.v_cache : p.k_cache, kvh, tile(u), hi, dst);
         else if (p.kv_type == KvType::bf16)
             convert_rows<D, 2>(buffer(u), dst);
         else
@@ -372,8 +377,9 @@ __device__ __forceinline__ void accumulate_pv(const uint16_t * vs, const float (
     }
 }
 
-// out rows ra and ra + 8 of the block (lane columns 8 ot + 2t, +1 of the D slice) = O / l.
-template <int D>
+// out rows ra and ra + 8 of the block (lane columns 8 ot + 2t, +1 of the D slice) = O / l; Df:
+// values from one out row to the next (as load_q).
+template <int D, int Df = D>
 __device__ __forceinline__ void store_out(const AttentionParams & p, int64_t i0, int64_t kvh, int G,
                                           int ra, int ds, int tq, const float (&o)[Fa<D>::kOt][4],
                                           float (&l)[2]) {
@@ -385,7 +391,7 @@ __device__ __forceinline__ void store_out(const AttentionParams & p, int64_t i0,
         const int row = ra + 8 * r;
         const int64_t i = i0 + row / G, h = kvh * G + row % G;
         if (i >= p.n) continue;
-        float * dst = p.out + (i * p.hq + h) * D + ds * Fa<D>::kDw + 2 * tq;
+        float * dst = p.out + (i * p.hq + h) * Df + ds * Fa<D>::kDw + 2 * tq;
 #pragma unroll
         for (int ot = 0; ot < Fa<D>::kOt; ++ot)
             *reinterpret_cast<float2 *>(dst + ot * 8) =
@@ -456,6 +462,183 @@ __global__ void __launch_bounds__(Fa<D>::kThreads, Fa<D>::kMinBlocks)
     store_out<D>(p, i0, kvh, G, ra, ds, tq, o, l);
 }
 
+// ---- D = 512 on a pair of blocks (sm_90 thread-block clusters of two) ----
+// The D = 512 kernel above holds 64 rows a block (O of 64 rows × 512 is half the register file),
+// so each K/V byte staged from L2 serves 64 rows. The pair kernel splits D over the two blocks of
+// a cluster instead of two warps of a block: each block holds 128 rows over its half of D (256
+// values of every q, K, V and out row) in the Fa<256> layout and pipeline (8 warps of 16 rows,
+// 32-key tiles, two staging buffers, so each unit has a whole tile of mma work to arrive in),
+// and per tile the two blocks add their partial S = Q·Kᵀ through distributed shared memory
+// (one cluster barrier a tile; a + b in one block and b + a in the other are the same f32, so
+// both hold the same S, P, m and l). Per block and tile: 32 keys × 256 values of K and of V
+// (f32: 64 KiB, bf16: 32 KiB; the same mma work as the 64-row kernel's 128 KiB / 64 KiB), 128
+// mma.sync per warp, 4 block barriers + 1 cluster barrier. Shared memory: Fa<256> staged
+// (166,912 bytes) + partial S twice (2 × 16,384) = 199,680, 1 block an SM. f32 / bf16 caches
+// only (q8_0 rows do not split at 256 values into 16-byte aligned halves: the 64-row kernel).
+struct FaPair {
+    using L = Fa<256>;
+    static constexpr int kHalf = 256;  // values of D per block
+    // Partial S of this block, [2 tiles][kThreads lanes][kNt · 4] lane-major (as partial_put).
+    static constexpr size_t kX = L::kBytes;
+    static constexpr size_t kXBuf = size_t(L::kThreads) * L::kNt * 4 * 4;
+    static constexpr size_t kBytes = kX + 2 * kXBuf;
+    static_assert(kX % 16 == 0 && kBytes <= kMaxSmem, "pair layout over the per-block limit");
+};
+
+// Cluster barrier of the pair (release / acquire: this block's shared stores before it are
+// visible to the peer after it). Builds for GPUs without clusters never launch the pair kernel
+// (fa_pair_ok); there it traps.
+__device__ __forceinline__ void pair_sync() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile(
+        "barrier.cluster.arrive.release.aligned;\n\t"
+        "barrier.cluster.wait.acquire.aligned;" ::: "memory");
+#elif defined(__CUDA_ARCH__)
+    __trap();
+#endif
+}
+
+// The peer block's shared::cluster address of this block's shared variable at `local`.
+__device__ __forceinline__ uint32_t pair_peer(const void * local, unsigned peer) {
+    uint32_t a = uint32_t(__cvta_generic_to_shared(local)), r = a;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(r) : "r"(a), "r"(peer));
+#endif
+    (void)peer;
+    return r;
+}
+
+__device__ __forceinline__ float pair_load(uint32_t addr) {
+    float v = 0.0f;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("ld.shared::cluster.f32 %0, [%1];" : "=f"(v) : "r"(addr) : "memory");
+#endif
+    (void)addr;
+    return v;
+}
+
+// Grid (2 · hkv, row blocks of 128 / G queries), clusters (2, 1, 1): block x is half x % 2 of D
+// for KV head x / 2. The loop is attention_fa_kernel's with kSplit = 1 over the half rows (row
+// pitch 512) and the partials added from the peer between the K and the V phase.
+__global__ void __launch_bounds__(Fa<256>::kThreads, 1) attention_fa_pair_kernel(AttentionParams p) {
+    using L = Fa<256>;
+    constexpr int kHalf = FaPair::kHalf;
+    pdl_enter();
+    extern __shared__ __align__(128) unsigned char smem[];
+    uint16_t * qs = reinterpret_cast<uint16_t *>(smem + L::kQ);
+    uint16_t * ks = reinterpret_cast<uint16_t *>(smem + L::kK);
+    uint16_t * vs = reinterpret_cast<uint16_t *>(smem + L::kV);
+    float * xs = reinterpret_cast<float *>(smem + FaPair::kX);
+    const int32_t * kb = p.block_ids ? reinterpret_cast<const int32_t *>(ks + kHalf) : nullptr;
+    const unsigned half = blockIdx.x % 2;  // = the block's rank in its cluster
+    // This block's half of every q, out and cache row (the row helpers with pitch 512).
+    AttentionParams ph = p;
+    const int64_t off = int64_t(half) * kHalf, off_bytes = off * (p.kv_type == KvType::bf16 ? 2 : 4);
+    ph.q = p.q + off;
+    ph.out = p.out + off;
+    ph.k_cache = static_cast<const unsigned char *>(p.k_cache) + off_bytes;
+    ph.v_cache = static_cast<const unsigned char *>(p.v_cache) + off_bytes;
+    const int G = int(p.hq / p.hkv);  // divides 64 (attention_fa_ok), so 128
+    const int64_t kvh = blockIdx.x / 2, i0 = int64_t(gridDim.y - 1 - blockIdx.y) * (L::kRows / G);
+    const int warp = threadIdx.x / GEMMA_WARP, lane = threadIdx.x % GEMMA_WARP, tq = lane % 4;
+    const int ra = warp * 16 + lane / 4;  // the lane's block rows: ra and ra + 8
+
+    const int64_t lo = row_keys(p, i0).lo, hi = row_keys(p, min(i0 + L::kRows / G, p.n) - 1).hi;
+    KeyPipe<kHalf, 512> keys{ph, kvh, lo, hi, smem + L::kS, true};
+    for (int u = 0; u < L::kBufs; ++u) keys.issue(u);
+    load_q<kHalf, 512>(ph, i0, kvh, G, qs);
+
+    const RowKeys rka = row_keys(p, i0 + ra / G), rkb = row_keys(p, i0 + (ra + 8) / G);
+    const WarpSpan span = warp_span(p, i0 + warp * 16 / G, i0 + (warp * 16 + 15) / G);
+    float o[L::kOt][4];
+#pragma unroll
+    for (int ot = 0; ot < L::kOt; ++ot) o[ot][0] = o[ot][1] = o[ot][2] = o[ot][3] = 0.0f;
+    float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
+    // This lane's partials (tile buffer 0; buffer 1 kXBuf bytes on) here and in the peer.
+    float * xw = xs + warp * L::kNt * 4 * GEMMA_WARP + lane;
+    const uint32_t xr = pair_peer(xw, half ^ 1u);
+
+    int u = 0, xb = 0;  // the tile's K unit; the partial buffer of this tile
+    for (int64_t t0 = lo; t0 <= hi; t0 += L::kKeys, u += 2, xb ^= 1) {
+        keys.wait();
+        __syncthreads();  // K(t0) staged, Q stored; every warp done with the last tile
+        keys.convert(u, ks);
+        __syncthreads();  // K(t0) f16 and its block ids stored; unit u's buffer free
+        keys.issue(u + L::kBufs);
+        float s[L::kNt][4];
+        scores<kHalf>(qs, ks, warp, 0, lane, s);
+        float * xo = xw + xb * (FaPair::kXBuf / 4);
+#pragma unroll
+        for (int nt = 0; nt < L::kNt; ++nt)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) xo[(nt * 4 + e) * GEMMA_WARP] = s[nt][e];
+
+        keys.wait();
+        // Both blocks' partials of this tile stored (the peer's of buffer xb were read before it
+        // arrived here a tile ago: the buffer of two tiles back is free), V(t0) staged.
+        pair_sync();
+        __syncthreads();
+        const uint32_t xp = xr + uint32_t(xb * FaPair::kXBuf);
+#pragma unroll
+        for (int nt = 0; nt < L::kNt; ++nt)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) s[nt][e] += pair_load(xp + (nt * 4 + e) * GEMMA_WARP * 4);
+        keys.convert(u + 1, vs);
+        __syncthreads();  // V(t0) f16 stored; unit u + 1's buffer free
+        keys.issue(u + 1 + L::kBufs);
+        if (t0 < span.lo_max || t0 + L::kKeys - 1 > span.pos_min)
+            mask_tile<kHalf>(rka, rkb, t0, tq, kb, s);
+        softmax_tile<L::kNt, L::kOt>(s, m, l, o);
+        accumulate_pv<kHalf>(vs, s, 0, lane, o);
+    }
+    pair_sync();  // the peer has read this block's last partials: its shared memory may go
+    store_out<kHalf, 512>(ph, i0, kvh, G, ra, 0, tq, o, l);
+}
+
+// Whether the pair kernel runs on this GPU: clusters of two blocks (sm_90+) of its shared layout.
+bool fa_pair_ok() {
+    if (gpu_set_max_dynamic_smem(attention_fa_pair_kernel, int(FaPair::kBytes)) != gpuSuccess) {
+        (void)gpuGetLastError();
+        return false;
+    }
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = dim3(2, 1, 1);
+    cfg.blockDim = dim3(Fa<256>::kThreads, 1, 1);
+    cfg.dynamicSmemBytes = FaPair::kBytes;
+    cudaLaunchAttribute attr = {};
+    attr.id = cudaLaunchAttributeClusterDimension;
+    attr.val.clusterDim.x = 2;
+    attr.val.clusterDim.y = 1;
+    attr.val.clusterDim.z = 1;
+    cfg.attrs = &attr;
+    cfg.numAttrs = 1;
+    int clusters = 0;
+    if (cudaOccupancyMaxActiveClusters(&clusters, attention_fa_pair_kernel, &cfg) != cudaSuccess) {
+        (void)gpuGetLastError();
+        return false;
+    }
+    return clusters > 0;
+}
+
+LaunchResult launch_fa_pair(const AttentionParams & p, gpuStream_t s, const LaunchEnv & env) {
+    const int64_t queries = Fa<256>::kRows / (p.hq / p.hkv);  // per cluster
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = dim3(unsigned(2 * p.hkv), unsigned((p.n + queries - 1) / queries), 1);
+    cfg.blockDim = dim3(Fa<256>::kThreads, 1, 1);
+    cfg.dynamicSmemBytes = FaPair::kBytes;
+    cfg.stream = s;
+    cudaLaunchAttribute attrs[2] = {};
+    attrs[0].id = cudaLaunchAttributeClusterDimension;
+    attrs[0].val.clusterDim.x = 2;
+    attrs[0].val.clusterDim.y = 1;
+    attrs[0].val.clusterDim.z = 1;
+    attrs[1].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attrs[1].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attrs;
+    cfg.numAttrs = env.pdl ? 2 : 1;
+    return launch_result(cudaLaunchKernelEx(&cfg, attention_fa_pair_kernel, p));
+}
+
 // How head dim D runs on this GPU: with the staging (sm_90), without it (the layout up to kS,
 // K and V through registers: sm_80, and sm_86/89 up to D = 256), or as attention_tc.
 enum class FaMode { staged, unstaged, none };
@@ -479,6 +662,10 @@ LaunchResult launch_fa(const AttentionParams & p, gpuStream_t s, const LaunchEnv
         return "attention_fa: this GPU has too little shared memory a block for this head_dim";
     }
     const bool staged = mode == FaMode::staged;
+    if constexpr (D == 512) {  // the pair kernel unless GEMMA_FA512_V1=1 (LaunchEnv::fa512_v1)
+        static const bool pair = staged && fa_pair_ok();
+        if (pair && !env.fa512_v1 && p.kv_type != KvType::q8_0) return launch_fa_pair(p, s, env);
+    }
     const size_t smem = staged ? Fa<D>::kBytes : Fa<D>::kS;
     const int64_t queries = Fa<D>::kRows / (p.hq / p.hkv);  // per block
     dim3 grid(unsigned(p.hkv), unsigned((p.n + queries - 1) / queries));

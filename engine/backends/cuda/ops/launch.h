@@ -75,6 +75,10 @@ struct LaunchEnv {
     // off). q4_0 decode on the H200: 298.2 / 294.4 tok/s with it, 284.1 / 281.0 without
     // (docs/perf.md round 8).
     bool gemv_preload = true;
+    // Prefill attention at head_dim 512 on sm_90: the 64-row kernel instead of the pair kernel
+    // (two blocks of a cluster share each row block, ops/attention_fa.cu FaPair; env
+    // GEMMA_FA512_V1=1), for A/B runs.
+    bool fa512_v1 = false;
     // One zeroed counter owned by the context: GEMVs with a folded row_fuse count their blocks
     // on it (row_fuse.cuh row_fuse_arrive; the last one resets it). Kernels on the one stream
     // use it in turn (a PDL launch waits for the previous grid before touching it).
