@@ -92,19 +92,19 @@ inline gpuError_t gpu_launch_pdl(void (*kernel)(KArgs...), dim3 grid, dim3 block
 }
 
 // Thread-block clusters (sm_90+): gpu_max_active_clusters / gpu_launch_cluster here and the
-// gemma_cluster_* device functions below (ops/matmul_quant_mmq.cu); 0 in compat/hip.h, whose
-// builds keep the paths without clusters. Clusters of up to kGpuMaxPortableCluster blocks need
-// no opt-in (the portable size).
+// gemma_cluster_* device functions below (ops/matmul_quant_mmq.cu, ops/attention_fa.cu); 0 in
+// compat/hip.h, whose builds keep the paths without clusters. Clusters of up to
+// kGpuMaxPortableCluster blocks need no opt-in (the portable size).
 #define GEMMA_HAS_CLUSTERS 1
 constexpr int kGpuMaxPortableCluster = 8;
 
-// How many clusters of dim3(1, cluster_y, 1) blocks of `kernel` (`block` threads, `smem` bytes
-// of dynamic shared memory each, opted in already) can be resident at once: 0 when they cannot
-// run here (the kernel's binary for this device is older than sm_90, the device has no
-// clusters, or the query fails; the error is cleared).
+// How many clusters of `cluster` blocks of `kernel` (`block` threads, `smem` bytes of dynamic
+// shared memory each, opted in already) can be resident at once: 0 when they cannot run here
+// (the kernel's binary for this device is older than sm_90, the device has no clusters, or the
+// query fails; the error is cleared).
 template <class... KArgs>
 inline int gpu_max_active_clusters(void (*kernel)(KArgs...), dim3 block, size_t smem,
-                                   unsigned cluster_y) {
+                                   dim3 cluster) {
     const void * f = reinterpret_cast<const void *>(kernel);
     cudaFuncAttributes fa = {};
     if (cudaFuncGetAttributes(&fa, f) != cudaSuccess || fa.binaryVersion < 90) {
@@ -112,14 +112,14 @@ inline int gpu_max_active_clusters(void (*kernel)(KArgs...), dim3 block, size_t 
         return 0;
     }
     cudaLaunchConfig_t cfg = {};
-    cfg.gridDim = dim3(1, cluster_y, 1);
+    cfg.gridDim = cluster;
     cfg.blockDim = block;
     cfg.dynamicSmemBytes = smem;
     cudaLaunchAttribute attr = {};
     attr.id = cudaLaunchAttributeClusterDimension;
-    attr.val.clusterDim.x = 1;
-    attr.val.clusterDim.y = cluster_y;
-    attr.val.clusterDim.z = 1;
+    attr.val.clusterDim.x = cluster.x;
+    attr.val.clusterDim.y = cluster.y;
+    attr.val.clusterDim.z = cluster.z;
     cfg.attrs = &attr;
     cfg.numAttrs = 1;
     int clusters = 0;
@@ -130,12 +130,12 @@ inline int gpu_max_active_clusters(void (*kernel)(KArgs...), dim3 block, size_t 
     return clusters;
 }
 
-// gpu_launch_pdl with the grid's blocks grouped into clusters of dim3(1, cluster_y, 1) (grid.y a
-// multiple of cluster_y; gpu_max_active_clusters() > 0 for this shape): the blocks of a cluster
-// run at once and reach each other's shared memory (gemma_cluster_*). PDL as gpu_launch_pdl.
+// gpu_launch_pdl with the grid's blocks grouped into clusters of `cluster` blocks (the grid a
+// multiple of it; gpu_max_active_clusters() > 0 for this shape): the blocks of a cluster run at
+// once and reach each other's shared memory (gemma_cluster_*). PDL as gpu_launch_pdl.
 template <class... KArgs, class... Args>
 inline gpuError_t gpu_launch_cluster(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem,
-                                     gpuStream_t s, bool pdl, unsigned cluster_y, Args... args) {
+                                     gpuStream_t s, bool pdl, dim3 cluster, Args... args) {
     cudaLaunchConfig_t cfg = {};
     cfg.gridDim = grid;
     cfg.blockDim = block;
@@ -143,9 +143,9 @@ inline gpuError_t gpu_launch_cluster(void (*kernel)(KArgs...), dim3 grid, dim3 b
     cfg.stream = s;
     cudaLaunchAttribute attrs[2] = {};
     attrs[0].id = cudaLaunchAttributeClusterDimension;
-    attrs[0].val.clusterDim.x = 1;
-    attrs[0].val.clusterDim.y = cluster_y;
-    attrs[0].val.clusterDim.z = 1;
+    attrs[0].val.clusterDim.x = cluster.x;
+    attrs[0].val.clusterDim.y = cluster.y;
+    attrs[0].val.clusterDim.z = cluster.z;
     attrs[1].id = cudaLaunchAttributeProgrammaticStreamSerialization;
     attrs[1].val.programmaticStreamSerializationAllowed = 1;
     cfg.attrs = attrs;

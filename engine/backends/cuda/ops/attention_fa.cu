@@ -485,42 +485,11 @@ struct FaPair {
     static_assert(kX % 16 == 0 && kBytes <= kMaxSmem, "pair layout over the per-block limit");
 };
 
-// Cluster barrier of the pair (release / acquire: this block's shared stores before it are
-// visible to the peer after it). Builds for GPUs without clusters never launch the pair kernel
-// (fa_pair_ok); there it traps.
-__device__ __forceinline__ void pair_sync() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    asm volatile(
-        "barrier.cluster.arrive.release.aligned;\n\t"
-        "barrier.cluster.wait.acquire.aligned;" ::: "memory");
-#elif defined(__CUDA_ARCH__)
-    __trap();
-#endif
-}
-
-// The peer block's shared::cluster address of this block's shared variable at `local`.
-__device__ __forceinline__ uint32_t pair_peer(const void * local, unsigned peer) {
-    uint32_t a = uint32_t(__cvta_generic_to_shared(local)), r = a;
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(r) : "r"(a), "r"(peer));
-#endif
-    (void)peer;
-    return r;
-}
-
-__device__ __forceinline__ float pair_load(uint32_t addr) {
-    float v = 0.0f;
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    asm volatile("ld.shared::cluster.f32 %0, [%1];" : "=f"(v) : "r"(addr) : "memory");
-#endif
-    (void)addr;
-    return v;
-}
-
 // Grid (2 · hkv, row blocks of 128 / G queries), clusters (2, 1, 1): block x is half x % 2 of D
 // for KV head x / 2. The loop is attention_fa_kernel's with kSplit = 1 over the half rows (row
 // pitch 512) and the partials added from the peer between the K and the V phase.
-__global__ void __launch_bounds__(Fa<256>::kThreads, 1) attention_fa_pair_kernel(AttentionParams p) {
+__global__ void __launch_bounds__(Fa<256>::kThreads, 1)
+    attention_fa_pair_kernel(AttentionParams p) {
     using L = Fa<256>;
     constexpr int kHalf = FaPair::kHalf;
     pdl_enter();
@@ -533,7 +502,8 @@ __global__ void __launch_bounds__(Fa<256>::kThreads, 1) attention_fa_pair_kernel
     const unsigned half = blockIdx.x % 2;  // = the block's rank in its cluster
     // This block's half of every q, out and cache row (the row helpers with pitch 512).
     AttentionParams ph = p;
-    const int64_t off = int64_t(half) * kHalf, off_bytes = off * (p.kv_type == KvType::bf16 ? 2 : 4);
+    const int64_t off = int64_t(half) * kHalf,
+                  off_bytes = off * (p.kv_type == KvType::bf16 ? 2 : 4);
     ph.q = p.q + off;
     ph.out = p.out + off;
     ph.k_cache = static_cast<const unsigned char *>(p.k_cache) + off_bytes;
@@ -556,7 +526,7 @@ __global__ void __launch_bounds__(Fa<256>::kThreads, 1) attention_fa_pair_kernel
     float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
     // This lane's partials (tile buffer 0; buffer 1 kXBuf bytes on) here and in the peer.
     float * xw = xs + warp * L::kNt * 4 * GEMMA_WARP + lane;
-    const uint32_t xr = pair_peer(xw, half ^ 1u);
+    const float * xr = gemma_cluster_map_shared<float>(xw, half ^ 1u);
 
     int u = 0, xb = 0;  // the tile's K unit; the partial buffer of this tile
     for (int64_t t0 = lo; t0 <= hi; t0 += L::kKeys, u += 2, xb ^= 1) {
@@ -576,13 +546,13 @@ __global__ void __launch_bounds__(Fa<256>::kThreads, 1) attention_fa_pair_kernel
         keys.wait();
         // Both blocks' partials of this tile stored (the peer's of buffer xb were read before it
         // arrived here a tile ago: the buffer of two tiles back is free), V(t0) staged.
-        pair_sync();
+        gemma_cluster_sync();
         __syncthreads();
-        const uint32_t xp = xr + uint32_t(xb * FaPair::kXBuf);
+        const float * xp = xr + xb * (FaPair::kXBuf / 4);
 #pragma unroll
         for (int nt = 0; nt < L::kNt; ++nt)
 #pragma unroll
-            for (int e = 0; e < 4; ++e) s[nt][e] += pair_load(xp + (nt * 4 + e) * GEMMA_WARP * 4);
+            for (int e = 0; e < 4; ++e) s[nt][e] += xp[(nt * 4 + e) * GEMMA_WARP];
         keys.convert(u + 1, vs);
         __syncthreads();  // V(t0) f16 stored; unit u + 1's buffer free
         keys.issue(u + 1 + L::kBufs);
@@ -591,7 +561,7 @@ __global__ void __launch_bounds__(Fa<256>::kThreads, 1) attention_fa_pair_kernel
         softmax_tile<L::kNt, L::kOt>(s, m, l, o);
         accumulate_pv<kHalf>(vs, s, 0, lane, o);
     }
-    pair_sync();  // the peer has read this block's last partials: its shared memory may go
+    gemma_cluster_sync();  // the peer has read this block's last partials: its shared memory may go
     store_out<kHalf, 512>(ph, i0, kvh, G, ra, 0, tq, o, l);
 }
 
@@ -601,42 +571,15 @@ bool fa_pair_ok() {
         (void)gpuGetLastError();
         return false;
     }
-    cudaLaunchConfig_t cfg = {};
-    cfg.gridDim = dim3(2, 1, 1);
-    cfg.blockDim = dim3(Fa<256>::kThreads, 1, 1);
-    cfg.dynamicSmemBytes = FaPair::kBytes;
-    cudaLaunchAttribute attr = {};
-    attr.id = cudaLaunchAttributeClusterDimension;
-    attr.val.clusterDim.x = 2;
-    attr.val.clusterDim.y = 1;
-    attr.val.clusterDim.z = 1;
-    cfg.attrs = &attr;
-    cfg.numAttrs = 1;
-    int clusters = 0;
-    if (cudaOccupancyMaxActiveClusters(&clusters, attention_fa_pair_kernel, &cfg) != cudaSuccess) {
-        (void)gpuGetLastError();
-        return false;
-    }
-    return clusters > 0;
+    return gpu_max_active_clusters(attention_fa_pair_kernel, dim3(Fa<256>::kThreads),
+                                   FaPair::kBytes, dim3(2, 1, 1)) > 0;
 }
 
 LaunchResult launch_fa_pair(const AttentionParams & p, gpuStream_t s, const LaunchEnv & env) {
     const int64_t queries = Fa<256>::kRows / (p.hq / p.hkv);  // per cluster
-    cudaLaunchConfig_t cfg = {};
-    cfg.gridDim = dim3(unsigned(2 * p.hkv), unsigned((p.n + queries - 1) / queries), 1);
-    cfg.blockDim = dim3(Fa<256>::kThreads, 1, 1);
-    cfg.dynamicSmemBytes = FaPair::kBytes;
-    cfg.stream = s;
-    cudaLaunchAttribute attrs[2] = {};
-    attrs[0].id = cudaLaunchAttributeClusterDimension;
-    attrs[0].val.clusterDim.x = 2;
-    attrs[0].val.clusterDim.y = 1;
-    attrs[0].val.clusterDim.z = 1;
-    attrs[1].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-    attrs[1].val.programmaticStreamSerializationAllowed = 1;
-    cfg.attrs = attrs;
-    cfg.numAttrs = env.pdl ? 2 : 1;
-    return launch_result(cudaLaunchKernelEx(&cfg, attention_fa_pair_kernel, p));
+    const dim3 grid(unsigned(2 * p.hkv), unsigned((p.n + queries - 1) / queries));
+    return launch_result(gpu_launch_cluster(attention_fa_pair_kernel, grid, dim3(Fa<256>::kThreads),
+                                            FaPair::kBytes, s, env.pdl, dim3(2, 1, 1), p));
 }
 
 // How head dim D runs on this GPU: with the staging (sm_90), without it (the layout up to kS,

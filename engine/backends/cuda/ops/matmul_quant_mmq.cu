@@ -8,9 +8,9 @@
 //
 // Kernels, in stream order (block layout and staging: ops/matmul_quant_mmq.cuh):
 // 1. mmq_round_x, unless the blocks round x themselves (LaunchEnv::mmq_own_x_tiles, 0 by
-//    default: n ≤ 32 and at most that many weight tiles): x -> xq int8 [np, k] (np = x rows padded to 8 · NT, pad
-//    rows zero) and xd f32 [k / G, np] (G = 16 values per group for q8_0, 32 for q4_0, as the
-//    GEMV), in scratch.
+//    default: n ≤ 32 and at most that many weight tiles): x -> xq int8 [np, k] (np = x rows padded
+//    to 8 · NT, pad rows zero) and xd f32 [k / G, np] (G = 16 values per group for q8_0, 32 for
+//    q4_0, as the GEMV), in scratch.
 // 2. mmq_kernel: a block takes kRows weight rows × one k range (grid tiles × k_splits, one wave
 //    of resident blocks; the k splits differ by at most one stage). A kStages-deep cp.async
 //    pipeline stages kGroups x groups at a time of the weight rows (quants + f16 scales) and of
@@ -428,7 +428,7 @@ int mmq_max_clusters(int splits) {
     if (v == 0) {
         if (mmq_smem_ready<T, NT, kOwnX, true>()) return 0;  // the query needs the opt-in
         v = 1 + gpu_max_active_clusters(mmq_kernel<T, NT, kOwnX, true>, dim3(kThreads),
-                                        Mmq<T, NT>::kBytes, unsigned(splits));
+                                        Mmq<T, NT>::kBytes, dim3(1, unsigned(splits), 1));
         known[splits].store(v, std::memory_order_relaxed);
     }
     return v - 1;
@@ -459,9 +459,9 @@ LaunchResult launch_mmq_t(const QuantMatmulParams & p, gpuStream_t s, const Laun
     const dim3 grid(unsigned(tiles), unsigned(p.k_splits));
 #if GEMMA_HAS_CLUSTERS
     if (mmq_use_cluster<T, NT, kOwnX>(p, env))
-        return launch_result(
-            gpu_launch_cluster(mmq_kernel<T, NT, kOwnX, true>, grid, dim3(kThreads), L::kBytes, s,
-                               env.pdl, unsigned(p.k_splits), p, static_cast<unsigned *>(nullptr)));
+        return launch_result(gpu_launch_cluster(
+            mmq_kernel<T, NT, kOwnX, true>, grid, dim3(kThreads), L::kBytes, s, env.pdl,
+            dim3(1, unsigned(p.k_splits), 1), p, static_cast<unsigned *>(nullptr)));
 #endif
     unsigned * counters = env.mmq_last_block && p.k_splits > 1 && tiles <= kSplitCounters
                               ? env.split_counters
