@@ -321,6 +321,31 @@ bool fuse_rope(OpQueue & q, const RopeParams & p, bool qkv) {
     return true;
 }
 
+namespace {
+
+bool is_blas16(MatmulPath path) {
+    return path == MatmulPath::blas_lowp || path == MatmulPath::blas_split;
+}
+
+// The matmul recorded just before p rounded (or found rounded) the same x the same way into the
+// same scratch, and wrote nothing x is made of.
+bool x16_reusable(const OpQueue & q, const MatmulParams & p) {
+    MatmulParams prev;
+    if (!q.last<MatmulParams, launch_matmul>(&prev)) return false;
+    return prev.path == p.path && prev.x == p.x && prev.n == p.n && prev.k == p.k &&
+           prev.type == p.type && prev.scratch == p.scratch &&
+           bytes_apart(prev.out, prev.n * prev.m * 4, p.x, p.n * p.k * 4);
+}
+
+}  // namespace
+
+bool fuse_round_x(OpQueue & q, const MatmulParams & p) {
+    if (!is_blas16(p.path) || !p.scratch || p.x16_ready) return false;
+    if (!x16_reusable(q, p)) return false;
+    q.count_x16_reuse();
+    return true;
+}
+
 bool fuse_kv_store(OpQueue & q, const KvStoreParams & p) {
     NormRopeParams r;
     if (!q.last<NormRopeParams, launch_norm_rope>(&r)) return false;
