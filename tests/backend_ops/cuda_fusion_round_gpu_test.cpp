@@ -1,6 +1,6 @@
 // The prefill (round) fusion of the CUDA backend (backends/cuda/fusion.h): blas matmuls that find
-// x's 16-bit terms already in their scratch (written by the matmul of the same x before them)
-// must give bitwise the results of the backend
+// x's 16-bit terms already in their scratch (written by the matmul of the same x before them, or
+// by x's producer, a row_fuse or gelu_tanh_mul) must give bitwise the results of the backend
 // with it off (GEMMA_CUDA_FUSE_ROUND=0), which rounds x before every GEMM, and stay near cpu-ref.
 // A decoder layer's prefill sequence at 65 and 128 rows (the blas path: more than kMmaMaxRows),
 // then sequences that must NOT reuse: x rewritten in between, a matmul writing its own x, and the
@@ -69,8 +69,10 @@ LayerBuffers layer_buffers(Backend & b) {
 }
 
 // The order of model/gemma4 (text.cpp mlp_block, ple.cpp, attention.cpp), attention itself
-// left out (o reads q). With the fusion: up after gate and k, v after q skip rounding.
-constexpr size_t kLayerReuses = 3;
+// left out (o reads q). With the fusion: gate and q from their row_fuse, up after gate and k, v
+// after q, down and the PLE projection from their gelu_tanh_mul, the PLE gate from the
+// row_fuse's h: 8 GEMMs of 9 skip rounding (o's x comes from a GEMM).
+constexpr size_t kLayerReuses = 8;
 Status layer_ops(Backend & b, const LayerWeights & w, const LayerBuffers & f, int64_t n) {
     const float eps = 1e-6f;
     Tensor a = rows(f.a.view, n), h = rows(f.h.view, n), x = rows(f.x.view, n);
