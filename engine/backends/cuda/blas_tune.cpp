@@ -1,9 +1,9 @@
 // cuBLASLt algorithm choice per GEMM shape (blas_tune.h). cuBLAS's default heuristic picks one
 // kernel per shape; on the H200 the best of cuBLASLt's first candidates was up to 11 % faster
 // for E4B's prefill shapes (gate/up 2048×10240×2560: 139.2 → 124.3 us; docs/perf.md round 8).
-// The choice is measured once per shape and process: later calls of that shape are identical
-// (same algorithm, same bits); another process may pick another candidate (timing noise), whose
-// f32 sums may differ in the last bits.
+// The choice is measured once per device, shape and process, and shared by every backend of the
+// process: later calls of that shape are identical (same algorithm, same bits); another process
+// may pick another candidate (timing noise), whose f32 sums may differ in the last bits.
 #include "backends/cuda/blas_tune.h"
 
 #include <cstdlib>
@@ -27,9 +27,10 @@ constexpr int kCandidates = 8;  // heuristic candidates timed per shape
 constexpr int kTimedRuns = 3;   // after one warm-up run each
 
 struct ShapeKey {
-    int n, m, k, ab, pedantic;
+    int device, n, m, k, ab, pedantic;
     bool operator<(const ShapeKey & o) const {
-        return std::tie(n, m, k, ab, pedantic) < std::tie(o.n, o.m, o.k, o.ab, o.pedantic);
+        return std::tie(device, n, m, k, ab, pedantic) <
+               std::tie(o.device, o.n, o.m, o.k, o.ab, o.pedantic);
     }
 };
 
@@ -46,6 +47,17 @@ struct Plan {
 
 bool aligned256(const void * p) { return reinterpret_cast<uintptr_t>(p) % 256 == 0; }
 
+// The plans of the process, for every backend (so two backends pick the same algorithm for a
+// shape). Never freed: descriptors would otherwise be destroyed after the CUDA runtime at exit.
+struct PlanCache {
+    std::mutex mutex;
+    std::map<ShapeKey, Plan> plans;
+};
+PlanCache & plan_cache() {
+    static PlanCache * cache = new PlanCache;
+    return *cache;
+}
+
 }  // namespace
 
 struct BlasTuner {
@@ -54,15 +66,9 @@ struct BlasTuner {
     void * workspace = nullptr;
     size_t workspace_bytes = 0;
     cudaEvent_t start = nullptr, stop = nullptr;
-    std::mutex mutex;  // one stream per context; the lock only guards the map
-    std::map<ShapeKey, Plan> plans;
+    int device = 0;
 
     ~BlasTuner() {
-        for (auto & [key, p] : plans) {
-            if (p.op) cublasLtMatmulDescDestroy(p.op);
-            for (cublasLtMatrixLayout_t l : {p.a, p.b, p.c})
-                if (l) cublasLtMatrixLayoutDestroy(l);
-        }
         if (start) cudaEventDestroy(start);
         if (stop) cudaEventDestroy(stop);
         if (lt) cublasLtDestroy(lt);
@@ -76,8 +82,9 @@ struct BlasTuner {
     }
 
     // The plan of a shape, made on its first call (n_cand 0 when cuBLASLt has no algorithm).
+    // Under plan_cache().mutex.
     Plan & plan(const ShapeKey & key) {
-        auto [it, fresh] = plans.try_emplace(key);
+        auto [it, fresh] = plan_cache().plans.try_emplace(key);
         Plan & p = it->second;
         if (!fresh) return p;
         const auto ab = cudaDataType_t(key.ab);
@@ -136,7 +143,8 @@ BlasTuner * blas_tuner_create(gpuStream_t stream, void * workspace, size_t works
     t->stream = stream;
     t->workspace = workspace;
     t->workspace_bytes = workspace_bytes;
-    if (cublasLtCreate(&t->lt) != CUBLAS_STATUS_SUCCESS ||
+    if (cudaGetDevice(&t->device) != cudaSuccess ||
+        cublasLtCreate(&t->lt) != CUBLAS_STATUS_SUCCESS ||
         cudaEventCreate(&t->start) != cudaSuccess || cudaEventCreate(&t->stop) != cudaSuccess) {
         delete t;
         return nullptr;
@@ -154,8 +162,8 @@ gpublasStatus_t blas_gemm_xwt(const LaunchEnv & env, int n, int m, int k, const 
     // a view into one may not be): anything else takes the plain call.
     if (!t || !aligned256(x) || !aligned256(w) || !aligned256(out))
         return gpublas_gemm_xwt(env.blas, n, m, k, x, w, ab, out, beta, pedantic);
-    std::lock_guard<std::mutex> lock(t->mutex);
-    Plan & p = t->plan({n, m, k, int(ab), pedantic ? 1 : 0});
+    std::lock_guard<std::mutex> lock(plan_cache().mutex);
+    Plan & p = t->plan({t->device, n, m, k, int(ab), pedantic ? 1 : 0});
     if (p.n_cand == 0) return gpublas_gemm_xwt(env.blas, n, m, k, x, w, ab, out, beta, pedantic);
     // Measured with beta 0 only (the trials overwrite out) and outside capture (no waiting).
     cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;

@@ -71,10 +71,10 @@ public:
             OpQueue::Stats s = ctx_->queue().stats();
             std::fprintf(stderr,
                          "cuda: op segments: %zu eager, %zu captured, %zu replayed as graphs; "
-                         "%zu ops fused; host: %.1f ms launching segments, %.1f ms waiting for "
-                         "the GPU\n",
-                         s.eager_segments, s.captured, s.replayed, s.fused, s.flush_ms,
-                         ctx_->waited_ms());
+                         "%zu ops fused, %zu GEMMs found x rounded; host: %.1f ms launching "
+                         "segments, %.1f ms waiting for the GPU\n",
+                         s.eager_segments, s.captured, s.replayed, s.fused, s.x16_reused,
+                         s.flush_ms, ctx_->waited_ms());
             for (const auto & [name, t] : ctx_->queue().profile())
                 std::fprintf(stderr, "cuda: profile %-16s %8zu calls %10.3f ms %8.2f us/call\n",
                              name.c_str(), t.count, t.ms, 1000.0 * t.ms / double(t.count));
@@ -181,7 +181,7 @@ public:
 
     CudaQueueStats queue_stats() {
         OpQueue::Stats s = ctx_->queue().stats();
-        return {s.eager_segments, s.captured, s.replayed, s.fused};
+        return {s.eager_segments, s.captured, s.replayed, s.fused, s.x16_reused};
     }
 
     Status get_rows(const Tensor & table, const Tensor & ids, float scale,
@@ -250,6 +250,7 @@ public:
         }
         if (fuse() && fuse_matmul(ctx_->queue(), p, fuse_qkv(), fuse_row()))
             return Status::success();
+        if (fuse() && fuse_round() && fuse_round_x(ctx_->queue(), p)) p.x16_ready = 1;
         const char * name = p.path == MatmulPath::gemv ? "matmul_gemv"
                             : is_mma(p.path)           ? "matmul_mma"
                                                        : "matmul";
@@ -556,6 +557,7 @@ private:
     bool fuse() const { return ctx_->options().fuse; }
     bool fuse_qkv() const { return ctx_->options().fuse_qkv; }
     bool fuse_row() const { return ctx_->options().fuse_row; }
+    bool fuse_round() const { return ctx_->options().fuse_round; }
 
     // A q8_0 / q4_0 host tensor regrouped into the planar layout, then copied (synchronously:
     // the planar host copy is freed on return).
@@ -702,6 +704,7 @@ Result<std::unique_ptr<Backend>> create(const CudaOptions & options) {
     if (off("GEMMA_CUDA_GRAPHS")) o.graphs = false;
     if (off("GEMMA_CUDA_FUSE")) o.fuse = false;
     if (off("GEMMA_CUDA_FUSE_QKV")) o.fuse_qkv = false;
+    if (off("GEMMA_CUDA_FUSE_ROUND")) o.fuse_round = false;
     if (const char * v = std::getenv("GEMMA_CUDA_FUSE_ROW"); v && (*v == '0' || *v == '1'))
         o.fuse_row = *v == '1';
     if (off("GEMMA_CUDA_PDL")) o.pdl = false;

@@ -60,17 +60,25 @@ struct CudaOptions {
     // decode slower (bf16 186 vs 220 tok/s, q4_0 260 vs 295; docs/perf.md round 7). Env
     // GEMMA_CUDA_FUSE_ROW=1 turns it on, =0 off.
     bool fuse_row = false;
+    // With fuse: prefill GEMMs (blas paths, more than 8 x rows, or 64 with mma_small) skip the
+    // kernel that rounds x to 16 bits when the record before them already wrote it: a matmul of
+    // the same x (k and v after q, up after gate), or x's producer, a row_fuse or gelu_tanh_mul,
+    // made to write the 16-bit terms too (fusion.h (round)). Bitwise the same results; false
+    // rounds before every GEMM (A/B; env GEMMA_CUDA_FUSE_ROUND=0).
+    bool fuse_round = true;
 };
 
 // The environment variables GEMMA_CUDA_GRAPHS=0, GEMMA_CUDA_FUSE=0, GEMMA_CUDA_FUSE_QKV=0,
-// GEMMA_CUDA_FUSE_ROW=0, GEMMA_CUDA_PDL=0, GEMMA_CUDA_MMA_SMALL=0 and GEMMA_CUDA_MMQ=0 turn the
-// matching option off, GEMMA_CUDA_FUSE_ROW=1 turns the row fold on (debugging, A/B timing). GEMMA_CUDA_STATS=1 prints, when the backend is destroyed, how op
-// segments ran and where host time went (with GEMMA_CUDA_PROFILE=1 also the GPU time per op name,
-// every op run eagerly between events); GEMMA_CUDA_SEGMENT=N sets the ops per segment (graph).
-// GEMMA_CUDA_ATTENTION=tc or =fa picks the prefill attention kernel when options.attention is
-// automatic (another value: invalid_argument from make_cuda_backend). device_error (saying why)
-// when the module cannot be loaded (not built, or its libraries, e.g. cuBLAS, are missing), no
-// usable GPU is present, or the device cannot be set up.
+// GEMMA_CUDA_FUSE_ROW=0, GEMMA_CUDA_FUSE_ROUND=0, GEMMA_CUDA_PDL=0, GEMMA_CUDA_MMA_SMALL=0 and
+// GEMMA_CUDA_MMQ=0 turn the matching option off, GEMMA_CUDA_FUSE_ROW=1 turns the row fold on
+// (debugging, A/B timing).
+// GEMMA_CUDA_STATS=1 prints, when the backend is destroyed, how op segments ran and where host time
+// went (with GEMMA_CUDA_PROFILE=1 also the GPU time per op name, every op run eagerly between
+// events); GEMMA_CUDA_SEGMENT=N sets the ops per segment (graph). GEMMA_CUDA_ATTENTION=tc or =fa
+// picks the prefill attention kernel when options.attention is automatic (another value:
+// invalid_argument from make_cuda_backend). device_error (saying why) when the module cannot be
+// loaded (not built, or its libraries, e.g. cuBLAS, are missing), no usable GPU is present, or the
+// device cannot be set up.
 Result<std::unique_ptr<Backend>> make_cuda_backend(const CudaOptions & options);
 
 // How the backend's op queue ran its segments so far (see op_queue.h).
@@ -79,6 +87,7 @@ struct CudaQueueStats {
     size_t captured = 0;        // captured into a new CUDA graph
     size_t replayed = 0;        // replayed from a cached graph
     size_t fused = 0;           // ops folded into the op recorded before them (fusion.h)
+    size_t x16_reused = 0;      // prefill GEMMs that found x's 16-bit terms written (fusion.h)
 };
 // invalid_argument when `backend` is not a CUDA backend.
 Result<CudaQueueStats> cuda_queue_stats(Backend & backend);

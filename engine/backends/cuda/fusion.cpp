@@ -321,6 +321,64 @@ bool fuse_rope(OpQueue & q, const RopeParams & p, bool qkv) {
     return true;
 }
 
+namespace {
+
+bool is_blas16(MatmulPath path) {
+    return path == MatmulPath::blas_lowp || path == MatmulPath::blas_split;
+}
+
+// What a producer of x writes for the blas matmul p: its 16-bit terms into p's scratch.
+Round16Out round16_out(const MatmulParams & p) {
+    Round16Out r;
+    std::memset(&r, 0, sizeof(r));
+    r.hi = p.scratch;
+    r.type = p.type;
+    r.split = p.path == MatmulPath::blas_split ? 1 : 0;
+    return r;
+}
+
+// The matmul recorded just before p rounded (or found rounded) the same x the same way into the
+// same scratch, and wrote nothing x is made of.
+bool x16_reusable(const OpQueue & q, const MatmulParams & p) {
+    MatmulParams prev;
+    if (!q.last<MatmulParams, launch_matmul>(&prev)) return false;
+    return prev.path == p.path && prev.x == p.x && prev.n == p.n && prev.k == p.k &&
+           prev.type == p.type && prev.scratch == p.scratch &&
+           bytes_apart(prev.out, prev.n * prev.m * 4, p.x, p.n * p.k * 4);
+}
+
+// The record just before p is a row_fuse writing all of x (its x, or h_out without one) or a
+// gelu_tanh_mul writing all of x: it becomes the variant that also writes x's 16-bit terms.
+bool x16_from_producer(OpQueue & q, const MatmulParams & p) {
+    RowFuseParams f;
+    if (q.last<RowFuseParams, launch_row_fuse>(&f)) {
+        if ((f.x ? f.x : f.h_out) != p.x || f.rows != p.n || f.d != p.k) return false;
+        RowFuseRoundParams r = zeroed<RowFuseRoundParams>();
+        r.f = f;
+        r.r = round16_out(p);
+        q.extend_last<RowFuseRoundParams, launch_row_fuse_round>("row_fuse_x16", r);
+        return true;
+    }
+    EltParams e;
+    if (!q.last<EltParams, launch_elementwise>(&e) || e.op != EltOp::gelu_tanh_mul ||
+        e.out != p.x || e.n != p.n * p.k)
+        return false;
+    EltRoundParams r = zeroed<EltRoundParams>();
+    r.e = e;
+    r.r = round16_out(p);
+    q.extend_last<EltRoundParams, launch_elementwise_round>("gelu_tanh_mul_x16", r);
+    return true;
+}
+
+}  // namespace
+
+bool fuse_round_x(OpQueue & q, const MatmulParams & p) {
+    if (!is_blas16(p.path) || !p.scratch || p.x16_ready) return false;
+    if (!x16_reusable(q, p) && !x16_from_producer(q, p)) return false;
+    q.count_x16_reuse();
+    return true;
+}
+
 bool fuse_kv_store(OpQueue & q, const KvStoreParams & p) {
     NormRopeParams r;
     if (!q.last<NormRopeParams, launch_norm_rope>(&r)) return false;

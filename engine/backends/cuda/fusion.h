@@ -27,6 +27,19 @@
 // PLE tail (norm_add_scale_norm) to the next layer's q/k/v triple GEMV, and the last layer's to
 // the final norm's GEMV when one reads it. CudaOptions::fuse_row (env GEMMA_CUDA_FUSE_ROW=0)
 // turns just it off.
+// (round), prefill only: a blas_lowp / blas_split matmul (ops/matmul.cu: x rounded to w's 16-bit
+// type, hi [+ lo], into its scratch, then cuBLAS) skips its rounding kernel when the record just
+// before it already leaves those bytes in the same scratch:
+//   matmul(x, w1) → matmul(x, w2)    same x, n, k, w type, path and scratch, w1's out apart
+//                                    from x (k and v after q, up after gate)
+//   row_fuse(→ x) → matmul(x, w)     the row_fuse writes hi [+ lo] of its x (or of h_out without
+//   gelu_tanh_mul(→ x) → matmul(x, w)  x), all rows, as well: the q and gate projections, the
+//                                    PLE gate (reading h), down and the PLE projection
+// Only the very last record counts: nothing else can have written x or the scratch (slot 0,
+// handed out per matmul; the same size gives the same block) in between, and a segment launch
+// or flush in between (empty queue) ends the chain. Producers round with the matmul's own code
+// (ops/x16.cuh), so cuBLAS reads bitwise the same bytes. CudaOptions::fuse_round (env
+// GEMMA_CUDA_FUSE_ROUND=0) turns it off.
 // Every intermediate buffer the ops wrote is still written, with the same values (the same f32
 // operations as the unfused kernels; a fused GEMV is shaped by all its rows, so the k split of
 // its rows, and with it their summation order, may differ from the unfused GEMVs'; the (row)
@@ -49,5 +62,8 @@ bool fuse_mul(OpQueue & q, const EltParams & p);
 bool fuse_rms_norm(OpQueue & q, const RmsNormParams & p);
 bool fuse_rope(OpQueue & q, const RopeParams & p, bool qkv);
 bool fuse_kv_store(OpQueue & q, const KvStoreParams & p);
+// (round): true when blas matmul p may skip rounding x (set p.x16_ready; p is then pushed as
+// usual): the record before it wrote x's 16-bit terms, or now does (it was extended).
+bool fuse_round_x(OpQueue & q, const MatmulParams & p);
 
 }  // namespace gemma::cuda

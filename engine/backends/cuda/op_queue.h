@@ -69,6 +69,16 @@ public:
         set<P, F>(pending_.back(), name, params);
         ++stats_.fused;
     }
+    // As replace_last(), for a record that keeps its op and takes on more work (it also writes
+    // the 16-bit x of the matmul recorded after it, fusion.h (round)): not a fused op.
+    template <class P, LaunchResult (*F)(const P &, gpuStream_t, const LaunchEnv &)>
+    void extend_last(const char * name, const P & params) {
+        static_assert(std::is_trivially_copyable_v<P> && sizeof(P) <= kMaxParams);
+        set<P, F>(pending_.back(), name, params);
+    }
+    // Counts a blas matmul that skips its rounding launch (fusion.h (round)).
+    void count_x16_reuse() { ++stats_.x16_reused; }
+
     // As last(), for the record just before the last one (false when there is none pending: a
     // segment launch may have split them).
     template <class P, LaunchResult (*F)(const P &, gpuStream_t, const LaunchEnv &)>
@@ -95,8 +105,9 @@ public:
 
     struct Stats {
         size_t eager_segments = 0, captured = 0, replayed = 0;
-        size_t fused = 0;     // ops folded into the record before them
-        double flush_ms = 0;  // host time spent launching segments (hash, capture, launch)
+        size_t fused = 0;       // ops folded into the record before them
+        size_t x16_reused = 0;  // blas matmuls whose x's 16-bit terms were already written
+        double flush_ms = 0;    // host time spent launching segments (hash, capture, launch)
     };
     Stats stats() const { return stats_; }
 

@@ -2,7 +2,9 @@
 // of width d, or one value; f32/f16/bf16), gelu_tanh_mul (gate, up f32), scale, softcap and clamp.
 // out may alias a (each element is read before it is written by the same thread).
 // gelu_tanh(z) = 0.5 z (1 + tanh(√(2/π)(z + 0.044715 z³))) with the accurate tanhf, as cpu-ref.
-#include "backends/cuda/ops/common.cuh"
+// The (round) variant also writes out as the 16-bit terms of the prefill GEMM that reads it
+// (fusion.h).
+#include "backends/cuda/ops/x16.cuh"
 
 namespace gemma::cuda {
 namespace {
@@ -12,32 +14,37 @@ __device__ __forceinline__ float elt_b(const EltParams & p, int64_t i) {
     return load_elem(p.b, j, p.btype);
 }
 
-__global__ void elementwise_kernel(EltParams p) {
+// With kRound, each out[i] is also stored as r's 16-bit terms at index i.
+template <bool kRound>
+__global__ void elementwise_kernel(EltParams p, Round16Out r) {
     pdl_enter();
+    uint16_t * hi = kRound ? static_cast<uint16_t *>(r.hi) : nullptr;
+    uint16_t * lo = kRound ? x16_lo(r, p.n) : nullptr;
     for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < p.n;
          i += int64_t(gridDim.x) * blockDim.x) {
-        float a = p.a[i], r = 0.0f;
+        float a = p.a[i], v = 0.0f;
         switch (p.op) {
             case EltOp::add:
-                r = a + elt_b(p, i);
+                v = a + elt_b(p, i);
                 break;
             case EltOp::mul:
-                r = a * elt_b(p, i);
+                v = a * elt_b(p, i);
                 break;
             case EltOp::gelu_tanh_mul:
-                r = gelu_tanh_f32(a) * static_cast<const float *>(p.b)[i];
+                v = gelu_tanh_f32(a) * static_cast<const float *>(p.b)[i];
                 break;
             case EltOp::scale:
-                r = a * p.s;
+                v = a * p.s;
                 break;
             case EltOp::softcap:
-                r = p.s * tanhf(a / p.s);
+                v = p.s * tanhf(a / p.s);
                 break;
             case EltOp::clamp:
-                r = fminf(fmaxf(a, p.s), p.s2);
+                v = fminf(fmaxf(a, p.s), p.s2);
                 break;
         }
-        p.out[i] = r;
+        p.out[i] = v;
+        if (kRound) x16_store(hi, lo, i, v, r.type);
     }
 }
 
@@ -45,7 +52,17 @@ __global__ void elementwise_kernel(EltParams p) {
 
 LaunchResult launch_elementwise(const EltParams & p, gpuStream_t s, const LaunchEnv & env) {
     if (p.n == 0) return nullptr;
-    return launch_kernel(elementwise_kernel, grid_blocks(p.n, 256, env), 256, 0, s, env, p);
+    return launch_kernel(elementwise_kernel<false>, grid_blocks(p.n, 256, env), 256, 0, s, env, p,
+                         Round16Out{});
+}
+
+LaunchResult launch_elementwise_round(const EltRoundParams & p, gpuStream_t s,
+                                      const LaunchEnv & env) {
+    if (p.e.n == 0) return nullptr;
+    if (!p.r.hi || (p.r.type != ElemType::bf16 && p.r.type != ElemType::f16))
+        return "elementwise: the 16-bit output needs a buffer and a bf16 / f16 type";
+    return launch_kernel(elementwise_kernel<true>, grid_blocks(p.e.n, 256, env), 256, 0, s, env,
+                         p.e, p.r);
 }
 
 }  // namespace gemma::cuda

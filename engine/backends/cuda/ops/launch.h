@@ -131,6 +131,23 @@ struct RowFuseParams {
 };
 LaunchResult launch_row_fuse(const RowFuseParams & p, gpuStream_t s, const LaunchEnv & env);
 constexpr int64_t kRowFuseMaxD = 8192;  // longer rows are not fused
+
+// A producer's f32 output also written as the 16-bit terms a blas_lowp / blas_split matmul
+// recorded right after it reads (its scratch; fusion.h (round)): hi [count] = the output rounded
+// to `type` (bf16 / f16) and, with split, lo [count] = (output − hi) rounded, right after hi:
+// the bytes the matmul's own rounding would write (ops/x16.cuh).
+struct Round16Out {
+    void * hi;
+    ElemType type;
+    int32_t split;  // 1: also lo (blas_split), 0: hi only (blas_lowp)
+};
+// A row_fuse that also rounds its x (or h_out when it has no x), all rows: rows · d values.
+struct RowFuseRoundParams {
+    RowFuseParams f;
+    Round16Out r;
+};
+LaunchResult launch_row_fuse_round(const RowFuseRoundParams & p, gpuStream_t s,
+                                   const LaunchEnv & env);
 // A row_fuse folded into the decode GEMV that reads its x (or h_out) as a prologue
 // (MatmulParams::prologue, fusion.h): every GEMV block forms the rows in shared memory, two f32
 // copies of them (row_fuse.cuh). Up to kRowFoldMaxRows rows of d ≤ kRowFoldMaxD (the prologue's
@@ -189,7 +206,9 @@ struct MatmulParams {
     float * out2;
     const float * b;
     GemvEpilogue epilogue;
-    int32_t pad;      // zero: records are compared byte for byte (graph replay)
+    // blas_lowp / blas_split: 1 = scratch already holds x's 16-bit terms, written by the record
+    // before this one (fusion.h (round)): no rounding launch. Else 0.
+    int32_t x16_ready;
     const void * w3;  // triple only (null / 0 otherwise): the third weight and its output,
     float * out3;     // and the rows of w2 and w3
     int64_t m2;
@@ -405,6 +424,13 @@ struct EltParams {
     float s2;  // clamp's upper bound (else 0)
 };
 LaunchResult launch_elementwise(const EltParams & p, gpuStream_t s, const LaunchEnv & env);
+// An element-wise op that also rounds its out (n values) as Round16Out says.
+struct EltRoundParams {
+    EltParams e;
+    Round16Out r;
+};
+LaunchResult launch_elementwise_round(const EltRoundParams & p, gpuStream_t s,
+                                      const LaunchEnv & env);
 
 // src -> dst (n elements), converting between f32 / f16 / bf16; bytes > 0: a same-type copy of
 // that many bytes (any type, q8_0 KV rows included).

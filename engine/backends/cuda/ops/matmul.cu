@@ -18,6 +18,7 @@
 #include "backends/cuda/blas_tune.h"
 #include "backends/cuda/ops/gemv_tail.cuh"
 #include "backends/cuda/ops/row_fuse.cuh"
+#include "backends/cuda/ops/x16.cuh"
 
 namespace gemma::cuda {
 namespace {
@@ -268,23 +269,13 @@ __global__ void __launch_bounds__(256) tiled_kernel(MatmulParams p) {
         }
 }
 
-__device__ __forceinline__ uint16_t round16(float v, ElemType t) {
-    return t == ElemType::bf16 ? gemma_f32_to_bf16(v) : gemma_f32_to_f16(v);
-}
-__device__ __forceinline__ float widen16(uint16_t v, ElemType t) {
-    return t == ElemType::bf16 ? gemma_bf16_to_f32(v) : gemma_f16_to_f32(v);
-}
-
 // x f32 -> 16-bit type of w in scratch (A operand of the tensor-core GEMM); with `lo`, also the
-// rounding remainder x − hi in lo (the second term of the split).
+// rounding remainder x − hi in lo (the second term of the split). ops/x16.cuh.
 __global__ void round_x_kernel(const float * x, uint16_t * hi, uint16_t * lo, int64_t n,
                                ElemType t) {
     for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
-         i += int64_t(gridDim.x) * blockDim.x) {
-        uint16_t h = round16(x[i], t);
-        hi[i] = h;
-        if (lo) lo[i] = round16(x[i] - widen16(h, t), t);
-    }
+         i += int64_t(gridDim.x) * blockDim.x)
+        x16_store(hi, lo, i, x[i], t);
 }
 
 LaunchResult blas_status(gpublasStatus_t st) {
@@ -311,8 +302,11 @@ LaunchResult launch_matmul(const MatmulParams & p, gpuStream_t s, const LaunchEn
             int64_t count = p.n * p.k;
             uint16_t * hi = static_cast<uint16_t *>(p.scratch);
             uint16_t * lo = p.path == MatmulPath::blas_split ? hi + count : nullptr;
-            round_x_kernel<<<grid_blocks(count, 256, env), 256, 0, s>>>(p.x, hi, lo, count, p.type);
-            if (LaunchResult e = launch_error()) return e;
+            if (!p.x16_ready) {  // else the record before wrote hi (and lo) (fusion.h (round))
+                round_x_kernel<<<grid_blocks(count, 256, env), 256, 0, s>>>(p.x, hi, lo, count,
+                                                                            p.type);
+                if (LaunchResult e = launch_error()) return e;
+            }
             gpublasDataType t = p.type == ElemType::bf16 ? kGpuBlasBf16 : kGpuBlasF16;
             int n = int(p.n), m = int(p.m), k = int(p.k);
             if (LaunchResult e =

@@ -2,8 +2,10 @@
 // d ≤ 8192: a = rms_norm(a, w1); h_out = (h_in + a) · scalar; x = rms_norm(h_out, w2). Same f32
 // operations as the unfused kernels; the sums of squares are reduced in another order (f32
 // rounding differences only). The math lives in row_fuse.cuh, shared with the GEMV prologue
-// that replaces this kernel where a GEMV reads x right after it (fusion.h).
+// that replaces this kernel where a GEMV reads x right after it (fusion.h). The (round) variant
+// also writes x (or h_out) as the 16-bit terms of the prefill GEMM that reads it (fusion.h).
 #include "backends/cuda/ops/row_fuse.cuh"
+#include "backends/cuda/ops/x16.cuh"
 
 namespace gemma::cuda {
 namespace {
@@ -21,8 +23,12 @@ __device__ float block_inv_rms(float ss, int64_t d, float eps, float * warp_sums
 
 // Each thread keeps its (at most kRowFusePer) elements in registers: every load of the row is
 // issued up front, so the kernel pays about one memory latency per phase instead of one per
-// element (a single decode row is latency-bound, not bandwidth-bound).
-__global__ void __launch_bounds__(kRowFuseMaxThreads) row_fuse_kernel(RowFuseParams p) {
+// element (a single decode row is latency-bound, not bandwidth-bound). With kRound, the value
+// written to x (or to h_out when there is no x) is also stored as r's 16-bit terms, at the same
+// index of the rows · d values.
+template <bool kRound>
+__global__ void __launch_bounds__(kRowFuseMaxThreads)
+    row_fuse_kernel(RowFuseParams p, Round16Out r) {
     row_fuse_prefetch(p);  // the norm weights stream in while the GEMV ends
     pdl_enter();
     __shared__ float warp_sums[2][kRowFuseMaxThreads / GEMMA_WARP];  // one per block_inv_rms call
@@ -30,6 +36,8 @@ __global__ void __launch_bounds__(kRowFuseMaxThreads) row_fuse_kernel(RowFusePar
     float * a = p.a + off;
     const float * h_in = p.h_in + off;
     float * h_out = p.h_out + off;
+    uint16_t * hi = kRound ? static_cast<uint16_t *>(r.hi) + off : nullptr;
+    uint16_t * lo = kRound && r.split ? x16_lo(r, p.rows * p.d) + off : nullptr;
     const bool has_w1 = p.w1_type != ElemType::none, has_w2 = p.w2_type != ElemType::none;
     float av[kRowFusePer], hv[kRowFusePer], w1[kRowFusePer], w2[kRowFusePer];
 #pragma unroll
@@ -59,6 +67,7 @@ __global__ void __launch_bounds__(kRowFuseMaxThreads) row_fuse_kernel(RowFusePar
         if (j < p.d) {
             if (p.norm1) a[j] = av[e];
             h_out[j] = h;
+            if (kRound && !p.x) x16_store(hi, lo, j, h, r.type);
             ss2 = row_fuse_sq(ss2, h);
         }
     }
@@ -68,7 +77,11 @@ __global__ void __launch_bounds__(kRowFuseMaxThreads) row_fuse_kernel(RowFusePar
 #pragma unroll
     for (int e = 0; e < kRowFusePer; ++e) {
         int64_t j = threadIdx.x + int64_t(e) * blockDim.x;
-        if (j < p.d) x[j] = row_fuse_scale(hv[e], inv2, w2[e], has_w2);
+        if (j < p.d) {
+            const float v = row_fuse_scale(hv[e], inv2, w2[e], has_w2);
+            x[j] = v;
+            if (kRound) x16_store(hi, lo, j, v, r.type);
+        }
     }
 }
 
@@ -78,7 +91,18 @@ LaunchResult launch_row_fuse(const RowFuseParams & p, gpuStream_t s, const Launc
     if (p.rows == 0) return nullptr;
     static_assert(kRowFuseMaxD <= int64_t(kRowFuseMaxThreads) * kRowFusePer);
     if (p.d > kRowFuseMaxD) return "row_fuse: row longer than kRowFuseMaxD";
-    return launch_kernel(row_fuse_kernel, unsigned(p.rows), row_fuse_threads(p.d), 0, s, env, p);
+    return launch_kernel(row_fuse_kernel<false>, unsigned(p.rows), row_fuse_threads(p.d), 0, s,
+                         env, p, Round16Out{});
+}
+
+LaunchResult launch_row_fuse_round(const RowFuseRoundParams & p, gpuStream_t s,
+                                   const LaunchEnv & env) {
+    if (p.f.rows == 0) return nullptr;
+    if (p.f.d > kRowFuseMaxD) return "row_fuse: row longer than kRowFuseMaxD";
+    if (!p.r.hi || (p.r.type != ElemType::bf16 && p.r.type != ElemType::f16))
+        return "row_fuse: the 16-bit output needs a buffer and a bf16 / f16 type";
+    return launch_kernel(row_fuse_kernel<true>, unsigned(p.f.rows), row_fuse_threads(p.f.d), 0, s,
+                         env, p.f, p.r);
 }
 
 }  // namespace gemma::cuda
