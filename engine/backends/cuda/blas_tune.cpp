@@ -23,8 +23,9 @@ namespace gemma::cuda {
 
 namespace {
 
-constexpr int kCandidates = 8;  // heuristic candidates timed per shape
-constexpr int kTimedRuns = 3;   // after one warm-up run each
+constexpr int kCandidates = 8;   // heuristic candidates timed per shape
+constexpr int kTimedRuns = 3;    // after one warm-up run each
+constexpr int kTunedRows = 128;  // x row counts that get a tuned plan: multiples of this
 
 struct ShapeKey {
     int device, n, m, k, ab, pedantic;
@@ -159,8 +160,11 @@ gpublasStatus_t blas_gemm_xwt(const LaunchEnv & env, int n, int m, int k, const 
                               bool pedantic) {
     BlasTuner * t = env.blas_tuner;
     // cuBLASLt's candidates assume 256-byte aligned operands (every buffer of this backend is;
-    // a view into one may not be): anything else takes the plain call.
-    if (!t || !aligned256(x) || !aligned256(w) || !aligned256(out))
+    // a view into one may not be): anything else takes the plain call. So do row counts that are
+    // not a multiple of kTunedRows: a prompt's last chunk has any length, and tuning every new one
+    // would add trial runs to many requests and a plan per length; full chunks (1024, 2048) are
+    // the ones that repeat.
+    if (!t || n % kTunedRows != 0 || !aligned256(x) || !aligned256(w) || !aligned256(out))
         return gpublas_gemm_xwt(env.blas, n, m, k, x, w, ab, out, beta, pedantic);
     std::lock_guard<std::mutex> lock(plan_cache().mutex);
     Plan & p = t->plan({t->device, n, m, k, int(ab), pedantic ? 1 : 0});

@@ -1,7 +1,8 @@
 // The prefill GEMMs' cuBLAS calls (ops/matmul.cu, ops/matmul_quant.cu: out = x · wᵀ, f32 out)
 // through cuBLASLt with the fastest of its heuristic's candidate algorithms per shape, measured
-// once on the GPU the first time a shape runs outside graph capture (CUDA; HIP and
-// GEMMA_CUDA_BLAS_TUNE=0 keep plain gpublas_gemm_xwt).
+// once on the GPU the first time a shape runs outside graph capture, for row counts that are
+// multiples of 128 (full prefill chunks); CUDA only (HIP and GEMMA_CUDA_BLAS_TUNE=0 keep plain
+// gpublas_gemm_xwt).
 #pragma once
 
 #include "backends/cuda/ops/launch.h"
