@@ -9,6 +9,7 @@
 
 #include "core/quant.h"
 #include "cuda_harness.h"
+#include "cuda_quant_harness.h"
 #if GEMMA_HAS_CUDA  // set for targets linking the CUDA backend
 #include "backends/cuda/cuda_backend.h"
 #endif
@@ -54,29 +55,6 @@ std::unique_ptr<Backend> make_gpu(const char * cluster, const char * split_stage
     auto b = backend_create("cuda");
     if (!b.ok() && error) *error = b.error().message;
     return b.ok() ? std::move(*b) : nullptr;
-}
-
-Tensor quantized_host(DType t, Shape shape, uint32_t seed) {
-    Tensor f = random_host(DType::f32, std::move(shape), seed, -0.1f, 0.1f);
-    auto q = quantize_tensor(f, t, "gpu test weight", 1);
-    EXPECT_TRUE(q.ok()) << (q.ok() ? "" : q.error().message);
-    return q.ok() ? *q : Tensor{};
-}
-
-// x with each run of `group` values rounded as MMQ rounds it (the GEMV's x8 math): q =
-// round(x · 127 / amax) to nearest even, x' = q · (amax / 127) (as cuda_quant_gpu_test.cpp).
-Tensor x_int8_rounded(const Tensor & x, int64_t group) {
-    Tensor out = random_host(DType::f32, x.shape, 0);
-    const float * src = static_cast<const float *>(x.data);
-    float * dst = static_cast<float *>(out.data);
-    for (int64_t g = 0; g < x.numel(); g += group) {
-        float amax = 0.0f;
-        for (int64_t i = g; i < g + group; ++i) amax = std::max(amax, std::fabs(src[i]));
-        const float d = amax * (1.0f / 127.0f), id = amax > 0.0f ? 127.0f / amax : 0.0f;
-        for (int64_t i = g; i < g + group; ++i)
-            dst[i] = float(std::nearbyint(double(src[i]) * double(id))) * d;
-    }
-    return out;
 }
 
 // out [n, m] = x · wᵀ on backend b, read back (empty after a failure).

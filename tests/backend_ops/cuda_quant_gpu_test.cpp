@@ -14,6 +14,7 @@
 
 #include "core/quant.h"
 #include "cuda_harness.h"
+#include "cuda_quant_harness.h"
 #if GEMMA_HAS_CUDA  // set for targets linking the CUDA backend
 #include "backends/cuda/cuda_backend.h"
 #endif
@@ -26,30 +27,6 @@ constexpr double kTol = 1e-7;  // exact dequantization, f32 accumulation, other 
 // n > 8 with 16-bit tiles: each dequantized weight rounded to bf16 (2^-9 relative, NMSE ≈
 // 2^-18 / 3 ≈ 1.3e-6); "cuda-bf16" also rounds x once (about as much again).
 constexpr double kTileTol = 1e-5;
-
-Tensor quantized_host(DType t, Shape shape, uint32_t seed, float bound) {
-    Tensor f = random_host(DType::f32, std::move(shape), seed, -bound, bound);
-    auto q = quantize_tensor(f, t, "gpu test weight", 1);
-    EXPECT_TRUE(q.ok()) << (q.ok() ? "" : q.error().message);
-    return q.ok() ? *q : Tensor{};
-}
-
-// x with each run of `group` values rounded as the int8-x GEMV does: q = round(x · 127 / amax)
-// (nearest, in f32: x · id is exact in double), x' = q · (amax / 127).
-Tensor x_int8_rounded(const Tensor & x, int64_t group) {
-    Tensor out = random_host(DType::f32, x.shape, 0);
-    const float * src = static_cast<const float *>(x.data);
-    float * dst = static_cast<float *>(out.data);
-    const int64_t count = x.numel();
-    for (int64_t g = 0; g < count; g += group) {
-        float amax = 0.0f;
-        for (int64_t i = g; i < g + group; ++i) amax = std::max(amax, std::fabs(src[i]));
-        const float d = amax * (1.0f / 127.0f), id = amax > 0.0f ? 127.0f / amax : 0.0f;
-        for (int64_t i = g; i < g + group; ++i)
-            dst[i] = float(std::nearbyint(double(src[i]) * double(id))) * d;
-    }
-    return out;
-}
 
 // Rounding x to int8 moves a dot product by ~0.5 % (NMSE ~2e-5 for uniform x).
 constexpr double kInt8XTol = 1e-4;
