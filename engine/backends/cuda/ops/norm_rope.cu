@@ -1,11 +1,12 @@
 // norm_rope: per-head rms_norm of q (or of k and v, or of q, k and v), RoPE on q / k and
-// optionally the KV-cache store, in one launch (launch.h NormRopeParams). One warp per head row
-// of d (q's rows first, then a's, then b's; 8 rows a block, no block barrier: prefill launches
-// thousands of rows of 256-512 values); the sum of squares reproduces rms_norm.cu's thread counts
-// and reduction order, and the rotation is rope.cu's formula on the normalized values, so results
+// optionally the KV-cache store, in one launch (launch.h NormRopeParams), over head rows of d (q's
+// rows first, then a's, then b's): one warp per row, 8 rows a block, no block barrier, for
+// launches of many rows (prefill: thousands of rows of 256-512 values); one block per row for
+// few (decode). Either way the sum of squares reproduces rms_norm.cu's thread counts and
+// reduction order, and the rotation is rope.cu's formula on the normalized values, so results
 // equal the unfused kernels. The cache store follows kv_store.cu: f32 / bf16 per element; q8_0
-// per 32-value block, quantized from the finished row after a block barrier (ops/kv_quant.cuh),
-// as kv_store would from the same row.
+// per 32-value block, quantized from the finished row after a barrier (ops/kv_quant.cuh), as
+// kv_store would from the same row.
 #include "backends/cuda/ops/kv_quant.cuh"
 
 namespace gemma::cuda {
@@ -30,6 +31,11 @@ __host__ __device__ constexpr int norm_threads(int64_t d) {
 
 constexpr int kBlock = 256;                         // threads of a norm_rope block
 constexpr int kRowsPerBlock = kBlock / GEMMA_WARP;  // one warp per head row
+// Launches of this many head rows or more take the warp kernel (a 2,048-token prefill chunk of
+// E4B: 24,576 rows); fewer (a batch-1 decode step: 12) the block kernel, whose reduction has one
+// memory round trip where a warp's has one per warp of rms_norm's block (bf16 decode on the H200
+// was ~2 % slower with the warp kernel for every launch: docs/perf.md round 8).
+constexpr int64_t kWarpKernelRows = 64;
 
 // One warp per head row (kRowsPerBlock rows per block, no block barrier): 1 / sqrt(mean(x²) +
 // eps) summed exactly as rms_norm_kernel's norm_threads(d) threads sum it. Lane l plays thread
@@ -47,36 +53,48 @@ __device__ __forceinline__ float row_inv_rms(const float * x, int64_t d, float e
     return 1.0f / sqrtf(total / float(d) + eps);
 }
 
-__global__ void __launch_bounds__(kBlock) norm_rope_kernel(NormRopeParams p) {
-    pdl_enter();
-    // Warp → row r of q (rope'd as a, no cache), of a or of b (uniform across the warp).
-    const int64_t rows = norm_rope_q_rows(p) + p.rows_a + p.rows_b;
-    const int64_t row = int64_t(blockIdx.x) * kRowsPerBlock + threadIdx.x / GEMMA_WARP;
-    if (row >= rows) return;  // whole warps: nothing below waits on the block
-    const int lane = threadIdx.x % GEMMA_WARP;
+// Row `row` of the launch: q's rows first, then a's, then b's (uniform across its threads).
+struct NormRopeRow {
+    float * x;  // the head row of d values
+    const void * w;
+    ElemType wt;
+    int64_t r;  // index within q, a or b
+    bool in_q, in_a;
+};
+
+__device__ __forceinline__ NormRopeRow norm_rope_row(const NormRopeParams & p, int64_t row) {
     const int64_t q_rows = norm_rope_q_rows(p);
-    const bool in_q = row < q_rows;
+    NormRopeRow h;
+    h.in_q = row < q_rows;
     const int64_t kv_row = row - q_rows;  // row of a, then of b
-    const bool in_a = !in_q && kv_row < p.rows_a;
-    const int64_t r = in_q ? row : in_a ? kv_row : kv_row - p.rows_a;
-    float * x = (in_q ? p.q : in_a ? p.a : p.b) + r * p.d;
-    const void * w = in_q ? p.wq : in_a ? p.wa : p.wb;
-    const ElemType wt = in_q || in_a ? p.wa_type : p.wb_type;
-    const float inv = row_inv_rms(x, p.d, p.eps);
-    const int64_t t = r / (in_q ? p.q_heads : p.heads), row_len = int64_t(p.heads) * p.d;
-    uint8_t * cache = nullptr;  // this head row in the cache (uniform across the warp)
-    if (p.k_cache && !in_q) {
+    h.in_a = !h.in_q && kv_row < p.rows_a;
+    h.r = h.in_q ? row : h.in_a ? kv_row : kv_row - p.rows_a;
+    h.x = (h.in_q ? p.q : h.in_a ? p.a : p.b) + h.r * p.d;
+    h.w = h.in_q ? p.wq : h.in_a ? p.wa : p.wb;
+    h.wt = h.in_q || h.in_a ? p.wa_type : p.wb_type;
+    return h;
+}
+
+// The row normalized with `inv`, rotated (q, a) and stored into the cache (a, b) by `n` threads,
+// this one `tid` of them: the same operations whichever kernel calls it. `warp`: the n threads
+// are one warp (the q8_0 store then waits for the warp, else for the block).
+__device__ __forceinline__ void norm_rope_finish(const NormRopeParams & p, const NormRopeRow & h,
+                                                 float inv, int tid, int n, bool warp) {
+    float * x = h.x;
+    const int64_t t = h.r / (h.in_q ? p.q_heads : p.heads), row_len = int64_t(p.heads) * p.d;
+    uint8_t * cache = nullptr;  // this head row in the cache
+    if (p.k_cache && !h.in_q) {
         int64_t pos = p.positions[t];
         int64_t slot = ((pos % p.slots) + p.slots) % p.slots;
-        cache = static_cast<uint8_t *>(in_a ? p.k_cache : p.v_cache) +
-                kv_offset_bytes(p.cache_type, slot * row_len + (r % p.heads) * p.d);
+        cache = static_cast<uint8_t *>(h.in_a ? p.k_cache : p.v_cache) +
+                kv_offset_bytes(p.cache_type, slot * row_len + (h.r % p.heads) * p.d);
     }
     const bool per_elem = cache && p.cache_type != KvType::q8_0;
-    if ((in_q || in_a) && p.freqs) {
+    if ((h.in_q || h.in_a) && p.freqs) {
         const int64_t half = p.d / 2;
         const float fpos = float(p.positions[t]);
-        for (int64_t i = lane; i < half; i += GEMMA_WARP) {
-            float a = norm_elem(x, i, inv, w, wt), b = norm_elem(x, i + half, inv, w, wt);
+        for (int64_t i = tid; i < half; i += n) {
+            float a = norm_elem(x, i, inv, h.w, h.wt), b = norm_elem(x, i + half, inv, h.w, h.wt);
             float sn, cs;
             sincosf(fpos * p.freqs[i], &sn, &cs);
             float y0 = a * cs - b * sn, y1 = b * cs + a * sn;
@@ -88,18 +106,56 @@ __global__ void __launch_bounds__(kBlock) norm_rope_kernel(NormRopeParams p) {
             }
         }
     } else {
-        for (int64_t j = lane; j < p.d; j += GEMMA_WARP) {
-            float v = norm_elem(x, j, inv, w, wt);
+        for (int64_t j = tid; j < p.d; j += n) {
+            float v = norm_elem(x, j, inv, h.w, h.wt);
             x[j] = v;
             if (per_elem) kv_store_elem(cache, j, p.cache_type, v);
         }
     }
     if (cache && p.cache_type == KvType::q8_0) {
-        __threadfence_block();  // the warp's writes of the row, visible to all its lanes
-        gemma_syncwarp();
-        for (int64_t b = lane; b < p.d / kKvQ8Block; b += GEMMA_WARP)
+        if (warp) {
+            __threadfence_block();  // the warp's writes of the row, visible to all its lanes
+            gemma_syncwarp();
+        } else {
+            __syncthreads();  // the whole row of x is written (global writes visible to the block)
+        }
+        for (int64_t b = tid; b < p.d / kKvQ8Block; b += n)
             kv_q8_0_quantize_block(x + b * kKvQ8Block, cache + b * kKvQ8BlockBytes);
     }
+}
+
+// One warp per head row, kRowsPerBlock rows a block (launches of many rows: prefill).
+__global__ void __launch_bounds__(kBlock) norm_rope_warp_kernel(NormRopeParams p) {
+    pdl_enter();
+    const int64_t rows = norm_rope_q_rows(p) + p.rows_a + p.rows_b;
+    const int64_t row = int64_t(blockIdx.x) * kRowsPerBlock + threadIdx.x / GEMMA_WARP;
+    if (row >= rows) return;  // whole warps: nothing below waits on the block
+    const NormRopeRow h = norm_rope_row(p, row);
+    const float inv = row_inv_rms(h.x, p.d, p.eps);
+    norm_rope_finish(p, h, inv, threadIdx.x % GEMMA_WARP, GEMMA_WARP, true);
+}
+
+// One block of norm_threads(d) threads per head row (launches of few rows: a decode step's 12
+// head rows, where the warp kernel's serial reduction is the latency): rms_norm.cu's reduction.
+__global__ void norm_rope_block_kernel(NormRopeParams p) {
+    pdl_enter();
+    __shared__ float warp_sums[256 / GEMMA_WARP];
+    __shared__ float inv_rms;
+    const NormRopeRow h = norm_rope_row(p, blockIdx.x);
+    const float * x = h.x;
+    float ss = 0.0f;
+    for (int64_t j = threadIdx.x; j < p.d; j += blockDim.x) ss += x[j] * x[j];
+    ss = gemma_warp_sum(ss);
+    int warp = threadIdx.x / GEMMA_WARP, lane = threadIdx.x % GEMMA_WARP;
+    if (lane == 0) warp_sums[warp] = ss;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        float total = 0.0f;
+        for (int k = 0; k < int(blockDim.x) / GEMMA_WARP; ++k) total += warp_sums[k];
+        inv_rms = 1.0f / sqrtf(total / float(p.d) + p.eps);
+    }
+    __syncthreads();
+    norm_rope_finish(p, h, inv_rms, threadIdx.x, blockDim.x, false);
 }
 
 }  // namespace
@@ -107,8 +163,11 @@ __global__ void __launch_bounds__(kBlock) norm_rope_kernel(NormRopeParams p) {
 LaunchResult launch_norm_rope(const NormRopeParams & p, gpuStream_t s, const LaunchEnv & env) {
     int64_t rows = norm_rope_q_rows(p) + p.rows_a + p.rows_b;
     if (rows == 0) return nullptr;
+    if (rows < kWarpKernelRows)
+        return launch_kernel(norm_rope_block_kernel, unsigned(rows), norm_threads(p.d), 0, s, env,
+                             p);
     const int64_t blocks = (rows + kRowsPerBlock - 1) / kRowsPerBlock;
-    return launch_kernel(norm_rope_kernel, unsigned(blocks), kBlock, 0, s, env, p);
+    return launch_kernel(norm_rope_warp_kernel, unsigned(blocks), kBlock, 0, s, env, p);
 }
 
 }  // namespace gemma::cuda
