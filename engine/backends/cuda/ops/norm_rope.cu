@@ -8,6 +8,7 @@
 // per 32-value block, quantized from the finished row after a barrier (ops/kv_quant.cuh), as
 // kv_store would from the same row.
 #include "backends/cuda/ops/kv_quant.cuh"
+#include "backends/cuda/ops/rms_rows.cuh"
 
 namespace gemma::cuda {
 namespace {
@@ -23,12 +24,6 @@ __host__ __device__ __forceinline__ int64_t norm_rope_q_rows(const NormRopeParam
     return p.q_heads > 0 && p.heads > 0 ? int64_t(p.q_heads) * (p.rows_a / p.heads) : 0;
 }
 
-// rms_norm.cu's block for rows of d (a whole number of warps): its per-thread partial sums,
-// warp sums and their sum in warp order are what norm_rope_kernel reproduces with one warp.
-__host__ __device__ constexpr int norm_threads(int64_t d) {
-    return d <= 64 ? 64 : d <= 128 ? 128 : 256;
-}
-
 constexpr int kBlock = 256;                         // threads of a norm_rope block
 constexpr int kRowsPerBlock = kBlock / GEMMA_WARP;  // one warp per head row
 // Launches of this many head rows or more take the warp kernel (a 2,048-token prefill chunk of
@@ -36,22 +31,6 @@ constexpr int kRowsPerBlock = kBlock / GEMMA_WARP;  // one warp per head row
 // memory round trip where a warp's has one per warp of rms_norm's block (bf16 decode on the H200
 // was ~2 % slower with the warp kernel for every launch: docs/perf.md round 8).
 constexpr int64_t kWarpKernelRows = 64;
-
-// One warp per head row (kRowsPerBlock rows per block, no block barrier): 1 / sqrt(mean(x²) +
-// eps) summed exactly as rms_norm_kernel's norm_threads(d) threads sum it. Lane l plays thread
-// w · warp + l of each of that block's warps w in turn: its partial over j = w · warp + l + i · T
-// (i = 0, 1, ...), the warp sum of those partials (the same butterfly), and the warp sums added
-// in warp order from 0 — the same f32 operations in the same order, so the same bits.
-__device__ __forceinline__ float row_inv_rms(const float * x, int64_t d, float eps) {
-    const int T = norm_threads(d), lane = threadIdx.x % GEMMA_WARP;
-    float total = 0.0f;
-    for (int w = 0; w < T / GEMMA_WARP; ++w) {
-        float ss = 0.0f;
-        for (int64_t j = w * GEMMA_WARP + lane; j < d; j += T) ss += x[j] * x[j];
-        total += gemma_warp_sum(ss);
-    }
-    return 1.0f / sqrtf(total / float(d) + eps);
-}
 
 // Row `row` of the launch: q's rows first, then a's, then b's (uniform across its threads).
 struct NormRopeRow {
@@ -131,7 +110,7 @@ __global__ void __launch_bounds__(kBlock) norm_rope_warp_kernel(NormRopeParams p
     const int64_t row = int64_t(blockIdx.x) * kRowsPerBlock + threadIdx.x / GEMMA_WARP;
     if (row >= rows) return;  // whole warps: nothing below waits on the block
     const NormRopeRow h = norm_rope_row(p, row);
-    const float inv = row_inv_rms(h.x, p.d, p.eps);
+    const float inv = warp_row_inv_rms(h.x, p.d, p.eps);
     norm_rope_finish(p, h, inv, threadIdx.x % GEMMA_WARP, GEMMA_WARP, true);
 }
 
@@ -139,23 +118,9 @@ __global__ void __launch_bounds__(kBlock) norm_rope_warp_kernel(NormRopeParams p
 // head rows, where the warp kernel's serial reduction is the latency): rms_norm.cu's reduction.
 __global__ void norm_rope_block_kernel(NormRopeParams p) {
     pdl_enter();
-    __shared__ float warp_sums[256 / GEMMA_WARP];
-    __shared__ float inv_rms;
     const NormRopeRow h = norm_rope_row(p, blockIdx.x);
-    const float * x = h.x;
-    float ss = 0.0f;
-    for (int64_t j = threadIdx.x; j < p.d; j += blockDim.x) ss += x[j] * x[j];
-    ss = gemma_warp_sum(ss);
-    int warp = threadIdx.x / GEMMA_WARP, lane = threadIdx.x % GEMMA_WARP;
-    if (lane == 0) warp_sums[warp] = ss;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        float total = 0.0f;
-        for (int k = 0; k < int(blockDim.x) / GEMMA_WARP; ++k) total += warp_sums[k];
-        inv_rms = 1.0f / sqrtf(total / float(p.d) + p.eps);
-    }
-    __syncthreads();
-    norm_rope_finish(p, h, inv_rms, threadIdx.x, blockDim.x, false);
+    const float inv = block_row_inv_rms(h.x, p.d, p.eps);
+    norm_rope_finish(p, h, inv, threadIdx.x, blockDim.x, false);
 }
 
 }  // namespace
