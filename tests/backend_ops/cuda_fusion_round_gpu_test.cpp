@@ -137,15 +137,22 @@ size_t x16_reused(Backend & b) {
 #endif
 }
 
-class CudaFusionRound : public ::testing::TestWithParam<Case> {};
+// cpu-ref and the GPU backend (b), and the same GPU backend with the fusion off (off); the test
+// is skipped without a GPU.
+class CudaFusionRound : public ::testing::TestWithParam<Case> {
+protected:
+    void SetUp() override {
+        const std::string why = open_backends(GetParam().backend, b);
+        if (!why.empty()) GTEST_SKIP() << why;
+        off = without_round(GetParam().backend);
+        ASSERT_TRUE(off);
+    }
+    Backends b;
+    std::unique_ptr<Backend> off;
+};
 
 TEST_P(CudaFusionRound, LayerSameAsRoundingEachGemm) {
     const Case c = GetParam();
-    Backends b;
-    std::string why = open_backends(c.backend, b);
-    if (!why.empty()) GTEST_SKIP() << why;
-    std::unique_ptr<Backend> off = without_round(c.backend);
-    ASSERT_TRUE(off);
     const LayerWeights wr = layer_weights(*b.ref, c.weights), wg = layer_weights(*b.gpu, c.weights),
                        wo = layer_weights(*off, c.weights);
     const LayerBuffers fr = layer_buffers(*b.ref), fg = layer_buffers(*b.gpu),
@@ -211,11 +218,6 @@ std::vector<float> no_reuse_step(Backend & b, const Tensor & x_host, const Tenso
 
 TEST_P(CudaFusionRound, NoReuseAfterXChanges) {
     const Case c = GetParam();
-    Backends b;
-    std::string why = open_backends(c.backend, b);
-    if (!why.empty()) GTEST_SKIP() << why;
-    std::unique_ptr<Backend> off = without_round(c.backend);
-    ASSERT_TRUE(off);
     const Tensor x = random_host(DType::f32, {kSeqRows, kD}, 250),
                  x2 = random_host(DType::f32, {kSeqRows, 2 * kD}, 251),
                  other = random_host(DType::f32, {kSeqRows, 2 * kD}, 252, 2.0f, 4.0f);
