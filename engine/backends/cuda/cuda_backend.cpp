@@ -616,6 +616,7 @@ private:
             auto sx = ctx_->scratch(3, matmul_quant_mmq_scratch_bytes(p));
             if (!sx) return sx.error();
             p.scratch_x = *sx;
+            if (fuse() && fuse_round() && fuse_mmq_x(ctx_->queue(), p, ctx_->env())) p.x_ready = 1;
             return ctx_->queue().push<QuantMatmulParams, launch_matmul_quant>("matmul_quant_mmq",
                                                                               p);
         }

@@ -63,8 +63,9 @@ struct CudaOptions {
     // With fuse: prefill GEMMs (blas paths, more than 8 x rows, or 64 with mma_small) skip the
     // kernel that rounds x to 16 bits when the record before them already wrote it: a matmul of
     // the same x (k and v after q, up after gate), or x's producer, a row_fuse or gelu_tanh_mul,
-    // made to write the 16-bit terms too (fusion.h (round)). Bitwise the same results; false
-    // rounds before every GEMM (A/B; env GEMMA_CUDA_FUSE_ROUND=0).
+    // made to write the 16-bit terms too (fusion.h (round)); likewise batched-decode MMQ
+    // matmuls skip mmq_round_x after an MMQ matmul of the same x. Bitwise the same results;
+    // false rounds before every GEMM (A/B; env GEMMA_CUDA_FUSE_ROUND=0).
     bool fuse_round = true;
 };
 

@@ -379,6 +379,23 @@ bool fuse_round_x(OpQueue & q, const MatmulParams & p) {
     return true;
 }
 
+bool fuse_mmq_x(OpQueue & q, const QuantMatmulParams & p, const LaunchEnv & env) {
+    if (p.path != MatmulPath::mmq || p.x_ready || !matmul_quant_mmq_rounds_x(p, env))
+        return false;
+    QuantMatmulParams prev;
+    if (!q.last<QuantMatmulParams, launch_matmul_quant>(&prev) || prev.path != MatmulPath::mmq ||
+        !matmul_quant_mmq_rounds_x(prev, env))
+        return false;
+    // The same rounding (x, rows, k, group size by type) in the same scratch bytes, and prev's
+    // output (its only write outside scratch) apart from x.
+    if (prev.x != p.x || prev.n != p.n || prev.k != p.k || prev.type != p.type ||
+        prev.scratch_x != p.scratch_x || !bytes_apart(prev.out, prev.n * prev.m * 4, p.x,
+                                                      p.n * p.k * 4))
+        return false;
+    q.count_x16_reuse();
+    return true;
+}
+
 bool fuse_kv_store(OpQueue & q, const KvStoreParams & p) {
     NormRopeParams r;
     if (!q.last<NormRopeParams, launch_norm_rope>(&r)) return false;

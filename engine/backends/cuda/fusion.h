@@ -38,8 +38,10 @@
 // Only the very last record counts: nothing else can have written x or the scratch (slot 0,
 // handed out per matmul; the same size gives the same block) in between, and a segment launch
 // or flush in between (empty queue) ends the chain. Producers round with the matmul's own code
-// (ops/x16.cuh), so cuBLAS reads bitwise the same bytes. CudaOptions::fuse_round (env
-// GEMMA_CUDA_FUSE_ROUND=0) turns it off.
+// (ops/x16.cuh), so cuBLAS reads bitwise the same bytes. The same reuse for the batched-decode
+// int8 matmuls (MMQ, ops/matmul_quant_mmq.cu, x rounded by mmq_round_x into scratch slot 3):
+//   mmq(x, w1) → mmq(x, w2)          same x, n, k, weight type and scratch, w1's out apart from x
+// CudaOptions::fuse_round (env GEMMA_CUDA_FUSE_ROUND=0) turns both off.
 // Every intermediate buffer the ops wrote is still written, with the same values (the same f32
 // operations as the unfused kernels; a fused GEMV is shaped by all its rows, so the k split of
 // its rows, and with it their summation order, may differ from the unfused GEMVs'; the (row)
@@ -65,5 +67,9 @@ bool fuse_kv_store(OpQueue & q, const KvStoreParams & p);
 // (round): true when blas matmul p may skip rounding x (set p.x16_ready; p is then pushed as
 // usual): the record before it wrote x's 16-bit terms, or now does (it was extended).
 bool fuse_round_x(OpQueue & q, const MatmulParams & p);
+// (round), batched decode: true when mmq matmul p may skip mmq_round_x (set p.x_ready): the
+// record before it is an mmq matmul that rounded (or found rounded) the same x, n, k and weight
+// type into the same scratch and wrote nothing x is made of (q, then k and v; gate, then up).
+bool fuse_mmq_x(OpQueue & q, const QuantMatmulParams & p, const LaunchEnv & env);
 
 }  // namespace gemma::cuda

@@ -106,7 +106,7 @@ public:
     struct Stats {
         size_t eager_segments = 0, captured = 0, replayed = 0;
         size_t fused = 0;       // ops folded into the record before them
-        size_t x16_reused = 0;  // blas matmuls whose x's 16-bit terms were already written
+        size_t x16_reused = 0;  // blas / mmq matmuls that found x already rounded in scratch
         double flush_ms = 0;    // host time spent launching segments (hash, capture, launch)
     };
     Stats stats() const { return stats_; }

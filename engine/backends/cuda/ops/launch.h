@@ -275,7 +275,9 @@ struct QuantMatmulParams {
     // products (the bf16-class precisions); 0 = exact f32 x ("cuda-f32"). mmq always rounds.
     int32_t x8;
     int32_t k_splits;  // mmq only (else 0): blocks sharing a weight tile's k range
-    int32_t pad;       // zero: records are compared byte for byte (graph replay)
+    // mmq only (else 0): 1 = scratch_x already holds x's int8 rounding (the mmq matmul recorded
+    // just before rounded the same x into the same scratch; fusion.h (round)): no mmq_round_x.
+    int32_t x_ready;
     // gemv only, as MatmulParams::prologue (zero otherwise).
     RowFuseParams prologue;
 };
@@ -290,6 +292,9 @@ LaunchResult launch_gemv_quant(const QuantMatmulParams & p, gpuStream_t s, const
 // GEMMA_HAS_MMA_INT8 the launch returns an error (the backend never picks mmq there).
 int64_t matmul_quant_mmq_splits(const QuantMatmulParams & p, const LaunchEnv & env);
 size_t matmul_quant_mmq_scratch_bytes(const QuantMatmulParams & p);
+// Whether the mmq launch for p rounds x into scratch_x with mmq_round_x (false: the blocks round
+// their own x, or no mmq in this build), so that a later mmq matmul of the same x may reuse it.
+bool matmul_quant_mmq_rounds_x(const QuantMatmulParams & p, const LaunchEnv & env);
 LaunchResult launch_mmq_quant(const QuantMatmulParams & p, gpuStream_t s, const LaunchEnv & env);
 // Rows of a dequantized weight tile for k columns (bounds scratch_w to ~16 MiB of bf16).
 int64_t matmul_quant_tile_rows(int64_t k, int64_t m);

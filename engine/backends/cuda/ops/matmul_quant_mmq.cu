@@ -450,10 +450,12 @@ LaunchResult launch_mmq_t(const QuantMatmulParams & p, gpuStream_t s, const Laun
     const MmqScratch sc = mmq_scratch(p.scratch_x, L::kNp, p.k, L::kG);
     if constexpr (!kOwnX) {
         const int64_t x4 = L::kNp * p.k / 4;
-        if (LaunchResult e = launch_kernel(mmq_round_x_kernel<L::kG>, grid_blocks(x4, 256, env),
-                                           256, 0, s, env, p.x, reinterpret_cast<int *>(sc.xq),
-                                           sc.xd, p.n, p.k, int64_t(L::kNp)))
-            return e;
+        if (!p.x_ready)  // else the mmq matmul before this one left x rounded in scratch
+            if (LaunchResult e =
+                    launch_kernel(mmq_round_x_kernel<L::kG>, grid_blocks(x4, 256, env), 256, 0, s,
+                                  env, p.x, reinterpret_cast<int *>(sc.xq), sc.xd, p.n, p.k,
+                                  int64_t(L::kNp)))
+                return e;
     }
     const int64_t tiles = (p.m + kRows - 1) / kRows;
     const dim3 grid(unsigned(tiles), unsigned(p.k_splits));
@@ -519,6 +521,10 @@ size_t matmul_quant_mmq_scratch_bytes(const QuantMatmulParams & p) {
     return bytes;
 }
 
+bool matmul_quant_mmq_rounds_x(const QuantMatmulParams & p, const LaunchEnv & env) {
+    return !mmq_own_x(p, env);
+}
+
 LaunchResult launch_mmq_quant(const QuantMatmulParams & p, gpuStream_t s, const LaunchEnv & env) {
     if (p.n == 0 || p.m == 0) return nullptr;
     return mmq_dispatch(p, env, [&](auto t, auto nt, auto own) -> LaunchResult {
@@ -532,6 +538,8 @@ LaunchResult launch_mmq_quant(const QuantMatmulParams & p, gpuStream_t s, const 
 int64_t matmul_quant_mmq_splits(const QuantMatmulParams &, const LaunchEnv &) { return 1; }
 
 size_t matmul_quant_mmq_scratch_bytes(const QuantMatmulParams &) { return 0; }
+
+bool matmul_quant_mmq_rounds_x(const QuantMatmulParams &, const LaunchEnv &) { return false; }
 
 LaunchResult launch_mmq_quant(const QuantMatmulParams &, gpuStream_t, const LaunchEnv &) {
     return "matmul_quant mmq: not built (no int8 mma.sync in this build); use the tile path";
