@@ -279,6 +279,9 @@ TEST_P(CudaSplitMerge, MatchReferenceForEveryCacheType) {
         {"e4b sliding decode, ring wrapped", 8, 2, 256, 512, 512, 1000, 1, {}},
         {"e4b full, 3 queries", 8, 2, 512, 1024, 0, 700, 3, {}},
         {"mha d 64, 2 queries", 4, 4, 64, 2048, 0, 1500, 2, {}},
+        // 4 blocks of (query, head): 64 splits (kMaxSplits) at 132 SMs, more than the 32 a
+        // D = 256 merge loads ahead (attention.cu kMergeSplits).
+        {"d 256 gqa 4, one query, 64 splits", 4, 1, 256, 4096, 0, 3000, 1, {}},
     };
     for (int rep = 0; rep < 2; ++rep) {  // the counters must be back at zero for the next call
         check_cases(cases, 1e-7, false);  // f32 products (the decode bound of this file)

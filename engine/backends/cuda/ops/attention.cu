@@ -42,24 +42,32 @@ __device__ __forceinline__ bool key_visible(const AttentionParams & p, int64_t i
     return bq >= 0 && p.block_ids[t - p.positions[0]] == bq;
 }
 
+// merge_splits' preloaded values per thread (columns, splits; attention_split.cuh) that keep
+// attention_kernel within its 128 registers without spills (ptxas -v, sm_90): D ≤ 128 one column
+// of 16 splits, D ≤ 256 one of 32, D ≤ 512 two of 16.
+template <int PER>
+constexpr int kMergeCols = PER > 8 ? 2 : 1;
+template <int PER>
+constexpr int kMergeSplits = PER == 8 ? 32 : 16;
+
 // PER = D values per lane (D ≤ PER · warp); KT = the caches' element type.
 template <int PER, KvType KT>
 // counters: LaunchEnv::split_counters when the last split block merges (null: a merge kernel).
-__global__ void __launch_bounds__(kThreads) attention_kernel(AttentionParams p,
-                                                             unsigned * counters) {
+__global__ void __launch_bounds__(kThreads)
+    attention_kernel(AttentionParams p, unsigned * counters) {
     pdl_enter();
     extern __shared__ float smem[];  // kWarps × (D + 2): per-warp max, sum, values
     const int64_t qh = blockIdx.x, i = qh / p.hq, h = qh % p.hq, split = blockIdx.y, d = p.d;
     const int64_t kvh = h / (p.hq / p.hkv);
     const int warp = threadIdx.x / GEMMA_WARP, lane = threadIdx.x % GEMMA_WARP;
+    float q[PER];  // loading while the positions do (the key range waits for them)
+    load_head<PER>(p.q + qh * d, lane, d, q);
     const int64_t pos = p.positions[i];
     const KeyRange r = key_range(p, i);
     const int64_t len = r.hi >= r.lo ? r.hi - r.lo + 1 : 0;
     const int64_t chunk = (len + p.n_splits - 1) / p.n_splits;
     const int64_t t_begin = r.lo + split * chunk, t_end = min(t_begin + chunk, r.hi + 1);
 
-    float q[PER];
-    load_head<PER>(p.q + qh * d, lane, d, q);
     WarpSoftmax<PER> acc;
     auto slot = [&](int64_t t) -> int64_t {
         if (p.block_ids && !key_visible(p, i, pos, t)) return -1;
@@ -71,13 +79,14 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionParams p,
     merge_warps<PER>(smem, acc, kWarps, warp, lane, d, p.n_splits == 1 ? p.out + qh * d : nullptr,
                      p.partial + (qh * p.n_splits + split) * (d + 2));
     if (p.n_splits > 1 && counters && last_split_block(counters + qh, p.n_splits))
-        merge_splits(p.partial + qh * p.n_splits * (d + 2), p.n_splits, d, p.out + qh * d);
+        merge_splits<kMergeCols<PER>, kMergeSplits<PER>>(p.partial + qh * p.n_splits * (d + 2),
+                                                         p.n_splits, d, p.out + qh * d);
 }
 
 __global__ void attention_merge_kernel(AttentionParams p) {
     pdl_enter();
     const int64_t qh = blockIdx.x;
-    merge_splits(p.partial + qh * p.n_splits * (p.d + 2), p.n_splits, p.d, p.out + qh * p.d);
+    merge_splits<2, 16>(p.partial + qh * p.n_splits * (p.d + 2), p.n_splits, p.d, p.out + qh * p.d);
 }
 
 template <int PER, KvType KT>
@@ -86,8 +95,8 @@ LaunchResult launch_attention_t(const AttentionParams & p, gpuStream_t s, const 
     size_t smem = size_t(kWarps) * size_t(p.d + 2) * sizeof(float);
     unsigned * counters =
         p.n_splits > 1 && p.n * p.hq <= kSplitCounters ? env.split_counters : nullptr;
-    if (LaunchResult e = launch_kernel(attention_kernel<PER, KT>, grid, kThreads, smem, s, env, p,
-                                       counters))
+    if (LaunchResult e =
+            launch_kernel(attention_kernel<PER, KT>, grid, kThreads, smem, s, env, p, counters))
         return e;
     if (p.n_splits > 1 && !counters)
         return launch_kernel(attention_merge_kernel, unsigned(p.n * p.hq), 256, 0, s, env, p);

@@ -85,9 +85,14 @@ __device__ __forceinline__ void attend_keys(WarpSoftmax<PER> & acc, const float 
     }
 }
 
-// Merges the block's warps (shared memory: warps × (d + 2) floats) and writes either the result
-// (one split: `out` = the head's d outputs) or the split's partial (`part` = max, sum, d
-// weighted values) for merge_splits. Nothing visible: zeros, as cpu-ref.
+// Most warps a split block has (attention.cu and attention_paged.cu launch 256 threads).
+constexpr int kSplitMaxWarps = 256 / GEMMA_WARP;
+
+// Merges the block's warps (shared memory: warps × (d + 2) floats, warps <= kSplitMaxWarps) and
+// writes either the result (one split: `out` = the head's d outputs) or the split's partial
+// (`part` = max, sum, d weighted values) for merge_splits. Nothing visible: zeros, as cpu-ref.
+// Each warp's weight e^{m_w − M} is formed once per thread (the same expf of the same values
+// wherever the sums use it).
 template <int PER>
 __device__ __forceinline__ void merge_warps(float * smem, const WarpSoftmax<PER> & acc, int warps,
                                             int warp, int lane, int64_t d, float * out,
@@ -105,7 +110,12 @@ __device__ __forceinline__ void merge_warps(float * smem, const WarpSoftmax<PER>
     __syncthreads();
     float mb = -FLT_MAX, lb = 0.0f;
     for (int w = 0; w < warps; ++w) mb = fmaxf(mb, smem[w * (d + 2)]);
-    for (int w = 0; w < warps; ++w) lb += smem[w * (d + 2) + 1] * expf(smem[w * (d + 2)] - mb);
+    float e[kSplitMaxWarps];
+#pragma unroll
+    for (int w = 0; w < kSplitMaxWarps; ++w) e[w] = w < warps ? expf(smem[w * (d + 2)] - mb) : 0.0f;
+#pragma unroll
+    for (int w = 0; w < kSplitMaxWarps; ++w)
+        if (w < warps) lb += smem[w * (d + 2) + 1] * e[w];
     float * dst = out ? out : part + 2;
     const float inv = out ? (lb > 0.0f ? 1.0f / lb : 0.0f) : 1.0f;
     if (!out && threadIdx.x == 0) {
@@ -114,8 +124,9 @@ __device__ __forceinline__ void merge_warps(float * smem, const WarpSoftmax<PER>
     }
     for (int64_t c = threadIdx.x; c < d; c += blockDim.x) {
         float sum = 0.0f;
-        for (int w = 0; w < warps; ++w)
-            sum += smem[w * (d + 2) + 2 + c] * expf(smem[w * (d + 2)] - mb);
+#pragma unroll
+        for (int w = 0; w < kSplitMaxWarps; ++w)
+            if (w < warps) sum += smem[w * (d + 2) + 2 + c] * e[w];
         dst[c] = sum * inv;
     }
 }
@@ -141,12 +152,24 @@ __device__ __forceinline__ bool last_split_block(unsigned * counter, int64_t n_s
 constexpr int kMaxSplits = 64;
 
 // One block per (query, head): out = Σ_s o_s e^{m_s − M} / Σ_s l_s e^{m_s − M} over the splits.
-// The split weights e^{m_s − M} are formed once in shared memory; each thread then sums its
-// columns with the loads of several splits in flight.
+// The split weights e^{m_s − M} are formed once in shared memory while each thread's values of
+// the splits are already loading: the first kCols columns of the thread (c = t + k · threads) of
+// the first kSplits splits, in registers, so that the maxima, sums and those values take one
+// memory round trip together (kernels pick what fits their register budget). Each thread then
+// sums its columns in split order.
+template <int kCols = 1, int kSplits = 16>
 __device__ __forceinline__ void merge_splits(const float * part, int64_t n_splits, int64_t d,
                                              float * out) {
     __shared__ float wgt[kMaxSplits];
     __shared__ float inv_sum;
+    float pre[kCols][kSplits];
+#pragma unroll
+    for (int k = 0; k < kCols; ++k) {
+        const int64_t c = threadIdx.x + int64_t(k) * blockDim.x;
+#pragma unroll
+        for (int s = 0; s < kSplits; ++s)
+            pre[k][s] = c < d && s < n_splits ? part[s * (d + 2) + 2 + c] : 0.0f;
+    }
     if (threadIdx.x < GEMMA_WARP) {  // one warp: max and sum over ≤ 64 splits
         const int lane = threadIdx.x;
         float m0 = lane < n_splits ? part[lane * (d + 2)] : -FLT_MAX;
@@ -163,7 +186,18 @@ __device__ __forceinline__ void merge_splits(const float * part, int64_t n_split
         if (lane == 0) inv_sum = lb > 0.0f ? 1.0f / lb : 0.0f;
     }
     __syncthreads();
-    for (int64_t c = threadIdx.x; c < d; c += blockDim.x) {
+#pragma unroll
+    for (int k = 0; k < kCols; ++k) {
+        const int64_t c = threadIdx.x + int64_t(k) * blockDim.x;
+        if (c >= d) break;
+        float acc = 0.0f;
+#pragma unroll
+        for (int s = 0; s < kSplits; ++s)
+            if (s < n_splits) acc += pre[k][s] * wgt[s];
+        for (int64_t s = kSplits; s < n_splits; ++s) acc += part[s * (d + 2) + 2 + c] * wgt[s];
+        out[c] = acc * inv_sum;
+    }
+    for (int64_t c = threadIdx.x + int64_t(kCols) * blockDim.x; c < d; c += blockDim.x) {
         float acc = 0.0f;
 #pragma unroll 8
         for (int64_t s = 0; s < n_splits; ++s) acc += part[s * (d + 2) + 2 + c] * wgt[s];

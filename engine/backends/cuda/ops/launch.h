@@ -79,6 +79,10 @@ struct LaunchEnv {
     // (two blocks of a cluster share each row block, ops/attention_fa.cu FaPair; env
     // GEMMA_FA512_V1=1), for A/B runs.
     bool fa512_v1 = false;
+    // norm_rope at head dims 64 / 128 / 256 / 512 keeps each thread's values of the row in
+    // registers, every load issued before the sums (ops/norm_rope.cu); bitwise the same results
+    // as the kernels that re-read the row, which env GEMMA_NORM_ROPE_REGS=0 selects (A/B).
+    bool norm_rope_regs = true;
     // One zeroed counter owned by the context: GEMVs with a folded row_fuse count their blocks
     // on it (row_fuse.cuh row_fuse_arrive; the last one resets it). Kernels on the one stream
     // use it in turn (a PDL launch waits for the previous grid before touching it).

@@ -6,7 +6,10 @@
 // reduction order, and the rotation is rope.cu's formula on the normalized values, so results
 // equal the unfused kernels. The cache store follows kv_store.cu: f32 / bf16 per element; q8_0
 // per 32-value block, quantized from the finished row after a barrier (ops/kv_quant.cuh), as
-// kv_store would from the same row.
+// kv_store would from the same row. At Gemma 4's head dims (64, 128, 256, 512) both kernels keep
+// each thread's values in registers (weights and frequencies loaded before the PDL wait, the row
+// and its position right after it, sin / cos before the sums) and a q8_0 block is quantized by
+// the 32 lanes holding it: the same f32 operations, one memory round trip per row.
 #include "backends/cuda/ops/kv_quant.cuh"
 #include "backends/cuda/ops/rms_rows.cuh"
 
@@ -123,16 +126,218 @@ __global__ void norm_rope_block_kernel(NormRopeParams p) {
     norm_rope_finish(p, h, inv, threadIdx.x, blockDim.x, false);
 }
 
+// ---- rows of D = 64, 128, 256 or 512: each of the row's T threads holds x[tid + T k] ----
+
+// One thread's share of a head row: its values v[k] = x[tid + T k] (k < kN) and their weights;
+// with kN >= 2 it rotates pairs (k, k + kN/2) itself, with kN == 1 its one value, whose partner
+// x[tid ^ D/2] (value vp, weight wp) another thread holds. f: the frequency of each pair it
+// rotates; sn / cs: their sin and cos at the row's position.
+template <int D, int T>
+struct RowRegs {
+    static constexpr int kN = D / T;
+    static constexpr int kPairs = kN == 1 ? 1 : kN / 2;
+    float v[kN], w[kN], vp, wp;
+    float f[kPairs], sn[kPairs], cs[kPairs];
+};
+
+// Pair index (of D/2) of the k-th pair this thread rotates.
+template <int D, int T>
+__device__ __forceinline__ int rr_pair(int tid, int k) {
+    return RowRegs<D, T>::kN == 1 ? tid % (D / 2) : tid + T * k;
+}
+
+// Whether row h is rotated.
+__device__ __forceinline__ bool rr_roped(const NormRopeParams & p, const NormRopeRow & h) {
+    return (h.in_q || h.in_a) && p.freqs;
+}
+
+// Weights and frequencies: never written by an earlier kernel, so loaded before the PDL wait.
+template <int D, int T>
+__device__ __forceinline__ void rr_load_consts(const NormRopeParams & p, const NormRopeRow & h,
+                                               int tid, RowRegs<D, T> & r) {
+    constexpr int kN = RowRegs<D, T>::kN;
+    if (h.wt != ElemType::none) {
+#pragma unroll
+        for (int k = 0; k < kN; ++k) r.w[k] = load_elem(h.w, tid + T * k, h.wt);
+        if (kN == 1) r.wp = load_elem(h.w, tid ^ (D / 2), h.wt);
+    }
+    if (rr_roped(p, h)) {
+#pragma unroll
+        for (int k = 0; k < RowRegs<D, T>::kPairs; ++k) r.f[k] = p.freqs[rr_pair<D, T>(tid, k)];
+    }
+}
+
+// The row's values (after the PDL wait). The partner of a lone value: from memory in the block
+// kernel (read before the block barrier, written after it), by shuffle in the warp kernel.
+template <int D, int T, bool kWarp>
+__device__ __forceinline__ void rr_load_x(const NormRopeRow & h, int tid, RowRegs<D, T> & r) {
+    constexpr int kN = RowRegs<D, T>::kN;
+#pragma unroll
+    for (int k = 0; k < kN; ++k) r.v[k] = h.x[tid + T * k];
+    if (kN == 1 && !kWarp) r.vp = h.x[tid ^ (D / 2)];
+    if (kN == 1 && kWarp) r.vp = gemma_shfl_xor(r.v[0], D / 2);
+}
+
+// The row's position (token t) and its cache row (null: none), as norm_rope_finish.
+struct RowDest {
+    float fpos;
+    uint8_t * cache;
+};
+
+__device__ __forceinline__ RowDest rr_dest(const NormRopeParams & p, const NormRopeRow & h) {
+    RowDest o{0.0f, nullptr};
+    const bool store = p.k_cache && !h.in_q;
+    if (!store && !rr_roped(p, h)) return o;
+    const int64_t t = h.r / (h.in_q ? p.q_heads : p.heads), row_len = int64_t(p.heads) * p.d;
+    const int64_t pos = p.positions[t];
+    o.fpos = float(pos);
+    if (store) {
+        int64_t slot = ((pos % p.slots) + p.slots) % p.slots;
+        o.cache = static_cast<uint8_t *>(h.in_a ? p.k_cache : p.v_cache) +
+                  kv_offset_bytes(p.cache_type, slot * row_len + (h.r % p.heads) * p.d);
+    }
+    return o;
+}
+
+template <int D, int T>
+__device__ __forceinline__ void rr_sincos(const NormRopeParams & p, const NormRopeRow & h,
+                                          float fpos, RowRegs<D, T> & r) {
+    if (!rr_roped(p, h)) return;
+#pragma unroll
+    for (int k = 0; k < RowRegs<D, T>::kPairs; ++k) sincosf(fpos * r.f[k], &r.sn[k], &r.cs[k]);
+}
+
+// norm_elem from registers.
+__device__ __forceinline__ float rr_norm(float x, float w, float inv, ElemType t) {
+    float v = x * inv;
+    return t == ElemType::none ? v : v * w;
+}
+
+// Value `idx` (= lane % 32) of a q8_0 block held by 32 consecutive lanes, quantized with
+// kv_q8_0_quantize_block's operations: max |y| (exact in any order; NaN skipped as there),
+// d = amax / 127, id = 1 / d, round(y · id); lane 0 of the 32 writes the scale.
+__device__ __forceinline__ void kv_q8_0_store_lanes(float y, uint8_t * block, int idx) {
+    float amax = fmaxf(0.0f, fabsf(y));
+#pragma unroll
+    for (int m = 16; m > 0; m >>= 1) amax = fmaxf(amax, gemma_shfl_xor(amax, m));
+    const float d = amax / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    if (idx == 0) *reinterpret_cast<uint16_t *>(block) = gemma_f32_to_f16(d);
+    float q = fminf(127.0f, fmaxf(-127.0f, roundf(y * id)));
+    block[2 + idx] = uint8_t(int8_t(q));
+}
+
+// norm_rope_finish from registers: the same per-value operations; each thread writes its own
+// values (and their cache values).
+template <int D, int T>
+__device__ __forceinline__ void rr_finish(const NormRopeParams & p, const NormRopeRow & h,
+                                          const RowRegs<D, T> & r, float inv, int tid,
+                                          uint8_t * cache) {
+    constexpr int kN = RowRegs<D, T>::kN;
+    float y[kN];
+    if (rr_roped(p, h) && kN == 1) {
+        const bool lo = tid < D / 2;
+        const float own = rr_norm(r.v[0], r.w[0], inv, h.wt),
+                    other = rr_norm(r.vp, r.wp, inv, h.wt);
+        const float a = lo ? own : other, b = lo ? other : own;
+        float y0 = a * r.cs[0] - b * r.sn[0], y1 = b * r.cs[0] + a * r.sn[0];
+        y[0] = lo ? y0 : y1;
+    } else if (rr_roped(p, h)) {
+#pragma unroll
+        for (int k = 0; k < kN / 2; ++k) {
+            float a = rr_norm(r.v[k], r.w[k], inv, h.wt);
+            float b = rr_norm(r.v[k + kN / 2], r.w[k + kN / 2], inv, h.wt);
+            y[k] = a * r.cs[k] - b * r.sn[k];
+            y[k + kN / 2] = b * r.cs[k] + a * r.sn[k];
+        }
+    } else {
+#pragma unroll
+        for (int k = 0; k < kN; ++k) y[k] = rr_norm(r.v[k], r.w[k], inv, h.wt);
+    }
+#pragma unroll
+    for (int k = 0; k < kN; ++k) h.x[tid + T * k] = y[k];
+    if (!cache) return;
+#pragma unroll
+    for (int k = 0; k < kN; ++k) {
+        const int j = tid + T * k;
+        if (p.cache_type == KvType::q8_0)  // D % 32 == 0: block j / 32 is 32 lanes of one warp
+            kv_q8_0_store_lanes(y[k], cache + j / kKvQ8Block * kKvQ8BlockBytes, j % kKvQ8Block);
+        else
+            kv_store_elem(cache, j, p.cache_type, y[k]);
+    }
+}
+
+// norm_rope_warp_kernel at D: one warp per row, lane l holding x[l + warp · k].
+template <int D>
+__global__ void __launch_bounds__(kBlock) norm_rope_warp_regs_kernel(NormRopeParams p) {
+    constexpr int T = GEMMA_WARP;
+    const int64_t rows = norm_rope_q_rows(p) + p.rows_a + p.rows_b;
+    const int64_t row = int64_t(blockIdx.x) * kRowsPerBlock + threadIdx.x / GEMMA_WARP;
+    const int lane = threadIdx.x % GEMMA_WARP;
+    if (row >= rows) {  // whole warps: nothing below waits on the block
+        pdl_enter();
+        return;
+    }
+    const NormRopeRow h = norm_rope_row(p, row);
+    RowRegs<D, T> r;
+    rr_load_consts(p, h, lane, r);
+    pdl_enter();
+    rr_load_x<D, T, true>(h, lane, r);
+    const RowDest o = rr_dest(p, h);
+    rr_sincos(p, h, o.fpos, r);
+    const float inv = warp_regs_inv_rms<D>(r.v, p.eps);
+    rr_finish(p, h, r, inv, lane, o.cache);
+}
+
+// norm_rope_block_kernel at D: norm_threads(D) threads per row, thread t holding x[t + T k].
+template <int D>
+__global__ void __launch_bounds__(norm_threads(D)) norm_rope_block_regs_kernel(NormRopeParams p) {
+    constexpr int T = norm_threads(D);
+    const NormRopeRow h = norm_rope_row(p, blockIdx.x);
+    RowRegs<D, T> r;
+    rr_load_consts(p, h, threadIdx.x, r);
+    pdl_enter();
+    rr_load_x<D, T, false>(h, threadIdx.x, r);
+    const RowDest o = rr_dest(p, h);
+    rr_sincos(p, h, o.fpos, r);
+    float ss = 0.0f;
+#pragma unroll
+    for (int k = 0; k < RowRegs<D, T>::kN; ++k) ss += r.v[k] * r.v[k];
+    const float inv = block_inv_rms(ss, D, p.eps);
+    rr_finish(p, h, r, inv, threadIdx.x, o.cache);
+}
+
+using NormRopeKernel = void (*)(NormRopeParams);
+
+// The register kernels for d (null: d is not one of them, or env turns them off).
+NormRopeKernel regs_kernel(int d, bool warp, const LaunchEnv & env) {
+    if (!env.norm_rope_regs) return nullptr;
+    switch (d) {
+        case 64:
+            return warp ? norm_rope_warp_regs_kernel<64> : norm_rope_block_regs_kernel<64>;
+        case 128:
+            return warp ? norm_rope_warp_regs_kernel<128> : norm_rope_block_regs_kernel<128>;
+        case 256:
+            return warp ? norm_rope_warp_regs_kernel<256> : norm_rope_block_regs_kernel<256>;
+        case 512:
+            return warp ? norm_rope_warp_regs_kernel<512> : norm_rope_block_regs_kernel<512>;
+        default:
+            return nullptr;
+    }
+}
+
 }  // namespace
 
 LaunchResult launch_norm_rope(const NormRopeParams & p, gpuStream_t s, const LaunchEnv & env) {
     int64_t rows = norm_rope_q_rows(p) + p.rows_a + p.rows_b;
     if (rows == 0) return nullptr;
-    if (rows < kWarpKernelRows)
-        return launch_kernel(norm_rope_block_kernel, unsigned(rows), norm_threads(p.d), 0, s, env,
-                             p);
+    const bool warp = rows >= kWarpKernelRows;
+    NormRopeKernel k = regs_kernel(p.d, warp, env);
+    if (!warp)
+        return launch_kernel(k ? k : norm_rope_block_kernel, unsigned(rows), norm_threads(p.d), 0,
+                             s, env, p);
     const int64_t blocks = (rows + kRowsPerBlock - 1) / kRowsPerBlock;
-    return launch_kernel(norm_rope_warp_kernel, unsigned(blocks), kBlock, 0, s, env, p);
+    return launch_kernel(k ? k : norm_rope_warp_kernel, unsigned(blocks), kBlock, 0, s, env, p);
 }
 
 }  // namespace gemma::cuda
