@@ -16,7 +16,8 @@ constexpr int kNormMaxThreads = 256;
 // The block's 1 / rms from each thread's partial sum `ss` (all blockDim.x = norm_threads(d)
 // threads call it; thread t's partial over j = t, t + T, ...): the warp butterfly, then every
 // thread adds the warp sums in warp order from 0 (one barrier: the additions rms_norm's thread 0
-// made for the whole block, repeated by each thread instead of a second barrier).
+// made for the whole block, repeated by each thread instead of a second barrier). Once per block:
+// a second call could overwrite warp_sums while a slow warp still reads the first's.
 __device__ __forceinline__ float block_inv_rms(float ss, int64_t d, float eps) {
     __shared__ float warp_sums[kNormMaxThreads / GEMMA_WARP];
     ss = gemma_warp_sum(ss);
