@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <ostream>
 #include <string>
 
 #include "cuda_harness.h"
@@ -24,6 +25,10 @@ struct Case {
     int variant;  // GEMMA_FA_VARIANT
     int64_t d;
 };
+
+void PrintTo(const Case & c, std::ostream * os) {
+    *os << c.backend << " " << dtype_name(c.weights) << " variant " << c.variant << " d " << c.d;
+}
 
 // Queries of the chunk: more than kMmaMaxRows (64: the blas path) and not a multiple of 128
 // (no cuBLASLt algorithm timing, which could pick different algorithms in the two backends).
