@@ -370,11 +370,38 @@ bool x16_from_producer(OpQueue & q, const MatmulParams & p) {
     return true;
 }
 
+// Bytes of one KV cache of attention a ([slots, hkv, d] of its KvType).
+int64_t attention_cache_bytes(const AttentionParams & a) {
+    const int64_t values = a.slots * a.hkv * a.d;
+    if (a.kv_type == KvType::q8_0) return values / kQ8Block * int64_t(kQ8BlockBytes);
+    return values * (a.kv_type == KvType::bf16 ? 2 : 4);
+}
+
+// The record just before p is an attention_fa writing all of x (the o projection's input: out
+// [n, hq, d] read as [n, hq · d]), whose scratch terms overlap none of its inputs or its out: it
+// becomes the variant that also writes x's 16-bit terms (launch_attention_fa_round).
+bool x16_from_attention(OpQueue & q, const MatmulParams & p) {
+    AttentionParams a;
+    if (!q.last<AttentionParams, launch_attention_fa>(&a)) return false;
+    if (a.out != p.x || a.n != p.n || a.hq * a.d != p.k) return false;
+    const int64_t count = p.n * p.k, terms = count * 2 * (p.path == MatmulPath::blas_split ? 2 : 1);
+    if (!bytes_apart(p.scratch, terms, a.q, count * 4) ||
+        !bytes_apart(p.scratch, terms, a.out, count * 4) ||
+        !bytes_apart(p.scratch, terms, a.k_cache, attention_cache_bytes(a)) ||
+        !bytes_apart(p.scratch, terms, a.v_cache, attention_cache_bytes(a)))
+        return false;
+    AttentionRoundParams r = zeroed<AttentionRoundParams>();
+    r.a = a;
+    r.r = round16_out(p);
+    q.extend_last<AttentionRoundParams, launch_attention_fa_round>("attention_fa_x16", r);
+    return true;
+}
+
 }  // namespace
 
 bool fuse_round_x(OpQueue & q, const MatmulParams & p) {
     if (!is_blas16(p.path) || !p.scratch || p.x16_ready) return false;
-    if (!x16_reusable(q, p) && !x16_from_producer(q, p)) return false;
+    if (!x16_reusable(q, p) && !x16_from_producer(q, p) && !x16_from_attention(q, p)) return false;
     q.count_x16_reuse();
     return true;
 }

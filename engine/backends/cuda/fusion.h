@@ -35,6 +35,8 @@
 //   row_fuse(→ x) → matmul(x, w)     the row_fuse writes hi [+ lo] of its x (or of h_out without
 //   gelu_tanh_mul(→ x) → matmul(x, w)  x), all rows, as well: the q and gate projections, the
 //                                    PLE gate (reading h), down and the PLE projection
+//   attention_fa(→ x) → matmul(x, w)  the attention writes hi [+ lo] of its whole out (x =
+//                                    [n, hq · d]) as well: the o projection
 // Only the very last record counts: nothing else can have written x or the scratch (slot 0,
 // handed out per matmul; the same size gives the same block) in between, and a segment launch
 // or flush in between (empty queue) ends the chain. Producers round with the matmul's own code
