@@ -71,10 +71,11 @@ public:
             OpQueue::Stats s = ctx_->queue().stats();
             std::fprintf(stderr,
                          "cuda: op segments: %zu eager, %zu captured, %zu replayed as graphs; "
-                         "%zu ops fused, %zu GEMMs found x rounded; host: %.1f ms launching "
-                         "segments, %.1f ms waiting for the GPU\n",
+                         "%zu ops fused, %zu GEMMs found x rounded, %zu f32 stores of "
+                         "discarded outputs left out; host: %.1f ms launching segments, %.1f ms "
+                         "waiting for the GPU\n",
                          s.eager_segments, s.captured, s.replayed, s.fused, s.x16_reused,
-                         s.flush_ms, ctx_->waited_ms());
+                         s.writes_elided, s.flush_ms, ctx_->waited_ms());
             for (const auto & [name, t] : ctx_->queue().profile())
                 std::fprintf(stderr, "cuda: profile %-16s %8zu calls %10.3f ms %8.2f us/call\n",
                              name.c_str(), t.count, t.ms, 1000.0 * t.ms / double(t.count));
@@ -179,9 +180,18 @@ public:
 
     Status synchronize() override { return ctx_->synchronize(); }
 
+    // A hint (core/backend.h): the pending producer of t may skip its f32 store (fusion.h
+    // (discard)). Host tensors and empty ones are ignored.
+    Status discard(const Tensor & t) override {
+        if (t.empty() || t.where != Where::device || !fuse() || !ctx_->options().fuse_discard)
+            return Status::success();
+        (void)discard_unread(ctx_->queue(), t.data, t.nbytes());
+        return Status::success();
+    }
+
     CudaQueueStats queue_stats() {
         OpQueue::Stats s = ctx_->queue().stats();
-        return {s.eager_segments, s.captured, s.replayed, s.fused, s.x16_reused};
+        return {s.eager_segments, s.captured, s.replayed, s.fused, s.x16_reused, s.writes_elided};
     }
 
     Status get_rows(const Tensor & table, const Tensor & ids, float scale,
@@ -705,6 +715,7 @@ Result<std::unique_ptr<Backend>> create(const CudaOptions & options) {
     if (off("GEMMA_CUDA_FUSE")) o.fuse = false;
     if (off("GEMMA_CUDA_FUSE_QKV")) o.fuse_qkv = false;
     if (off("GEMMA_CUDA_FUSE_ROUND")) o.fuse_round = false;
+    if (off("GEMMA_CUDA_FUSE_DISCARD")) o.fuse_discard = false;
     if (const char * v = std::getenv("GEMMA_CUDA_FUSE_ROW"); v && (*v == '0' || *v == '1'))
         o.fuse_row = *v == '1';
     if (off("GEMMA_CUDA_PDL")) o.pdl = false;

@@ -40,12 +40,25 @@
 // or flush in between (empty queue) ends the chain. Producers round with the matmul's own code
 // (ops/x16.cuh), so cuBLAS reads bitwise the same bytes. CudaOptions::fuse_round (env
 // GEMMA_CUDA_FUSE_ROUND=0) turns it off.
+// (discard): Backend::discard(t), the model's word that it will not read t again, lets the
+// producer of t skip its f32 store when, pointer by pointer, no record after it read those bytes:
+//   row_fuse [(round)] → [matmuls] → discard(a)    the normalized a is not written back
+//   row_fuse (round, → x) → matmul(x) … → discard(x)   x's f32 values are not stored
+//   gelu_tanh_mul (round) → matmul(out) → discard(out)   the f32 out is not stored
+// where every record in between is a blas matmul that found its x's 16-bit terms ready (it reads
+// those, its weights and, with split, its out; never x's f32): x may be t itself (the q/k/v or
+// gate/up projections, down), its scratch, weights and out lie apart from t. The 16-bit terms
+// and every other output are still stored, with the same values. The producer's output must lie
+// whole inside t and apart from the producer's other operands; anything else (another record in
+// between, a segment launch or flush since the producer) leaves the record as it is. A row_fuse
+// later folded into a decode GEMV writes a regardless. CudaOptions::fuse_discard (env
+// GEMMA_CUDA_FUSE_DISCARD=0) turns it off.
 // Every intermediate buffer the ops wrote is still written, with the same values (the same f32
 // operations as the unfused kernels; a fused GEMV is shaped by all its rows, so the k split of
 // its rows, and with it their summation order, may differ from the unfused GEMVs'; the (row)
 // fold changes nothing of a GEMV's shape: its results are bitwise those without it), so fusion
-// is invisible to the model. Patterns match on exact buffer identity; anything else is recorded
-// unfused.
+// is invisible to the model, except the stores (discard) drops, of buffers the model declared
+// dead. Patterns match on exact buffer identity; anything else is recorded unfused.
 #pragma once
 
 #include "backends/cuda/op_queue.h"
@@ -65,5 +78,9 @@ bool fuse_kv_store(OpQueue & q, const KvStoreParams & p);
 // (round): true when blas matmul p may skip rounding x (set p.x16_ready; p is then pushed as
 // usual): the record before it wrote x's 16-bit terms, or now does (it was extended).
 bool fuse_round_x(OpQueue & q, const MatmulParams & p);
+// (discard): the model will not read bytes [t, t + bytes) again. Marks the pending producer of
+// an output lying in them to skip its f32 store where the pattern above proves it unread;
+// returns how many stores were dropped (0: records unchanged).
+size_t discard_unread(OpQueue & q, const void * t, size_t bytes);
 
 }  // namespace gemma::cuda

@@ -116,6 +116,8 @@ LaunchResult launch_get_rows_quant(const GetRowsParams & p, gpuStream_t s, const
 //   h_out = h_in + a         then h_out *= scalar[0] (when scalar)
 //   x = rms_norm(h_out, w2)  (when x)
 // Made by the backend from rms_norm + add [+ mul by one value] [+ rms_norm] (fusion.h).
+// `skip` (fusion.h (discard)): outputs whose f32 store row_fuse_kernel leaves out because the
+// model discarded them unread (the GEMV prologue of a folded record writes them regardless).
 struct RowFuseParams {
     float * a;
     const void * w1;
@@ -128,7 +130,11 @@ struct RowFuseParams {
     ElemType w1_type, scalar_type, w2_type;
     float eps1, eps2;
     int32_t norm1;  // 1: a is normalized first (w1 may be none)
+    int32_t skip;   // kRowFuseSkipA | kRowFuseSkipX, or 0: every output is stored
+    int32_t pad;    // zero: records are compared byte for byte (graph replay)
 };
+constexpr int32_t kRowFuseSkipA = 1;  // the normalized a is not written back
+constexpr int32_t kRowFuseSkipX = 2;  // x's f32 values are not stored (its 16-bit terms are)
 LaunchResult launch_row_fuse(const RowFuseParams & p, gpuStream_t s, const LaunchEnv & env);
 constexpr int64_t kRowFuseMaxD = 8192;  // longer rows are not fused
 
@@ -247,7 +253,7 @@ struct QuantMatmulParams {
     float * out;
     // The gemv path needs no scratch and no tiles, so the triple epilogue's fields (as
     // MatmulParams: third weight, its output, rows of w2 and w3) share their 24 bytes: the
-    // struct, prologue included, stays within OpQueue::kMaxParams (216). Only the path's own
+    // struct, prologue included, stays within OpQueue::kMaxParams (224). Only the path's own
     // members are set.
     union {
         void * scratch_w;  // tile_rows · k values (bf16 or f32)
@@ -424,10 +430,14 @@ struct EltParams {
     float s2;  // clamp's upper bound (else 0)
 };
 LaunchResult launch_elementwise(const EltParams & p, gpuStream_t s, const LaunchEnv & env);
-// An element-wise op that also rounds its out (n values) as Round16Out says.
+// An element-wise op that also rounds its out (n values) as Round16Out says; with skip_out
+// (fusion.h (discard): the model discarded out, read only as those terms) the f32 out is not
+// stored, the terms are.
 struct EltRoundParams {
     EltParams e;
     Round16Out r;
+    int32_t skip_out;  // 1: no f32 store of out; 0: out and its terms
+    int32_t pad;       // zero: records are compared byte for byte (graph replay)
 };
 LaunchResult launch_elementwise_round(const EltRoundParams & p, gpuStream_t s,
                                       const LaunchEnv & env);
