@@ -206,20 +206,24 @@ TEST_P(CudaFusionDiscard, LayerSameAsStoringEverything) {
     EXPECT_EQ(writes_elided(*off), size_t(0));
 }
 
-// The three patterns on 96 rows (blas path), each once with nothing reading the discarded
-// buffer before the discard (elided) and once with a reader in between (stored as usual):
+// The three patterns on 96 rows (blas path), run with nothing reading the discarded buffers
+// before their discards (all three stores left out), then with one reader in between at a time
+// (that buffer stored as usual), then with only half of x's rows discarded (x's store is not
+// inside them: stored):
 //   a: rms_norm(a) → add(h, a, h) [→ scale(a) → a2] → discard(a)
-//   x: rms_norm(h) → x → matmul(x, wg) [→ add(x, h) → x2] → matmul(x, wu) → discard(x)
+//   x: rms_norm(h) → x → matmul(x, wg) → matmul(x, wu) [→ add(x, h) → x2] → discard(x)
 //   y: gelu_tanh_mul(g, u) → y → matmul(y, wd) [→ copy(y → g)] → discard(y)
-// plus a discard of half of x's rows (the store is not inside it: stored).
+// The a reader also ends the row_fuse before x's norm (it is no longer the last record), so x
+// then comes from a plain rms_norm and gate's matmul reads its f32 values: x stored too.
 constexpr int64_t kSeqRows = 96;
+enum class Reader { none, a, x, y };
 
 struct SeqOut {
     std::vector<float> kept, a, x, y;
 };
 
 SeqOut tail_step(Backend & b, const LayerWeights & w, const LayerBuffers & f, const Tensor & h0,
-                 const Tensor & a0, bool readers, bool half_x) {
+                 const Tensor & a0, Reader reader, bool half_x) {
     const int64_t n = kSeqRows;
     const float eps = 1e-6f;
     const size_t bytes = size_t(n * kD) * sizeof(float);
@@ -232,16 +236,16 @@ SeqOut tail_step(Backend & b, const LayerWeights & w, const LayerBuffers & f, co
     fill(b, y, kSentinel);
     expect_ok(b.rms_norm(a, w.n1, eps, a));
     expect_ok(b.add(h, a, h));
-    if (readers) expect_ok(b.scale(a, 0.5f, a2));
+    if (reader == Reader::a) expect_ok(b.scale(a, 0.5f, a2));
     expect_ok(b.discard(a));
     expect_ok(b.rms_norm(h, w.n2, eps, x));
     expect_ok(b.matmul(x, w.wg, g));
-    if (readers) expect_ok(b.add(x, h, x2));
     expect_ok(b.matmul(x, w.wu, u));
+    if (reader == Reader::x) expect_ok(b.add(x, h, x2));
     expect_ok(b.discard(half_x ? rows(x, n / 2) : x));
     expect_ok(b.gelu_tanh_mul(g, u, y));
     expect_ok(b.matmul(y, w.wd, o));
-    if (readers) expect_ok(b.copy(y, g));
+    if (reader == Reader::y) expect_ok(b.copy(y, g));
     expect_ok(b.discard(y));
     SeqOut out;
     for (const Tensor & t : {h, g, u, o, a2, x2}) {
@@ -261,37 +265,39 @@ TEST_P(CudaFusionDiscard, ElidesOnlyUnreadStores) {
     const Tensor h0 = random_host(DType::f32, {kMaxRows, kD}, 350),
                  a0 = random_host(DType::f32, {kMaxRows, kD}, 351, -3.0f, 3.0f);
     const std::vector<float> a_in(a0.ptr<float>(), a0.ptr<float>() + kSeqRows * kD);
-
-    // Nothing reads a, x or y before their discards: all three stores left out.
-    SeqOut g = tail_step(*b.gpu, wg, fg, h0, a0, false, false);
-    SeqOut o = tail_step(*off, wo, fo, h0, a0, false, false);
-    EXPECT_EQ(first_bit_difference(o.kept, g.kept), -1);
-    EXPECT_EQ(first_bit_difference(a_in, g.a), -1) << "a: the normalized rows were stored";
-    EXPECT_EQ(count_not(g.x, kSentinel), size_t(0)) << "x: f32 values were stored";
-    EXPECT_EQ(count_not(g.y, kSentinel), size_t(0)) << "y: f32 values were stored";
-    EXPECT_NE(first_bit_difference(a_in, o.a), -1) << "off: a must hold the normalized rows";
-    EXPECT_EQ(count_not(o.x, kSentinel), o.x.size());
-    EXPECT_EQ(count_not(o.y, kSentinel), o.y.size());
-    EXPECT_EQ(writes_elided(*b.gpu), size_t(3));
-
-    // A reader of each between its producer and its discard: every store made, as off.
-    g = tail_step(*b.gpu, wg, fg, h0, a0, true, false);
-    o = tail_step(*off, wo, fo, h0, a0, true, false);
-    EXPECT_EQ(first_bit_difference(o.kept, g.kept), -1);
-    EXPECT_EQ(first_bit_difference(o.a, g.a), -1);
-    EXPECT_EQ(first_bit_difference(o.x, g.x), -1);
-    EXPECT_EQ(first_bit_difference(o.y, g.y), -1);
-    EXPECT_EQ(writes_elided(*b.gpu), size_t(3));
-
-    // Half of x discarded: its store is not inside the discarded rows, so it stays (a and y,
-    // discarded whole with no reader, are still left out).
-    g = tail_step(*b.gpu, wg, fg, h0, a0, false, true);
-    o = tail_step(*off, wo, fo, h0, a0, false, true);
-    EXPECT_EQ(first_bit_difference(o.kept, g.kept), -1);
-    EXPECT_EQ(first_bit_difference(o.x, g.x), -1);
-    EXPECT_EQ(first_bit_difference(a_in, g.a), -1);
-    EXPECT_EQ(count_not(g.y, kSentinel), size_t(0));
-    EXPECT_EQ(writes_elided(*b.gpu), size_t(5));
+    struct Run {
+        Reader reader;
+        bool half_x;
+        bool a_left, x_left, y_left;  // whether the store is expected to be left out
+        const char * what;
+    };
+    const Run runs[] = {{Reader::none, false, true, true, true, "no readers"},
+                        {Reader::a, false, false, false, true, "a read"},
+                        {Reader::x, false, true, false, true, "x read"},
+                        {Reader::y, false, true, true, false, "y read"},
+                        {Reader::none, true, true, false, true, "half of x discarded"}};
+    size_t want = 0;
+    for (const Run & r : runs) {
+        const SeqOut g = tail_step(*b.gpu, wg, fg, h0, a0, r.reader, r.half_x),
+                     o = tail_step(*off, wo, fo, h0, a0, r.reader, r.half_x);
+        EXPECT_EQ(first_bit_difference(o.kept, g.kept), -1) << r.what;
+        // Off stores everything: a normalized, x and y over their sentinels.
+        EXPECT_NE(first_bit_difference(a_in, o.a), -1) << r.what;
+        EXPECT_EQ(count_not(o.x, kSentinel), o.x.size()) << r.what;
+        EXPECT_EQ(count_not(o.y, kSentinel), o.y.size()) << r.what;
+        // On: what was there before where a store was left out, else bitwise off's values.
+        EXPECT_EQ(first_bit_difference(r.a_left ? a_in : o.a, g.a), -1) << r.what << ": a";
+        if (r.x_left)
+            EXPECT_EQ(count_not(g.x, kSentinel), size_t(0)) << r.what << ": x";
+        else
+            EXPECT_EQ(first_bit_difference(o.x, g.x), -1) << r.what << ": x";
+        if (r.y_left)
+            EXPECT_EQ(count_not(g.y, kSentinel), size_t(0)) << r.what << ": y";
+        else
+            EXPECT_EQ(first_bit_difference(o.y, g.y), -1) << r.what << ": y";
+        want += size_t(r.a_left) + size_t(r.x_left) + size_t(r.y_left);
+        EXPECT_EQ(writes_elided(*b.gpu), want) << r.what;
+    }
     EXPECT_EQ(writes_elided(*off), size_t(0));
 }
 
