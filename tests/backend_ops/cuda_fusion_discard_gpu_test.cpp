@@ -33,9 +33,8 @@ int64_t first_bit_difference(const std::vector<float> & a, const std::vector<flo
 
 // Elements of v that are not bitwise `want`.
 size_t count_not(const std::vector<float> & v, float want) {
-    return size_t(std::count_if(v.begin(), v.end(), [&](float f) {
-        return std::memcmp(&f, &want, sizeof(float)) != 0;
-    }));
+    return size_t(std::count_if(
+        v.begin(), v.end(), [&](float f) { return std::memcmp(&f, &want, sizeof(float)) != 0; }));
 }
 
 Tensor rows(const Tensor & t, int64_t n) { return tensor_rows(t, 0, n); }
