@@ -471,6 +471,54 @@ size_t discard_unread(OpQueue & q, const void * t, size_t bytes) {
     return 0;
 }
 
+namespace {
+
+// A matmul the (ffn16) pattern may change: blas_lowp, bf16 weights, not yet bf16 out.
+bool ffn16_gemm(const MatmulParams & m) {
+    return m.path == MatmulPath::blas_lowp && m.type == ElemType::bf16 && !m.out_bf16 &&
+           m.scratch && m.epilogue == GemvEpilogue::none && m.prologue.rows == 0;
+}
+
+}  // namespace
+
+bool ffn_bf16_out(OpQueue & q, const void * t, size_t bytes) {
+    MatmulParams down, up, gate;
+    EltRoundParams e;
+    if (!q.at_back<MatmulParams, launch_matmul>(0, &down) ||
+        !q.at_back<EltRoundParams, launch_elementwise_round>(1, &e) ||
+        !q.at_back<MatmulParams, launch_matmul>(2, &up) ||
+        !q.at_back<MatmulParams, launch_matmul>(3, &gate))
+        return false;
+    const EltParams & g = e.e;
+    const int64_t n = gate.n * gate.m, out_bytes = n * 4;
+    // gelu(gate, up) in place into gate, f32 out already skipped (gate discarded), its terms read
+    // by down alone; gate and up the GEMMs of one x shape just before it; t holds all of up.
+    if (!ffn16_gemm(gate) || !ffn16_gemm(up) || g.op != EltOp::gelu_tanh_mul || !e.skip_out ||
+        e.in_bf16 || g.a != gate.out || g.out != gate.out || g.b != up.out ||
+        g.btype != ElemType::f32 || g.nb != g.n || g.n != n || up.n != gate.n || up.m != gate.m ||
+        down.x != g.out || !down.x16_ready || !bytes_inside(up.out, out_bytes, t, bytes))
+        return false;
+    // Between the gate GEMM and the gelu only up's GEMM runs: it must not read gate's bytes (its
+    // x's f32 when it rounds x itself, its scratch) nor write them, and down (reading the gelu's
+    // terms) must touch neither buffer.
+    const int64_t x16 = up.n * up.k * 2;
+    if (!bytes_apart(gate.out, out_bytes, up.out, out_bytes) ||
+        (!up.x16_ready && !bytes_apart(up.x, up.n * up.k * 4, gate.out, out_bytes)) ||
+        !bytes_apart(up.scratch, x16, gate.out, out_bytes) ||
+        !bytes_apart(down.out, down.n * down.m * 4, gate.out, out_bytes) ||
+        !bytes_apart(down.out, down.n * down.m * 4, up.out, out_bytes) ||
+        !bytes_apart(e.r.hi, n * 2, gate.out, out_bytes) ||
+        !bytes_apart(e.r.hi, n * 2, up.out, out_bytes))
+        return false;
+    gate.out_bf16 = up.out_bf16 = 1;
+    e.in_bf16 = 1;
+    q.update_at_back<MatmulParams, launch_matmul>(3, gate);
+    q.update_at_back<MatmulParams, launch_matmul>(2, up);
+    q.update_at_back<EltRoundParams, launch_elementwise_round>(1, e);
+    q.count_ffn_bf16();
+    return true;
+}
+
 bool fuse_kv_store(OpQueue & q, const KvStoreParams & p) {
     NormRopeParams r;
     if (!q.last<NormRopeParams, launch_norm_rope>(&r)) return false;

@@ -53,12 +53,21 @@
 // between, a segment launch or flush since the producer) leaves the record as it is. A row_fuse
 // later folded into a decode GEMV writes a regardless. CudaOptions::fuse_discard (env
 // GEMMA_CUDA_FUSE_DISCARD=0) turns it off.
+// (ffn16), "cuda-bf16" with bf16 weights (blas_lowp), CUDA builds: when, after
+//   matmul(x, wg) → gate, matmul(x, wu) → up, gelu_tanh_mul(gate, up) → gate (round, its f32 out
+//   already skipped: gate discarded), matmul(gate, wd) (reading the terms),
+// the model discards up as well, the gate and up GEMMs write their products rounded to bf16
+// into the first half of their own buffers and the gelu reads those: half the bytes written and
+// read. Not bitwise: gelu's inputs are rounded to bf16 once more (within the mode's 1e-2 class).
+// The model discards gate first, then up (text.cpp mlp_block). CudaOptions::ffn_bf16 (env
+// GEMMA_CUDA_FFN_BF16=0) turns it off.
 // Every intermediate buffer the ops wrote is still written, with the same values (the same f32
 // operations as the unfused kernels; a fused GEMV is shaped by all its rows, so the k split of
 // its rows, and with it their summation order, may differ from the unfused GEMVs'; the (row)
 // fold changes nothing of a GEMV's shape: its results are bitwise those without it), so fusion
 // is invisible to the model, except the stores (discard) drops, of buffers the model declared
-// dead. Patterns match on exact buffer identity; anything else is recorded unfused.
+// dead, and (ffn16)'s rounding in "cuda-bf16". Patterns match on exact buffer identity; anything
+// else is recorded unfused.
 #pragma once
 
 #include "backends/cuda/op_queue.h"
@@ -82,5 +91,8 @@ bool fuse_round_x(OpQueue & q, const MatmulParams & p);
 // an output lying in them to skip its f32 store where the pattern above proves it unread;
 // returns how many stores were dropped (0: records unchanged).
 size_t discard_unread(OpQueue & q, const void * t, size_t bytes);
+// (ffn16): with t holding up, makes the four last records the bf16 variant above; true if so.
+// The caller checks the precision and that the build has the bf16-out GEMM.
+bool ffn_bf16_out(OpQueue & q, const void * t, size_t bytes);
 
 }  // namespace gemma::cuda

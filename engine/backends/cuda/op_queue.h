@@ -24,7 +24,7 @@ class OpQueue {
 public:
     using LaunchFn = LaunchResult (*)(const void * params, gpuStream_t s, const LaunchEnv & env);
     // The largest params: a GEMV record with its folded row_fuse (launch.h MatmulParams).
-    static constexpr size_t kMaxParams = 224;
+    static constexpr size_t kMaxParams = 232;
     static constexpr size_t kSegmentOps = 64;  // default; env GEMMA_CUDA_SEGMENT overrides
     static constexpr size_t kMaxGraphs = 1024;
 
@@ -119,6 +119,7 @@ public:
     }
     // Counts f32 stores left out after a discard (fusion.h (discard)).
     void count_writes_elided(size_t n) { stats_.writes_elided += n; }
+    void count_ffn_bf16() { ++stats_.ffn_bf16; }
 
     // Launches every pending record (does not wait for them).
     Status flush();
@@ -126,10 +127,11 @@ public:
 
     struct Stats {
         size_t eager_segments = 0, captured = 0, replayed = 0;
-        size_t fused = 0;       // ops folded into the record before them
-        size_t x16_reused = 0;  // blas matmuls whose x's 16-bit terms were already written
+        size_t fused = 0;          // ops folded into the record before them
+        size_t x16_reused = 0;     // blas matmuls whose x's 16-bit terms were already written
         size_t writes_elided = 0;  // f32 outputs not stored: discarded unread (fusion.h)
-        double flush_ms = 0;    // host time spent launching segments (hash, capture, launch)
+        size_t ffn_bf16 = 0;       // gate/up GEMM pairs writing bf16 for the gelu (fusion.h)
+        double flush_ms = 0;       // host time spent launching segments (hash, capture, launch)
     };
     Stats stats() const { return stats_; }
 

@@ -222,6 +222,10 @@ struct MatmulParams {
     // rows = n, d = k, and x is its x, or its h_out when it has no x): the GEMV forms x itself
     // and writes the row_fuse's outputs (kRowFoldMaxRows, row_fuse.cuh).
     RowFuseParams prologue;
+    // blas_lowp with bf16 w only: 1 = out holds the n·m products rounded to bf16 (its first
+    // half; the gelu reading it was told, fusion.h (ffn16)), one GEMM; else 0.
+    int32_t out_bf16;
+    int32_t pad;  // zero: records are compared byte for byte (graph replay)
 };
 LaunchResult launch_matmul(const MatmulParams & p, gpuStream_t s, const LaunchEnv & env);
 // Whether the gemv kernel can read these operands with 16-byte loads.
@@ -253,7 +257,7 @@ struct QuantMatmulParams {
     float * out;
     // The gemv path needs no scratch and no tiles, so the triple epilogue's fields (as
     // MatmulParams: third weight, its output, rows of w2 and w3) share their 24 bytes: the
-    // struct, prologue included, stays within OpQueue::kMaxParams (224). Only the path's own
+    // struct, prologue included, stays within OpQueue::kMaxParams (232). Only the path's own
     // members are set.
     union {
         void * scratch_w;  // tile_rows · k values (bf16 or f32)
@@ -432,12 +436,13 @@ struct EltParams {
 LaunchResult launch_elementwise(const EltParams & p, gpuStream_t s, const LaunchEnv & env);
 // An element-wise op that also rounds its out (n values) as Round16Out says; with skip_out
 // (fusion.h (discard): the model discarded out, read only as those terms) the f32 out is not
-// stored, the terms are.
+// stored, the terms are. With in_bf16 (gelu_tanh_mul only, fusion.h (ffn16)) a and b hold n
+// bf16 values each (the gate and up GEMMs' bf16 outputs), read widened to f32.
 struct EltRoundParams {
     EltParams e;
     Round16Out r;
     int32_t skip_out;  // 1: no f32 store of out; 0: out and its terms
-    int32_t pad;       // zero: records are compared byte for byte (graph replay)
+    int32_t in_bf16;   // 1: a and b are bf16 (needs skip_out: out aliases a); 0: f32
 };
 LaunchResult launch_elementwise_round(const EltRoundParams & p, gpuStream_t s,
                                       const LaunchEnv & env);
