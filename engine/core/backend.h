@@ -96,6 +96,19 @@ public:
     // the whole logits rows. k = ids.dim(1).
     virtual Status top_k(const Tensor & logits, const Tensor & ids, const Tensor & values,
                          const Tensor & lse);
+
+    // ---- hints ----
+    // The caller will not read t's current contents again (no op it enqueues later and no
+    // read() reads them before an op writes t anew). A backend may therefore leave undone any
+    // write to t that it has queued and that no op queued since has read: after discard, t's
+    // contents are unspecified until written again (other tensors are unaffected). A hint
+    // only: the default does nothing (the CPU backends), and it never fails for a valid t. The
+    // CUDA backend drops a prefill intermediate's f32 store when only its 16-bit terms were
+    // read (backends/cuda/fusion.h (discard)).
+    virtual Status discard(const Tensor & t) {
+        (void)t;
+        return Status::success();
+    }
 };
 
 // ---- views (no copies; valid for host and device tensors) ----

@@ -28,14 +28,15 @@ constexpr int kTimedRuns = 3;    // after one warm-up run each
 constexpr int kTunedRows = 128;  // x row counts that get a tuned plan: multiples of this
 
 struct ShapeKey {
-    int device, n, m, k, ab, pedantic;
+    int device, n, m, k, ab, pedantic, out;  // out: the output's cudaDataType_t (f32, bf16)
     bool operator<(const ShapeKey & o) const {
-        return std::tie(device, n, m, k, ab, pedantic) <
-               std::tie(o.device, o.n, o.m, o.k, o.ab, o.pedantic);
+        return std::tie(device, n, m, k, ab, pedantic, out) <
+               std::tie(o.device, o.n, o.m, o.k, o.ab, o.pedantic, o.out);
     }
 };
 
-// The descriptors of one shape (x [n, k], w [m, k] of type ab, out [n, m] f32; column-major for
+// The descriptors of one shape (x [n, k], w [m, k] of type ab, out [n, m] f32 or bf16 (key.out),
+// f32 scale and accumulation; column-major for
 // cuBLAS: out = wᵀ-op · x as gpublas_gemm_xwt), the heuristic's candidates and the chosen one.
 struct Plan {
     cublasLtMatmulDesc_t op = nullptr;
@@ -76,7 +77,7 @@ struct BlasTuner {
     }
 
     cublasStatus_t run(const Plan & p, const cublasLtMatmulAlgo_t & algo, const void * x,
-                       const void * w, float * out, float beta) {
+                       const void * w, void * out, float beta) {
         const float one = 1.0f;
         return cublasLtMatmul(lt, p.op, &one, w, p.a, x, p.b, &beta, out, p.c, out, p.c, &algo,
                               workspace, workspace_bytes, stream);
@@ -100,7 +101,7 @@ struct BlasTuner {
                                                sizeof tb)) ||
             !ok(cublasLtMatrixLayoutCreate(&p.a, ab, key.k, key.m, key.k)) ||
             !ok(cublasLtMatrixLayoutCreate(&p.b, ab, key.k, key.n, key.k)) ||
-            !ok(cublasLtMatrixLayoutCreate(&p.c, CUDA_R_32F, key.m, key.n, key.m)))
+            !ok(cublasLtMatrixLayoutCreate(&p.c, cudaDataType_t(key.out), key.m, key.n, key.m)))
             return p;
         cublasLtMatmulPreference_t pref = nullptr;
         if (!ok(cublasLtMatmulPreferenceCreate(&pref))) return p;
@@ -116,7 +117,7 @@ struct BlasTuner {
     }
 
     // Times each candidate on this call's operands; keeps the fastest that ran.
-    void tune(Plan & p, const void * x, const void * w, float * out) {
+    void tune(Plan & p, const void * x, const void * w, void * out) {
         float best = 0.0f;
         for (int i = 0; i < p.n_cand; ++i) {
             const cublasLtMatmulHeuristicResult_t * cand = p.cand;
@@ -155,9 +156,14 @@ BlasTuner * blas_tuner_create(gpuStream_t stream, void * workspace, size_t works
 
 void blas_tuner_destroy(BlasTuner * t) { delete t; }
 
-gpublasStatus_t blas_gemm_xwt(const LaunchEnv & env, int n, int m, int k, const void * x,
-                              const void * w, gpublasDataType ab, float * out, float beta,
-                              bool pedantic) {
+namespace {
+
+// The tuned call for out of type `out_type` (f32 or bf16), or `plain` when the shape does not
+// get a plan (see blas_gemm_xwt) or its cuBLASLt call fails.
+template <class Plain>
+gpublasStatus_t gemm_tuned(const LaunchEnv & env, int n, int m, int k, const void * x,
+                           const void * w, gpublasDataType ab, void * out, cudaDataType_t out_type,
+                           float beta, bool pedantic, Plain && plain) {
     BlasTuner * t = env.blas_tuner;
     // cuBLASLt's candidates assume 256-byte aligned operands (every buffer of this backend is;
     // a view into one may not be): anything else takes the plain call. So do row counts that are
@@ -165,18 +171,43 @@ gpublasStatus_t blas_gemm_xwt(const LaunchEnv & env, int n, int m, int k, const 
     // would add trial runs to many requests and a plan per length; full chunks (1024, 2048) are
     // the ones that repeat.
     if (!t || n % kTunedRows != 0 || !aligned256(x) || !aligned256(w) || !aligned256(out))
-        return gpublas_gemm_xwt(env.blas, n, m, k, x, w, ab, out, beta, pedantic);
+        return plain();
     std::lock_guard<std::mutex> lock(plan_cache().mutex);
-    Plan & p = t->plan({t->device, n, m, k, int(ab), pedantic ? 1 : 0});
-    if (p.n_cand == 0) return gpublas_gemm_xwt(env.blas, n, m, k, x, w, ab, out, beta, pedantic);
+    Plan & p = t->plan({t->device, n, m, k, int(ab), pedantic ? 1 : 0, int(out_type)});
+    if (p.n_cand == 0) return plain();
     // Measured with beta 0 only (the trials overwrite out) and outside capture (no waiting).
     cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
     if (!p.tuned && beta == 0.0f && cudaStreamIsCapturing(t->stream, &capture) == cudaSuccess &&
         capture == cudaStreamCaptureStatusNone)
         t->tune(p, x, w, out);
     if (t->run(p, p.algo, x, w, out, beta) == CUBLAS_STATUS_SUCCESS) return CUBLAS_STATUS_SUCCESS;
-    return gpublas_gemm_xwt(env.blas, n, m, k, x, w, ab, out, beta, pedantic);
+    return plain();
 }
+
+}  // namespace
+
+gpublasStatus_t blas_gemm_xwt(const LaunchEnv & env, int n, int m, int k, const void * x,
+                              const void * w, gpublasDataType ab, float * out, float beta,
+                              bool pedantic) {
+    return gemm_tuned(env, n, m, k, x, w, ab, out, CUDA_R_32F, beta, pedantic, [&] {
+        return gpublas_gemm_xwt(env.blas, n, m, k, x, w, ab, out, beta, pedantic);
+    });
+}
+
+// The plain call: cublasGemmEx with a bf16 C, f32 compute and scale (as gpublas_gemm_xwt).
+LaunchResult blas_gemm_xwt_bf16(const LaunchEnv & env, int n, int m, int k, const void * x,
+                                const void * w, void * out) {
+    const gpublasStatus_t st =
+        gemm_tuned(env, n, m, k, x, w, CUDA_R_16BF, out, CUDA_R_16BF, 0.0f, false, [&] {
+            const float one = 1.0f, zero = 0.0f;
+            return cublasGemmEx(env.blas, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &one, w, CUDA_R_16BF,
+                                k, x, CUDA_R_16BF, k, &zero, out, CUDA_R_16BF, m,
+                                CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+        });
+    return st == CUBLAS_STATUS_SUCCESS ? nullptr : cublasGetStatusString(st);
+}
+
+bool blas_bf16_out_available() { return true; }
 
 #else  // HIP: no cuBLASLt; the plain call
 
@@ -191,6 +222,13 @@ gpublasStatus_t blas_gemm_xwt(const LaunchEnv & env, int n, int m, int k, const 
                               bool pedantic) {
     return gpublas_gemm_xwt(env.blas, n, m, k, x, w, ab, out, beta, pedantic);
 }
+
+LaunchResult blas_gemm_xwt_bf16(const LaunchEnv &, int, int, int, const void *, const void *,
+                                void *) {
+    return "matmul: bf16 GEMM output needs cuBLAS (a CUDA build)";
+}
+
+bool blas_bf16_out_available() { return false; }
 
 #endif
 

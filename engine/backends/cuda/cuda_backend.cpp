@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "backends/cuda/blas_tune.h"
 #include "backends/cuda/cuda_context.h"
 #include "backends/cuda/cuda_module.h"
 #include "backends/cuda/fusion.h"
@@ -71,10 +72,11 @@ public:
             OpQueue::Stats s = ctx_->queue().stats();
             std::fprintf(stderr,
                          "cuda: op segments: %zu eager, %zu captured, %zu replayed as graphs; "
-                         "%zu ops fused, %zu GEMMs found x rounded; host: %.1f ms launching "
-                         "segments, %.1f ms waiting for the GPU\n",
+                         "%zu ops fused, %zu GEMMs found x rounded, %zu f32 stores of "
+                         "discarded outputs left out, %zu MLPs with bf16 gate/up; host: %.1f ms "
+                         "launching segments, %.1f ms waiting for the GPU\n",
                          s.eager_segments, s.captured, s.replayed, s.fused, s.x16_reused,
-                         s.flush_ms, ctx_->waited_ms());
+                         s.writes_elided, s.ffn_bf16, s.flush_ms, ctx_->waited_ms());
             for (const auto & [name, t] : ctx_->queue().profile())
                 std::fprintf(stderr, "cuda: profile %-16s %8zu calls %10.3f ms %8.2f us/call\n",
                              name.c_str(), t.count, t.ms, 1000.0 * t.ms / double(t.count));
@@ -179,9 +181,22 @@ public:
 
     Status synchronize() override { return ctx_->synchronize(); }
 
+    // A hint (core/backend.h): the pending producer of t may skip its f32 store (fusion.h
+    // (discard)). Host tensors and empty ones are ignored.
+    Status discard(const Tensor & t) override {
+        if (t.empty() || t.where != Where::device || !fuse() || !ctx_->options().fuse_discard)
+            return Status::success();
+        (void)discard_unread(ctx_->queue(), t.data, t.nbytes());
+        if (ctx_->options().ffn_bf16 && ctx_->options().precision == CudaPrecision::bf16 &&
+            blas_bf16_out_available())
+            (void)ffn_bf16_out(ctx_->queue(), t.data, t.nbytes());
+        return Status::success();
+    }
+
     CudaQueueStats queue_stats() {
         OpQueue::Stats s = ctx_->queue().stats();
-        return {s.eager_segments, s.captured, s.replayed, s.fused, s.x16_reused};
+        return {s.eager_segments, s.captured,      s.replayed, s.fused,
+                s.x16_reused,     s.writes_elided, s.ffn_bf16};
     }
 
     Status get_rows(const Tensor & table, const Tensor & ids, float scale,
@@ -229,7 +244,9 @@ public:
                        nullptr,
                        nullptr,
                        0,
-                       {}};
+                       {},
+                       0,
+                       0};
         if (p.n <= kGemvMaxRows) {  // decode: never round x; odd layouts take the tiled kernel
             if (matmul_gemv_ok(p.x, p.w, p.k, p.type)) p.path = MatmulPath::gemv;
         } else if (p.type == ElemType::f32) {
@@ -706,6 +723,8 @@ Result<std::unique_ptr<Backend>> create(const CudaOptions & options) {
     if (off("GEMMA_CUDA_FUSE")) o.fuse = false;
     if (off("GEMMA_CUDA_FUSE_QKV")) o.fuse_qkv = false;
     if (off("GEMMA_CUDA_FUSE_ROUND")) o.fuse_round = false;
+    if (off("GEMMA_CUDA_FUSE_DISCARD")) o.fuse_discard = false;
+    if (off("GEMMA_CUDA_FFN_BF16")) o.ffn_bf16 = false;
     if (const char * v = std::getenv("GEMMA_CUDA_FUSE_ROW"); v && (*v == '0' || *v == '1'))
         o.fuse_row = *v == '1';
     if (off("GEMMA_CUDA_PDL")) o.pdl = false;

@@ -67,11 +67,23 @@ struct CudaOptions {
     // matmuls skip mmq_round_x after an MMQ matmul of the same x. Bitwise the same results;
     // false rounds before every GEMM (A/B; env GEMMA_CUDA_FUSE_ROUND=0).
     bool fuse_round = true;
+    // With fuse: Backend::discard(t) lets the pending producer of t (a prefill row_fuse's a or
+    // x, a gelu_tanh_mul's out) skip its f32 store when nothing since read it, only the 16-bit
+    // terms (fusion.h (discard)). Every value that is stored is bitwise the same; false stores
+    // everything (A/B; env GEMMA_CUDA_FUSE_DISCARD=0).
+    bool fuse_discard = true;
+    // With fuse_discard, precision bf16 and bf16 weights: once the model discarded the MLP's
+    // gate (after down) and then up, their GEMMs write bf16 into the first half of their f32
+    // buffers and the gelu reads that (half the bytes; the gelu's inputs rounded to bf16 once
+    // more, within the mode's ~1e-2; fusion.h (ffn16); CUDA builds only). False keeps f32 (A/B;
+    // env GEMMA_CUDA_FFN_BF16=0).
+    bool ffn_bf16 = true;
 };
 
 // The environment variables GEMMA_CUDA_GRAPHS=0, GEMMA_CUDA_FUSE=0, GEMMA_CUDA_FUSE_QKV=0,
-// GEMMA_CUDA_FUSE_ROW=0, GEMMA_CUDA_FUSE_ROUND=0, GEMMA_CUDA_PDL=0, GEMMA_CUDA_MMA_SMALL=0 and
-// GEMMA_CUDA_MMQ=0 turn the matching option off, GEMMA_CUDA_FUSE_ROW=1 turns the row fold on
+// GEMMA_CUDA_FUSE_ROW=0, GEMMA_CUDA_FUSE_ROUND=0, GEMMA_CUDA_FUSE_DISCARD=0,
+// GEMMA_CUDA_FFN_BF16=0, GEMMA_CUDA_PDL=0, GEMMA_CUDA_MMA_SMALL=0 and GEMMA_CUDA_MMQ=0 turn the
+// matching option off, GEMMA_CUDA_FUSE_ROW=1 turns the row fold on
 // (debugging, A/B timing).
 // GEMMA_CUDA_STATS=1 prints, when the backend is destroyed, how op segments ran and where host time
 // went (with GEMMA_CUDA_PROFILE=1 also the GPU time per op name, every op run eagerly between
@@ -89,6 +101,8 @@ struct CudaQueueStats {
     size_t replayed = 0;        // replayed from a cached graph
     size_t fused = 0;           // ops folded into the op recorded before them (fusion.h)
     size_t x16_reused = 0;      // prefill GEMMs that found x's 16-bit terms written (fusion.h)
+    size_t writes_elided = 0;   // f32 outputs not stored after Backend::discard (fusion.h)
+    size_t ffn_bf16 = 0;        // MLPs whose gate/up GEMMs wrote bf16 for the gelu (fusion.h)
 };
 // invalid_argument when `backend` is not a CUDA backend.
 Result<CudaQueueStats> cuda_queue_stats(Backend & backend);

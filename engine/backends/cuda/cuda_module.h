@@ -20,7 +20,7 @@ struct CudaModuleAbi {
     unsigned size_options, size_tensor, size_result, size_info;
 };
 inline constexpr CudaModuleAbi cuda_module_abi_expected() {
-    return {4, unsigned(sizeof(CudaOptions)), unsigned(sizeof(Tensor)),
+    return {5, unsigned(sizeof(CudaOptions)), unsigned(sizeof(Tensor)),
             unsigned(sizeof(Result<std::unique_ptr<Backend>>)), unsigned(sizeof(BackendInfo))};
 }
 

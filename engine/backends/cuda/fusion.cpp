@@ -423,6 +423,146 @@ bool fuse_mmq_x(OpQueue & q, const QuantMatmulParams & p, const LaunchEnv & env)
     return true;
 }
 
+namespace {
+
+// (discard): how many pending matmuls may sit between a producer and the discard (q, k, v).
+constexpr size_t kDiscardMaxReaders = 8;
+
+// Byte range [p, p + n) lies inside [t, t + bytes).
+bool bytes_inside(const void * p, int64_t n, const void * t, size_t bytes) {
+    auto x = reinterpret_cast<uintptr_t>(p), y = reinterpret_cast<uintptr_t>(t);
+    return x >= y && x + uintptr_t(n) <= y + uintptr_t(bytes);
+}
+
+// Pending record i (from the back) is a blas matmul that reads none of t's bytes: it found its
+// x's 16-bit terms ready (launch_matmul then reads its scratch and w, and out when split's lo
+// GEMM accumulates, never x's f32), its x is t itself or lies apart from it, and its scratch,
+// weights and out lie apart from t.
+bool reads_none_of(const OpQueue & q, size_t i, const void * t, size_t bytes) {
+    MatmulParams m;
+    if (!q.at_back<MatmulParams, launch_matmul>(i, &m)) return false;
+    const int64_t n = int64_t(bytes);
+    if (!is_blas16(m.path) || !m.x16_ready || !m.scratch || m.epilogue != GemvEpilogue::none ||
+        m.prologue.rows != 0)
+        return false;
+    const int64_t x16 = m.n * m.k * (m.path == MatmulPath::blas_split ? 4 : 2);
+    return (m.x == t || bytes_apart(m.x, m.n * m.k * 4, t, n)) &&
+           bytes_apart(m.scratch, x16, t, n) && bytes_apart(m.w, m.m * m.k * 2, t, n) &&
+           bytes_apart(m.out, m.n * m.m * 4, t, n);
+}
+
+// The skip flags row_fuse f may take on for t (its outputs a and x lying whole in t and apart
+// from its other rows), added to those it has.
+int32_t row_fuse_skip(const RowFuseParams & f, const void * t, size_t bytes) {
+    const int64_t n = f.rows * f.d * 4;
+    int32_t skip = f.skip;
+    if (f.norm1 && bytes_inside(f.a, n, t, bytes) && bytes_apart(f.a, n, f.h_in, n) &&
+        bytes_apart(f.a, n, f.h_out, n) && (!f.x || bytes_apart(f.a, n, f.x, n)))
+        skip |= kRowFuseSkipA;
+    if (f.x && bytes_inside(f.x, n, t, bytes) && bytes_apart(f.x, n, f.h_in, n) &&
+        bytes_apart(f.x, n, f.h_out, n) && bytes_apart(f.x, n, f.a, n))
+        skip |= kRowFuseSkipX;
+    return skip;
+}
+
+// New skip bits (0, 1 or 2 of them).
+size_t new_skips(int32_t before, int32_t after) {
+    return size_t(((after & ~before) & kRowFuseSkipA) != 0) +
+           size_t(((after & ~before) & kRowFuseSkipX) != 0);
+}
+
+// Pending record i, if it is a producer writing f32 output in t (row_fuse with or without
+// (round), an element-wise op with (round)), made to skip those stores; how many it now skips.
+size_t drop_stores(OpQueue & q, size_t i, const void * t, size_t bytes) {
+    RowFuseParams f;
+    if (q.at_back<RowFuseParams, launch_row_fuse>(i, &f)) {
+        const int32_t skip = row_fuse_skip(f, t, bytes);
+        const size_t n = new_skips(f.skip, skip);
+        f.skip = skip;
+        if (n > 0) q.update_at_back<RowFuseParams, launch_row_fuse>(i, f);
+        return n;
+    }
+    RowFuseRoundParams r;
+    if (q.at_back<RowFuseRoundParams, launch_row_fuse_round>(i, &r)) {
+        const int32_t skip = row_fuse_skip(r.f, t, bytes);
+        const size_t n = new_skips(r.f.skip, skip);
+        r.f.skip = skip;
+        if (n > 0) q.update_at_back<RowFuseRoundParams, launch_row_fuse_round>(i, r);
+        return n;
+    }
+    EltRoundParams e;
+    if (q.at_back<EltRoundParams, launch_elementwise_round>(i, &e) && !e.skip_out &&
+        bytes_inside(e.e.out, e.e.n * 4, t, bytes)) {
+        e.skip_out = 1;
+        q.update_at_back<EltRoundParams, launch_elementwise_round>(i, e);
+        return 1;
+    }
+    return 0;
+}
+
+}  // namespace
+
+size_t discard_unread(OpQueue & q, const void * t, size_t bytes) {
+    if (!t || bytes == 0) return 0;
+    // From the last record back: the producer, or a record proven not to read t (else stop).
+    for (size_t i = 0; i < q.pending() && i <= kDiscardMaxReaders; ++i) {
+        if (const size_t n = drop_stores(q, i, t, bytes)) {
+            q.count_writes_elided(n);
+            return n;
+        }
+        if (!reads_none_of(q, i, t, bytes)) return 0;
+    }
+    return 0;
+}
+
+namespace {
+
+// A matmul the (ffn16) pattern may change: blas_lowp, bf16 weights, not yet bf16 out.
+bool ffn16_gemm(const MatmulParams & m) {
+    return m.path == MatmulPath::blas_lowp && m.type == ElemType::bf16 && !m.out_bf16 &&
+           m.scratch && m.epilogue == GemvEpilogue::none && m.prologue.rows == 0;
+}
+
+}  // namespace
+
+bool ffn_bf16_out(OpQueue & q, const void * t, size_t bytes) {
+    MatmulParams down, up, gate;
+    EltRoundParams e;
+    if (!q.at_back<MatmulParams, launch_matmul>(0, &down) ||
+        !q.at_back<EltRoundParams, launch_elementwise_round>(1, &e) ||
+        !q.at_back<MatmulParams, launch_matmul>(2, &up) ||
+        !q.at_back<MatmulParams, launch_matmul>(3, &gate))
+        return false;
+    const EltParams & g = e.e;
+    const int64_t n = gate.n * gate.m, out_bytes = n * 4;
+    // gelu(gate, up) in place into gate, f32 out already skipped (gate discarded), its terms read
+    // by down alone; gate and up the GEMMs of one x shape just before it; t holds all of up.
+    if (!ffn16_gemm(gate) || !ffn16_gemm(up) || g.op != EltOp::gelu_tanh_mul || !e.skip_out ||
+        e.in_bf16 || g.a != gate.out || g.out != gate.out || g.b != up.out ||
+        g.btype != ElemType::f32 || g.nb != g.n || g.n != n || up.n != gate.n || up.m != gate.m ||
+        down.x != g.out || !down.x16_ready || !bytes_inside(up.out, out_bytes, t, bytes))
+        return false;
+    // Between the gate GEMM and the gelu only up's GEMM runs: it must not read gate's bytes (its
+    // x's f32 when it rounds x itself, its scratch) nor write them, and down (reading the gelu's
+    // terms) must touch neither buffer.
+    const int64_t x16 = up.n * up.k * 2;
+    if (!bytes_apart(gate.out, out_bytes, up.out, out_bytes) ||
+        (!up.x16_ready && !bytes_apart(up.x, up.n * up.k * 4, gate.out, out_bytes)) ||
+        !bytes_apart(up.scratch, x16, gate.out, out_bytes) ||
+        !bytes_apart(down.out, down.n * down.m * 4, gate.out, out_bytes) ||
+        !bytes_apart(down.out, down.n * down.m * 4, up.out, out_bytes) ||
+        !bytes_apart(e.r.hi, n * 2, gate.out, out_bytes) ||
+        !bytes_apart(e.r.hi, n * 2, up.out, out_bytes))
+        return false;
+    gate.out_bf16 = up.out_bf16 = 1;
+    e.in_bf16 = 1;
+    q.update_at_back<MatmulParams, launch_matmul>(3, gate);
+    q.update_at_back<MatmulParams, launch_matmul>(2, up);
+    q.update_at_back<EltRoundParams, launch_elementwise_round>(1, e);
+    q.count_ffn_bf16();
+    return true;
+}
+
 bool fuse_kv_store(OpQueue & q, const KvStoreParams & p) {
     NormRopeParams r;
     if (!q.last<NormRopeParams, launch_norm_rope>(&r)) return false;

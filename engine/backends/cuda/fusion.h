@@ -44,12 +44,34 @@
 // int8 matmuls (MMQ, ops/matmul_quant_mmq.cu, x rounded by mmq_round_x into scratch slot 3):
 //   mmq(x, w1) → mmq(x, w2)          same x, n, k, weight type and scratch, w1's out apart from x
 // CudaOptions::fuse_round (env GEMMA_CUDA_FUSE_ROUND=0) turns both off.
+// (discard): Backend::discard(t), the model's word that it will not read t again, lets the
+// producer of t skip its f32 store when, pointer by pointer, no record after it read those bytes:
+//   row_fuse [(round)] → [matmuls] → discard(a)    the normalized a is not written back
+//   row_fuse (round, → x) → matmul(x) … → discard(x)   x's f32 values are not stored
+//   gelu_tanh_mul (round) → matmul(out) → discard(out)   the f32 out is not stored
+// where every record in between is a blas matmul that found its x's 16-bit terms ready (it reads
+// those, its weights and, with split, its out; never x's f32): x may be t itself (the q/k/v or
+// gate/up projections, down), its scratch, weights and out lie apart from t. The 16-bit terms
+// and every other output are still stored, with the same values. The producer's output must lie
+// whole inside t and apart from the producer's other operands; anything else (another record in
+// between, a segment launch or flush since the producer) leaves the record as it is. A row_fuse
+// later folded into a decode GEMV writes a regardless. CudaOptions::fuse_discard (env
+// GEMMA_CUDA_FUSE_DISCARD=0) turns it off.
+// (ffn16), "cuda-bf16" with bf16 weights (blas_lowp), CUDA builds: when, after
+//   matmul(x, wg) → gate, matmul(x, wu) → up, gelu_tanh_mul(gate, up) → gate (round, its f32 out
+//   already skipped: gate discarded), matmul(gate, wd) (reading the terms),
+// the model discards up as well, the gate and up GEMMs write their products rounded to bf16
+// into the first half of their own buffers and the gelu reads those: half the bytes written and
+// read. Not bitwise: gelu's inputs are rounded to bf16 once more (within the mode's 1e-2 class).
+// The model discards gate first, then up (text.cpp mlp_block). CudaOptions::ffn_bf16 (env
+// GEMMA_CUDA_FFN_BF16=0) turns it off.
 // Every intermediate buffer the ops wrote is still written, with the same values (the same f32
 // operations as the unfused kernels; a fused GEMV is shaped by all its rows, so the k split of
 // its rows, and with it their summation order, may differ from the unfused GEMVs'; the (row)
 // fold changes nothing of a GEMV's shape: its results are bitwise those without it), so fusion
-// is invisible to the model. Patterns match on exact buffer identity; anything else is recorded
-// unfused.
+// is invisible to the model, except the stores (discard) drops, of buffers the model declared
+// dead, and (ffn16)'s rounding in "cuda-bf16". Patterns match on exact buffer identity; anything
+// else is recorded unfused.
 #pragma once
 
 #include "backends/cuda/op_queue.h"
@@ -73,5 +95,12 @@ bool fuse_round_x(OpQueue & q, const MatmulParams & p);
 // record before it is an mmq matmul that rounded (or found rounded) the same x, n, k and weight
 // type into the same scratch and wrote nothing x is made of (q, then k and v; gate, then up).
 bool fuse_mmq_x(OpQueue & q, const QuantMatmulParams & p, const LaunchEnv & env);
+// (discard): the model will not read bytes [t, t + bytes) again. Marks the pending producer of
+// an output lying in them to skip its f32 store where the pattern above proves it unread;
+// returns how many stores were dropped (0: records unchanged).
+size_t discard_unread(OpQueue & q, const void * t, size_t bytes);
+// (ffn16): with t holding up, makes the four last records the bf16 variant above; true if so.
+// The caller checks the precision and that the build has the bf16-out GEMM.
+bool ffn_bf16_out(OpQueue & q, const void * t, size_t bytes);
 
 }  // namespace gemma::cuda

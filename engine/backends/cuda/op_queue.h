@@ -24,7 +24,7 @@ class OpQueue {
 public:
     using LaunchFn = LaunchResult (*)(const void * params, gpuStream_t s, const LaunchEnv & env);
     // The largest params: a GEMV record with its folded row_fuse (launch.h MatmulParams).
-    static constexpr size_t kMaxParams = 216;
+    static constexpr size_t kMaxParams = 232;
     static constexpr size_t kSegmentOps = 64;  // default; env GEMMA_CUDA_SEGMENT overrides
     static constexpr size_t kMaxGraphs = 1024;
 
@@ -99,15 +99,39 @@ public:
         ++stats_.fused;
     }
 
+    // The pending records counted from the back (0 = the last one), for the (discard) walk of
+    // fusion.h: how many are pending; whether record i runs F (then its params into *out); and
+    // its params replaced, same op and name (a producer that skips a store: not a fused op).
+    size_t pending() const { return pending_.size(); }
+    template <class P, LaunchResult (*F)(const P &, gpuStream_t, const LaunchEnv &)>
+    bool at_back(size_t i, P * out) const {
+        if (i >= pending_.size()) return false;
+        const Record & r = pending_[pending_.size() - 1 - i];
+        if (r.fn != &thunk<P, F>) return false;
+        std::memcpy(out, r.params, sizeof(P));
+        return true;
+    }
+    template <class P, LaunchResult (*F)(const P &, gpuStream_t, const LaunchEnv &)>
+    void update_at_back(size_t i, const P & params) {
+        static_assert(std::is_trivially_copyable_v<P> && sizeof(P) <= kMaxParams);
+        Record & r = pending_[pending_.size() - 1 - i];
+        set<P, F>(r, r.name, params);
+    }
+    // Counts f32 stores left out after a discard (fusion.h (discard)).
+    void count_writes_elided(size_t n) { stats_.writes_elided += n; }
+    void count_ffn_bf16() { ++stats_.ffn_bf16; }
+
     // Launches every pending record (does not wait for them).
     Status flush();
     bool empty() const { return pending_.empty(); }
 
     struct Stats {
         size_t eager_segments = 0, captured = 0, replayed = 0;
-        size_t fused = 0;       // ops folded into the record before them
-        size_t x16_reused = 0;  // blas / mmq matmuls that found x already rounded in scratch
-        double flush_ms = 0;    // host time spent launching segments (hash, capture, launch)
+        size_t fused = 0;          // ops folded into the record before them
+        size_t x16_reused = 0;     // blas / mmq matmuls that found x already rounded in scratch
+        size_t writes_elided = 0;  // f32 outputs not stored: discarded unread (fusion.h)
+        size_t ffn_bf16 = 0;       // gate/up GEMM pairs writing bf16 for the gelu (fusion.h)
+        double flush_ms = 0;       // host time spent launching segments (hash, capture, launch)
     };
     Stats stats() const { return stats_; }
 

@@ -68,6 +68,10 @@ Status TextModel::attention_block(int l, int n, StepPlan & plan) {
         GEMMA_TRY(backend_.matmul(x, lw.k_proj, k2));
         GEMMA_TRY(backend_.matmul(x, lw.v_proj, v2));
     }
+    // Scratch the layer is done with is discarded (Backend::discard) right after its last
+    // reader: a GPU backend may then skip storing values only its fused readers needed. Never
+    // h, which the residual stream and the debug taps read.
+    GEMMA_TRY(backend_.discard(x));
     Tensor q_heads = tensor_reshape(q2, {n * hq, D});
     GEMMA_TRY(backend_.rms_norm(q_heads, lw.q_norm, eps, q_heads));  // one weight for all heads
     Tensor q = tensor_reshape(q2, {n, hq, D});
@@ -81,6 +85,8 @@ Status TextModel::attention_block(int l, int n, StepPlan & plan) {
         Tensor k = tensor_reshape(k2, {n, hkv, D}), v = tensor_reshape(v2, {n, hkv, D});
         GEMMA_TRY(backend_.rope(k, pos, freqs, k));  // no RoPE on values
         GEMMA_TRY(store_kv(l, k, v, plan));
+        GEMMA_TRY(backend_.discard(k2));  // in the cache now
+        GEMMA_TRY(backend_.discard(v2));
     }
 
     // Shared layers read the donor's cache, which the donor filled earlier in this same step.
@@ -98,9 +104,12 @@ Status TextModel::attention_block(int l, int n, StepPlan & plan) {
     } else {
         GEMMA_TRY(attend_per_sequence(l, q, pos, desc, plan, att));
     }
+    GEMMA_TRY(backend_.discard(q2));
     GEMMA_TRY(backend_.matmul(tensor_reshape(att, {n, hq * D}), lw.o_proj, a));
+    GEMMA_TRY(backend_.discard(att));
     GEMMA_TRY(backend_.rms_norm(a, lw.post_attn_norm, eps, a));
-    return backend_.add(h, a, h);
+    GEMMA_TRY(backend_.add(h, a, h));
+    return backend_.discard(a);  // read by the add only
 }
 
 }  // namespace gemma::gemma4

@@ -37,8 +37,10 @@ Status TextModel::ple_block(int l, int n) {
     GEMMA_TRY(backend_.matmul(h, lw.ple_gate, g));
     GEMMA_TRY(backend_.gelu_tanh_mul(g, tensor_reshape(ple_l, {n, P}), g));
     GEMMA_TRY(backend_.matmul(g, lw.ple_proj, a));
+    GEMMA_TRY(backend_.discard(g));  // scratch done with (Backend::discard); ple_l is kept
     GEMMA_TRY(backend_.rms_norm(a, lw.post_ple_norm, c.rms_norm_eps, a));
-    return backend_.add(h, a, h);
+    GEMMA_TRY(backend_.add(h, a, h));
+    return backend_.discard(a);
 }
 
 }  // namespace gemma::gemma4

@@ -222,10 +222,18 @@ Status TextModel::mlp_block(int l, int n) {
     GEMMA_TRY(backend_.rms_norm(h, lw.pre_ffw_norm, eps, x));
     GEMMA_TRY(backend_.matmul(x, lw.gate_proj, gate));
     GEMMA_TRY(backend_.matmul(x, lw.up_proj, up));
+    // Each scratch tensor is discarded right after its last reader (Backend::discard; never h,
+    // which the debug taps read): a GPU backend may skip storing what only fused readers used.
+    GEMMA_TRY(backend_.discard(x));
     GEMMA_TRY(backend_.gelu_tanh_mul(gate, up, gate));
     GEMMA_TRY(backend_.matmul(gate, lw.down_proj, a));
+    // gate, then up (dead since the gelu): in this order, after down, the CUDA backend may also
+    // have the gate/up GEMMs write 16-bit values for the gelu (backends/cuda/fusion.h (ffn16)).
+    GEMMA_TRY(backend_.discard(gate));
+    GEMMA_TRY(backend_.discard(up));
     GEMMA_TRY(backend_.rms_norm(a, lw.post_ffw_norm, eps, a));
-    return backend_.add(h, a, h);
+    GEMMA_TRY(backend_.add(h, a, h));
+    return backend_.discard(a);
 }
 
 // Final norm, LM head (tied embedding, unscaled) and soft cap (spec §7).

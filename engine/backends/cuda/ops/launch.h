@@ -127,6 +127,8 @@ LaunchResult launch_get_rows_quant(const GetRowsParams & p, gpuStream_t s, const
 //   h_out = h_in + a         then h_out *= scalar[0] (when scalar)
 //   x = rms_norm(h_out, w2)  (when x)
 // Made by the backend from rms_norm + add [+ mul by one value] [+ rms_norm] (fusion.h).
+// `skip` (fusion.h (discard)): outputs whose f32 store row_fuse_kernel leaves out because the
+// model discarded them unread (the GEMV prologue of a folded record writes them regardless).
 struct RowFuseParams {
     float * a;
     const void * w1;
@@ -139,7 +141,11 @@ struct RowFuseParams {
     ElemType w1_type, scalar_type, w2_type;
     float eps1, eps2;
     int32_t norm1;  // 1: a is normalized first (w1 may be none)
+    int32_t skip;   // kRowFuseSkipA | kRowFuseSkipX, or 0: every output is stored
+    int32_t pad;    // zero: records are compared byte for byte (graph replay)
 };
+constexpr int32_t kRowFuseSkipA = 1;  // the normalized a is not written back
+constexpr int32_t kRowFuseSkipX = 2;  // x's f32 values are not stored (its 16-bit terms are)
 LaunchResult launch_row_fuse(const RowFuseParams & p, gpuStream_t s, const LaunchEnv & env);
 constexpr int64_t kRowFuseMaxD = 8192;  // longer rows are not fused
 
@@ -227,6 +233,10 @@ struct MatmulParams {
     // rows = n, d = k, and x is its x, or its h_out when it has no x): the GEMV forms x itself
     // and writes the row_fuse's outputs (kRowFoldMaxRows, row_fuse.cuh).
     RowFuseParams prologue;
+    // blas_lowp with bf16 w only: 1 = out holds the n·m products rounded to bf16 (its first
+    // half; the gelu reading it was told, fusion.h (ffn16)), one GEMM; else 0.
+    int32_t out_bf16;
+    int32_t pad;  // zero: records are compared byte for byte (graph replay)
 };
 LaunchResult launch_matmul(const MatmulParams & p, gpuStream_t s, const LaunchEnv & env);
 // Whether the gemv kernel can read these operands with 16-byte loads.
@@ -258,7 +268,7 @@ struct QuantMatmulParams {
     float * out;
     // The gemv path needs no scratch and no tiles, so the triple epilogue's fields (as
     // MatmulParams: third weight, its output, rows of w2 and w3) share their 24 bytes: the
-    // struct, prologue included, stays within OpQueue::kMaxParams (216). Only the path's own
+    // struct, prologue included, stays within OpQueue::kMaxParams (232). Only the path's own
     // members are set.
     union {
         void * scratch_w;  // tile_rows · k values (bf16 or f32)
@@ -448,10 +458,15 @@ struct EltParams {
     float s2;  // clamp's upper bound (else 0)
 };
 LaunchResult launch_elementwise(const EltParams & p, gpuStream_t s, const LaunchEnv & env);
-// An element-wise op that also rounds its out (n values) as Round16Out says.
+// An element-wise op that also rounds its out (n values) as Round16Out says; with skip_out
+// (fusion.h (discard): the model discarded out, read only as those terms) the f32 out is not
+// stored, the terms are. With in_bf16 (gelu_tanh_mul only, fusion.h (ffn16)) a and b hold n
+// bf16 values each (the gate and up GEMMs' bf16 outputs), read widened to f32.
 struct EltRoundParams {
     EltParams e;
     Round16Out r;
+    int32_t skip_out;  // 1: no f32 store of out; 0: out and its terms
+    int32_t in_bf16;   // 1: a and b are bf16 (needs skip_out: out aliases a); 0: f32
 };
 LaunchResult launch_elementwise_round(const EltRoundParams & p, gpuStream_t s,
                                       const LaunchEnv & env);

@@ -309,6 +309,11 @@ LaunchResult launch_matmul(const MatmulParams & p, gpuStream_t s, const LaunchEn
             }
             gpublasDataType t = p.type == ElemType::bf16 ? kGpuBlasBf16 : kGpuBlasF16;
             int n = int(p.n), m = int(p.m), k = int(p.k);
+            if (p.out_bf16) {  // (ffn16): bf16 products into out's first half, one GEMM
+                if (lo || p.type != ElemType::bf16)
+                    return "matmul: bf16 output only on the blas_lowp path with bf16 weights";
+                return blas_gemm_xwt_bf16(env, n, m, k, hi, p.w, p.out);
+            }
             if (LaunchResult e =
                     blas_status(blas_gemm_xwt(env, n, m, k, hi, p.w, t, p.out, 0.0f, false)))
                 return e;

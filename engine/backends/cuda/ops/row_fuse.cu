@@ -3,7 +3,8 @@
 // operations as the unfused kernels; the sums of squares are reduced in another order (f32
 // rounding differences only). The math lives in row_fuse.cuh, shared with the GEMV prologue
 // that replaces this kernel where a GEMV reads x right after it (fusion.h). The (round) variant
-// also writes x (or h_out) as the 16-bit terms of the prefill GEMM that reads it (fusion.h).
+// also writes x (or h_out) as the 16-bit terms of the prefill GEMM that reads it (fusion.h);
+// outputs the model discarded unread (RowFuseParams::skip, fusion.h (discard)) are not stored.
 #include "backends/cuda/ops/row_fuse.cuh"
 #include "backends/cuda/ops/x16.cuh"
 
@@ -25,7 +26,8 @@ __device__ float block_inv_rms(float ss, int64_t d, float eps, float * warp_sums
 // issued up front, so the kernel pays about one memory latency per phase instead of one per
 // element (a single decode row is latency-bound, not bandwidth-bound). With kRound, the value
 // written to x (or to h_out when there is no x) is also stored as r's 16-bit terms, at the same
-// index of the rows · d values.
+// index of the rows · d values. The skip flags only drop stores: every value is computed, and
+// stored elsewhere, exactly as without them.
 template <bool kRound>
 __global__ void __launch_bounds__(kRowFuseMaxThreads)
     row_fuse_kernel(RowFuseParams p, Round16Out r) {
@@ -39,6 +41,7 @@ __global__ void __launch_bounds__(kRowFuseMaxThreads)
     uint16_t * hi = kRound ? static_cast<uint16_t *>(r.hi) + off : nullptr;
     uint16_t * lo = kRound && r.split ? x16_lo(r, p.rows * p.d) + off : nullptr;
     const bool has_w1 = p.w1_type != ElemType::none, has_w2 = p.w2_type != ElemType::none;
+    const bool store_a = p.norm1 && !(p.skip & kRowFuseSkipA), store_x = !(p.skip & kRowFuseSkipX);
     float av[kRowFusePer], hv[kRowFusePer], w1[kRowFusePer], w2[kRowFusePer];
 #pragma unroll
     for (int e = 0; e < kRowFusePer; ++e) {
@@ -65,7 +68,7 @@ __global__ void __launch_bounds__(kRowFuseMaxThreads)
         float h = row_fuse_add(hv[e], av[e], scale, p.scalar != nullptr);
         hv[e] = h;
         if (j < p.d) {
-            if (p.norm1) a[j] = av[e];
+            if (store_a) a[j] = av[e];
             h_out[j] = h;
             if (kRound && !p.x) x16_store(hi, lo, j, h, r.type);
             ss2 = row_fuse_sq(ss2, h);
@@ -79,7 +82,7 @@ __global__ void __launch_bounds__(kRowFuseMaxThreads)
         int64_t j = threadIdx.x + int64_t(e) * blockDim.x;
         if (j < p.d) {
             const float v = row_fuse_scale(hv[e], inv2, w2[e], has_w2);
-            x[j] = v;
+            if (store_x) x[j] = v;
             if (kRound) x16_store(hi, lo, j, v, r.type);
         }
     }
