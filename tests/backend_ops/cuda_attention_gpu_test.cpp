@@ -122,11 +122,24 @@ TEST_P(CudaAttention, KvStoreWritesRingSlots) {
 }
 
 // Paged attention (Op::attention_paged): three sequences' rows in one call, pages of 16 rows
-// handed out in a shuffled order, a long context that takes the split path, sliding and full.
-std::vector<float> run_paged(Backend & b, int window) {
-    const int64_t hq = 8, hkv = 2, d = 256, page = 16, n_pages = 40;
-    Tensor kp = random_host(DType::f32, {n_pages * page, hkv, d}, 41, -2.0f, 2.0f);
-    Tensor vp = random_host(DType::f32, {n_pages * page, hkv, d}, 42);
+// handed out in a shuffled order, a long context that takes the split path, sliding and full;
+// pools of each KV type (bf16 / q8_0 pools written by the backend's own kv_store from the same
+// f32 rows: every backend stores the same bytes, core/kv_quant.h).
+std::vector<float> run_paged(Backend & b, int window, DType pool_type) {
+    const int64_t hq = 8, hkv = 2, d = 256, page = 16, n_pages = 40, rows = n_pages * page;
+    Tensor kp = put(b, random_host(DType::f32, {rows, hkv, d}, 41, -2.0f, 2.0f));
+    Tensor vp = put(b, random_host(DType::f32, {rows, hkv, d}, 42));
+    if (pool_type != DType::f32) {
+        auto k = b.alloc(pool_type, {rows, hkv, d}), v = b.alloc(pool_type, {rows, hkv, d});
+        EXPECT_TRUE(k.ok() && v.ok());
+        if (!k.ok() || !v.ok()) return {};
+        std::vector<int32_t> slots(static_cast<size_t>(rows));
+        for (int32_t i = 0; i < int32_t(rows); ++i) slots[size_t(i)] = i;
+        Status st = b.kv_store(kp, vp, put(b, i32_host(slots)), *k, *v);
+        EXPECT_TRUE(st.ok()) << st.error().message;
+        kp = *k;
+        vp = *v;
+    }
     std::vector<int32_t> perm(static_cast<size_t>(n_pages));
     for (int32_t i = 0; i < int32_t(n_pages); ++i)
         perm[size_t(i)] = (i * 17 + 5) % int32_t(n_pages);
@@ -143,7 +156,7 @@ std::vector<float> run_paged(Backend & b, int window) {
     AttentionDesc desc;
     desc.window = window;
     Status s = b.attention_paged(
-        put(b, q), put(b, kp), put(b, vp), put(b, i32_host(pos)), put(b, i32_host(seq)),
+        put(b, q), kp, vp, put(b, i32_host(pos)), put(b, i32_host(seq)),
         put(b, tensor_reshape(i32_host(pages), {3, 20})), int(page), desc, out.view);
     EXPECT_TRUE(s.ok()) << s.error().message;
     EXPECT_TRUE(guards_intact(b, out)) << "paged: write outside the output";
@@ -151,9 +164,15 @@ std::vector<float> run_paged(Backend & b, int window) {
 }
 
 TEST_P(CudaAttention, PagedMatchesReference) {
-    for (int window : {0, 64}) {
-        std::vector<float> ref = run_paged(*b_.ref, window), got = run_paged(*b_.gpu, window);
-        EXPECT_LE(nmse(ref, got), 1e-7) << "window " << window;
+    for (DType t : {DType::f32, DType::bf16, DType::q8_0}) {
+        // The pool step must take the paged kernel for every cache type (kv_pool.cpp asks).
+        EXPECT_TRUE(b_.gpu->supports({Op::attention_paged, DType::f32, t})) << dtype_name(t);
+        for (int window : {0, 64}) {
+            std::vector<float> ref = run_paged(*b_.ref, window, t),
+                               got = run_paged(*b_.gpu, window, t);
+            ASSERT_EQ(ref.size(), got.size());
+            EXPECT_LE(nmse(ref, got), 1e-7) << dtype_name(t) << " window " << window;
+        }
     }
 }
 

@@ -100,10 +100,9 @@ public:
 
     // Float activations and weights; q8_0/q4_0 matmul weights and get_rows tables
     // (ops/matmul_quant.cu); KV caches (kv_store, attention: OpDesc::b) f32, bf16 or q8_0,
-    // paged attention f32 only; q8_0 -> q8_0 copies; top_k on f32 logits.
+    // paged attention too; q8_0 -> q8_0 copies; top_k on f32 logits.
     bool supports(const OpDesc & op) const override {
-        if (op.op == Op::attention_paged) return op.a == DType::f32 && op.b == DType::f32;
-        if (op.op == Op::kv_store || op.op == Op::attention)
+        if (op.op == Op::kv_store || op.op == Op::attention || op.op == Op::attention_paged)
             return op.a == DType::f32 && kv_cache_dtype_ok(op.b);
         if (op.op == Op::copy && op.a == DType::q8_0) return op.b == DType::q8_0;
         if (op.op == Op::top_k) return op.a == DType::f32;             // ops/top_k.cu
@@ -382,8 +381,9 @@ public:
         const int64_t n = q.dim(0), hq = q.dim(1), d = q.dim(2);
         PagedAttentionParams p{};
         p.q = f32p<const float>(q);
-        p.k_pool = f32p<const float>(kp);
-        p.v_pool = f32p<const float>(vp);
+        p.k_pool = kp.data;
+        p.v_pool = vp.data;
+        p.kv_type = kv_type(kp.dtype);
         p.positions = pos.ptr<int32_t>();
         p.row_seq = row_seq.ptr<int32_t>();
         p.pages = pages.ptr<int32_t>();

@@ -422,8 +422,8 @@ LaunchResult launch_attention_fa_round(const AttentionRoundParams & p, gpuStream
 // Paged attention of many sequences' rows (core/ops.h Op::attention_paged); partial as above.
 struct PagedAttentionParams {
     const float * q;
-    const float * k_pool;
-    const float * v_pool;
+    const void * k_pool;  // [S, h_kv, D] of kv_type (q8_0: 34-byte blocks along each slot's row)
+    const void * v_pool;
     const int32_t * positions;
     const int32_t * row_seq;
     const int32_t * pages;
@@ -431,7 +431,7 @@ struct PagedAttentionParams {
     float * partial;
     int32_t n, hq, hkv, d, n_pages, page_size, n_splits, window;
     float scale;
-    int32_t pad;  // zero: records are compared byte for byte (graph replay)
+    KvType kv_type;
 };
 LaunchResult launch_attention_paged(const PagedAttentionParams & p, gpuStream_t s,
                                     const LaunchEnv & env);
