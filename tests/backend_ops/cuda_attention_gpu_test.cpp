@@ -5,7 +5,7 @@
 #include "cuda_harness.h"
 #include "kv_types_util.h"
 
-#include <cstdlib>  // setenv: GEMMA_FA512_V1, GEMMA_FA_VARIANT
+#include <cstdlib>  // setenv: GEMMA_FA512_V1
 #include <string>
 #if GEMMA_HAS_CUDA  // set for targets linking the CUDA backend
 #include "backends/cuda/cuda_backend.h"
@@ -287,31 +287,6 @@ TEST_P(CudaFa512, MatchReferenceForEveryCacheType) { check_cases(fa512_cases(), 
 
 INSTANTIATE_TEST_SUITE_P(Cuda, CudaFa512, ::testing::Values(false, true), [](const auto & info) {
     return std::string(info.param ? "V1" : "Default");
-});
-
-// GetParam(): GEMMA_FA_VARIANT (read when the backend is made; ops/attention_fa_v2.cu). On an
-// sm_90 GPU every D 256 and 512 case here runs the variant's shape (GQA groups of 1-8 divide
-// its 64 or 128 rows; its shared memory fits): 2 = 128-row blocks of 16 warps at D 256, 3 =
-// 64-row blocks two an SM; both 64-row blocks of 16 warps (D split over 4) at D 512. 16-key
-// tiles: several row blocks, rings wrapped inside a tile, windows, bidirectional blocks (the
-// ids in the shared K/V tile's padding for 3), q8_0 caches through registers. The other head
-// dims run v1 (the same cases, as a control).
-class CudaFaVariant : public CudaOptionsVsRef<int> {
-protected:
-    void SetUp() override {
-        setenv("GEMMA_FA_VARIANT", std::to_string(GetParam()).c_str(), 1);
-        open({.attention = cuda::CudaAttention::fa});
-        unsetenv("GEMMA_FA_VARIANT");
-    }
-};
-
-TEST_P(CudaFaVariant, MatchReferenceForEveryCacheType) {
-    check_cases(prefill_cases(), 2e-5, true);
-    check_cases(fa512_cases(), 2e-5, true);
-}
-
-INSTANTIATE_TEST_SUITE_P(Cuda, CudaFaVariant, ::testing::Values(2, 3), [](const auto & info) {
-    return "Variant" + std::to_string(info.param);
 });
 
 // Split-KV decode (few queries, long contexts: the key range split over blocks): the splits merged

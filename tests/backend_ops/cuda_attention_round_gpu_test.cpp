@@ -3,8 +3,8 @@
 // output's 16-bit terms, and the matmul skips its rounding kernel. The results must be bitwise
 // those of the backend with the fusion off (GEMMA_CUDA_FUSE_ROUND=0, which rounds x before the
 // GEMM), stay near cpu-ref, and attention split over two calls must not be taken as the whole.
-// Every prefill kernel: v1 (D 256 128-row blocks, D 512 the pair kernel, q8_0 the 64-row one)
-// and the GEMMA_FA_VARIANT shapes. Skipped without a GPU.
+// Every prefill kernel: D 256 128-row blocks, D 512 the pair kernel and the 64-row one
+// (GEMMA_FA512_V1=1; q8_0 caches always). Skipped without a GPU.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -22,12 +22,13 @@ namespace {
 struct Case {
     const char * backend;  // "cuda": blas_split (hi + lo); "cuda-bf16": blas_lowp (hi)
     DType weights;
-    int variant;  // GEMMA_FA_VARIANT
+    bool fa512_v1;  // GEMMA_FA512_V1=1: D 512 on 64-row blocks instead of the pair kernel
     int64_t d;
 };
 
 void PrintTo(const Case & c, std::ostream * os) {
-    *os << c.backend << " " << dtype_name(c.weights) << " variant " << c.variant << " d " << c.d;
+    *os << c.backend << " " << dtype_name(c.weights) << (c.fa512_v1 ? " fa512 v1" : "") << " d "
+        << c.d;
 }
 
 // Queries of the chunk: more than kMmaMaxRows (64: the blas path) and not a multiple of 128
@@ -40,12 +41,12 @@ int64_t first_bit_difference(const std::vector<float> & a, const std::vector<flo
     return a.size() == b.size() ? -1 : int64_t(std::min(a.size(), b.size()));
 }
 
-// The backend `name` made with GEMMA_FA_VARIANT = variant and, when !round, the fusion off.
-std::unique_ptr<Backend> open_gpu(const char * name, int variant, bool round) {
-    setenv("GEMMA_FA_VARIANT", std::to_string(variant).c_str(), 1);
+// The backend `name` made with GEMMA_FA512_V1 = fa512_v1 and, when !round, the fusion off.
+std::unique_ptr<Backend> open_gpu(const char * name, bool fa512_v1, bool round) {
+    if (fa512_v1) setenv("GEMMA_FA512_V1", "1", 1);
     if (!round) setenv("GEMMA_CUDA_FUSE_ROUND", "0", 1);
     auto b = backend_create(name);
-    unsetenv("GEMMA_FA_VARIANT");
+    unsetenv("GEMMA_FA512_V1");
     unsetenv("GEMMA_CUDA_FUSE_ROUND");
     return b.ok() ? std::move(*b) : nullptr;
 }
@@ -105,9 +106,9 @@ class CudaAttentionRound : public ::testing::TestWithParam<Case> {
 protected:
     void SetUp() override {
         const Case c = GetParam();
-        gpu_ = open_gpu(c.backend, c.variant, true);
+        gpu_ = open_gpu(c.backend, c.fa512_v1, true);
         if (!gpu_) GTEST_SKIP() << c.backend << " unavailable";
-        off_ = open_gpu(c.backend, c.variant, false);
+        off_ = open_gpu(c.backend, c.fa512_v1, false);
         auto ref = backend_create("cpu-ref");
         ASSERT_TRUE(off_ && ref.ok());
         ref_ = std::move(*ref);
@@ -144,21 +145,22 @@ TEST_P(CudaAttentionRound, NoReuseAfterAttentionOfPartRows) {
 
 std::vector<Case> round_cases() {
     std::vector<Case> v;
-    for (int variant : {1, 2, 3})
+    for (bool v1 : {false, true})
         for (int64_t d : {int64_t(256), int64_t(512)}) {
-            v.push_back({"cuda", DType::bf16, variant, d});
-            v.push_back({"cuda-bf16", DType::bf16, variant, d});
+            if (v1 && d != 512) continue;  // the switch concerns D 512 only
+            v.push_back({"cuda", DType::bf16, v1, d});
+            v.push_back({"cuda-bf16", DType::bf16, v1, d});
         }
-    v.push_back({"cuda", DType::f16, 1, 256});
-    v.push_back({"cuda-bf16", DType::f16, 2, 512});
+    v.push_back({"cuda", DType::f16, false, 256});
+    v.push_back({"cuda-bf16", DType::f16, false, 512});
     return v;
 }
 
 INSTANTIATE_TEST_SUITE_P(Cuda, CudaAttentionRound, ::testing::ValuesIn(round_cases()),
                          [](const ::testing::TestParamInfo<Case> & i) {
                              return test_name(i.param.backend) + "_" +
-                                    dtype_name(i.param.weights) + "_v" +
-                                    std::to_string(i.param.variant) + "_d" +
+                                    dtype_name(i.param.weights) +
+                                    (i.param.fa512_v1 ? "_fa512v1" : "") + "_d" +
                                     std::to_string(i.param.d);
                          });
 

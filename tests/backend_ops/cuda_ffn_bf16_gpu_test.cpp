@@ -1,8 +1,8 @@
 // The (ffn16) pattern of the CUDA backend (backends/cuda/fusion.h): in "cuda-bf16", once the
 // model discarded the MLP's gate (after down) and then up, the gate and up GEMMs write bf16 and
 // the gelu reads it. Checked on the MLP's prefill sequence at 96 rows (the plain cuBLAS call) and
-// 128 (the tuned cuBLASLt plan): near cpu-ref and near the backend with it off
-// (GEMMA_CUDA_FFN_BF16=0), yet not bitwise the same (the rounding happened), counted once per
+// 128 (the tuned cuBLASLt plan), turned on with GEMMA_CUDA_FFN_BF16=1: near cpu-ref and near the
+// backend with it off (GEMMA_CUDA_FFN_BF16=0), yet not bitwise the same (the rounding happened), counted once per
 // MLP; with up discarded before down (the pattern's order not met) bitwise the backend with it
 // off, and not counted. Without a GPU the tests are skipped.
 #include <algorithm>
@@ -85,7 +85,9 @@ size_t ffn_bf16_count(Backend & b) {
 
 TEST(CudaFfnBf16, GateUpInBf16NearF32AndCounted) {
     Backends b;
+    setenv("GEMMA_CUDA_FFN_BF16", "1", 1);  // off by default (CudaOptions::ffn_bf16)
     const std::string why = open_backends("cuda-bf16", b);
+    unsetenv("GEMMA_CUDA_FFN_BF16");
     if (!why.empty()) GTEST_SKIP() << why;
     setenv("GEMMA_CUDA_FFN_BF16", "0", 1);
     auto off = backend_create("cuda-bf16");

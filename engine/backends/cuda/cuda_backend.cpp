@@ -724,7 +724,8 @@ Result<std::unique_ptr<Backend>> create(const CudaOptions & options) {
     if (off("GEMMA_CUDA_FUSE_QKV")) o.fuse_qkv = false;
     if (off("GEMMA_CUDA_FUSE_ROUND")) o.fuse_round = false;
     if (off("GEMMA_CUDA_FUSE_DISCARD")) o.fuse_discard = false;
-    if (off("GEMMA_CUDA_FFN_BF16")) o.ffn_bf16 = false;
+    if (const char * v = std::getenv("GEMMA_CUDA_FFN_BF16"); v && (*v == '0' || *v == '1'))
+        o.ffn_bf16 = *v == '1';
     if (const char * v = std::getenv("GEMMA_CUDA_FUSE_ROW"); v && (*v == '0' || *v == '1'))
         o.fuse_row = *v == '1';
     if (off("GEMMA_CUDA_PDL")) o.pdl = false;

@@ -75,15 +75,17 @@ struct CudaOptions {
     // With fuse_discard, precision bf16 and bf16 weights: once the model discarded the MLP's
     // gate (after down) and then up, their GEMMs write bf16 into the first half of their f32
     // buffers and the gelu reads that (half the bytes; the gelu's inputs rounded to bf16 once
-    // more, within the mode's ~1e-2; fusion.h (ffn16); CUDA builds only). False keeps f32 (A/B;
-    // env GEMMA_CUDA_FFN_BF16=0).
-    bool ffn_bf16 = true;
+    // more, within the mode's ~1e-2; fusion.h (ffn16); CUDA builds only). Off by default: no
+    // gain on the H200 for the extra rounding (2k prefill 51.3k vs 51.6k tok/s, docs/perf.md
+    // round 9). Env GEMMA_CUDA_FFN_BF16=1 turns it on, =0 off.
+    bool ffn_bf16 = false;
 };
 
 // The environment variables GEMMA_CUDA_GRAPHS=0, GEMMA_CUDA_FUSE=0, GEMMA_CUDA_FUSE_QKV=0,
 // GEMMA_CUDA_FUSE_ROW=0, GEMMA_CUDA_FUSE_ROUND=0, GEMMA_CUDA_FUSE_DISCARD=0,
 // GEMMA_CUDA_FFN_BF16=0, GEMMA_CUDA_PDL=0, GEMMA_CUDA_MMA_SMALL=0 and GEMMA_CUDA_MMQ=0 turn the
-// matching option off, GEMMA_CUDA_FUSE_ROW=1 turns the row fold on
+// matching option off, GEMMA_CUDA_FUSE_ROW=1 turns the row fold on, GEMMA_CUDA_FFN_BF16=1 the
+// bf16 gate/up
 // (debugging, A/B timing).
 // GEMMA_CUDA_STATS=1 prints, when the backend is destroyed, how op segments ran and where host time
 // went (with GEMMA_CUDA_PROFILE=1 also the GPU time per op name, every op run eagerly between

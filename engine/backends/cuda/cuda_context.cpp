@@ -93,8 +93,6 @@ Status CudaContext::init(const CudaOptions & options) {
         env_.fa512_v1 = true;
     if (const char * e = std::getenv("GEMMA_NORM_ROPE_REGS"); e && std::strcmp(e, "0") == 0)
         env_.norm_rope_regs = false;
-    if (const char * e = std::getenv("GEMMA_FA_VARIANT"); e && std::atoi(e) >= 1 && std::atoi(e) <= 3)
-        env_.fa_variant = std::atoi(e);
     size_t segment = OpQueue::kSegmentOps;
     if (const char * e = std::getenv("GEMMA_CUDA_SEGMENT"); e && std::atoi(e) > 0)
         segment = size_t(std::atoi(e));

@@ -63,8 +63,8 @@
 // the model discards up as well, the gate and up GEMMs write their products rounded to bf16
 // into the first half of their own buffers and the gelu reads those: half the bytes written and
 // read. Not bitwise: gelu's inputs are rounded to bf16 once more (within the mode's 1e-2 class).
-// The model discards gate first, then up (text.cpp mlp_block). CudaOptions::ffn_bf16 (env
-// GEMMA_CUDA_FFN_BF16=0) turns it off.
+// The model discards gate first, then up (text.cpp mlp_block). Off by default (no gain measured);
+// CudaOptions::ffn_bf16 (env GEMMA_CUDA_FFN_BF16=1) turns it on.
 // Every intermediate buffer the ops wrote is still written, with the same values (the same f32
 // operations as the unfused kernels; a fused GEMV is shaped by all its rows, so the k split of
 // its rows, and with it their summation order, may differ from the unfused GEMVs'; the (row)

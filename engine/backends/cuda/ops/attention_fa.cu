@@ -12,9 +12,11 @@
 // scores, softmax and accumulation in f32; exp2 with log2(e) folded into the q scale.
 // D = 512 on sm_90 runs as a pair of blocks (a cluster of two, FaPair): each holds 128 rows over
 // half of D and they add their partial S through distributed shared memory.
-// The kernel body, its steps and the generic block shape live in ops/attention_fa.cuh; the
-// GEMMA_FA_VARIANT shapes for D = 256 and 512 in ops/attention_fa_v2.cu. Either kernel may also
-// write the output's 16-bit terms for the o projection's GEMM (launch_attention_fa_round).
+// The kernel body, its steps and the generic block shape live in ops/attention_fa.cuh. Either
+// kernel may also write the output's 16-bit terms for the o projection's GEMM
+// (launch_attention_fa_round). (16-warp shapes for D 256 / 512 with D split over 2-4 warps and
+// 16-key tiles were tried: slower on the H200, 49.8k against 51.8k tok/s for a 2k chunk, and
+// wrong in some cases; docs/perf.md round 9.)
 #include "backends/cuda/ops/attention_fa.cuh"
 
 namespace gemma::cuda {
@@ -193,10 +195,6 @@ LaunchResult launch_tc_round(const AttentionParams & p, const Round16Out & r, gp
 template <int D>
 LaunchResult launch_fa(const AttentionParams & p, const Round16Out & r, gpuStream_t s,
                        const LaunchEnv & env) {
-    if constexpr (D == 256 || D == 512) {  // GEMMA_FA_VARIANT=2 / 3 (LaunchEnv::fa_variant)
-        LaunchResult result = nullptr;
-        if (env.fa_variant > 1 && launch_fa_variant(p, r, s, env, &result)) return result;
-    }
     static const FaMode mode = fa_mode<Fa<D>>();
     if (mode == FaMode::none) {
         if (attention_tc_ok(p))

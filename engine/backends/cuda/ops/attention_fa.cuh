@@ -1,6 +1,6 @@
 // attention_fa's block shapes, device steps and kernel body (ops/attention_fa.cu describes the
-// op and holds the v1 shapes and the D = 512 pair kernel; ops/attention_fa_v2.cu the
-// GEMMA_FA_VARIANT shapes): one kernel template, instantiated once per block shape (FaShape).
+// op and holds the shapes in use and the D = 512 pair kernel): one kernel template, instantiated
+// once per block shape (FaShape).
 #pragma once
 
 #include <cfloat>
@@ -497,12 +497,6 @@ LaunchResult launch_fa_shape(const AttentionParams & p, const Round16Out & r, Fa
     dim3 grid(unsigned(p.hkv), unsigned((p.n + queries - 1) / queries));
     return launch_kernel(attention_fa_kernel<L>, grid, L::kThreads, smem, s, env, p, r, staged);
 }
-
-// The GEMMA_FA_VARIANT (LaunchEnv::fa_variant) shapes at D = 256 and 512 (ops/attention_fa_v2.cu):
-// false when env.fa_variant is 1, D is another, or the variant's shape cannot take this chunk or
-// GPU (the caller then runs the v1 shapes); else true with the launch's result in *result.
-bool launch_fa_variant(const AttentionParams & p, const Round16Out & r, gpuStream_t s,
-                       const LaunchEnv & env, LaunchResult * result);
 
 #endif  // GEMMA_HAS_MMA_M16N8K16
 

@@ -83,13 +83,6 @@ struct LaunchEnv {
     // registers, every load issued before the sums (ops/norm_rope.cu); bitwise the same results
     // as the kernels that re-read the row, which env GEMMA_NORM_ROPE_REGS=0 selects (A/B).
     bool norm_rope_regs = true;
-    // Block shapes of prefill attention at head_dim 256 and 512 (ops/attention_fa_v2.cu; env
-    // GEMMA_FA_VARIANT, for A/B runs on the GPU): 1 = the v1 shapes (attention_fa.cu); 2 = D 256
-    // on 16 warps of 128 rows (D split over two warps per row group: half of O's registers a
-    // lane each), D 512 on 16 warps of 64 rows (D split over four warps, no cluster); 3 = as 2,
-    // but D 256 on 8-warp blocks of 64 rows, two a SM. A chunk or GPU a variant's shape cannot
-    // take (GQA group not dividing its rows, shared memory) runs the v1 shapes.
-    int fa_variant = 1;
     // One zeroed counter owned by the context: GEMVs with a folded row_fuse count their blocks
     // on it (row_fuse.cuh row_fuse_arrive; the last one resets it). Kernels on the one stream
     // use it in turn (a PDL launch waits for the previous grid before touching it).
