@@ -35,12 +35,6 @@ void PrintTo(const Case & c, std::ostream * os) {
 // (no cuBLASLt algorithm timing, which could pick different algorithms in the two backends).
 constexpr int64_t kHq = 8, kHkv = 2, kN = 100, kHist = 40, kSlots = 256, kM = 96;
 
-int64_t first_bit_difference(const std::vector<float> & a, const std::vector<float> & b) {
-    for (size_t i = 0; i < a.size() && i < b.size(); ++i)
-        if (std::memcmp(&a[i], &b[i], sizeof(float)) != 0) return int64_t(i);
-    return a.size() == b.size() ? -1 : int64_t(std::min(a.size(), b.size()));
-}
-
 // The backend `name` made with GEMMA_FA512_V1 = fa512_v1 and, when !round, the fusion off.
 std::unique_ptr<Backend> open_gpu(const char * name, bool fa512_v1, bool round) {
     if (fa512_v1) setenv("GEMMA_FA512_V1", "1", 1);
@@ -49,17 +43,6 @@ std::unique_ptr<Backend> open_gpu(const char * name, bool fa512_v1, bool round) 
     unsetenv("GEMMA_FA512_V1");
     unsetenv("GEMMA_CUDA_FUSE_ROUND");
     return b.ok() ? std::move(*b) : nullptr;
-}
-
-size_t x16_reused(Backend & b) {
-#if GEMMA_HAS_CUDA
-    auto s = cuda::cuda_queue_stats(b);
-    EXPECT_TRUE(s.ok());
-    return s.ok() ? s->x16_reused : 0;
-#else
-    (void)b;
-    return 0;
-#endif
 }
 
 // kv_store of the history and the chunk into caches of `kv`, attention of the chunk (one call,
@@ -129,8 +112,8 @@ TEST_P(CudaAttentionRound, SameAsRoundingInTheMatmul) {
         EXPECT_EQ(first_bit_difference(o, g), -1) << what;
         EXPECT_LE(nmse(r, g), 1e-4) << what;
     }
-    EXPECT_EQ(x16_reused(*gpu_), size_t(3));
-    EXPECT_EQ(x16_reused(*off_), size_t(0));
+    EXPECT_EQ(queue_counts(*gpu_).x16_reused, size_t(3));
+    EXPECT_EQ(queue_counts(*off_).x16_reused, size_t(0));
 }
 
 // Attention in two calls of half the rows each (per-sequence attention): the last record wrote
@@ -140,7 +123,7 @@ TEST_P(CudaAttentionRound, NoReuseAfterAttentionOfPartRows) {
     const std::vector<float> g = attend_project(*gpu_, c, DType::f32, true),
                              o = attend_project(*off_, c, DType::f32, true);
     EXPECT_EQ(first_bit_difference(o, g), -1);
-    EXPECT_EQ(x16_reused(*gpu_), size_t(0));
+    EXPECT_EQ(queue_counts(*gpu_).x16_reused, size_t(0));
 }
 
 std::vector<Case> round_cases() {
@@ -158,8 +141,7 @@ std::vector<Case> round_cases() {
 
 INSTANTIATE_TEST_SUITE_P(Cuda, CudaAttentionRound, ::testing::ValuesIn(round_cases()),
                          [](const ::testing::TestParamInfo<Case> & i) {
-                             return test_name(i.param.backend) + "_" +
-                                    dtype_name(i.param.weights) +
+                             return test_name(i.param.backend) + "_" + dtype_name(i.param.weights) +
                                     (i.param.fa512_v1 ? "_fa512v1" : "") + "_d" +
                                     std::to_string(i.param.d);
                          });

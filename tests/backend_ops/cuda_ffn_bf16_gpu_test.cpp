@@ -2,9 +2,9 @@
 // model discarded the MLP's gate (after down) and then up, the gate and up GEMMs write bf16 and
 // the gelu reads it. Checked on the MLP's prefill sequence at 96 rows (the plain cuBLAS call) and
 // 128 (the tuned cuBLASLt plan), turned on with GEMMA_CUDA_FFN_BF16=1: near cpu-ref and near the
-// backend with it off (GEMMA_CUDA_FFN_BF16=0), yet not bitwise the same (the rounding happened), counted once per
-// MLP; with up discarded before down (the pattern's order not met) bitwise the backend with it
-// off, and not counted. Without a GPU the tests are skipped.
+// backend with it off (GEMMA_CUDA_FFN_BF16=0), yet not bitwise the same (the rounding happened),
+// counted once per MLP; with up discarded before down (the pattern's order not met) bitwise the
+// backend with it off, and not counted. Without a GPU the tests are skipped.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -23,12 +23,6 @@ constexpr int64_t kD = 328, kF = 640, kMaxRows = 128;
 constexpr double kRefTol = 1e-4;
 // Against the backend with (ffn16) off: that extra rounding only.
 constexpr double kOffTol = 1e-4;
-
-int64_t first_bit_difference(const std::vector<float> & a, const std::vector<float> & b) {
-    for (size_t i = 0; i < a.size() && i < b.size(); ++i)
-        if (std::memcmp(&a[i], &b[i], sizeof(float)) != 0) return int64_t(i);
-    return a.size() == b.size() ? -1 : int64_t(std::min(a.size(), b.size()));
-}
 
 struct Mlp {
     Tensor norm, wg, wu, wd;
@@ -72,17 +66,6 @@ std::vector<float> mlp_step(Backend & b, const Mlp & m, const Tensor & h0, int64
     return out;
 }
 
-size_t ffn_bf16_count(Backend & b) {
-#if GEMMA_HAS_CUDA
-    auto s = cuda::cuda_queue_stats(b);
-    EXPECT_TRUE(s.ok());
-    return s.ok() ? s->ffn_bf16 : 0;
-#else
-    (void)b;
-    return 0;
-#endif
-}
-
 TEST(CudaFfnBf16, GateUpInBf16NearF32AndCounted) {
     Backends b;
     setenv("GEMMA_CUDA_FFN_BF16", "1", 1);  // off by default (CudaOptions::ffn_bf16)
@@ -104,15 +87,15 @@ TEST(CudaFfnBf16, GateUpInBf16NearF32AndCounted) {
             EXPECT_LE(nmse(r, g), kRefTol) << "n " << n << " run " << run;
             EXPECT_LE(nmse(o, g), kOffTol) << "n " << n << " run " << run;
             EXPECT_NE(first_bit_difference(o, g), -1) << "n " << n << ": bf16 gate/up not used";
-            EXPECT_EQ(ffn_bf16_count(*b.gpu), ++want) << "n " << n << " run " << run;
+            EXPECT_EQ(queue_counts(*b.gpu).ffn_bf16, ++want) << "n " << n << " run " << run;
         }
         // Up discarded before down: the pattern does not apply; bitwise the backend with it off.
         const std::vector<float> g = mlp_step(*b.gpu, mg, h0, n, false),
                                  o = mlp_step(**off, mo, h0, n, false);
         EXPECT_EQ(first_bit_difference(o, g), -1) << "n " << n;
-        EXPECT_EQ(ffn_bf16_count(*b.gpu), want) << "n " << n;
+        EXPECT_EQ(queue_counts(*b.gpu).ffn_bf16, want) << "n " << n;
     }
-    EXPECT_EQ(ffn_bf16_count(**off), size_t(0));
+    EXPECT_EQ(queue_counts(**off).ffn_bf16, size_t(0));
 }
 
 }  // namespace

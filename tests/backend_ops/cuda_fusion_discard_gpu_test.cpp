@@ -25,12 +25,6 @@ struct Case {
     double ref_tol;  // against cpu-ref: as cuda_fusion_round_gpu_test (the same layer)
 };
 
-int64_t first_bit_difference(const std::vector<float> & a, const std::vector<float> & b) {
-    for (size_t i = 0; i < a.size() && i < b.size(); ++i)
-        if (std::memcmp(&a[i], &b[i], sizeof(float)) != 0) return int64_t(i);
-    return a.size() == b.size() ? -1 : int64_t(std::min(a.size(), b.size()));
-}
-
 // Elements of v that are not bitwise `want`.
 size_t count_not(const std::vector<float> & v, float want) {
     return size_t(std::count_if(
@@ -150,17 +144,6 @@ std::unique_ptr<Backend> without_discard(const char * name) {
     return off.ok() ? std::move(*off) : nullptr;
 }
 
-size_t writes_elided(Backend & b) {
-#if GEMMA_HAS_CUDA
-    auto s = cuda::cuda_queue_stats(b);
-    EXPECT_TRUE(s.ok());
-    return s.ok() ? s->writes_elided : 0;
-#else
-    (void)b;
-    return 0;
-#endif
-}
-
 // cpu-ref and the GPU backend (b), and the same GPU backend with the elision off (off).
 class CudaFusionDiscard : public ::testing::TestWithParam<Case> {
 protected:
@@ -201,8 +184,9 @@ TEST_P(CudaFusionDiscard, LayerSameAsStoringEverything) {
             want += layer_elisions(n);
         }
     }
-    EXPECT_EQ(writes_elided(*b.gpu), want);  // exact: one missing elision in any run shows
-    EXPECT_EQ(writes_elided(*off), size_t(0));
+    EXPECT_EQ(queue_counts(*b.gpu).writes_elided,
+              want);  // exact: one missing elision in any run shows
+    EXPECT_EQ(queue_counts(*off).writes_elided, size_t(0));
 }
 
 // The three patterns on 96 rows (blas path), run with nothing reading the discarded buffers
@@ -295,9 +279,9 @@ TEST_P(CudaFusionDiscard, ElidesOnlyUnreadStores) {
         else
             EXPECT_EQ(first_bit_difference(o.y, g.y), -1) << r.what << ": y";
         want += size_t(r.a_left) + size_t(r.x_left) + size_t(r.y_left);
-        EXPECT_EQ(writes_elided(*b.gpu), want) << r.what;
+        EXPECT_EQ(queue_counts(*b.gpu).writes_elided, want) << r.what;
     }
-    EXPECT_EQ(writes_elided(*off), size_t(0));
+    EXPECT_EQ(queue_counts(*off).writes_elided, size_t(0));
 }
 
 INSTANTIATE_TEST_SUITE_P(Cuda, CudaFusionDiscard,

@@ -68,13 +68,6 @@ Toy make_toy(Backend & b) {
 
 Tensor rows(const Tensor & t, int64_t n) { return tensor_rows(t, 0, n); }
 
-// Index of the first element whose bits differ, or of a length mismatch; -1 when identical.
-int64_t first_bit_difference(const std::vector<float> & a, const std::vector<float> & b) {
-    for (size_t i = 0; i < a.size() && i < b.size(); ++i)
-        if (std::memcmp(&a[i], &b[i], sizeof(float)) != 0) return int64_t(i);
-    return a.size() == b.size() ? -1 : int64_t(std::min(a.size(), b.size()));
-}
-
 // One layer as model/gemma4 writes it (attention.cpp, text.cpp mlp_block, ple.cpp ple_block).
 Status layer(Backend & b, Toy & t, const Weights & L, int64_t n) {
     const float eps = 1e-6f;

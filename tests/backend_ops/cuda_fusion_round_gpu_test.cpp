@@ -28,13 +28,6 @@ struct Case {
     double ref_tol;
 };
 
-// Index of the first element whose bits differ, or of a length mismatch; -1 when identical.
-int64_t first_bit_difference(const std::vector<float> & a, const std::vector<float> & b) {
-    for (size_t i = 0; i < a.size() && i < b.size(); ++i)
-        if (std::memcmp(&a[i], &b[i], sizeof(float)) != 0) return int64_t(i);
-    return a.size() == b.size() ? -1 : int64_t(std::min(a.size(), b.size()));
-}
-
 Tensor rows(const Tensor & t, int64_t n) { return tensor_rows(t, 0, n); }
 
 struct LayerWeights {
@@ -126,17 +119,6 @@ std::unique_ptr<Backend> without_round(const char * name) {
     return off.ok() ? std::move(*off) : nullptr;
 }
 
-size_t x16_reused(Backend & b) {
-#if GEMMA_HAS_CUDA
-    auto s = cuda::cuda_queue_stats(b);
-    EXPECT_TRUE(s.ok());
-    return s.ok() ? s->x16_reused : 0;
-#else
-    (void)b;
-    return 0;
-#endif
-}
-
 // cpu-ref and the GPU backend (b), and the same GPU backend with the fusion off (off); the test
 // is skipped without a GPU.
 class CudaFusionRound : public ::testing::TestWithParam<Case> {
@@ -171,8 +153,8 @@ TEST_P(CudaFusionRound, LayerSameAsRoundingEachGemm) {
         }
     }
     // Exact: one reuse missing in any of the 4 runs shows here; the fusion off has none.
-    EXPECT_EQ(x16_reused(*b.gpu), 4 * kLayerReuses);
-    EXPECT_EQ(x16_reused(*off), size_t(0));
+    EXPECT_EQ(queue_counts(*b.gpu).x16_reused, 4 * kLayerReuses);
+    EXPECT_EQ(queue_counts(*off).x16_reused, size_t(0));
 }
 
 // Sequences whose second matmul of one x pointer must round x again (n = 96 rows, k = kD):
@@ -231,8 +213,8 @@ TEST_P(CudaFusionRound, NoReuseAfterXChanges) {
     EXPECT_EQ(first_bit_difference(o, g), -1);
     // Two reuses: the in-place matmul of case 2 (x unchanged since the matmul before it) and the
     // control; none after the scale, the in-place write or at the other k.
-    EXPECT_EQ(x16_reused(*b.gpu), size_t(2));
-    EXPECT_EQ(x16_reused(*off), size_t(0));
+    EXPECT_EQ(queue_counts(*b.gpu).x16_reused, size_t(2));
+    EXPECT_EQ(queue_counts(*off).x16_reused, size_t(0));
 }
 
 INSTANTIATE_TEST_SUITE_P(Cuda, CudaFusionRound,

@@ -15,6 +15,9 @@
 
 #include "core/backend.h"
 #include "core/registry.h"
+#if GEMMA_HAS_CUDA
+#include "backends/cuda/cuda_backend.h"
+#endif
 
 namespace gemma::cuda_test {
 
@@ -145,6 +148,31 @@ void expect_match(Backends & b, DType out_dtype, const Shape & out_shape, double
     double e = nmse(read_f32(*b.ref, ro.view), read_f32(*b.gpu, go.view));
     EXPECT_LE(e, tol) << what;
     EXPECT_TRUE(guards_intact(*b.gpu, go)) << what << ": write outside the output";
+}
+
+// Index of the first element whose bits differ, or of a length mismatch; -1 when identical.
+inline int64_t first_bit_difference(const std::vector<float> & a, const std::vector<float> & b) {
+    for (size_t i = 0; i < a.size() && i < b.size(); ++i)
+        if (std::memcmp(&a[i], &b[i], sizeof(float)) != 0) return int64_t(i);
+    return a.size() == b.size() ? -1 : int64_t(a.size() < b.size() ? a.size() : b.size());
+}
+
+// The CUDA op queue's fusion counters of b (cuda::cuda_queue_stats; a failed expectation and zeros
+// when b is not a CUDA backend, zeros in builds without CUDA).
+struct QueueCounts {
+    size_t x16_reused = 0;     // matmuls that found x already rounded in scratch ((round))
+    size_t writes_elided = 0;  // f32 stores left out after Backend::discard ((discard))
+    size_t ffn_bf16 = 0;       // MLPs with bf16 gate/up ((ffn16))
+};
+inline QueueCounts queue_counts(Backend & b) {
+#if GEMMA_HAS_CUDA
+    auto s = cuda::cuda_queue_stats(b);
+    EXPECT_TRUE(s.ok());
+    if (s.ok()) return {s->x16_reused, s->writes_elided, s->ffn_bf16};
+#else
+    (void)b;
+#endif
+    return {};
 }
 
 }  // namespace gemma::cuda_test

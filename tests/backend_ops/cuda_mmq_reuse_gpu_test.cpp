@@ -21,17 +21,6 @@ struct Case {
     DType weights;
 };
 
-size_t x_reused(Backend & b) {
-#if GEMMA_HAS_CUDA
-    auto s = cuda::cuda_queue_stats(b);
-    EXPECT_TRUE(s.ok());
-    return s.ok() ? s->x16_reused : 0;
-#else
-    (void)b;
-    return 0;
-#endif
-}
-
 struct Weights {
     Tensor q, k, v, sq, wide;  // [kQ, kK], [kKv, kK] × 2, [kK, kK], [kQ, 2 kK]
 };
@@ -123,8 +112,8 @@ TEST_P(CudaMmqReuse, SameBitsAsRoundingEachMatmul) {
         EXPECT_LE(nmse(read_f32(*b.ref, *ref_out), first), 1e-7) << "n " << n;
     }
     // Exact: a reuse missing (or one too many) in any run shows here; the fusion off has none.
-    EXPECT_EQ(x_reused(*b.gpu), 4 * runs);
-    EXPECT_EQ(x_reused(*off), size_t(0));
+    EXPECT_EQ(queue_counts(*b.gpu).x16_reused, 4 * runs);
+    EXPECT_EQ(queue_counts(*off).x16_reused, size_t(0));
 }
 
 INSTANTIATE_TEST_SUITE_P(Cuda, CudaMmqReuse,
