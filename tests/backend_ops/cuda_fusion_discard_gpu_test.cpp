@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "cuda_harness.h"
+#include "cuda_layer_harness.h"
 #if GEMMA_HAS_CUDA
 #include "backends/cuda/cuda_backend.h"
 #endif
@@ -16,7 +16,6 @@
 namespace gemma::cuda_test {
 namespace {
 
-constexpr int64_t kD = 328, kF = 640, kP = 64, kQ = 256, kKv = 128, kMaxRows = 128;
 constexpr float kSentinel = -1234.5f;  // never an output of these ops' inputs
 
 struct Case {
@@ -31,8 +30,6 @@ size_t count_not(const std::vector<float> & v, float want) {
         v.begin(), v.end(), [&](float f) { return std::memcmp(&f, &want, sizeof(float)) != 0; }));
 }
 
-Tensor rows(const Tensor & t, int64_t n) { return tensor_rows(t, 0, n); }
-
 void fill(Backend & b, const Tensor & t, float v) {
     std::vector<float> host(size_t(t.numel()), v);
     EXPECT_TRUE(b.write(t, host.data(), host.size() * sizeof(float)).ok());
@@ -40,34 +37,16 @@ void fill(Backend & b, const Tensor & t, float v) {
 
 void expect_ok(const Status & s) { EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message); }
 
-struct LayerWeights {
-    Tensor n1, n2, n3, n4, n5, scalar, wg, wu, wd, wp, wpp, wq, wk, wv, wo;
-};
-struct LayerBuffers {
-    Guarded a, h, x, g, u, pg, q, k, v, y, o, a2, x2;
-    Tensor ple;
+// The layer's buffers and four more for the reader sequences (DiscardReaders).
+struct DiscardBuffers : LayerBuffers {
+    Guarded y, o, a2, x2;
 };
 
-LayerWeights layer_weights(Backend & b, DType t) {
-    uint32_t seed = 300;
-    auto norm = [&] { return put(b, random_host(DType::bf16, {kD}, seed++, 0.8f, 1.2f)); };
-    auto w = [&](int64_t m, int64_t k) {
-        return put(b, random_host(t, {m, k}, seed++, -0.08f, 0.08f));
-    };
-    LayerWeights L;
-    L.n1 = norm(), L.n2 = norm(), L.n3 = norm(), L.n4 = norm(), L.n5 = norm();
-    L.scalar = put(b, random_host(DType::bf16, {1}, seed++, 0.6f, 0.9f));
-    L.wg = w(kF, kD), L.wu = w(kF, kD), L.wd = w(kD, kF), L.wp = w(kP, kD), L.wpp = w(kD, kP);
-    L.wq = w(kQ, kD), L.wk = w(kKv, kD), L.wv = w(kKv, kD), L.wo = w(kD, kQ);
-    return L;
-}
-
-LayerBuffers layer_buffers(Backend & b) {
+DiscardBuffers discard_buffers(Backend & b) {
+    DiscardBuffers f;
+    static_cast<LayerBuffers &>(f) = layer_buffers(b, 330);
     auto g = [&](int64_t width) { return guarded(b, DType::f32, {kMaxRows, width}); };
-    LayerBuffers f;
-    f.a = g(kD), f.h = g(kD), f.x = g(kD), f.g = g(kF), f.u = g(kF), f.pg = g(kP);
-    f.q = g(kQ), f.k = g(kKv), f.v = g(kKv), f.y = g(kF), f.o = g(kD), f.a2 = g(kD), f.x2 = g(kD);
-    f.ple = put(b, random_host(DType::f32, {kMaxRows, kP}, 330));
+    f.y = g(kF), f.o = g(kD), f.a2 = g(kD), f.x2 = g(kD);
     return f;
 }
 
@@ -77,7 +56,7 @@ LayerBuffers layer_buffers(Backend & b) {
 // q/k/v, the gelu outputs after down and after the PLE projection; with fewer rows (mma
 // matmuls read x's f32, so neither x nor the gelu outputs are rounded) the three a's only.
 size_t layer_elisions(int64_t n) { return n > 64 ? 7 : 3; }
-Status layer_ops(Backend & b, const LayerWeights & w, const LayerBuffers & f, int64_t n) {
+Status layer_ops(Backend & b, const LayerWeights & w, const DiscardBuffers & f, int64_t n) {
     const float eps = 1e-6f;
     Tensor a = rows(f.a.view, n), h = rows(f.h.view, n), x = rows(f.x.view, n);
     Tensor g = rows(f.g.view, n), u = rows(f.u.view, n), pg = rows(f.pg.view, n);
@@ -118,7 +97,7 @@ struct StepOut {
 };
 
 // Writes h0, a0 and the sentinel into x (n rows), runs layer_ops, reads back; guards checked.
-StepOut layer_step(Backend & b, const LayerWeights & w, const LayerBuffers & f, const Tensor & h0,
+StepOut layer_step(Backend & b, const LayerWeights & w, const DiscardBuffers & f, const Tensor & h0,
                    const Tensor & a0, int64_t n) {
     const size_t bytes = size_t(n * kD) * sizeof(float);
     EXPECT_TRUE(b.write(rows(f.h.view, n), h0.data, bytes).ok());
@@ -136,21 +115,13 @@ StepOut layer_step(Backend & b, const LayerWeights & w, const LayerBuffers & f, 
     return out;
 }
 
-std::unique_ptr<Backend> without_discard(const char * name) {
-    setenv("GEMMA_CUDA_FUSE_DISCARD", "0", 1);
-    auto off = backend_create(name);
-    unsetenv("GEMMA_CUDA_FUSE_DISCARD");
-    EXPECT_TRUE(off.ok()) << (off.ok() ? "" : off.error().message);
-    return off.ok() ? std::move(*off) : nullptr;
-}
-
 // cpu-ref and the GPU backend (b), and the same GPU backend with the elision off (off).
 class CudaFusionDiscard : public ::testing::TestWithParam<Case> {
 protected:
     void SetUp() override {
         const std::string why = open_backends(GetParam().backend, b);
         if (!why.empty()) GTEST_SKIP() << why;
-        off = without_discard(GetParam().backend);
+        off = backend_with_env(GetParam().backend, "GEMMA_CUDA_FUSE_DISCARD", "0");
         ASSERT_TRUE(off);
     }
     Backends b;
@@ -159,10 +130,11 @@ protected:
 
 TEST_P(CudaFusionDiscard, LayerSameAsStoringEverything) {
     const Case c = GetParam();
-    const LayerWeights wr = layer_weights(*b.ref, c.weights), wg = layer_weights(*b.gpu, c.weights),
-                       wo = layer_weights(*off, c.weights);
-    const LayerBuffers fr = layer_buffers(*b.ref), fg = layer_buffers(*b.gpu),
-                       fo = layer_buffers(*off);
+    const LayerWeights wr = layer_weights(*b.ref, c.weights, 300),
+                       wg = layer_weights(*b.gpu, c.weights, 300),
+                       wo = layer_weights(*off, c.weights, 300);
+    const DiscardBuffers fr = discard_buffers(*b.ref), fg = discard_buffers(*b.gpu),
+                         fo = discard_buffers(*off);
     const Tensor h0 = random_host(DType::f32, {kMaxRows, kD}, 340),
                  a0 = random_host(DType::f32, {kMaxRows, kD}, 341, -3.0f, 3.0f);
     size_t want = 0;
@@ -205,7 +177,7 @@ struct SeqOut {
     std::vector<float> kept, a, x, y;
 };
 
-SeqOut tail_step(Backend & b, const LayerWeights & w, const LayerBuffers & f, const Tensor & h0,
+SeqOut tail_step(Backend & b, const LayerWeights & w, const DiscardBuffers & f, const Tensor & h0,
                  const Tensor & a0, Reader reader, bool half_x) {
     const int64_t n = kSeqRows;
     const float eps = 1e-6f;
@@ -243,8 +215,9 @@ SeqOut tail_step(Backend & b, const LayerWeights & w, const LayerBuffers & f, co
 
 TEST_P(CudaFusionDiscard, ElidesOnlyUnreadStores) {
     const Case c = GetParam();
-    const LayerWeights wg = layer_weights(*b.gpu, c.weights), wo = layer_weights(*off, c.weights);
-    const LayerBuffers fg = layer_buffers(*b.gpu), fo = layer_buffers(*off);
+    const LayerWeights wg = layer_weights(*b.gpu, c.weights, 300),
+                       wo = layer_weights(*off, c.weights, 300);
+    const DiscardBuffers fg = discard_buffers(*b.gpu), fo = discard_buffers(*off);
     const Tensor h0 = random_host(DType::f32, {kMaxRows, kD}, 350),
                  a0 = random_host(DType::f32, {kMaxRows, kD}, 351, -3.0f, 3.0f);
     const std::vector<float> a_in(a0.ptr<float>(), a0.ptr<float>() + kSeqRows * kD);

@@ -9,15 +9,13 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "cuda_harness.h"
+#include "cuda_layer_harness.h"
 #if GEMMA_HAS_CUDA
 #include "backends/cuda/cuda_backend.h"
 #endif
 
 namespace gemma::cuda_test {
 namespace {
-
-constexpr int64_t kD = 328, kF = 640, kP = 64, kQ = 256, kKv = 128, kMaxRows = 128;
 
 struct Case {
     const char * backend;  // "cuda": blas_split (hi + lo); "cuda-bf16": blas_lowp (hi)
@@ -27,39 +25,6 @@ struct Case {
     // 1e-6 (f16) per GEMM, compounding through the chain.
     double ref_tol;
 };
-
-Tensor rows(const Tensor & t, int64_t n) { return tensor_rows(t, 0, n); }
-
-struct LayerWeights {
-    Tensor n1, n2, n3, n4, n5, scalar, wg, wu, wd, wp, wpp, wq, wk, wv, wo;
-};
-struct LayerBuffers {
-    Guarded a, h, x, g, u, pg, q, k, v;
-    Tensor ple;
-};
-
-LayerWeights layer_weights(Backend & b, DType t) {
-    uint32_t seed = 200;
-    auto norm = [&] { return put(b, random_host(DType::bf16, {kD}, seed++, 0.8f, 1.2f)); };
-    auto w = [&](int64_t m, int64_t k) {
-        return put(b, random_host(t, {m, k}, seed++, -0.08f, 0.08f));
-    };
-    LayerWeights L;
-    L.n1 = norm(), L.n2 = norm(), L.n3 = norm(), L.n4 = norm(), L.n5 = norm();
-    L.scalar = put(b, random_host(DType::bf16, {1}, seed++, 0.6f, 0.9f));
-    L.wg = w(kF, kD), L.wu = w(kF, kD), L.wd = w(kD, kF), L.wp = w(kP, kD), L.wpp = w(kD, kP);
-    L.wq = w(kQ, kD), L.wk = w(kKv, kD), L.wv = w(kKv, kD), L.wo = w(kD, kQ);
-    return L;
-}
-
-LayerBuffers layer_buffers(Backend & b) {
-    auto g = [&](int64_t width) { return guarded(b, DType::f32, {kMaxRows, width}); };
-    LayerBuffers f;
-    f.a = g(kD), f.h = g(kD), f.x = g(kD), f.g = g(kF), f.u = g(kF), f.pg = g(kP);
-    f.q = g(kQ), f.k = g(kKv), f.v = g(kKv);
-    f.ple = put(b, random_host(DType::f32, {kMaxRows, kP}, 230));
-    return f;
-}
 
 // The order of model/gemma4 (text.cpp mlp_block, ple.cpp, attention.cpp), attention itself
 // left out (o reads q). With the fusion: gate and q from their row_fuse, up after gate and k, v
@@ -110,15 +75,6 @@ std::vector<float> layer_step(Backend & b, const LayerWeights & w, const LayerBu
     return all;
 }
 
-// The backend named `name` with the fusion off (null on failure, a failed expectation).
-std::unique_ptr<Backend> without_round(const char * name) {
-    setenv("GEMMA_CUDA_FUSE_ROUND", "0", 1);
-    auto off = backend_create(name);
-    unsetenv("GEMMA_CUDA_FUSE_ROUND");
-    EXPECT_TRUE(off.ok()) << (off.ok() ? "" : off.error().message);
-    return off.ok() ? std::move(*off) : nullptr;
-}
-
 // cpu-ref and the GPU backend (b), and the same GPU backend with the fusion off (off); the test
 // is skipped without a GPU.
 class CudaFusionRound : public ::testing::TestWithParam<Case> {
@@ -126,7 +82,7 @@ protected:
     void SetUp() override {
         const std::string why = open_backends(GetParam().backend, b);
         if (!why.empty()) GTEST_SKIP() << why;
-        off = without_round(GetParam().backend);
+        off = backend_with_env(GetParam().backend, "GEMMA_CUDA_FUSE_ROUND", "0");
         ASSERT_TRUE(off);
     }
     Backends b;
@@ -135,10 +91,11 @@ protected:
 
 TEST_P(CudaFusionRound, LayerSameAsRoundingEachGemm) {
     const Case c = GetParam();
-    const LayerWeights wr = layer_weights(*b.ref, c.weights), wg = layer_weights(*b.gpu, c.weights),
-                       wo = layer_weights(*off, c.weights);
-    const LayerBuffers fr = layer_buffers(*b.ref), fg = layer_buffers(*b.gpu),
-                       fo = layer_buffers(*off);
+    const LayerWeights wr = layer_weights(*b.ref, c.weights, 200),
+                       wg = layer_weights(*b.gpu, c.weights, 200),
+                       wo = layer_weights(*off, c.weights, 200);
+    const LayerBuffers fr = layer_buffers(*b.ref, 230), fg = layer_buffers(*b.gpu, 230),
+                       fo = layer_buffers(*off, 230);
     const Tensor h0 = random_host(DType::f32, {kMaxRows, kD}, 240),
                  a0 = random_host(DType::f32, {kMaxRows, kD}, 241, -3.0f, 3.0f);
     for (int64_t n : {int64_t(65), kMaxRows}) {

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <random>
@@ -173,6 +174,17 @@ inline QueueCounts queue_counts(Backend & b) {
     (void)b;
 #endif
     return {};
+}
+
+// The backend `name` made with environment variable `var` = `value` (null on failure, a failed
+// expectation); the variable is unset again (the backend reads it when made).
+inline std::unique_ptr<Backend> backend_with_env(const char * name, const char * var,
+                                                 const char * value) {
+    setenv(var, value, 1);
+    auto made = backend_create(name);
+    unsetenv(var);
+    EXPECT_TRUE(made.ok()) << (made.ok() ? "" : made.error().message);
+    return made.ok() ? std::move(*made) : nullptr;
 }
 
 }  // namespace gemma::cuda_test

@@ -74,11 +74,8 @@ protected:
     void SetUp() override {
         const std::string why = open_backends(GetParam().backend, b);
         if (!why.empty()) GTEST_SKIP() << why;
-        setenv("GEMMA_CUDA_FUSE_ROUND", "0", 1);
-        auto o = backend_create(GetParam().backend);
-        unsetenv("GEMMA_CUDA_FUSE_ROUND");
-        ASSERT_TRUE(o.ok()) << (o.ok() ? "" : o.error().message);
-        off = std::move(*o);
+        off = backend_with_env(GetParam().backend, "GEMMA_CUDA_FUSE_ROUND", "0");
+        ASSERT_TRUE(off);
     }
     Backends b;
     std::unique_ptr<Backend> off;
